@@ -1,0 +1,106 @@
+"""The one way to write the audit trail.
+
+`audit()` takes the actor and IP from the current request when the caller does not
+give them (the audit-context middleware sets them for each request), so services
+deep in the call stack need not thread the request through.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEvent
+
+
+class Action(models.TextChoices):
+    LOGIN = "login", _("Login")
+    LOGIN_FAILED = "login_failed", _("Failed login")
+    LOCKED_OUT = "locked_out", _("Locked out")
+    LOGOUT = "logout", _("Logout")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    USER_REQUESTED = "user_requested", _("User account requested")
+    USER_APPROVED = "user_approved", _("User account approved")
+    USER_REJECTED = "user_rejected", _("User account rejected")
+    USER_DISABLED = "user_disabled", _("User disabled")
+    USER_REACTIVATION_REQUESTED = "user_reactivation", _("User reactivation requested")
+    ROLES_CHANGED = "roles_changed", _("Roles changed")
+    PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
+    TOKEN_ISSUED = "token_issued", _("API token issued")
+    PII_REVEALED = "pii_revealed", _("Personal data revealed")
+    EXPORT = "export", _("Export")
+    CUSTOMER_CREATED = "customer_created", _("Customer created")
+    CUSTOMER_UPDATED = "customer_updated", _("Customer updated")
+    CUSTOMER_MERGED = "customer_merged", _("Customers merged")
+    ASSIGNMENT_CHANGED = "assignment_changed", _("Assignment changed")
+    GRANT_CHANGED = "grant_changed", _("Customer access granted or revoked")
+    TIER_CHANGED = "tier_changed", _("Tier changed")
+    PARAMETER_CHANGED = "parameter_changed", _("Parameter changed")
+    BATCH_LOADED = "batch_loaded", _("Batch load")
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    user: Any
+    ip: str | None
+
+
+_context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("audit_context", default=None)
+
+
+def set_context(*, user: Any, ip: str | None) -> contextvars.Token:
+    return _context.set(AuditContext(user=user, ip=ip))
+
+
+def reset_context(token: contextvars.Token) -> None:
+    _context.reset(token)
+
+
+def client_ip(request) -> str | None:
+    """The client address as the web server saw it. Behind a load balancer the
+    production settings trust its X-Forwarded-For through the WSGI server config,
+    never a header the client can set freely."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit(
+    action: str,
+    *,
+    actor: Any = None,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    target_repr: str = "",
+    ip: str | None = None,
+    request=None,
+    details: dict[str, Any] | None = None,
+    actor_username: str = "",
+) -> AuditEvent:
+    """Append one event. Never pass an unmasked personal value in `details`."""
+    ctx = _context.get()
+    if request is not None:
+        actor = actor if actor is not None else getattr(request, "user", None)
+        ip = ip or client_ip(request)
+    elif ctx is not None:
+        actor = actor if actor is not None else ctx.user
+        ip = ip or ctx.ip
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or target.pk
+        target_repr = target_repr or str(target)
+    return AuditEvent.objects.create(
+        action=str(action),
+        actor=actor,
+        actor_username=actor_username or (actor.get_username() if actor else ""),
+        target_type=target_type,
+        target_id=str(target_id),
+        target_repr=target_repr[:200],
+        ip=ip,
+        details=details or {},
+    )

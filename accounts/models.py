@@ -1,0 +1,221 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class BranchLevel(models.IntegerChoices):
+    HEAD_OFFICE = 0, _("Head office")
+    BRANCH = 1, _("Branch")
+    SUB_BRANCH = 2, _("Sub-branch")
+    OUTLET = 3, _("Outlet")
+
+
+class BranchQuerySet(models.QuerySet):
+    def subtree(self, root: "Branch") -> "BranchQuerySet":
+        """The branch and everything below it: one indexed prefix scan."""
+        return self.filter(path__startswith=root.path)
+
+
+class Branch(models.Model):
+    """A node of the org tree (机构): head office → branch (一级分行) → sub-branch
+    (支行) → outlet (网点). `path` is the materialised path of codes from the root
+    ("10000/11000/11100/"), so a subtree is one prefix range on an index."""
+
+    code = models.CharField(_("branch code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.PositiveSmallIntegerField(_("level"), choices=BranchLevel.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(max_length=255, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = BranchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("branch (机构)")
+        verbose_name_plural = _("branches")
+        ordering = ["path"]
+        indexes = [
+            models.Index(fields=["path"], name="branch_path_prefix", opclasses=["varchar_pattern_ops"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level=BranchLevel.HEAD_OFFICE, parent__isnull=True)
+                | Q(level__gt=BranchLevel.HEAD_OFFICE, parent__isnull=False),
+                name="branch_root_is_head_office",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The path is derived from the parent's; codes never change once created.
+        self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
+        super().save(*args, **kwargs)
+
+    def ancestor_codes(self) -> list[str]:
+        return self.path.strip("/").split("/")
+
+    def is_within(self, other: "Branch") -> bool:
+        return self.path.startswith(other.path)
+
+
+class UserStatus(models.TextChoices):
+    PENDING = "pending", _("Pending approval")
+    ACTIVE = "active", _("Active")
+    REJECTED = "rejected", _("Rejected")
+    DISABLED = "disabled", _("Disabled")
+
+
+class PortalUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("status", UserStatus.ACTIVE)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A bank employee. `status` is the lifecycle (requested → approved → disabled);
+    `is_active` mirrors it for Django's authentication and a constraint keeps the two
+    in step."""
+
+    employee_no = models.CharField(_("employee number"), max_length=20, unique=True)
+    display_name = models.CharField(_("display name"), max_length=60)
+    branch = models.ForeignKey(
+        Branch,
+        verbose_name=_("branch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=UserStatus.choices, default=UserStatus.PENDING
+    )
+    is_active = models.BooleanField(_("active"), default=False)
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    requested_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    approved_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    status_reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    objects = PortalUserManager()
+
+    REQUIRED_FIELDS = ["employee_no", "display_name", "email"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        permissions = [
+            ("request_user", _("Can request a user account")),
+            ("approve_user", _("Can approve or reject user accounts")),
+            ("disable_user", _("Can disable user accounts")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_active=True, status=UserStatus.ACTIVE)
+                | (Q(is_active=False) & ~Q(status=UserStatus.ACTIVE)),
+                name="user_active_iff_status_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name or self.username} ({self.employee_no})"
+
+    def get_full_name(self) -> str:
+        return self.display_name or self.username
+
+    def get_short_name(self) -> str:
+        return self.display_name or self.username
+
+
+class UserSession(models.Model):
+    """Which server-side sessions belong to which user, so that logging out or
+    disabling a user ends every one of their sessions, on any web process."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"session of user {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit trail is append-only.")
+
+
+class AuditEvent(models.Model):
+    """Append-only audit trail (审计日志). Written only through `accounts.audit.audit`;
+    the application has no way to change or delete a row, and on PostgreSQL a
+    trigger refuses UPDATE and DELETE of rows inside the retention period."""
+
+    occurred_at = models.DateTimeField(_("time (UTC)"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_username = models.CharField(_("username"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=40)
+    target_type = models.CharField(_("target type"), max_length=60, blank=True)
+    target_id = models.CharField(_("target"), max_length=64, blank=True)
+    target_repr = models.CharField(_("target description"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
+            models.Index(fields=["actor", "occurred_at"], name="audit_actor_time"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only.")

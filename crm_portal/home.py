@@ -1,0 +1,45 @@
+"""Home-page panels per role. Each app may add its panels here as it lands; a panel
+is a title, a template and a context built with a bounded number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import UserStatus
+from accounts.roles import Role
+from accounts.scope import data_scope, user_roles
+
+
+@dataclass
+class Panel:
+    title: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def panels_for(user) -> list[Panel]:
+    roles = user_roles(user)
+    panels: list[Panel] = [Panel(_("My work"), "crm_portal/panels/welcome.html", {"scope": data_scope(user)})]
+    if user.has_perm("accounts.approve_user"):
+        from accounts.models import User
+
+        pending = User.objects.filter(status=UserStatus.PENDING).exclude(requested_by=user).count()
+        panels.append(
+            Panel(
+                _("Accounts waiting for approval"),
+                "crm_portal/panels/pending_users.html",
+                {"pending": pending},
+            )
+        )
+    if Role.CLIENT_MANAGER in roles:
+        panels.append(Panel(_("Today"), "crm_portal/panels/client_manager.html"))
+    if Role.BRANCH_HEAD in roles:
+        panels.append(Panel(_("My branch"), "crm_portal/panels/branch_head.html"))
+    if roles & {Role.BUSINESS_MANAGER, Role.PARAMETER_MANAGER}:
+        panels.append(Panel(_("Head office"), "crm_portal/panels/head_office.html"))
+    if Role.AUDITOR in roles:
+        panels.append(Panel(_("Audit"), "crm_portal/panels/auditor.html"))
+    return panels

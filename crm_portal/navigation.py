@@ -1,0 +1,48 @@
+"""The navigation: each entry shows only to users who may use it. The server still
+checks every view; hiding is a convenience, not the control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None
+    staff_only: bool = False
+
+    def url(self) -> str | None:
+        try:
+            return reverse(self.url_name)
+        except NoReverseMatch:
+            return None
+
+    def visible_to(self, user) -> bool:
+        if self.staff_only and not user.is_staff:
+            return False
+        return self.permission is None or user.has_perm(self.permission)
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem(_("Home"), "home"),
+    NavItem(_("Customers"), "customers:list", "customers.view_customer"),
+    NavItem(_("Users"), "accounts:user_list", "accounts.view_user"),
+    NavItem(_("Audit trail"), "accounts:audit_list", "accounts.view_auditevent"),
+    NavItem(_("Administration"), "admin:index", staff_only=True),
+]
+
+
+def navigation_for(user) -> list[dict[str, str]]:
+    items = []
+    for item in NAVIGATION:
+        if not item.visible_to(user):
+            continue
+        url = item.url()
+        if url:
+            items.append({"label": item.label, "url": url, "url_name": item.url_name})
+    return items

@@ -1,0 +1,37 @@
+"""The default beat schedule, in one place. Rows are created when missing and never
+overwritten, so a time an administrator changed in the admin stays changed."""
+
+from __future__ import annotations
+
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+# name -> (task, crontab fields)
+DEFAULT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
+    "Clear expired sessions": (
+        "accounts.clear_expired_sessions",
+        {"minute": "30", "hour": "3"},
+    ),
+}
+
+
+def ensure_default_schedule() -> None:
+    from django.conf import settings
+
+    for name, (task, cron) in DEFAULT_SCHEDULE.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        schedule, _ = CrontabSchedule.objects.get_or_create(
+            minute=cron.get("minute", "*"),
+            hour=cron.get("hour", "*"),
+            day_of_week=cron.get("day_of_week", "*"),
+            day_of_month=cron.get("day_of_month", "*"),
+            month_of_year=cron.get("month_of_year", "*"),
+            timezone=settings.TIME_ZONE,
+        )
+        PeriodicTask.objects.create(name=name, task=task, crontab=schedule)
+
+
+def ensure_schedule_after_migrate(sender, **kwargs) -> None:
+    # Sent once per app with models; the beat app is the one whose tables we fill.
+    if sender.name == "django_celery_beat":
+        ensure_default_schedule()

@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from accounts.urls import auth_urlpatterns
+
+from . import views
+
+admin.site.site_header = "零售客户关系管理 · Retail CRM"
+admin.site.site_title = "Retail CRM"
+admin.site.index_title = "Administration"
+
+
+class AdminLoginRedirect(RedirectView):
+    """One login page for everybody (with its lockout and audit): the admin's own
+    login form redirects there."""
+
+    query_string = True
+    pattern_name = "login"
+
+
+urlpatterns = [
+    path("", views.home_page, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    *auth_urlpatterns,
+    path("accounts/", include("accounts.urls")),
+    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "admin/login/",
+        login_not_required(AdminLoginRedirect.as_view()),
+        name="admin_login_redirect",
+    ),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,86 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.demo import DEMO_USERS
+from accounts.models import User
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", [u[0] for u in DEMO_USERS])
+def test_every_role_gets_its_home_page(
+    client, demo_users, demo_password, username, django_assert_max_num_queries
+):
+    client.post("/accounts/login/", {"username": username, "password": demo_password})
+    with django_assert_max_num_queries(12):
+        response = client.get("/")
+    assert response.status_code == 200
+    assert b'data-testid="home-title"' in response.content
+
+
+@pytest.mark.django_db
+def test_navigation_shows_each_role_what_it_may_use(client, demo_users, demo_password):
+    client.post("/accounts/login/", {"username": "demo_cm1", "password": demo_password})
+    nav = {item["url_name"] for item in client.get("/").context["nav_items"]}
+    assert "accounts:audit_list" not in nav and "admin:index" not in nav
+    client.post("/accounts/logout/")
+    client.post("/accounts/login/", {"username": "demo_audit", "password": demo_password})
+    nav = {item["url_name"] for item in client.get("/").context["nav_items"]}
+    assert {"accounts:audit_list", "accounts:user_list"} <= nav
+
+
+@pytest.mark.django_db
+def test_home_page_in_chinese_by_default_and_english_on_request(client, demo_users, demo_password, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    client.post("/accounts/login/", {"username": "demo_cm1", "password": demo_password})
+    assert "欢迎" in client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Welcome" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+class TestHealthz:
+    def test_reports_database_and_eager_broker(self, client):
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        assert response.json() == {"database": "ok", "broker": "eager"}
+
+    def test_reports_a_broker_that_does_not_answer(self, client, settings):
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        from crm_portal.celery import app
+
+        old = app.conf.broker_url
+        app.conf.broker_url = "redis://127.0.0.1:1/0"
+        try:
+            response = client.get("/healthz")
+        finally:
+            app.conf.broker_url = old
+        assert response.status_code == 200
+        assert response.json()["broker"] == "down"
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    first = User.objects.count()
+    call_command("seed_demo")
+    assert User.objects.count() == first
+    out = capsys.readouterr().out
+    assert "Demo password:" in out and "11100" in out
+
+
+@pytest.mark.django_db
+def test_create_api_token_prints_a_working_token(client, demo_users, capsys):
+    call_command("create_api_token", "demo_cm1")
+    key = capsys.readouterr().out.strip()
+    assert len(key) == 40
+    from rest_framework.authtoken.models import Token
+
+    assert Token.objects.get(key=key).user.username == "demo_cm1"
+
+
+@pytest.mark.django_db
+def test_create_api_token_for_an_unknown_user_fails(demo_users):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("create_api_token", "nobody")
