@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
     TOKEN_ISSUED = "token_issued", _("API token issued")
     PII_REVEALED = "pii_revealed", _("Personal data revealed")
+    SUSPICIOUS_ACTIVITY = "suspicious", _("Suspicious operation")
     EXPORT = "export", _("Export")
     CUSTOMER_CREATED = "customer_created", _("Customer created")
     CUSTOMER_UPDATED = "customer_updated", _("Customer updated")

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.http import JsonResponse
 from django.shortcuts import redirect
 
 from .audit import client_ip, reset_context, set_context
@@ -53,4 +54,6 @@ class PasswordChangeRequiredMiddleware:
             return None
         if request.path.startswith(settings.STATIC_URL):
             return None
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": "Change your password in the portal first."}, status=403)
         return redirect("password_change")

@@ -3,11 +3,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class BranchLevel(models.IntegerChoices):
     HEAD_OFFICE = 0, _("Head office")
-    BRANCH = 1, _("Branch")
+    BRANCH = 1, pgettext_lazy("branch level", "Branch")
     SUB_BRANCH = 2, _("Sub-branch")
     OUTLET = 3, _("Outlet")
 

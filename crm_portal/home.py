@@ -20,6 +20,16 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+def _book_figures(user) -> dict[str, Any]:
+    """Count and AUM of the customers in the user's scope: one aggregate query."""
+    from django.db.models import Count, Sum
+
+    from customers.models import Customer
+
+    figures = Customer.objects.visible_to(user).aggregate(count=Count("pk"), aum=Sum("aum"))
+    return {"count": figures["count"], "aum": figures["aum"] or 0}
+
+
 def panels_for(user) -> list[Panel]:
     roles = user_roles(user)
     panels: list[Panel] = [Panel(_("My work"), "crm_portal/panels/welcome.html", {"scope": data_scope(user)})]
@@ -34,6 +44,8 @@ def panels_for(user) -> list[Panel]:
                 {"pending": pending},
             )
         )
+    if roles & {Role.CLIENT_MANAGER, Role.BRANCH_HEAD} and user.has_perm("customers.view_customer"):
+        panels.append(Panel(_("My customers"), "crm_portal/panels/my_customers.html", _book_figures(user)))
     if Role.CLIENT_MANAGER in roles:
         panels.append(Panel(_("Today"), "crm_portal/panels/client_manager.html"))
     if Role.BRANCH_HEAD in roles:

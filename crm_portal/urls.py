@@ -28,6 +28,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("crm_portal.api_urls")),
+    path("customers/", include("customers.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "admin/login/",

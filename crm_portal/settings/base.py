@@ -218,7 +218,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {"user": "600/min"},
+    # Personal-data API: a client that pages through the whole bank is slowed down.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env("API_THROTTLE_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail CRM portal API",
@@ -231,6 +233,11 @@ GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user object
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+
+# Personal data: reveals per user and day above this raise a suspicious-operation alert.
+PII_REVEAL_DAILY_LIMIT = env.int("PII_REVEAL_DAILY_LIMIT", default=30)
+# Display masks may be tightened here (see customers.masking.DEFAULT_RULES).
+PII_MASK_RULES: dict = {}
 
 # Demo users' password (seed_demo); production never runs seed_demo.
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="Crm-Demo-2026!")

@@ -1,0 +1,5 @@
+"""The REST API, mounted at /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [path("", include("customers.api.urls"))]

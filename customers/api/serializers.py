@@ -1,0 +1,189 @@
+"""Shapes of the customer API. Serializers only validate query parameters, shape and
+mask: every personal number leaves through a `customers.masking` function, never in
+clear. Scope and queries are the selectors' business."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from customers.choices import CustomerStatus
+from customers.masking import mask_account_no, mask_contact, mask_id_number, mask_mobile
+from customers.selectors import Customer360, SearchFilters
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class MaskedField(serializers.CharField):
+    """A read-only string passed through a masking function."""
+
+    def __init__(self, mask: Callable[[str | None], str], **kwargs):
+        self.mask = mask
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str:
+        return self.mask(value)
+
+
+class CodeOrNullField(serializers.CharField):
+    """A code the model stores as "" when there is none: null in the API."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str | None:
+        return value or None
+
+
+class CustomerSearchParamsSerializer(serializers.Serializer):
+    """Query parameters of the customer search (all optional)."""
+
+    # Unknown parameters (page, format) are ignored here.
+
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        default="",
+        help_text=_("Name (substring), customer number, mobile, ID number or account number (exact)."),
+    )
+    branch = serializers.CharField(
+        required=False, allow_blank=True, max_length=20, default="", help_text=_("Branch code (and below).")
+    )
+    tier = serializers.CharField(
+        required=False, allow_blank=True, max_length=20, default="", help_text=_("Tier code.")
+    )
+    status = serializers.ChoiceField(
+        choices=CustomerStatus.choices, required=False, allow_blank=True, default=""
+    )
+    manager = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        default="",
+        help_text=_("Employee number of the manager of record."),
+    )
+    aum_min = serializers.DecimalField(
+        required=False, allow_null=True, default=None, min_value=0, help_text=_("Minimum AUM (CNY)."), **MONEY
+    )
+    aum_max = serializers.DecimalField(
+        required=False, allow_null=True, default=None, min_value=0, help_text=_("Maximum AUM (CNY)."), **MONEY
+    )
+
+    def validate(self, attrs):
+        low, high = attrs.get("aum_min"), attrs.get("aum_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError(
+                {"aum_max": _("The maximum AUM must not be less than the minimum AUM.")}
+            )
+        return attrs
+
+    def search_arguments(self) -> dict:
+        """Keyword arguments for `customer_search` (after `is_valid()`)."""
+        data = self.validated_data
+        return {
+            "q": data["q"],
+            "filters": SearchFilters(
+                branch=data["branch"],
+                tier=data["tier"],
+                status=data["status"],
+                manager=data["manager"],
+                aum_min=data["aum_min"],
+                aum_max=data["aum_max"],
+            ),
+        }
+
+
+class CustomerSummarySerializer(serializers.Serializer):
+    """A customer in a search result; personal numbers masked."""
+
+    # Expects a Customer loaded with home_branch and primary_manager (customer_search).
+
+    customer_no = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    id_type = serializers.CharField(read_only=True)
+    id_number = MaskedField(mask_id_number)
+    mobile = MaskedField(mask_mobile)
+    branch = serializers.CharField(
+        source="home_branch.code", read_only=True, help_text=_("Home branch code.")
+    )
+    tier = CodeOrNullField()
+    manager = serializers.CharField(
+        source="primary_manager.employee_no",
+        read_only=True,
+        allow_null=True,
+        help_text=_("Employee number of the manager of record."),
+    )
+    aum = serializers.DecimalField(read_only=True, help_text=_("AUM (CNY)."), **MONEY)
+
+
+class ContactSerializer(serializers.Serializer):
+    type = serializers.CharField(read_only=True)
+    value = serializers.SerializerMethodField()
+    is_primary = serializers.BooleanField(read_only=True)
+
+    def get_value(self, contact) -> str:
+        return mask_contact(contact.type, contact.value)
+
+
+class AccountSerializer(serializers.Serializer):
+    account_no = MaskedField(mask_account_no)
+    category = serializers.CharField(read_only=True)
+    currency = serializers.CharField(read_only=True)
+    balance = serializers.DecimalField(read_only=True, help_text=_("In the account's currency."), **MONEY)
+    status = serializers.CharField(read_only=True)
+    maturity_date = serializers.DateField(read_only=True, allow_null=True)
+
+
+class HouseholdSerializer(serializers.Serializer):
+    members = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text=_("Customer numbers.")
+    )
+    aum = serializers.DecimalField(read_only=True, help_text=_("The members' AUM combined (CNY)."), **MONEY)
+
+
+class CustomerDetailSerializer(CustomerSummarySerializer):
+    """The customer 360 summary: open accounts only; household null when none."""
+
+    # Serializes the Customer; contacts, accounts and household come from
+    # context["customer_360"] (`customer_360()` of the same customer), so that
+    # nothing here runs a query.
+
+    gender = CodeOrNullField()
+    birth_date = serializers.DateField(read_only=True, allow_null=True)
+    status = serializers.CharField(read_only=True)
+    risk_level = CodeOrNullField()
+    risk_expiry = serializers.DateField(read_only=True, allow_null=True)
+    contacts = serializers.SerializerMethodField()
+    accounts = serializers.SerializerMethodField()
+    month_avg_aum = serializers.DecimalField(read_only=True, **MONEY)
+    liabilities = serializers.DecimalField(read_only=True, **MONEY)
+    household = serializers.SerializerMethodField()
+    vip_status = CodeOrNullField()
+
+    @property
+    def view_360(self) -> Customer360:
+        return self.context["customer_360"]
+
+    @extend_schema_field(ContactSerializer(many=True))
+    def get_contacts(self, customer) -> list:
+        return ContactSerializer(self.view_360.contacts, many=True).data
+
+    @extend_schema_field(AccountSerializer(many=True))
+    def get_accounts(self, customer) -> list:
+        accounts = [account for group in self.view_360.account_groups for account in group.accounts]
+        return AccountSerializer(accounts, many=True).data
+
+    @extend_schema_field(HouseholdSerializer(allow_null=True))
+    def get_household(self, customer) -> dict | None:
+        view = self.view_360
+        if not customer.household_id:
+            return None
+        household = {"members": [m.customer_no for m in view.household_members], "aum": view.household_aum}
+        return HouseholdSerializer(household).data

@@ -1,0 +1,108 @@
+"""AUM per customer per day, month-average AUM and the latest figures on the
+customer and account rows, recomputed from one business date's balances.
+
+Set-based: a handful of INSERT ... SELECT ... ON CONFLICT and UPDATE ... FROM
+statements, whatever the number of customers (the same SQL runs on PostgreSQL and
+on SQLite 3.33+). Running it twice for the same date gives the same result."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import connection, transaction
+
+from .choices import ASSET_CATEGORIES, LIABILITY_CATEGORIES
+
+
+def _in_list(values) -> str:
+    # Category codes are our own constants, never user input.
+    return ", ".join(f"'{v}'" for v in sorted(str(x) for x in values))
+
+
+@transaction.atomic
+def aum_refresh(business_date: datetime.date) -> dict[str, int]:
+    month_start = business_date.replace(day=1)
+    days_elapsed = business_date.day
+    assets, liabilities = _in_list(ASSET_CATEGORIES), _in_list(LIABILITY_CATEGORIES)
+    counts: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        # 1. the latest balance on each account
+        cursor.execute(
+            """
+            UPDATE customers_account SET balance = b.balance, cny_balance = b.cny_balance,
+                   balance_date = b.business_date
+              FROM customers_accountbalance b
+             WHERE b.account_id = customers_account.id AND b.business_date = %s
+            """,
+            [business_date],
+        )
+        counts["accounts"] = cursor.rowcount
+        # 2. AUM and liabilities per customer for the day
+        cursor.execute("DELETE FROM customers_customerdailyaum WHERE business_date = %s", [business_date])
+        cursor.execute(
+            f"""
+            INSERT INTO customers_customerdailyaum (business_date, customer_id, aum, liabilities)
+            SELECT %s, a.customer_id,
+                   COALESCE(SUM(CASE WHEN a.category IN ({assets}) THEN b.cny_balance END), 0),
+                   COALESCE(SUM(CASE WHEN a.category IN ({liabilities}) THEN b.cny_balance END), 0)
+              FROM customers_accountbalance b
+              JOIN customers_account a ON a.id = b.account_id
+             WHERE b.business_date = %s
+             GROUP BY a.customer_id
+            """,
+            [business_date, business_date],
+        )
+        counts["daily_aum"] = cursor.rowcount
+        # 3. the month so far: average over calendar days elapsed (a day without
+        # balances counts as zero), month-end = the latest day
+        cursor.execute(
+            """
+            INSERT INTO customers_customermonthlyaum
+                   (customer_id, month, avg_aum, end_aum, avg_liabilities, days)
+            SELECT d.customer_id, %s,
+                   ROUND(SUM(d.aum) / %s, 2),
+                   COALESCE(SUM(CASE WHEN d.business_date = %s THEN d.aum END), 0),
+                   ROUND(SUM(d.liabilities) / %s, 2),
+                   COUNT(*)
+              FROM customers_customerdailyaum d
+             WHERE d.business_date >= %s AND d.business_date <= %s
+             GROUP BY d.customer_id
+            ON CONFLICT (customer_id, month) DO UPDATE
+               SET avg_aum = excluded.avg_aum, end_aum = excluded.end_aum,
+                   avg_liabilities = excluded.avg_liabilities, days = excluded.days
+            """,
+            [month_start, days_elapsed, business_date, days_elapsed, month_start, business_date],
+        )
+        counts["monthly_aum"] = cursor.rowcount
+        # 4. the latest figures on the customer row, written only where they change
+        cursor.execute(
+            """
+            UPDATE customers_customer
+               SET aum = d.aum, liabilities = d.liabilities, aum_date = d.business_date,
+                   month_avg_aum = m.avg_aum
+              FROM customers_customerdailyaum d
+              JOIN customers_customermonthlyaum m
+                ON m.customer_id = d.customer_id AND m.month = %s
+             WHERE d.customer_id = customers_customer.id AND d.business_date = %s
+               AND (customers_customer.aum <> d.aum OR customers_customer.liabilities <> d.liabilities
+                    OR customers_customer.month_avg_aum <> m.avg_aum
+                    OR customers_customer.aum_date IS NULL OR customers_customer.aum_date <> d.business_date)
+            """,
+            [month_start, business_date],
+        )
+        counts["customers"] = cursor.rowcount
+        # 5. customers with no balance left that day hold nothing
+        cursor.execute(
+            """
+            UPDATE customers_customer SET aum = 0, liabilities = 0, aum_date = %s,
+                   month_avg_aum = COALESCE((SELECT m.avg_aum FROM customers_customermonthlyaum m
+                                              WHERE m.customer_id = customers_customer.id
+                                                AND m.month = %s), 0)
+             WHERE (aum <> 0 OR liabilities <> 0) AND (aum_date IS NULL OR aum_date < %s)
+               AND NOT EXISTS (SELECT 1 FROM customers_customerdailyaum d
+                                WHERE d.customer_id = customers_customer.id AND d.business_date = %s)
+            """,
+            [business_date, month_start, business_date, business_date],
+        )
+        counts["emptied"] = cursor.rowcount
+    return counts

@@ -1,0 +1,403 @@
+"""The party model after the bank's ECIF subjects: party (customer), contact point,
+arrangement (account) with its daily balances, event (interaction), resource item
+(other asset) and relationship; plus household, AUM and the assignment of each
+customer to their manager of record.
+
+The daily tables (balances, AUM, transaction summaries) are narrow and keyed by
+(business date, id) so that they can be range-partitioned by month on PostgreSQL
+without a change of key."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+
+from accounts.models import Branch
+
+from .choices import (
+    AccountCategory,
+    AccountStatus,
+    AssetKind,
+    AssignmentRole,
+    Channel,
+    ContactType,
+    CustomerStatus,
+    Education,
+    Gender,
+    HouseholdRole,
+    IdType,
+    InteractionKind,
+    Marital,
+    RelationType,
+    RiskLevel,
+)
+from .querysets import CustomerQuerySet
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class Household(models.Model):
+    """A family (家庭): its members are customers; its AUM is theirs combined."""
+
+    name = models.CharField(_("household name"), max_length=60)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("household (家庭)")
+        verbose_name_plural = _("households")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    """A personal customer (个人客户): one customer number per person, bank-wide."""
+
+    customer_no = models.CharField(_("customer number"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    id_type = models.CharField(_("ID type"), max_length=2, choices=IdType.choices)
+    id_number = models.CharField(_("ID number"), max_length=40)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    nationality = models.CharField(_("nationality"), max_length=3, default="CHN")
+    occupation = models.CharField(_("occupation"), max_length=60, blank=True)
+    employer = models.CharField(_("employer"), max_length=100, blank=True)
+    education = models.CharField(_("education"), max_length=3, choices=Education.choices, blank=True)
+    marital = models.CharField(_("marital status"), max_length=1, choices=Marital.choices, blank=True)
+    annual_income = models.DecimalField(_("annual income (CNY)"), null=True, blank=True, **MONEY)
+    risk_level = models.CharField(_("risk assessment"), max_length=2, choices=RiskLevel.choices, blank=True)
+    risk_expiry = models.DateField(_("risk assessment expiry"), null=True, blank=True)
+    home_branch = models.ForeignKey(
+        Branch, verbose_name=_("home branch"), on_delete=models.PROTECT, related_name="customers"
+    )
+    open_date = models.DateField(_("relationship since"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=1, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
+    )
+    # The primary mobile, kept here (from the contact points) for lookup.
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    # Marketing consent per channel (opt-outs are honoured per channel).
+    consent_call = models.BooleanField(_("calls allowed"), default=True)
+    consent_sms = models.BooleanField(_("SMS allowed"), default=True)
+    consent_wechat = models.BooleanField(_("WeChat allowed"), default=True)
+    consent_email = models.BooleanField(_("e-mail allowed"), default=True)
+    consent_visit = models.BooleanField(_("visits allowed"), default=True)
+    # Maintained by the VIP area (tier evaluation, VIP lifecycle); codes only here.
+    tier = models.CharField(_("tier"), max_length=20, blank=True, db_index=True)
+    vip_status = models.CharField(_("VIP status"), max_length=20, blank=True)
+    # Latest figures, refreshed with each business day's balances.
+    aum = models.DecimalField(_("AUM (CNY)"), default=0, **MONEY)
+    month_avg_aum = models.DecimalField(_("month-average AUM (CNY)"), default=0, **MONEY)
+    liabilities = models.DecimalField(_("liabilities (CNY)"), default=0, **MONEY)
+    aum_date = models.DateField(_("AUM date"), null=True, blank=True)
+    # The manager of record, mirrored from the open primary assignment.
+    primary_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager of record"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="primary_customers",
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+    household_role = models.CharField(
+        _("household role"), max_length=10, choices=HouseholdRole.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer (客户)")
+        verbose_name_plural = _("customers")
+        permissions = [
+            ("reveal_customer_pii", _("Can reveal one field of a customer's personal data")),
+            ("export_customer", _("Can export customer lists (masked)")),
+            ("export_customer_full", _("Can export customer lists unmasked")),
+        ]
+        constraints = [
+            # One customer per person; the data-quality queue holds the exceptions the
+            # core system sends (same person under two numbers) as flags, not rows here.
+            models.UniqueConstraint(fields=["id_type", "id_number"], name="customer_one_per_person"),
+        ]
+        indexes = [
+            models.Index(fields=["home_branch", "status"], name="customer_branch_status"),
+            models.Index(fields=["primary_manager"], name="customer_manager"),
+            models.Index(fields=["mobile"], name="customer_mobile"),
+            models.Index(fields=["name"], name="customer_name"),
+            models.Index(fields=["-aum"], name="customer_aum_desc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_no} {self.name}"
+
+    @property
+    def risk_assessment_valid(self) -> bool:
+        return bool(self.risk_level) and (
+            self.risk_expiry is None or self.risk_expiry >= timezone.localdate()
+        )
+
+
+class CustomerNumberSequence(models.Model):
+    """The single counter behind the bank-wide customer number rule (see
+    `customers.numbers`). One row per prefix; blocks are reserved under a row lock."""
+
+    prefix = models.CharField(max_length=4, primary_key=True)
+    next_value = models.BigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.next_value}"
+
+
+class ContactPoint(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    type = models.CharField(_("type"), max_length=10, choices=ContactType.choices)
+    value = models.CharField(_("value"), max_length=200)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact point")
+        verbose_name_plural = _("contact points")
+        indexes = [models.Index(fields=["customer", "type"], name="contact_customer_type")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.type}"
+
+
+class Account(models.Model):
+    """An arrangement (账户/协议): deposit, wealth, fund, insurance, custody, loan or card."""
+
+    account_no = models.CharField(_("account number"), max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="accounts")
+    product_code = models.CharField(_("product code"), max_length=20, blank=True)
+    category = models.CharField(_("category"), max_length=16, choices=AccountCategory.choices)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    open_date = models.DateField(_("opened"), null=True, blank=True)
+    maturity_date = models.DateField(_("maturity"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=1, choices=AccountStatus.choices, default="O")
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="+")
+    # Latest end-of-day balance (the daily history is in AccountBalance).
+    balance = models.DecimalField(_("balance"), default=0, **MONEY)
+    cny_balance = models.DecimalField(_("balance (CNY)"), default=0, **MONEY)
+    balance_date = models.DateField(_("balance date"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account (账户)")
+        verbose_name_plural = _("accounts")
+        indexes = [
+            models.Index(fields=["customer", "category"], name="account_customer_category"),
+            models.Index(
+                fields=["maturity_date"],
+                name="account_open_maturity",
+                condition=Q(status="O", maturity_date__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.pk}"
+
+
+class AccountBalance(models.Model):
+    """End-of-day balance per account per business date (tens of millions of rows)."""
+
+    pk = models.CompositePrimaryKey("business_date", "account_id")
+    business_date = models.DateField()
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    balance = models.DecimalField(**MONEY)
+    cny_balance = models.DecimalField(**MONEY)
+
+    class Meta:
+        verbose_name = _("daily balance")
+        indexes = [models.Index(fields=["account", "business_date"], name="balance_account_date")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.business_date}"
+
+
+class CustomerDailyAum(models.Model):
+    """AUM and liabilities per customer per business date, in CNY."""
+
+    pk = models.CompositePrimaryKey("business_date", "customer_id")
+    business_date = models.DateField()
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    aum = models.DecimalField(**MONEY)
+    liabilities = models.DecimalField(**MONEY)
+
+    class Meta:
+        verbose_name = _("daily AUM")
+        indexes = [models.Index(fields=["customer", "business_date"], name="daily_aum_customer_date")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.business_date}"
+
+
+class CustomerMonthlyAum(models.Model):
+    """Month-average and month-end AUM per customer (drives tiering and the trend)."""
+
+    pk = models.CompositePrimaryKey("customer_id", "month")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    month = models.DateField(help_text="first day of the month")
+    avg_aum = models.DecimalField(**MONEY)
+    end_aum = models.DecimalField(**MONEY)
+    avg_liabilities = models.DecimalField(**MONEY)
+    days = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly AUM")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.month:%Y-%m}"
+
+
+class TransactionSummary(models.Model):
+    """Per customer, per business date, per channel: count and amount (RFM input)."""
+
+    pk = models.CompositePrimaryKey("business_date", "customer_id", "channel")
+    business_date = models.DateField()
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    txn_count = models.IntegerField()
+    txn_amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        verbose_name = _("daily transaction summary")
+        indexes = [models.Index(fields=["customer", "business_date"], name="txn_customer_date")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.business_date} {self.channel}"
+
+
+class Relationship(models.Model):
+    """A link from a customer to another person or a company (employer)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relationships")
+    relation_type = models.CharField(_("relation"), max_length=10, choices=RelationType.choices)
+    related_customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("related customer"),
+    )
+    related_name = models.CharField(_("name (person or company)"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("relationship")
+        verbose_name_plural = _("relationships")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(related_customer__isnull=False) | ~Q(related_name=""),
+                name="relationship_has_counterpart",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.relation_type}"
+
+
+class OtherAsset(models.Model):
+    """Assets held outside the bank (resource items): property, vehicles, ..."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="other_assets")
+    kind = models.CharField(_("kind"), max_length=10, choices=AssetKind.choices)
+    description = models.CharField(_("description"), max_length=200)
+    estimated_value = models.DecimalField(_("estimated value (CNY)"), **MONEY)
+    valued_on = models.DateField(_("valued on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("other asset")
+        verbose_name_plural = _("other assets")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind}"
+
+
+class Interaction(models.Model):
+    """A marketing or service event on the customer's timeline."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(_("kind"), max_length=16, choices=InteractionKind.choices)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    subject = models.CharField(_("subject"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True, max_length=2000)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="interaction_timeline"),
+            models.Index(fields=["manager", "-occurred_at"], name="interaction_manager"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind} {self.occurred_at:%Y-%m-%d}"
+
+
+class CustomerAssignment(models.Model):
+    """Who looks after whom, from when to when, and why. The open primary row is the
+    manager of record (at most one per customer, enforced by the database); closed
+    rows are the history performance is attributed by."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(max_length=10, choices=AssignmentRole.choices, default=AssignmentRole.PRIMARY)
+    start_date = models.DateField(default=timezone.localdate)
+    end_date = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(end_date__isnull=True, role="primary"),
+                name="assignment_one_open_primary",
+            ),
+        ]
+        indexes = [models.Index(fields=["manager", "end_date"], name="assignment_manager_open")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} -> {self.manager_id} ({self.start_date}..{self.end_date or ''})"
+
+
+class CustomerUserObjectPermission(UserObjectPermissionBase):
+    """Explicit grants of one customer to one user (django-guardian, direct foreign
+    key so the data-scope query joins on an integer, not on text). Optional expiry
+    for temporary sharing."""
+
+    content_object = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "permission"], name="customer_grant_user")]

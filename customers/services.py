@@ -1,0 +1,333 @@
+"""Writes about customers. Every function runs in one transaction, validates on the
+server and writes its audit event in the same transaction."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import Action, audit
+from accounts.models import AuditEvent, Branch, User
+
+from .choices import AssignmentRole, ContactType, IdType, RevealField
+from .idnumbers import derive_birth_date_and_gender, validate_id_number, validate_mobile
+from .models import (
+    Account,
+    ContactPoint,
+    Customer,
+    CustomerAssignment,
+    Household,
+    Interaction,
+)
+from .numbers import next_customer_number
+
+# Fields a customer edit may change (identity goes through the data-quality queue).
+EDITABLE_FIELDS = (
+    "name",
+    "nationality",
+    "occupation",
+    "employer",
+    "education",
+    "marital",
+    "annual_income",
+    "risk_level",
+    "risk_expiry",
+    "status",
+    "consent_call",
+    "consent_sms",
+    "consent_wechat",
+    "consent_email",
+    "consent_visit",
+)
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    customer: Customer
+    created: bool
+
+
+def normalise_identity(*, id_type: str, id_number: str) -> str:
+    if id_type not in IdType.values:
+        raise ValidationError({"id_type": _("Unknown ID type.")})
+    try:
+        return validate_id_number(id_type, id_number)
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from exc
+
+
+def check_identity_agrees(*, id_type: str, id_number: str, gender: str, birth_date) -> tuple[str, Any]:
+    """For a resident ID, gender and birth date come from the number; given values
+    must agree with it."""
+    derived_birth, derived_gender = derive_birth_date_and_gender(id_type, id_number)
+    errors = {}
+    if derived_gender and gender and gender != derived_gender:
+        errors["gender"] = _("The ID number says the gender is %(g)s.") % {"g": derived_gender}
+    if derived_birth and birth_date and birth_date != derived_birth:
+        errors["birth_date"] = _("The ID number says the birth date is %(d)s.") % {"d": derived_birth}
+    if errors:
+        raise ValidationError(errors)
+    return gender or derived_gender or "", birth_date or derived_birth
+
+
+def customer_find_by_identity(*, id_type: str, id_number: str) -> Customer | None:
+    return Customer.objects.filter(id_type=id_type, id_number=id_number).first()
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    created_by: User,
+    id_type: str,
+    id_number: str,
+    name: str,
+    home_branch: Branch,
+    mobile: str = "",
+    gender: str = "",
+    birth_date: datetime.date | None = None,
+    **fields: Any,
+) -> CreateResult:
+    """Create a customer, or find the one who already exists: one customer number
+    per person, whatever is typed."""
+    id_number = normalise_identity(id_type=id_type, id_number=id_number)
+    existing = customer_find_by_identity(id_type=id_type, id_number=id_number)
+    if existing is not None:
+        return CreateResult(existing, created=False)
+    gender, birth_date = check_identity_agrees(
+        id_type=id_type, id_number=id_number, gender=gender, birth_date=birth_date
+    )
+    if mobile:
+        try:
+            mobile = validate_mobile(mobile)
+        except ValidationError as exc:
+            raise ValidationError({"mobile": exc.messages}) from exc
+    unknown = set(fields) - set(EDITABLE_FIELDS) - {"open_date"}
+    if unknown:
+        raise ValueError(f"not customer fields: {sorted(unknown)}")
+    customer = Customer(
+        customer_no=next_customer_number(),
+        id_type=id_type,
+        id_number=id_number,
+        name=name.strip(),
+        gender=gender,
+        birth_date=birth_date,
+        home_branch=home_branch,
+        mobile=mobile,
+        open_date=fields.pop("open_date", None) or timezone.localdate(),
+        **fields,
+    )
+    customer.full_clean()
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        # Someone created the same person a moment ago: open theirs.
+        existing = customer_find_by_identity(id_type=id_type, id_number=id_number)
+        if existing is None:
+            raise
+        return CreateResult(existing, created=False)
+    if mobile:
+        ContactPoint.objects.create(customer=customer, type=ContactType.MOBILE, value=mobile, is_primary=True)
+    if created_by.has_perm("customers.add_customer") and _is_client_manager(created_by):
+        # A manager who brings in a customer looks after them (and can then see them).
+        assignment_set_primary(customer=customer, manager=created_by, by=created_by, reason="created")
+    audit(Action.CUSTOMER_CREATED, actor=created_by, target=customer, details={"branch": home_branch.code})
+    return CreateResult(customer, created=True)
+
+
+def _is_client_manager(user: User) -> bool:
+    from accounts.roles import Role
+    from accounts.scope import has_role
+
+    return has_role(user, Role.CLIENT_MANAGER)
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, updated_by: User, **changes: Any) -> Customer:
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changed = [f for f, v in changes.items() if getattr(customer, f) != v]
+    if not changed:
+        return customer
+    for field in changed:
+        setattr(customer, field, changes[field])
+    customer.updated_at = timezone.now()
+    customer.full_clean()
+    customer.save(update_fields=[*changed, "updated_at"])
+    # Field names only: values may be personal data.
+    audit(Action.CUSTOMER_UPDATED, actor=updated_by, target=customer, details={"fields": changed})
+    return customer
+
+
+@transaction.atomic
+def contact_add(
+    *, customer: Customer, type: str, value: str, is_primary: bool, added_by: User
+) -> ContactPoint:
+    if type not in ContactType.values:
+        raise ValidationError({"type": _("Unknown contact type.")})
+    value = value.strip()
+    if type == ContactType.MOBILE:
+        try:
+            value = validate_mobile(value)
+        except ValidationError as exc:
+            raise ValidationError({"value": exc.messages}) from exc
+    if not value:
+        raise ValidationError({"value": _("Enter a value.")})
+    if is_primary:
+        ContactPoint.objects.filter(customer=customer, type=type, is_primary=True).update(is_primary=False)
+    contact = ContactPoint.objects.create(customer=customer, type=type, value=value, is_primary=is_primary)
+    if type == ContactType.MOBILE and (is_primary or not customer.mobile):
+        Customer.objects.filter(pk=customer.pk).update(mobile=value, updated_at=timezone.now())
+    audit(Action.CUSTOMER_UPDATED, actor=added_by, target=customer, details={"contact_added": type})
+    return contact
+
+
+@transaction.atomic
+def interaction_log(
+    *,
+    customer: Customer,
+    kind: str,
+    subject: str,
+    logged_by: User,
+    notes: str = "",
+    occurred_at: datetime.datetime | None = None,
+) -> Interaction:
+    interaction = Interaction(
+        customer=customer,
+        kind=kind,
+        subject=subject.strip(),
+        notes=notes.strip(),
+        occurred_at=occurred_at or timezone.now(),
+        manager=logged_by,
+    )
+    if interaction.occurred_at > timezone.now() + datetime.timedelta(minutes=5):
+        raise ValidationError({"occurred_at": _("A contact cannot be logged in the future.")})
+    interaction.full_clean()
+    interaction.save()
+    return interaction
+
+
+@transaction.atomic
+def assignment_set_primary(
+    *, customer: Customer, manager: User, by: User | None, reason: str, on: datetime.date | None = None
+) -> CustomerAssignment:
+    """Make `manager` the manager of record from `on` (default today), closing the
+    previous assignment. The VIP area builds transfers with approval on top of it."""
+    on = on or timezone.localdate()
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    current = CustomerAssignment.objects.filter(
+        customer=customer, role=AssignmentRole.PRIMARY, end_date__isnull=True
+    ).first()
+    if current is not None and current.manager_id == manager.pk:
+        return current
+    if current is not None:
+        current.end_date = on
+        current.save(update_fields=["end_date"])
+    assignment = CustomerAssignment.objects.create(
+        customer=customer,
+        manager=manager,
+        role=AssignmentRole.PRIMARY,
+        start_date=on,
+        reason=reason[:200],
+        created_by=by,
+    )
+    Customer.objects.filter(pk=customer.pk).update(primary_manager=manager)
+    audit(
+        Action.ASSIGNMENT_CHANGED,
+        actor=by,
+        target=customer,
+        details={
+            "from": current.manager.employee_no if current else None,
+            "to": manager.employee_no,
+            "reason": reason[:200],
+        },
+    )
+    return assignment
+
+
+@transaction.atomic
+def household_add_member(
+    *, customer: Customer, household: Household | None, role: str, by: User, name: str = ""
+) -> Household:
+    """Put a customer in a household (a new one when `household` is None)."""
+    if household is None:
+        household = Household.objects.create(
+            name=name or _("Household of %(name)s") % {"name": customer.name}
+        )
+    Customer.objects.filter(pk=customer.pk).update(household=household, household_role=role)
+    audit(
+        Action.CUSTOMER_UPDATED, actor=by, target=customer, details={"household": household.pk, "role": role}
+    )
+    return household
+
+
+def _reveal_value(customer: Customer, field: str, item_id: int | None) -> tuple[str, str]:
+    """The clear value and a description of what was revealed (without the value)."""
+    if field == RevealField.ID_NUMBER:
+        return customer.id_number, "id_number"
+    if field == RevealField.MOBILE:
+        return customer.mobile, "mobile"
+    if field == RevealField.CONTACT:
+        contact = ContactPoint.objects.filter(customer=customer, pk=item_id).first()
+        if contact is None:
+            raise ValidationError(_("No such contact."))
+        return contact.value, f"contact:{contact.type}:{contact.pk}"
+    if field == RevealField.ACCOUNT:
+        account = Account.objects.filter(customer=customer, pk=item_id).first()
+        if account is None:
+            raise ValidationError(_("No such account."))
+        return account.account_no, f"account:{account.pk}"
+    raise ValidationError(_("This field cannot be revealed."))
+
+
+@transaction.atomic
+def pii_reveal(
+    *,
+    user: User,
+    customer: Customer,
+    field: str,
+    reason: str,
+    item_id: int | None = None,
+    ip: str | None = None,
+) -> str:
+    """Reveal one field of one customer. The audit event is written before the value
+    is returned; the caller must already have checked that the customer is in the
+    user's scope (access_customer)."""
+    if not user.has_perm("customers.reveal_customer_pii"):
+        raise PermissionDenied(_("You may not reveal personal data."))
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationError(_("Say why you need to see the full value (at least 4 characters)."))
+    value, what = _reveal_value(customer, field, item_id)
+    audit(
+        Action.PII_REVEALED,
+        actor=user,
+        target=customer,
+        ip=ip,
+        details={"field": what, "reason": reason[:200]},
+    )
+    _flag_if_suspicious(user=user, ip=ip)
+    return value
+
+
+def _flag_if_suspicious(*, user: User, ip: str | None) -> None:
+    limit = settings.PII_REVEAL_DAILY_LIMIT
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    count = AuditEvent.objects.filter(actor=user, action=Action.PII_REVEALED, occurred_at__gte=start).count()
+    if count == limit + 1:
+        # once per day and user, when the limit is first passed
+        audit(
+            Action.SUSPICIOUS_ACTIVITY,
+            actor=user,
+            ip=ip,
+            details={"kind": "reveals_over_daily_limit", "count": count, "limit": limit},
+        )

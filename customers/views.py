@@ -1,0 +1,239 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+
+from accounts.audit import client_ip
+from accounts.scope import visible_branches
+
+from . import selectors, services
+from .forms import (
+    ContactForm,
+    CustomerCreateForm,
+    CustomerEditForm,
+    CustomerSearchForm,
+    InteractionForm,
+    RevealForm,
+)
+from .masking import mask_contact
+from .models import Customer
+from .permissions import access_customer
+
+PAGE_SIZE = 25
+
+
+class CustomerListView(PermissionRequiredMixin, View):
+    """Search and browse the customers in the user's scope; an htmx request gets the
+    results table only (live search)."""
+
+    permission_required = "customers.view_customer"
+
+    def get(self, request):
+        form = CustomerSearchForm(request.GET or None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            filters = selectors.SearchFilters(
+                branch=data["branch"],
+                tier=data["tier"],
+                status=data["status"],
+                manager=data["manager"],
+                aum_min=data["aum_min"],
+                aum_max=data["aum_max"],
+            )
+            customers = selectors.customer_search(
+                user=request.user, q=data["q"], filters=filters, sort=data["sort"] or "aum"
+            )
+        elif form.is_bound:
+            customers = Customer.objects.none()
+        else:
+            customers = selectors.customer_search(user=request.user)
+        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {
+            "form": form,
+            "page_obj": page,
+            "customers": page.object_list,
+            "searched": bool(request.GET.get("q")),
+        }
+        template = "customers/partials/_table.html" if request.htmx else "customers/customer_list.html"
+        return render(request, template, context)
+
+
+class CustomerCreateView(PermissionRequiredMixin, View):
+    permission_required = "customers.add_customer"
+
+    def _form(self, request, data=None):
+        return CustomerCreateForm(data, branches=visible_branches(request.user).filter(is_active=True))
+
+    def get(self, request):
+        return render(
+            request, "customers/customer_form.html", {"form": self._form(request), "creating": True}
+        )
+
+    def post(self, request):
+        form = self._form(request, request.POST)
+        if form.is_valid():
+            try:
+                result = services.customer_create(created_by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return self._done(request, form, result)
+        return render(request, "customers/customer_form.html", {"form": form, "creating": True}, status=400)
+
+    def _done(self, request, form, result):
+        if result.created:
+            messages.success(request, _("Customer %(no)s created.") % {"no": result.customer.customer_no})
+            return redirect("customers:detail", customer_no=result.customer.customer_no)
+        # The person is already a customer: open them, if this user may see them.
+        visible = Customer.objects.visible_to(request.user).filter(pk=result.customer.pk).exists()
+        if visible:
+            messages.info(request, _("This person is already a customer; here is their record."))
+            return redirect("customers:detail", customer_no=result.customer.customer_no)
+        form.add_error(
+            "id_number",
+            _(
+                "This person is already a customer of the bank, looked after elsewhere. "
+                "Ask your branch head to share the customer with you."
+            ),
+        )
+        return render(request, "customers/customer_form.html", {"form": form, "creating": True}, status=409)
+
+
+class CustomerEditView(PermissionRequiredMixin, View):
+    permission_required = "customers.change_customer"
+
+    def get(self, request, customer_no):
+        customer = access_customer(request.user, customer_no, for_change=True)
+        form = CustomerEditForm(initial=CustomerEditForm.initial_for(customer))
+        return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
+
+    def post(self, request, customer_no):
+        customer = access_customer(request.user, customer_no, for_change=True)
+        form = CustomerEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.customer_update(customer=customer, updated_by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Customer updated."))
+                return redirect("customers:detail", customer_no=customer.customer_no)
+        return render(
+            request, "customers/customer_form.html", {"form": form, "customer": customer}, status=400
+        )
+
+
+class CustomerDetailView(PermissionRequiredMixin, View):
+    """The 360 view: a bounded number of queries whatever the customer holds."""
+
+    permission_required = "customers.view_customer"
+
+    def get(self, request, customer_no):
+        customer = access_customer(request.user, customer_no)
+        view = selectors.customer_360(customer, user=request.user)
+        return render(
+            request,
+            "customers/customer_detail.html",
+            {
+                "c": customer,
+                "view": view,
+                "interaction_form": InteractionForm(),
+                "contact_form": ContactForm(),
+                "can_reveal": request.user.has_perm("customers.reveal_customer_pii"),
+                "can_change": request.user.has_perm("customers.change_customer"),
+                "can_log": request.user.has_perm("customers.add_interaction"),
+                "aum_chart": {
+                    "labels": [p["month"] for p in view.aum_trend],
+                    "avg": [float(p["avg_aum"]) for p in view.aum_trend],
+                    "end": [float(p["end_aum"]) for p in view.aum_trend],
+                },
+            },
+        )
+
+
+class RevealView(PermissionRequiredMixin, View):
+    """Reveal one field of one customer, with a reason, audited before it is shown.
+    Answers with a small fragment that replaces the masked value (never cached)."""
+
+    permission_required = "customers.reveal_customer_pii"
+
+    def post(self, request, customer_no):
+        customer = access_customer(request.user, customer_no)
+        form = RevealForm(request.POST)
+        if not form.is_valid():
+            return render(request, "customers/partials/_reveal_error.html", {"form": form}, status=400)
+        try:
+            value = services.pii_reveal(
+                user=request.user,
+                customer=customer,
+                field=form.cleaned_data["field"],
+                item_id=form.cleaned_data.get("item"),
+                reason=form.cleaned_data["reason"],
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            return render(
+                request, "customers/partials/_reveal_error.html", {"errors": exc.messages}, status=400
+            )
+        return render(request, "customers/partials/_revealed.html", {"value": value})
+
+
+class InteractionCreateView(PermissionRequiredMixin, View):
+    permission_required = "customers.add_interaction"
+
+    def post(self, request, customer_no):
+        customer = access_customer(request.user, customer_no)
+        form = InteractionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.interaction_log(customer=customer, logged_by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+        if request.htmx:
+            interactions = customer.interactions.select_related("manager").order_by("-occurred_at", "-pk")[
+                :20
+            ]
+            status = 200 if form.is_valid() and not form.errors else 400
+            return render(
+                request,
+                "customers/partials/_timeline.html",
+                {
+                    "c": customer,
+                    "interactions": interactions,
+                    "interaction_form": InteractionForm() if status == 200 else form,
+                    "can_log": True,
+                },
+                status=status,
+            )
+        if form.errors:
+            for message in [e for errors in form.errors.values() for e in errors]:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Contact logged."))
+        return redirect("customers:detail", customer_no=customer.customer_no)
+
+
+class ContactCreateView(PermissionRequiredMixin, View):
+    permission_required = "customers.change_customer"
+
+    def post(self, request, customer_no):
+        customer = access_customer(request.user, customer_no, for_change=True)
+        form = ContactForm(request.POST)
+        if form.is_valid():
+            try:
+                contact = services.contact_add(customer=customer, added_by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(
+                    request,
+                    _("Contact %(value)s added.") % {"value": mask_contact(contact.type, contact.value)},
+                )
+        else:
+            for message in [e for errors in form.errors.values() for e in errors]:
+                messages.error(request, message)
+        return redirect("customers:detail", customer_no=customer.customer_no)
