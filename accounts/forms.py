@@ -3,11 +3,13 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.utils.translation import gettext_lazy as _
 
+from crm_portal.forms import BootstrapFormMixin
+
 from .models import Branch, User, UserStatus
 from .roles import Role
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(BootstrapFormMixin, AuthenticationForm):
     error_messages = {
         "invalid_login": _(
             "Wrong username or password, or the account is not active yet. "
@@ -17,7 +19,7 @@ class LoginForm(AuthenticationForm):
     }
 
 
-class UserRequestForm(forms.Form):
+class UserRequestForm(BootstrapFormMixin, forms.Form):
     username = forms.RegexField(
         label=_("Username"),
         max_length=150,
@@ -55,11 +57,11 @@ class UserRequestForm(forms.Form):
         return employee_no
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
-class UserFilterForm(forms.Form):
+class UserFilterForm(BootstrapFormMixin, forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All"))] + list(UserStatus.choices)
@@ -67,7 +69,7 @@ class UserFilterForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All"))] + list(Role.choices))
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(BootstrapFormMixin, forms.Form):
     action = forms.CharField(label=_("Action"), required=False)
     actor = forms.CharField(label=_("User"), required=False)
     target = forms.CharField(label=_("Target"), required=False)

@@ -2,7 +2,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm_portal.forms import BootstrapFormMixin
+
 from .choices import (
+    AccountCategory,
     ContactType,
     CustomerStatus,
     Education,
@@ -13,7 +16,7 @@ from .choices import (
     RevealField,
     RiskLevel,
 )
-from .selectors import SORTS
+from .selectors import SORTS, SearchFilters
 from .services import EDITABLE_FIELDS
 
 BLANK = [("", "—")]
@@ -23,7 +26,7 @@ def _date_widget():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class CustomerSearchForm(forms.Form):
+class CustomerSearchForm(BootstrapFormMixin, forms.Form):
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -48,6 +51,12 @@ class CustomerSearchForm(forms.Form):
     aum_max = forms.DecimalField(
         label=_("AUM to"), required=False, min_value=0, max_digits=18, decimal_places=2
     )
+    age_min = forms.IntegerField(label=_("Age from"), required=False, min_value=0, max_value=130)
+    age_max = forms.IntegerField(label=_("Age to"), required=False, min_value=0, max_value=130)
+    product = forms.ChoiceField(
+        label=_("Holds"), required=False, choices=BLANK + list(AccountCategory.choices)
+    )
+    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     sort = forms.ChoiceField(
         label=_("Sort"),
         required=False,
@@ -59,17 +68,34 @@ class CustomerSearchForm(forms.Form):
         ],
     )
 
+    def filters(self) -> SearchFilters:
+        data = self.cleaned_data
+        return SearchFilters(
+            branch=data["branch"],
+            tier=data["tier"],
+            status=data["status"],
+            manager=data["manager"],
+            aum_min=data["aum_min"],
+            aum_max=data["aum_max"],
+            age_min=data["age_min"],
+            age_max=data["age_max"],
+            product=data["product"],
+        )
+
     def clean(self):
         data = super().clean()
         low, high = data.get("aum_min"), data.get("aum_max")
         if low is not None and high is not None and low > high:
             raise ValidationError(_("The lower AUM bound is above the upper one."))
+        young, old = data.get("age_min"), data.get("age_max")
+        if young is not None and old is not None and young > old:
+            raise ValidationError(_("The lower age bound is above the upper one."))
         if data.get("sort") and data["sort"] not in SORTS:
             data["sort"] = "aum"
         return data
 
 
-class CustomerCreateForm(forms.Form):
+class CustomerCreateForm(BootstrapFormMixin, forms.Form):
     id_type = forms.ChoiceField(label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID)
     id_number = forms.CharField(label=_("ID number"), max_length=40)
     name = forms.CharField(label=_("Name"), max_length=60)
@@ -112,7 +138,7 @@ class CustomerCreateForm(forms.Form):
         return name
 
 
-class CustomerEditForm(forms.Form):
+class CustomerEditForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
     nationality = forms.RegexField(
         label=_("Nationality (ISO 3166 alpha-3)"), regex=r"^[A-Z]{3}$", max_length=3
@@ -150,13 +176,13 @@ class CustomerEditForm(forms.Form):
         return {f: getattr(customer, f) for f in EDITABLE_FIELDS}
 
 
-class RevealForm(forms.Form):
+class RevealForm(BootstrapFormMixin, forms.Form):
     field = forms.ChoiceField(choices=RevealField.choices)
     item = forms.IntegerField(required=False, min_value=1)
     reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
 
 
-class InteractionForm(forms.Form):
+class InteractionForm(BootstrapFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=InteractionKind.choices)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     notes = forms.CharField(
@@ -164,7 +190,7 @@ class InteractionForm(forms.Form):
     )
 
 
-class ContactForm(forms.Form):
+class ContactForm(BootstrapFormMixin, forms.Form):
     type = forms.ChoiceField(label=_("Type"), choices=ContactType.choices)
     value = forms.CharField(label=_("Value"), max_length=200)
     is_primary = forms.BooleanField(label=_("Primary"), required=False)

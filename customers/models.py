@@ -18,6 +18,7 @@ from guardian.models import UserObjectPermissionBase
 
 from accounts.models import Branch
 
+from . import crypto
 from .choices import (
     AccountCategory,
     AccountStatus,
@@ -35,9 +36,18 @@ from .choices import (
     RelationType,
     RiskLevel,
 )
+from .crypto import cipher
 from .querysets import CustomerQuerySet
+from .search_text import name_search
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+def contact_lookup_hash(contact_type: str, value: str) -> str:
+    """Mobiles are looked up by the same blind index as the customer's mobile."""
+    if contact_type != ContactType.MOBILE or not value:
+        return ""
+    return cipher().blind_index(value, context=crypto.MOBILE)
 
 
 class Household(models.Model):
@@ -60,7 +70,12 @@ class Customer(models.Model):
     customer_no = models.CharField(_("customer number"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=60)
     id_type = models.CharField(_("ID type"), max_length=2, choices=IdType.choices)
-    id_number = models.CharField(_("ID number"), max_length=40)
+    # Identifiers are stored encrypted (customers.crypto) with a blind index for exact
+    # lookup and the plain last digits for partial lookup; `id_number` and `mobile`
+    # below are properties that decrypt and encrypt.
+    id_number_enc = models.TextField(_("ID number (encrypted)"))
+    id_hash = models.CharField(max_length=32)
+    id_suffix = models.CharField(max_length=6)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     nationality = models.CharField(_("nationality"), max_length=3, default="CHN")
@@ -79,7 +94,13 @@ class Customer(models.Model):
         _("status"), max_length=1, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
     )
     # The primary mobile, kept here (from the contact points) for lookup.
-    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    mobile_enc = models.TextField(_("mobile (encrypted)"), blank=True)
+    mobile_hash = models.CharField(max_length=32, blank=True)
+    mobile_suffix = models.CharField(max_length=4, blank=True)
+    # Name search (customers.search_text), derived from the name when it is written.
+    name_pinyin = models.CharField(max_length=120, blank=True)
+    name_initials = models.CharField(max_length=30, blank=True)
+    search_tokens = models.TextField(blank=True)
     # Marketing consent per channel (opt-outs are honoured per channel).
     consent_call = models.BooleanField(_("calls allowed"), default=True)
     consent_sms = models.BooleanField(_("SMS allowed"), default=True)
@@ -114,6 +135,15 @@ class Customer(models.Model):
     household_role = models.CharField(
         _("household role"), max_length=10, choices=HouseholdRole.choices, blank=True
     )
+    # Set when a data-quality merge folded this record into another customer.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("merged into"),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
@@ -127,21 +157,65 @@ class Customer(models.Model):
             ("export_customer", _("Can export customer lists (masked)")),
             ("export_customer_full", _("Can export customer lists unmasked")),
         ]
-        constraints = [
-            # One customer per person; the data-quality queue holds the exceptions the
-            # core system sends (same person under two numbers) as flags, not rows here.
-            models.UniqueConstraint(fields=["id_type", "id_number"], name="customer_one_per_person"),
-        ]
+        # One customer per person is the portal's rule (customer_create finds the
+        # existing one); core banking may still send the same person under two
+        # numbers, which load and go to the data-quality queue, so the database
+        # index on the identity is not unique.
         indexes = [
+            models.Index(fields=["id_hash", "id_type"], name="customer_id_hash"),
+            models.Index(fields=["id_suffix"], name="customer_id_suffix"),
+            models.Index(fields=["mobile_hash"], name="customer_mobile_hash"),
+            models.Index(fields=["mobile_suffix"], name="customer_mobile_suffix"),
             models.Index(fields=["home_branch", "status"], name="customer_branch_status"),
-            models.Index(fields=["primary_manager"], name="customer_manager"),
-            models.Index(fields=["mobile"], name="customer_mobile"),
-            models.Index(fields=["name"], name="customer_name"),
-            models.Index(fields=["-aum"], name="customer_aum_desc"),
+            models.Index(fields=["primary_manager", "-aum", "-id"], name="customer_manager_aum"),
+            models.Index(fields=["-aum", "-id"], name="customer_aum_desc"),
+            models.Index(fields=["home_branch", "-aum", "-id"], name="customer_branch_aum"),
+            models.Index(
+                fields=["name_initials"], name="customer_initials", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["name_pinyin"], name="customer_pinyin", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.customer_no} {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Derived from the name; cheap, and bulk paths compute it themselves.
+        self.refresh_name_search()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_initials", "search_tokens"}
+        super().save(*args, **kwargs)
+
+    @property
+    def id_number(self) -> str:
+        return cipher().decrypt(self.id_number_enc, context=crypto.ID_NUMBER)
+
+    @id_number.setter
+    def id_number(self, value: str) -> None:
+        value = (value or "").strip().upper()
+        self.id_number_enc = cipher().encrypt(value, context=crypto.ID_NUMBER)
+        self.id_hash = cipher().blind_index(value, context=crypto.ID_NUMBER)
+        self.id_suffix = value[-6:]
+
+    @property
+    def mobile(self) -> str:
+        return cipher().decrypt(self.mobile_enc, context=crypto.MOBILE)
+
+    @mobile.setter
+    def mobile(self, value: str) -> None:
+        value = (value or "").strip()
+        self.mobile_enc = cipher().encrypt(value, context=crypto.MOBILE)
+        self.mobile_hash = cipher().blind_index(value, context=crypto.MOBILE)
+        self.mobile_suffix = value[-4:]
+
+    def refresh_name_search(self) -> None:
+        derived = name_search(self.name)
+        self.name_pinyin, self.name_initials, self.search_tokens = (
+            derived.pinyin,
+            derived.initials,
+            derived.tokens,
+        )
 
     @property
     def risk_assessment_valid(self) -> bool:
@@ -162,19 +236,36 @@ class CustomerNumberSequence(models.Model):
 
 
 class ContactPoint(models.Model):
+    """A phone, e-mail or address. The value is stored encrypted; mobiles also carry
+    the blind index of the customer's mobile so that any of them can be looked up."""
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
     type = models.CharField(_("type"), max_length=10, choices=ContactType.choices)
-    value = models.CharField(_("value"), max_length=200)
+    value_enc = models.TextField(_("value (encrypted)"))
+    value_hash = models.CharField(max_length=32, blank=True)
     is_primary = models.BooleanField(_("primary"), default=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("contact point")
         verbose_name_plural = _("contact points")
-        indexes = [models.Index(fields=["customer", "type"], name="contact_customer_type")]
+        indexes = [
+            models.Index(fields=["customer", "type"], name="contact_customer_type"),
+            models.Index(fields=["value_hash"], name="contact_value_hash", condition=~Q(value_hash="")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.type}"
+
+    @property
+    def value(self) -> str:
+        return cipher().decrypt(self.value_enc, context=crypto.CONTACT)
+
+    @value.setter
+    def value(self, value: str) -> None:
+        value = (value or "").strip()
+        self.value_enc = cipher().encrypt(value, context=crypto.CONTACT)
+        self.value_hash = contact_lookup_hash(self.type, value)
 
 
 class Account(models.Model):

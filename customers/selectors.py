@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,7 +16,9 @@ from django.utils import timezone
 
 from accounts.models import Branch
 
+from . import crypto
 from .choices import ASSET_CATEGORIES, AccountCategory, AccountStatus
+from .crypto import cipher
 from .idnumbers import normalise_mobile
 from .models import (
     Account,
@@ -26,17 +30,23 @@ from .models import (
     OtherAsset,
     Relationship,
 )
+from .search_text import query_grams
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-RESIDENT_ID_RE = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
+RESIDENT_ID_RE = re.compile(r"^\d{17}[\dX]$|^\d{15}$")
+ID_SUFFIX_RE = re.compile(r"^\d{5}[\dX]$")
 DIGITS_RE = re.compile(r"^\d+$")
+NUMBER_RE = re.compile(r"^[A-Z]{0,3}\d{6,}$")
+LATIN_RE = re.compile(r"^[a-z]+$")
 
-SORTS = {
-    "aum": ("-aum", "id"),
-    "-aum": ("aum", "id"),
-    "name": ("name", "id"),
-    "customer_no": ("customer_no",),
+# sort name -> (field, descending); `id` breaks ties in the same direction.
+SORTS: dict[str, tuple[str, bool]] = {
+    "aum": ("aum", True),
+    "-aum": ("aum", False),
+    "name": ("name", False),
+    "customer_no": ("customer_no", False),
 }
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -47,57 +57,74 @@ class SearchFilters:
     manager: str = ""  # employee number
     aum_min: Decimal | None = None
     aum_max: Decimal | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    product: str = ""  # account category held (open)
 
 
 def classify_query(q: str) -> str:
-    """What kind of text was typed: mobile, id_number, number (customer, account or
-    ID number) or name. Digits can be several things at once; `_text_condition`
-    looks in every place a number of that shape can live."""
-    q = q.strip()
-    if MOBILE_RE.match(normalise_mobile(q)):
+    """What was typed: mobile, mobile_suffix (last 4), id_number, id_suffix (last 6),
+    number (customer or account number), pinyin, or name. Digits can be several
+    things at once; the condition looks in every place that shape can live."""
+    q = q.strip().upper()
+    mobile = normalise_mobile(q)
+    if MOBILE_RE.match(mobile):
         return "mobile"
+    if DIGITS_RE.match(q) and len(q) == 4:
+        return "mobile_suffix"
+    if ID_SUFFIX_RE.match(q):
+        return "id_suffix"
     if RESIDENT_ID_RE.match(q):
         return "id_number"
-    if DIGITS_RE.match(q) or re.match(r"^[A-Za-z]{0,3}\d{6,}$", q):
+    if NUMBER_RE.match(q):
         return "number"
+    if LATIN_RE.match(q.lower()):
+        return "pinyin"
     return "name"
+
+
+def _blind(value: str, context: str) -> str:
+    return cipher().blind_index(value, context=context)
 
 
 def _number_condition(q: str) -> Q:
     return (
         Q(customer_no=q)
         | Q(pk__in=Account.objects.filter(account_no=q).values("customer_id"))
-        | Q(id_number=q.upper())
+        | Q(id_hash=_blind(q.upper(), crypto.ID_NUMBER))
     )
 
 
-def _text_condition(q: str) -> Q:
+def text_condition(q: str) -> Q:
+    """The condition for the search text (scope and filters are applied apart)."""
+    q = q.strip()
     kind = classify_query(q)
     if kind == "mobile":
-        mobile = normalise_mobile(q)
-        by_contact = ContactPoint.objects.filter(type="MOBILE", value=mobile).values("customer_id")
-        return Q(mobile=mobile) | Q(pk__in=by_contact) | _number_condition(q)
+        mobile_hash = _blind(normalise_mobile(q), crypto.MOBILE)
+        by_contact = ContactPoint.objects.filter(value_hash=mobile_hash).values("customer_id")
+        return Q(mobile_hash=mobile_hash) | Q(pk__in=by_contact) | _number_condition(q)
+    if kind == "mobile_suffix":
+        return Q(mobile_suffix=q)
+    if kind == "id_suffix":
+        return Q(id_suffix=q.upper())
     if kind in ("id_number", "number"):
         return _number_condition(q)
-    return Q(name__contains=q) | Q(customer_no=q)
+    if kind == "pinyin":
+        return Q(search_tokens__tokens_match=f"{q.lower()}:*")
+    grams = query_grams(q)
+    if grams:
+        condition = Q(search_tokens__tokens_match=" & ".join(grams))
+        # 3+ characters: the pieces narrow it down, the name itself decides
+        return condition & Q(name__contains=q) if len(q) > 2 else condition
+    return Q(name__icontains=q) | Q(customer_no=q)
 
 
-def customer_search(
-    *, user, q: str = "", filters: SearchFilters | None = None, sort: str = "aum"
-) -> QuerySet[Customer]:
-    """Customers in the user's scope matching the text and filters."""
-    customers = Customer.objects.visible_to(user)
-    q = (q or "").strip()
-    if q:
-        customers = customers.filter(_text_condition(q))
-    f = filters or SearchFilters()
+def _apply_filters(customers: QuerySet[Customer], f: SearchFilters) -> QuerySet[Customer]:
     if f.branch:
         root = Branch.objects.filter(code=f.branch).first()
-        customers = (
-            customers.filter(home_branch__in=Branch.objects.subtree(root).values("pk"))
-            if root
-            else customers.none()
-        )
+        if root is None:
+            return customers.none()
+        customers = customers.filter(home_branch__in=Branch.objects.subtree(root).values("pk"))
     if f.tier:
         customers = customers.filter(tier=f.tier)
     if f.status:
@@ -108,7 +135,80 @@ def customer_search(
         customers = customers.filter(aum__gte=f.aum_min)
     if f.aum_max is not None:
         customers = customers.filter(aum__lte=f.aum_max)
-    return customers.select_related("home_branch", "primary_manager").order_by(*SORTS.get(sort, SORTS["aum"]))
+    today = timezone.localdate()
+    if f.age_min is not None:
+        customers = customers.filter(birth_date__lte=_years_before(today, f.age_min))
+    if f.age_max is not None:
+        customers = customers.filter(birth_date__gt=_years_before(today, f.age_max + 1))
+    if f.product:
+        held = Account.objects.filter(customer=OuterRef("pk"), category=f.product, status=AccountStatus.OPEN)
+        customers = customers.filter(Exists(held))
+    return customers
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def customer_search(
+    *, user, q: str = "", filters: SearchFilters | None = None, sort: str = "aum"
+) -> QuerySet[Customer]:
+    """Customers in the user's scope matching the text and filters, in a stable
+    order (the sort key, then id) so that keyset pagination can follow it."""
+    customers = Customer.objects.visible_to(user).filter(merged_into__isnull=True)
+    q = (q or "").strip()
+    if q:
+        customers = customers.filter(text_condition(q))
+    customers = _apply_filters(customers, filters or SearchFilters())
+    field, descending = SORTS.get(sort, SORTS["aum"])
+    order = (f"-{field}", "-id") if descending else (field, "id")
+    return customers.select_related("home_branch", "primary_manager").order_by(*order)
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    rows: list[Customer]
+    next_cursor: str
+    count: int
+    count_capped: bool
+    is_first: bool
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> list[Any] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        return None
+    return values if isinstance(values, list) and len(values) == 2 else None
+
+
+def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", size: int = 25) -> KeysetPage:
+    """One page after `cursor` (the sort value and id of the previous page's last
+    row): an index range scan however deep the page, unlike OFFSET. The count is
+    capped, so counting never scans a whole bank's worth of rows."""
+    field, descending = SORTS.get(sort, SORTS["aum"])
+    page = customers
+    after = _decode_cursor(cursor) if cursor else None
+    if after is not None:
+        value, last_id = after
+        if field == "aum":
+            value = Decimal(str(value))
+        op = "lt" if descending else "gt"
+        page = page.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
+    rows = list(page[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _encode_cursor([getattr(rows[-1], field), rows[-1].pk]) if has_more else ""
+    capped = customers.order_by()[: COUNT_CAP + 1].count()
+    return KeysetPage(rows, next_cursor, min(capped, COUNT_CAP), capped > COUNT_CAP, after is None)
 
 
 @dataclass

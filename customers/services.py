@@ -16,7 +16,9 @@ from django.utils.translation import gettext as _
 from accounts.audit import Action, audit
 from accounts.models import AuditEvent, Branch, User
 
+from . import crypto
 from .choices import AssignmentRole, ContactType, IdType, RevealField
+from .crypto import cipher
 from .idnumbers import derive_birth_date_and_gender, validate_id_number, validate_mobile
 from .models import (
     Account,
@@ -78,7 +80,11 @@ def check_identity_agrees(*, id_type: str, id_number: str, gender: str, birth_da
 
 
 def customer_find_by_identity(*, id_type: str, id_number: str) -> Customer | None:
-    return Customer.objects.filter(id_type=id_type, id_number=id_number).first()
+    """The customer this person already is (by the blind index of the ID number);
+    of duplicates sent by core banking, the oldest record."""
+    id_hash = cipher().blind_index(id_number, context=crypto.ID_NUMBER)
+    same_person = Customer.objects.filter(id_type=id_type, id_hash=id_hash, merged_into__isnull=True)
+    return same_person.order_by("pk").first()
 
 
 @transaction.atomic
@@ -185,8 +191,11 @@ def contact_add(
     if is_primary:
         ContactPoint.objects.filter(customer=customer, type=type, is_primary=True).update(is_primary=False)
     contact = ContactPoint.objects.create(customer=customer, type=type, value=value, is_primary=is_primary)
-    if type == ContactType.MOBILE and (is_primary or not customer.mobile):
-        Customer.objects.filter(pk=customer.pk).update(mobile=value, updated_at=timezone.now())
+    if type == ContactType.MOBILE and (is_primary or not customer.mobile_enc):
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer.mobile = value
+        customer.updated_at = timezone.now()
+        customer.save(update_fields=["mobile_enc", "mobile_hash", "mobile_suffix", "updated_at"])
     audit(Action.CUSTOMER_UPDATED, actor=added_by, target=customer, details={"contact_added": type})
     return contact
 

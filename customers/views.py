@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
@@ -22,43 +21,27 @@ from .masking import mask_contact
 from .models import Customer
 from .permissions import access_customer
 
-PAGE_SIZE = 25
-
 
 class CustomerListView(PermissionRequiredMixin, View):
-    """Search and browse the customers in the user's scope; an htmx request gets the
-    results table only (live search)."""
+    """Search and browse the customers in the user's scope, keyset-paginated; an
+    htmx request gets the results table only (live search)."""
 
     permission_required = "customers.view_customer"
 
     def get(self, request):
         form = CustomerSearchForm(request.GET or None)
-        if form.is_bound and form.is_valid():
-            data = form.cleaned_data
-            filters = selectors.SearchFilters(
-                branch=data["branch"],
-                tier=data["tier"],
-                status=data["status"],
-                manager=data["manager"],
-                aum_min=data["aum_min"],
-                aum_max=data["aum_max"],
-            )
+        context = {"form": form, "searched": bool(request.GET.get("q")), "page": None}
+        if not form.is_bound:
+            context["page"] = selectors.keyset_page(selectors.customer_search(user=request.user), sort="aum")
+        elif form.is_valid():
+            sort = form.cleaned_data["sort"] or "aum"
             customers = selectors.customer_search(
-                user=request.user, q=data["q"], filters=filters, sort=data["sort"] or "aum"
+                user=request.user, q=form.cleaned_data["q"], filters=form.filters(), sort=sort
             )
-        elif form.is_bound:
-            customers = Customer.objects.none()
-        else:
-            customers = selectors.customer_search(user=request.user)
-        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-        context = {
-            "form": form,
-            "page_obj": page,
-            "customers": page.object_list,
-            "searched": bool(request.GET.get("q")),
-        }
+            context["page"] = selectors.keyset_page(customers, sort=sort, cursor=form.cleaned_data["cursor"])
+        context["customers"] = context["page"].rows if context["page"] else []
         template = "customers/partials/_table.html" if request.htmx else "customers/customer_list.html"
-        return render(request, template, context)
+        return render(request, template, context, status=200 if not form.errors else 400)
 
 
 class CustomerCreateView(PermissionRequiredMixin, View):

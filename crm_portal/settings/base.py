@@ -236,6 +236,11 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 # Personal data: reveals per user and day above this raise a suspicious-operation alert.
 PII_REVEAL_DAILY_LIMIT = env.int("PII_REVEAL_DAILY_LIMIT", default=30)
+# Encryption of ID numbers and mobiles (customers.crypto): a key file or the two
+# variables; never SECRET_KEY, never the database.
+PII_KEY_FILE = env("PII_KEY_FILE", default="")
+PII_ENCRYPTION_KEYS = env("PII_ENCRYPTION_KEYS", default="")
+PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default="")
 # Display masks may be tightened here (see customers.masking.DEFAULT_RULES).
 PII_MASK_RULES: dict = {}
 

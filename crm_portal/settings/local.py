@@ -1,6 +1,10 @@
 """The embedded default: SQLite, Celery eager, debug on unless the environment
 says otherwise."""
 
+import contextlib
+import os
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -8,3 +12,14 @@ DEBUG = env.bool("DEBUG", default=True)
 
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_AUTOREFRESH = True
+
+# The embedded default keeps its own PII keys in var/pii.keys, made on first start
+# (outside the repository and the database).
+if not (PII_KEY_FILE or PII_ENCRYPTION_KEYS):  # noqa: F405
+    from customers.crypto import generate_key_file
+
+    PII_KEY_FILE = str(BASE_DIR / "var" / "pii.keys")  # noqa: F405
+    if not os.path.exists(PII_KEY_FILE):
+        # another process may make it at the same moment
+        with contextlib.suppress(FileExistsError):
+            generate_key_file(Path(PII_KEY_FILE))

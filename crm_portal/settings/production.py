@@ -8,6 +8,8 @@ from .base import env
 SECRET_KEY = env("SECRET_KEY", default="")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of 50+ characters.")
+if not (PII_KEY_FILE or (PII_ENCRYPTION_KEYS and PII_BLIND_INDEX_KEY)):  # noqa: F405
+    raise ImproperlyConfigured("Set PII_KEY_FILE, or PII_ENCRYPTION_KEYS and PII_BLIND_INDEX_KEY.")
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 

@@ -168,6 +168,8 @@ def test_production_settings_pass_check_deploy():
         "DJANGO_SETTINGS_MODULE": "crm_portal.settings.production",
         "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-for-the-check",
         "ALLOWED_HOSTS": "crm.bank.example",
+        "PII_ENCRYPTION_KEYS": "p1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "PII_BLIND_INDEX_KEY": "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
         "PATH": "/usr/bin:/bin",
     }
     result = subprocess.run(

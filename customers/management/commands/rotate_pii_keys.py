@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+
+from customers.keys import rotate_keys, rows_under_old_keys
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-encrypt ID numbers, mobiles and contacts still under an older key with the current "
+        "(first) key of PII_ENCRYPTION_KEYS. Safe to interrupt and run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--max-batches", type=int, default=None, help="stop after this many batches")
+
+    def handle(self, *args, batch_size: int, max_batches: int | None, **options):
+        report = rotate_keys(batch_size=batch_size, max_batches=max_batches, progress=self.stdout.write)
+        left = rows_under_old_keys()
+        self.stdout.write(
+            f"re-encrypted {report.customers} customers and {report.contacts} contacts "
+            f"in {report.batches} batches; {left} rows still under an older key"
+        )
+        if left:
+            self.stdout.write("run the command again to continue")

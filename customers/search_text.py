@@ -1,0 +1,97 @@
+"""What the name search matches, computed once when a name is written (never at
+query time): every 1- and 2-character piece of a Chinese name (so any substring
+is found through an index, including the 2-character ones trigram indexes cannot
+serve), the full pinyin and the pinyin initials (`zhangsan`, `zs` for 张三), and the
+lower-cased words of a Latin name. On PostgreSQL the tokens are indexed with a GIN
+full-text index ('simple' configuration: no stemming, no stop words)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pypinyin import lazy_pinyin
+
+# Surnames whose reading differs from the character's everyday reading.
+SURNAME_READINGS = {
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "朴": "piao",
+    "查": "zha",
+    "区": "ou",
+    "盖": "ge",
+    "乐": "yue",
+    "覃": "qin",
+    "翟": "zhai",
+    "召": "shao",
+    "缪": "miao",
+    "员": "yun",
+    "隗": "wei",
+    "尉迟": "yuchi",
+    "长孙": "zhangsun",
+    "万俟": "moqi",
+    "宁": "ning",
+    "过": "guo",
+}
+CJK = re.compile(r"[\u3400-\u9fff]")
+WORD = re.compile(r"[0-9a-z]+")
+
+
+@dataclass(frozen=True)
+class NameSearch:
+    pinyin: str  # "zhangsan"
+    initials: str  # "zs"
+    tokens: str  # space-separated tokens for the full-text index
+
+
+def _pinyin_variants(name: str) -> list[list[str]]:
+    """Syllables of the name; a second reading when the surname reads differently."""
+    syllables = lazy_pinyin(name, errors="ignore")
+    variants = [syllables]
+    for surname, reading in SURNAME_READINGS.items():
+        if name.startswith(surname):
+            rest = lazy_pinyin(name[len(surname) :], errors="ignore")
+            variants.append([reading, *rest])
+            break
+    return variants
+
+
+def name_search(name: str) -> NameSearch:
+    name = (name or "").strip()
+    chinese = "".join(CJK.findall(name))
+    tokens: set[str] = set()
+    pinyin_full = initials = ""
+    if chinese:
+        tokens.update(chinese)
+        tokens.update(chinese[i : i + 2] for i in range(len(chinese) - 1))
+        for i, syllables in enumerate(_pinyin_variants(chinese)):
+            full = "".join(syllables).lower()
+            first = "".join(s[0] for s in syllables if s).lower()
+            tokens.update(t for t in (full, first) if t)
+            if i == 0:
+                pinyin_full, initials = full, first
+    latin_words = WORD.findall(name.lower())
+    tokens.update(latin_words)
+    if latin_words and not chinese:
+        pinyin_full = "".join(latin_words)
+        initials = "".join(w[0] for w in latin_words)
+        tokens.update((pinyin_full, initials))
+    return NameSearch(pinyin_full[:120], initials[:30], " ".join(sorted(tokens)))
+
+
+def is_latin_query(q: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z]+", q))
+
+
+def query_grams(q: str) -> list[str]:
+    """The index tokens a name query must all match: the query itself when it is
+    1 or 2 Chinese characters, else its 2-character pieces (checked afterwards
+    against the name itself)."""
+    chinese = "".join(CJK.findall(q))
+    if not chinese:
+        return []
+    if len(chinese) <= 2:
+        return [chinese]
+    return sorted({chinese[i : i + 2] for i in range(len(chinese) - 1)})

@@ -1,0 +1,180 @@
+"""Every search kind on a known data set, under each role's scope."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from customers.selectors import COUNT_CAP, SearchFilters, classify_query, customer_search, keyset_page
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(demo_users, new_customer, add_account):
+    cm1, cm2, cm3 = demo_users["demo_cm1"], demo_users["demo_cm2"], demo_users["demo_cm3"]
+    made = {
+        "zhangsan": new_customer(
+            manager=cm1, name="张三", mobile="13811112222", aum="300000", birth_date=datetime.date(1980, 3, 1)
+        ),
+        "zhangsanfeng": new_customer(
+            manager=cm2,
+            name="张三丰",
+            mobile="13933334444",
+            aum="9000000",
+            birth_date=datetime.date(1950, 3, 1),
+        ),
+        "ouyang": new_customer(
+            manager=cm3,
+            branch="12101",
+            name="欧阳娜娜",
+            mobile="13755556666",
+            aum="120000",
+            birth_date=datetime.date(1995, 3, 1),
+        ),
+        "shan": new_customer(manager=cm1, name="单田芳", mobile="13677778888", aum="50000"),
+        "anna": new_customer(manager=cm3, branch="12101", name="Anna Li", mobile="13599990000", aum="10"),
+    }
+    add_account(made["zhangsan"], category="FUND", account_no="6217000011112222333")
+    add_account(made["ouyang"], category="DEP_TIME", account_no="622202123456789012")
+    return made
+
+
+def names(user, q="", **filters):
+    return {c.name for c in customer_search(user=user, q=q, filters=SearchFilters(**filters))}
+
+
+@pytest.mark.parametrize(
+    ("q", "kind"),
+    [
+        ("13811112222", "mobile"),
+        ("2222", "mobile_suffix"),
+        ("11010519491231002X", "id_number"),
+        ("31002X", "id_suffix"),
+        ("123456", "id_suffix"),
+        ("900000000019", "number"),
+        ("zs", "pinyin"),
+        ("张三", "name"),
+        ("Anna Li", "name"),
+    ],
+)
+def test_what_was_typed(q, kind):
+    assert classify_query(q) == kind
+
+
+class TestKindsAtHeadOffice:
+    def test_each_kind_finds_the_right_customer(self, people, demo_users):
+        bm = demo_users["demo_bm"]
+        z = people["zhangsan"]
+        assert names(bm, z.customer_no) == {"张三"}
+        assert names(bm, "6217000011112222333") == {"张三"}
+        assert names(bm, "622202123456789012") == {"欧阳娜娜"}  # 18 digits, yet an account
+        assert names(bm, z.id_number) == {"张三"}
+        assert names(bm, z.id_number.lower()) == {"张三"}
+        assert names(bm, z.id_number[-6:]) == {"张三"}
+        assert names(bm, "13811112222") == {"张三"}
+        assert names(bm, "+86 138-1111-2222") == {"张三"}
+        assert names(bm, "2222") == {"张三"}
+
+    def test_name_substrings_of_every_length(self, people, demo_users):
+        bm = demo_users["demo_bm"]
+        assert names(bm, "张") == {"张三", "张三丰"}
+        assert names(bm, "张三") == {"张三", "张三丰"}
+        assert names(bm, "三丰") == {"张三丰"}
+        assert names(bm, "张三丰") == {"张三丰"}
+        assert names(bm, "阳娜") == {"欧阳娜娜"}
+        assert names(bm, "欧阳娜娜") == {"欧阳娜娜"}
+        assert names(bm, "娜欧") == set()  # the pieces exist, the substring does not
+
+    def test_pinyin_initials_and_full_pinyin(self, people, demo_users):
+        bm = demo_users["demo_bm"]
+        assert names(bm, "zs") == {"张三", "张三丰"}
+        assert names(bm, "zsf") == {"张三丰"}
+        assert names(bm, "zhangsan") == {"张三", "张三丰"}
+        assert names(bm, "ZhangSanF") == {"张三丰"}
+        assert names(bm, "oynn") == {"欧阳娜娜"}
+        assert names(bm, "shantianfang") == {"单田芳"}  # the surname's own reading
+        assert names(bm, "anna") == {"Anna Li"}
+
+    def test_filters_combine(self, people, demo_users):
+        bm = demo_users["demo_bm"]
+        assert names(bm, "zs", aum_min=Decimal("1000000")) == {"张三丰"}
+        assert names(bm, "", product="FUND") == {"张三"}
+        assert names(bm, "", age_min=60) == {"张三丰"}
+        assert names(bm, "", age_min=20, age_max=35) == {"欧阳娜娜"}
+        assert names(bm, "", branch="12000") == {"欧阳娜娜", "Anna Li"}
+        assert names(bm, "张", manager="E1102") == {"张三丰"}
+        assert names(bm, "", branch="99999") == set()
+
+
+class TestScope:
+    @pytest.mark.parametrize(
+        ("username", "expected"),
+        [
+            ("demo_cm1", {"张三"}),
+            ("demo_cm2", {"张三丰"}),
+            ("demo_cm3", set()),
+            ("demo_bh", {"张三", "张三丰"}),
+            ("demo_bm", {"张三", "张三丰"}),
+        ],
+    )
+    def test_every_kind_respects_the_scope(self, people, demo_users, username, expected):
+        user = demo_users[username]
+        for q in ("张", "zs", "zhangsan"):
+            assert names(user, q) == expected, q
+        zsf = people["zhangsanfeng"]
+        for q in (zsf.customer_no, zsf.id_number, zsf.id_number[-6:], zsf.mobile, zsf.mobile[-4:]):
+            assert names(user, q) == expected & {"张三丰"}, q
+
+    def test_counts_never_include_what_the_scope_hides(self, people, demo_users):
+        page = keyset_page(customer_search(user=demo_users["demo_cm1"], q="张"), sort="aum")
+        assert page.count == 1 and [c.name for c in page.rows] == ["张三"]
+
+
+class TestKeysetPagination:
+    def test_pages_are_stable_and_complete_even_with_equal_sort_values(self, demo_users, new_customer):
+        for i in range(23):
+            new_customer(manager=demo_users["demo_cm1"], name=f"钱{i}", aum=str(1000 * (i % 4)))
+        user = demo_users["demo_cm1"]
+        for sort in ("aum", "-aum", "name", "customer_no"):
+            seen, cursor = [], ""
+            while True:
+                page = keyset_page(
+                    customer_search(user=user, q="钱", sort=sort), sort=sort, cursor=cursor, size=5
+                )
+                seen += [c.pk for c in page.rows]
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            expected = list(customer_search(user=user, q="钱", sort=sort).values_list("pk", flat=True))
+            assert seen == expected, sort
+            assert len(set(seen)) == 23
+
+    def test_a_broken_cursor_starts_again_at_the_first_page(self, demo_users, new_customer):
+        new_customer(manager=demo_users["demo_cm1"], name="孙一")
+        page = keyset_page(
+            customer_search(user=demo_users["demo_cm1"], q="孙"), sort="aum", cursor="!!garbage"
+        )
+        assert page.is_first and [c.name for c in page.rows] == ["孙一"]
+
+    def test_the_count_is_capped(self, demo_users, new_customer, monkeypatch):
+        monkeypatch.setattr("customers.selectors.COUNT_CAP", 3)
+        for i in range(5):
+            new_customer(manager=demo_users["demo_cm1"], name=f"周{i}")
+        page = keyset_page(customer_search(user=demo_users["demo_cm1"], q="周"), sort="aum")
+        assert page.count_capped and page.count == 3
+        assert COUNT_CAP == 1000
+
+
+def test_the_list_page_shows_the_next_page_link_and_search_errors(
+    client, demo_users, demo_password, new_customer
+):
+    from tests.customers.conftest import log_in
+
+    for i in range(30):
+        new_customer(manager=demo_users["demo_cm1"], name=f"吴{i}")
+    log_in(client, "demo_cm1", demo_password)
+    response = client.get("/customers/", {"q": "wu"})
+    assert b'data-testid="next-page"' in response.content
+    bad = client.get("/customers/", {"age_min": "50", "age_max": "20"})
+    assert bad.status_code == 400 and "The lower age bound is above the upper one." in bad.content.decode()
