@@ -154,3 +154,25 @@ class RevealField(models.TextChoices):
     MOBILE = "mobile", _("Mobile")
     CONTACT = "contact", _("Contact")
     ACCOUNT = "account", _("Account number")
+
+
+class QualityIssueKind(models.TextChoices):
+    DUPLICATE_ID = "duplicate_id", _("Same ID under two customer numbers")
+    DUPLICATE_PERSON = "duplicate_person", _("Same name, birth date and mobile")
+    INVALID_ID = "invalid_id", _("Invalid ID number")
+    MISSING_DATA = "missing_data", _("Missing key data")
+    RISK_EXPIRED = "risk_expired", _("Risk assessment expired")
+
+
+class QualityIssueStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")

@@ -28,11 +28,14 @@ from .choices import (
     ContactType,
     CustomerStatus,
     Education,
+    ExportStatus,
     Gender,
     HouseholdRole,
     IdType,
     InteractionKind,
     Marital,
+    QualityIssueKind,
+    QualityIssueStatus,
     RelationType,
     RiskLevel,
 )
@@ -492,3 +495,90 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
 
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "permission"], name="customer_grant_user")]
+
+
+class DataQualityIssue(models.Model):
+    """One entry of the data-quality queue (数据质量): a possible duplicate pair, an
+    invalid or missing key field, an expired risk assessment. Detection is
+    set-based and idempotent: at most one open issue per kind, customer and pair."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=QualityIssueKind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="quality_issues")
+    other_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("other customer"),
+    )
+    # "" or the other customer's id: makes "one open issue per pair" a plain unique index
+    pair_key = models.CharField(max_length=24, blank=True, default="")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=QualityIssueStatus.choices, default=QualityIssueStatus.OPEN
+    )
+    detected_at = models.DateTimeField(_("detected"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.CharField(_("resolution"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("data-quality issue")
+        verbose_name_plural = _("data-quality queue")
+        permissions = [("merge_customer", _("Can merge duplicate customers"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "customer", "pair_key"], condition=Q(status="open"),
+                name="quality_one_open_issue",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "kind", "branch"], name="quality_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.customer_id}"
+
+
+class CustomerMerge(models.Model):
+    """A merge of a duplicate into a survivor, with what moved (ids per table) and
+    the merged record's fields before the merge: enough to undo it."""
+
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    merged = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=200)
+    moved = models.JSONField(default=dict)
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} -> {self.survivor_id}"
+
+
+class ExportJob(models.Model):
+    """An export of a search result to Excel. The file is kept in the database (any
+    web process can serve it, no local copy) until its link expires."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    query = models.JSONField(default=dict)
+    masked = models.BooleanField(default=True)
+    row_count = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0)
+    filename = models.CharField(max_length=100, blank=True)
+    content = models.BinaryField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [models.Index(fields=["user", "-created_at"], name="export_user_recent")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} by {self.user_id} ({self.status})"

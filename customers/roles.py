@@ -1,32 +1,25 @@
 from accounts.roles import Role
 
 _VIEW = ["customers.view_customer"]
+_WORK = [
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.reveal_customer_pii",
+    "customers.add_interaction",
+]
 GRANTS = {
-    Role.CLIENT_MANAGER: [
-        *_VIEW,
-        "customers.add_customer",
-        "customers.change_customer",
-        "customers.reveal_customer_pii",
-        "customers.add_interaction",
-    ],
-    Role.BRANCH_HEAD: [
-        *_VIEW,
-        "customers.add_customer",
-        "customers.change_customer",
-        "customers.reveal_customer_pii",
-        "customers.add_interaction",
-        "customers.export_customer",
-    ],
+    Role.CLIENT_MANAGER: [*_VIEW, *_WORK],
+    Role.BRANCH_HEAD: [*_VIEW, *_WORK, "customers.export_customer", "customers.view_dataqualityissue"],
     Role.BUSINESS_MANAGER: [
         *_VIEW,
-        "customers.add_customer",
-        "customers.change_customer",
-        "customers.reveal_customer_pii",
-        "customers.add_interaction",
+        *_WORK,
         "customers.export_customer",
         "customers.export_customer_full",
+        "customers.view_dataqualityissue",
+        "customers.change_dataqualityissue",
+        "customers.merge_customer",
     ],
     Role.PARAMETER_MANAGER: [],
-    Role.AUDITOR: [*_VIEW, "customers.export_customer"],
+    Role.AUDITOR: [*_VIEW, "customers.export_customer", "customers.view_dataqualityissue"],
     Role.SYSTEM_ADMIN: [*_VIEW],
 }
