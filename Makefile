@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEMO_CUSTOMERS ?= 0
+DEMO_CUSTOMERS ?= 3000
 
 .PHONY: run test lint migrate seed worker beat
 

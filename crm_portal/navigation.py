@@ -31,6 +31,7 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("Customers"), "customers:list", "customers.view_customer"),
+    NavItem(_("Data quality"), "customers:quality_queue", "customers.view_dataqualityissue"),
     NavItem(_("Users"), "accounts:user_list", "accounts.view_user"),
     NavItem(_("Audit trail"), "accounts:audit_list", "accounts.view_auditevent"),
     NavItem(_("Administration"), "admin:index", staff_only=True),

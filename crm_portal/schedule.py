@@ -11,6 +11,10 @@ DEFAULT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "accounts.clear_expired_sessions",
         {"minute": "30", "hour": "3"},
     ),
+    "Delete expired customer export files": (
+        "customers.export_expire",
+        {"minute": "15"},
+    ),
 }
 
 

@@ -60,9 +60,9 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
             INSERT INTO customers_customermonthlyaum
                    (customer_id, month, avg_aum, end_aum, avg_liabilities, days)
             SELECT d.customer_id, %s,
-                   ROUND(SUM(d.aum) / %s, 2),
+                   ROUND(SUM(d.aum) * 1.0 / %s, 2),
                    COALESCE(SUM(CASE WHEN d.business_date = %s THEN d.aum END), 0),
-                   ROUND(SUM(d.liabilities) / %s, 2),
+                   ROUND(SUM(d.liabilities) * 1.0 / %s, 2),
                    COUNT(*)
               FROM customers_customerdailyaum d
              WHERE d.business_date >= %s AND d.business_date <= %s

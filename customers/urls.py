@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -7,6 +7,8 @@ app_name = "customers"
 urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
     path("new/", views.CustomerCreateView.as_view(), name="create"),
+    path("quality/", include("customers.quality_urls")),
+    path("exports/", include("customers.export_urls")),
     path("<str:customer_no>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<str:customer_no>/edit/", views.CustomerEditView.as_view(), name="edit"),
     path("<str:customer_no>/reveal/", views.RevealView.as_view(), name="reveal"),

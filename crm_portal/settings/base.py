@@ -243,6 +243,12 @@ PII_ENCRYPTION_KEYS = env("PII_ENCRYPTION_KEYS", default="")
 PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default="")
 # Display masks may be tightened here (see customers.masking.DEFAULT_RULES).
 PII_MASK_RULES: dict = {}
+# Customer exports (customers.exports): the most rows one export may hold, the size
+# built at once in the request (larger ones go to a Celery task), and how long the
+# download link lives.
+EXPORT_ROW_CAP = env.int("EXPORT_ROW_CAP", default=50000)
+EXPORT_SYNC_ROWS = env.int("EXPORT_SYNC_ROWS", default=2000)
+EXPORT_LINK_HOURS = env.int("EXPORT_LINK_HOURS", default=24)
 
 # Demo users' password (seed_demo); production never runs seed_demo.
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="Crm-Demo-2026!")

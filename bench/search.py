@@ -1,0 +1,214 @@
+"""Benchmark: every search kind at bench scale, per role, against the same queries
+without the search indexes (the baseline), side by side in one run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench \\
+        .venv/bin/python bench/search.py [--samples 200] [--baseline-samples 20]
+
+On a database seeded with demo customers (bench/seed_customers.py), for a client
+manager (demo_cm1), a branch head (demo_bh) and head office (demo_bm): picks
+`samples` customers in the role's scope and, for each search kind, times the whole
+server-side search the list page runs (`customer_search` + `keyset_page`: first
+page of 25 and the capped count) and counts its queries. Then, inside a transaction
+that is rolled back, drops the search indexes and runs the first `baseline-samples`
+queries of each kind again (the baseline is slow: seconds per name query). Prints
+p50/p95 ms per kind and role for both, and the plans the fast path relies on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SEARCH_INDEXES = [
+    "customer_id_hash",
+    "customer_id_suffix",
+    "customer_mobile_hash",
+    "customer_mobile_suffix",
+    "contact_value_hash",
+    "customer_search_tokens",
+    "customer_initials",
+    "customer_pinyin",
+    "customer_manager_aum",
+    "customer_aum_desc",
+    "customer_branch_aum",
+]
+ROLES = [("client manager", "demo_cm1"), ("branch head", "demo_bh"), ("head office", "demo_bm")]
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_portal.settings.local")
+    os.environ.setdefault("DEBUG", "False")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def sample_targets(user, n: int, rng: random.Random):
+    """`n` customers in the user's scope that hold an account (random ids, index lookups)."""
+    from django.db.models import Max, Min
+
+    from customers.models import Account, Customer
+
+    scope = Customer.objects.visible_to(user).filter(merged_into__isnull=True)
+    bounds = Customer.objects.aggregate(lo=Min("id"), hi=Max("id"))
+    found = {}
+    for _ in range(200):
+        ids = [rng.randint(bounds["lo"], bounds["hi"]) for _ in range(4 * n)]
+        for c in scope.filter(pk__in=ids):
+            found.setdefault(c.pk, c)
+        if len(found) >= n:
+            break
+    targets = list(found.values())[:n]
+    accounts = dict(
+        Account.objects.filter(customer__in=targets)
+        .order_by("customer_id", "id")
+        .values_list("customer_id", "account_no")
+    )
+    return targets, accounts
+
+
+def queries_for(target, account_no: str | None, rng: random.Random) -> dict[str, tuple[str, dict]]:
+    from decimal import Decimal
+
+    name = target.name
+    two = name[rng.randrange(max(1, len(name) - 1)) :][:2]
+    kinds = {
+        "customer no.": (target.customer_no, {}),
+        "ID number": (target.id_number, {}),
+        "ID last 6": (target.id_number[-6:], {}),
+        "mobile": (target.mobile, {}),
+        "mobile last 4": (target.mobile[-4:], {}),
+        "name, 2 chars": (two, {}),
+        "pinyin initials": (target.name_initials, {}),
+        "full pinyin": (target.name_pinyin, {}),
+        "name + filters": (
+            name[:1],
+            {
+                "aum_min": Decimal(target.aum) * Decimal("0.5"),
+                "aum_max": Decimal(target.aum) * Decimal("2") + 1,
+                "status": target.status,
+                "age_min": 18,
+                "age_max": 90,
+            },
+        ),
+    }
+    if len(name) >= 3:
+        kinds["name, 3 chars"] = (name[:3], {})
+    if account_no:
+        kinds["account no."] = (account_no, {})
+    return kinds
+
+
+def run_one(user, q: str, filters: dict) -> tuple[float, int, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.selectors import SearchFilters, customer_search, keyset_page
+
+    with CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        page = keyset_page(customer_search(user=user, q=q, filters=SearchFilters(**filters)), sort="aum")
+        elapsed = (time.perf_counter() - start) * 1000
+    return elapsed, len(ctx.captured_queries), len(page.rows)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--baseline-samples", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--plans", action="store_true", help="print the query plans")
+    args = parser.parse_args()
+    setup()
+    from django.db import connection, transaction
+
+    from accounts.models import User
+    from customers.models import Customer
+    from customers.selectors import SearchFilters, customer_search
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("run it on PostgreSQL (DATABASE_URL)")
+    total = Customer.objects.count()
+    print(f"customers: {total:,}")
+    rng = random.Random(args.seed)
+    plan: dict[str, dict[str, list[tuple[str, dict]]]] = {}
+    users = {}
+    for role, username in ROLES:
+        user = User.objects.get(username=username)
+        users[role] = user
+        targets, accounts = sample_targets(user, args.samples, rng)
+        per_kind: dict[str, list[tuple[str, dict]]] = {}
+        for target in targets:
+            for kind, query in queries_for(target, accounts.get(target.pk), rng).items():
+                per_kind.setdefault(kind, []).append(query)
+        plan[role] = per_kind
+        print(f"{role}: {len(targets)} sample customers in scope ({username})")
+
+    def measure(limit: int | None) -> dict[tuple[str, str], tuple[list[float], int, int]]:
+        out = {}
+        for role, per_kind in plan.items():
+            user = users[role]
+            for kind, queries in per_kind.items():
+                times, nq, found = [], 0, 0
+                for q, filters in queries[:limit]:
+                    elapsed, nq, rows = run_one(user, q, filters)
+                    times.append(elapsed)
+                    found += bool(rows)
+                out[(role, kind)] = (times, nq, found)
+        return out
+
+    # warm the cache the same way for both runs
+    measure(5)
+    fast = measure(None)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for index in SEARCH_INDEXES:
+                cursor.execute(f"DROP INDEX IF EXISTS {index}")
+        slow = measure(args.baseline_samples)
+        transaction.set_rollback(True)
+
+    kinds = sorted({k for _r, k in fast})
+    print()
+    print(
+        f"{'role':<15} {'kind':<16} {'n':>4} {'found':>5} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}"
+        f" | {'baseline n':>10} {'p50 ms':>9} {'p95 ms':>9}"
+    )
+    for role, _u in ROLES:
+        for kind in kinds:
+            if (role, kind) not in fast:
+                continue
+            times, nq, found = fast[(role, kind)]
+            base, _bq, _bf = slow[(role, kind)]
+            print(
+                f"{role:<15} {kind:<16} {len(times):>4} {found:>5} {nq:>7} {pct(times, 50):>8.2f} "
+                f"{pct(times, 95):>8.2f} | {len(base):>10} {pct(base, 50):>9.1f} {pct(base, 95):>9.1f}"
+            )
+    worst = max(pct(t, 95) for t, _n, _f in fast.values())
+    print(f"\nworst p95 with the search indexes: {worst:.2f} ms")
+
+    if args.plans:
+        user = users["head office"]
+        print("\nPlans (head office, one query per kind):")
+        for kind in kinds:
+            q, filters = plan["head office"][kind][0]
+            qs = customer_search(user=user, q=q, filters=SearchFilters(**filters))[:26]
+            print(f"\n--- {kind}: {q!r} {filters or ''}")
+            print(qs.explain(analyze=True))
+
+
+if __name__ == "__main__":
+    main()
