@@ -169,11 +169,14 @@ def main() -> None:
                     times.append(elapsed)
                     found += bool(rows)
                 out[(role, kind)] = (times, nq, found)
+                print(f"  {role:<15} {kind:<16} p95 {pct(times, 95):8.2f} ms", flush=True)
         return out
 
     # warm the cache the same way for both runs
     measure(5)
+    print("with the search indexes:", flush=True)
     fast = measure(None)
+    print("baseline, without them:", flush=True)
     with transaction.atomic():
         with connection.cursor() as cursor:
             for index in SEARCH_INDEXES:

@@ -505,7 +505,11 @@ class DataQualityIssue(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=QualityIssueKind.choices)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="quality_issues")
     other_customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
         verbose_name=_("other customer"),
     )
     # "" or the other customer's id: makes "one open issue per pair" a plain unique index
@@ -528,7 +532,8 @@ class DataQualityIssue(models.Model):
         permissions = [("merge_customer", _("Can merge duplicate customers"))]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "customer", "pair_key"], condition=Q(status="open"),
+                fields=["kind", "customer", "pair_key"],
+                condition=Q(status="open"),
                 name="quality_one_open_issue",
             ),
         ]

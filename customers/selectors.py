@@ -87,12 +87,23 @@ def _blind(value: str, context: str) -> str:
     return cipher().blind_index(value, context=context)
 
 
-def _number_condition(q: str) -> Q:
-    return (
-        Q(customer_no=q)
-        | Q(pk__in=Account.objects.filter(account_no=q).values("customer_id"))
-        | Q(id_hash=_blind(q.upper(), crypto.ID_NUMBER))
-    )
+def _number_condition(q: str, *, mobile_hash: str = "") -> Q:
+    """A number may be a customer number, an account number, an ID number or a
+    mobile. Each place is an exact index lookup; they are resolved together in one
+    UNION query first, because an OR across tables and subqueries would make
+    PostgreSQL scan the whole customer table."""
+    by_number = Customer.objects.filter(customer_no=q).values_list("pk", flat=True)
+    lookups = [
+        Account.objects.filter(account_no=q).values_list("customer_id", flat=True),
+        Customer.objects.filter(id_hash=_blind(q.upper(), crypto.ID_NUMBER)).values_list("pk", flat=True),
+    ]
+    if mobile_hash:
+        lookups.append(Customer.objects.filter(mobile_hash=mobile_hash).values_list("pk", flat=True))
+        lookups.append(
+            ContactPoint.objects.filter(value_hash=mobile_hash).values_list("customer_id", flat=True)
+        )
+    ids = set(by_number.union(*lookups))
+    return Q(pk__in=ids)
 
 
 def text_condition(q: str) -> Q:
@@ -100,9 +111,7 @@ def text_condition(q: str) -> Q:
     q = q.strip()
     kind = classify_query(q)
     if kind == "mobile":
-        mobile_hash = _blind(normalise_mobile(q), crypto.MOBILE)
-        by_contact = ContactPoint.objects.filter(value_hash=mobile_hash).values("customer_id")
-        return Q(mobile_hash=mobile_hash) | Q(pk__in=by_contact) | _number_condition(q)
+        return _number_condition(q, mobile_hash=_blind(normalise_mobile(q), crypto.MOBILE))
     if kind == "mobile_suffix":
         return Q(mobile_suffix=q)
     if kind == "id_suffix":
@@ -124,7 +133,9 @@ def _apply_filters(customers: QuerySet[Customer], f: SearchFilters) -> QuerySet[
         root = Branch.objects.filter(code=f.branch).first()
         if root is None:
             return customers.none()
-        customers = customers.filter(home_branch__in=Branch.objects.subtree(root).values("pk"))
+        customers = customers.filter(
+            home_branch_id__in=list(Branch.objects.subtree(root).values_list("pk", flat=True))
+        )
     if f.tier:
         customers = customers.filter(tier=f.tier)
     if f.status:

@@ -155,8 +155,20 @@ def _is_client_manager(user: User) -> bool:
     return has_role(user, Role.CLIENT_MANAGER)
 
 
+def ensure_not_merged(customer: Customer) -> None:
+    """A merged record is closed: new facts go to the customer it was merged into."""
+    if customer.merged_into_id:
+        survivor_no = (
+            Customer.objects.filter(pk=customer.merged_into_id).values_list("customer_no", flat=True).first()
+        )
+        raise ValidationError(
+            _("This customer was merged into %(no)s; work on that record instead.") % {"no": survivor_no}
+        )
+
+
 @transaction.atomic
 def customer_update(*, customer: Customer, updated_by: User, **changes: Any) -> Customer:
+    ensure_not_merged(customer)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -178,6 +190,7 @@ def customer_update(*, customer: Customer, updated_by: User, **changes: Any) -> 
 def contact_add(
     *, customer: Customer, type: str, value: str, is_primary: bool, added_by: User
 ) -> ContactPoint:
+    ensure_not_merged(customer)
     if type not in ContactType.values:
         raise ValidationError({"type": _("Unknown contact type.")})
     value = value.strip()
@@ -210,6 +223,7 @@ def interaction_log(
     notes: str = "",
     occurred_at: datetime.datetime | None = None,
 ) -> Interaction:
+    ensure_not_merged(customer)
     interaction = Interaction(
         customer=customer,
         kind=kind,

@@ -7,76 +7,191 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_audit_append_only'),
-        ('customers', '0004_drop_plaintext_identifiers'),
+        ("accounts", "0002_audit_append_only"),
+        ("customers", "0004_drop_plaintext_identifiers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomerMerge',
+            name="CustomerMerge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('merged_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.CharField(max_length=200)),
-                ('moved', models.JSONField(default=dict)),
-                ('snapshot', models.JSONField(default=dict)),
-                ('merged', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer')),
-                ('merged_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('survivor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("merged_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("reason", models.CharField(max_length=200)),
+                ("moved", models.JSONField(default=dict)),
+                ("snapshot", models.JSONField(default=dict)),
+                (
+                    "merged",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="customers.customer"
+                    ),
+                ),
+                (
+                    "merged_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "survivor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="customers.customer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer merge',
-                'verbose_name_plural': 'customer merges',
+                "verbose_name": "customer merge",
+                "verbose_name_plural": "customer merges",
             },
         ),
         migrations.CreateModel(
-            name='DataQualityIssue',
+            name="DataQualityIssue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('duplicate_id', 'Same ID under two customer numbers'), ('duplicate_person', 'Same name, birth date and mobile'), ('invalid_id', 'Invalid ID number'), ('missing_data', 'Missing key data'), ('risk_expired', 'Risk assessment expired')], max_length=20, verbose_name='kind')),
-                ('pair_key', models.CharField(blank=True, default='', max_length=24)),
-                ('detail', models.CharField(blank=True, max_length=200, verbose_name='detail')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved'), ('dismissed', 'Dismissed')], default='open', max_length=10, verbose_name='status')),
-                ('detected_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='detected')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='resolved')),
-                ('resolution', models.CharField(blank=True, max_length=200, verbose_name='resolution')),
-                ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.branch', verbose_name='branch')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quality_issues', to='customers.customer')),
-                ('other_customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer', verbose_name='other customer')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("duplicate_id", "Same ID under two customer numbers"),
+                            ("duplicate_person", "Same name, birth date and mobile"),
+                            ("invalid_id", "Invalid ID number"),
+                            ("missing_data", "Missing key data"),
+                            ("risk_expired", "Risk assessment expired"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("pair_key", models.CharField(blank=True, default="", max_length=24)),
+                ("detail", models.CharField(blank=True, max_length=200, verbose_name="detail")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("resolved", "Resolved"), ("dismissed", "Dismissed")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "detected_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="detected"),
+                ),
+                ("resolved_at", models.DateTimeField(blank=True, null=True, verbose_name="resolved")),
+                ("resolution", models.CharField(blank=True, max_length=200, verbose_name="resolution")),
+                (
+                    "branch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.branch",
+                        verbose_name="branch",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quality_issues",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "other_customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="customers.customer",
+                        verbose_name="other customer",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'data-quality issue',
-                'verbose_name_plural': 'data-quality queue',
-                'permissions': [('merge_customer', 'Can merge duplicate customers')],
-                'indexes': [models.Index(fields=['status', 'kind', 'branch'], name='quality_queue')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('kind', 'customer', 'pair_key'), name='quality_one_open_issue')],
+                "verbose_name": "data-quality issue",
+                "verbose_name_plural": "data-quality queue",
+                "permissions": [("merge_customer", "Can merge duplicate customers")],
+                "indexes": [models.Index(fields=["status", "kind", "branch"], name="quality_queue")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "open")),
+                        fields=("kind", "customer", "pair_key"),
+                        name="quality_one_open_issue",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ExportJob',
+            name="ExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('running', 'Running'), ('done', 'Ready'), ('failed', 'Failed'), ('expired', 'Expired')], default='pending', max_length=10)),
-                ('query', models.JSONField(default=dict)),
-                ('masked', models.BooleanField(default=True)),
-                ('row_count', models.PositiveIntegerField(default=0)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('filename', models.CharField(blank=True, max_length=100)),
-                ('content', models.BinaryField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=200)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("running", "Running"),
+                            ("done", "Ready"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("query", models.JSONField(default=dict)),
+                ("masked", models.BooleanField(default=True)),
+                ("row_count", models.PositiveIntegerField(default=0)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("filename", models.CharField(blank=True, max_length=100)),
+                ("content", models.BinaryField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=200)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export',
-                'verbose_name_plural': 'exports',
-                'indexes': [models.Index(fields=['user', '-created_at'], name='export_user_recent')],
+                "verbose_name": "export",
+                "verbose_name_plural": "exports",
+                "indexes": [models.Index(fields=["user", "-created_at"], name="export_user_recent")],
             },
         ),
     ]

@@ -862,3 +862,22 @@ class TestCustomerMerge:
         assert o["issue"].status == OPEN
         assert not CustomerMerge.objects.exists()
         assert not AuditEvent.objects.filter(action=Action.CUSTOMER_MERGED).exists()
+
+
+def test_a_merged_record_says_so_and_takes_no_new_facts(client, demo_users, demo_password, new_customer):
+    from customers.services import interaction_log
+    from tests.customers.conftest import log_in as portal_log_in
+
+    survivor = new_customer(manager=demo_users["demo_cm1"], name="合并甲")
+    merged = new_customer(manager=demo_users["demo_cm1"], name="合并乙")
+    Customer.objects.filter(pk=merged.pk).update(merged_into=survivor, status="C")
+    merged.refresh_from_db()
+    with pytest.raises(ValidationError):
+        interaction_log(customer=merged, kind="call", subject="x", logged_by=demo_users["demo_cm1"])
+    portal_log_in(client, "demo_bm", demo_password)
+    html = client.get(f"/customers/{merged.customer_no}/").content.decode()
+    assert 'data-testid="merged-banner"' in html and survivor.customer_no in html
+    response = client.post(
+        f"/customers/{merged.customer_no}/interactions/", {"kind": "call", "subject": "late"}
+    )
+    assert response.status_code == 302 and not merged.interactions.exists()
