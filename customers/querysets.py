@@ -26,7 +26,15 @@ class CustomerQuerySet(models.QuerySet):
             branch_ids = list(Branch.objects.subtree(scope.branch).values_list("pk", flat=True))
             return self.filter(home_branch_id__in=branch_ids)
         if scope.kind is ScopeKind.OWN:
-            return self.filter(Q(primary_manager=user) | Q(pk__in=granted_customer_ids(user)))
+            # Grants as constants too (a handful at most): "manager = me" alone then
+            # drives the manager's AUM-ordered index.
+            granted = getattr(user, "_granted_customer_cache", None)
+            if granted is None:  # read once per request (the user object lives as long)
+                granted = list(granted_customer_ids(user).values_list("content_object_id", flat=True))
+                user._granted_customer_cache = granted
+            if not granted:
+                return self.filter(primary_manager=user)
+            return self.filter(Q(primary_manager=user) | Q(pk__in=granted))
         return self.none()
 
 

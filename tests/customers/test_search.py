@@ -163,7 +163,7 @@ class TestKeysetPagination:
             new_customer(manager=demo_users["demo_cm1"], name=f"周{i}")
         page = keyset_page(customer_search(user=demo_users["demo_cm1"], q="周"), sort="aum")
         assert page.count_capped and page.count == 3
-        assert COUNT_CAP == 1000
+        assert COUNT_CAP == 500
 
 
 def test_the_list_page_shows_the_next_page_link_and_search_errors(
