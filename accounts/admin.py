@@ -1,17 +1,29 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin, ImportMixin
 
 from .models import AuditEvent, Branch, User
+from .resources import BranchResource, UserResource
 
 
 @admin.register(Branch)
-class BranchAdmin(admin.ModelAdmin):
+class BranchAdmin(ImportExportModelAdmin):
+    """Branches can also be imported from a spreadsheet (new ones created by the
+    same rules as here; names and the active flag of existing ones updated)."""
+
+    resource_classes = [BranchResource]
     list_display = ("code", "name", "level", "parent", "is_active")
     list_filter = ("level", "is_active")
     search_fields = ("code", "name")
     ordering = ("path",)
     autocomplete_fields = ("parent",)
+
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perms(["accounts.add_branch", "accounts.change_branch"])
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.view_branch")
 
     def get_readonly_fields(self, request, obj=None):
         # A code is part of every descendant's path and of loaded data: it never changes.
@@ -22,9 +34,16 @@ class BranchAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ImportMixin, DjangoUserAdmin):
     """Users are requested and approved in the portal (maker-checker, audited); the
-    admin shows them and lets a system administrator correct contact details."""
+    admin shows them and lets a system administrator correct contact details. A
+    spreadsheet import requests many accounts at once: each is created pending,
+    audited, and still needs someone else's approval."""
+
+    resource_classes = [UserResource]
+
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.request_user")
 
     list_display = ("username", "display_name", "employee_no", "branch", "status", "last_login")
     list_filter = ("status", "groups", "branch__level")

@@ -2,4 +2,4 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("", include("customers.api.urls"))]
+urlpatterns = [path("", include("customers.api.urls")), path("", include("vip.api.urls"))]

@@ -48,6 +48,17 @@ def panels_for(user) -> list[Panel]:
         panels.append(Panel(_("My customers"), "crm_portal/panels/my_customers.html", _book_figures(user)))
     if Role.CLIENT_MANAGER in roles:
         panels.append(Panel(_("Today"), "crm_portal/panels/client_manager.html"))
+    if Role.CLIENT_MANAGER in roles and user.has_perm("marketing.add_marketingcontact"):
+        from marketing.home import open_targets_panel
+
+        panels.append(
+            Panel(_("Open campaign targets"), "marketing/panels/open_targets.html", open_targets_panel(user))
+        )
+    # The VIP panels load themselves (htmx) so that the home page's own queries stay few.
+    if roles & {Role.CLIENT_MANAGER, Role.BRANCH_HEAD}:
+        panels.append(Panel(_("Reminders"), "vip/panels/reminders.html"))
+    if user.has_perm("vip.approve_transferrequest") or user.has_perm("vip.approve_parameterproposal"):
+        panels.append(Panel(_("Waiting for your approval"), "vip/panels/approvals.html"))
     if Role.BRANCH_HEAD in roles:
         panels.append(Panel(_("My branch"), "crm_portal/panels/branch_head.html"))
     if roles & {Role.BUSINESS_MANAGER, Role.PARAMETER_MANAGER}:

@@ -28,10 +28,34 @@ class NavItem:
         return self.permission is None or user.has_perm(self.permission)
 
 
+@dataclass(frozen=True)
+class AnyOfNavItem(NavItem):
+    """Shown to users with any one of several permissions."""
+
+    any_of: tuple[str, ...] = ()
+
+    def visible_to(self, user) -> bool:
+        return any(user.has_perm(p) for p in self.any_of)
+
+
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("Customers"), "customers:list", "customers.view_customer"),
+    NavItem(_("My customers"), "vip:my_customers", "vip.add_transferrequest"),
+    NavItem(_("Branch pool"), "vip:pool", "vip.assign_customer"),
+    AnyOfNavItem(
+        _("Approvals"),
+        "vip:approvals",
+        any_of=("vip.approve_transferrequest", "vip.approve_parameterproposal", "vip.add_transferrequest"),
+    ),
+    NavItem(_("VIP reports"), "vip:reports", "vip.view_vip_report"),
     NavItem(_("Data quality"), "customers:quality_queue", "customers.view_dataqualityissue"),
+    NavItem(_("Campaigns"), "marketing:campaign_list", "marketing.view_campaign"),
+    NavItem(_("My targets"), "marketing:my_targets", "marketing.add_marketingcontact"),
+    NavItem(_("Opportunities"), "marketing:opportunity_list", "marketing.view_opportunity"),
+    NavItem(_("Marketing tasks"), "marketing:task_list", "marketing.view_marketingtask"),
+    NavItem(_("Segments"), "marketing:segment_list", "marketing.view_segment"),
+    NavItem(_("Products"), "marketing:product_list", "marketing.view_product"),
     NavItem(_("Users"), "accounts:user_list", "accounts.view_user"),
     NavItem(_("Audit trail"), "accounts:audit_list", "accounts.view_auditevent"),
     NavItem(_("Administration"), "admin:index", staff_only=True),

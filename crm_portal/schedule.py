@@ -15,6 +15,16 @@ DEFAULT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "customers.export_expire",
         {"minute": "15"},
     ),
+    # Loads every complete core-banking batch of INGEST_INBOX, then the post-load
+    # steps (crm_portal.tasks.POST_LOAD_STEPS: AUM, RFM, data quality...).
+    "Nightly core-banking load": (
+        "crm_portal.nightly_load",
+        {"minute": "0", "hour": "2"},
+    ),
+    "Remove expired customer shares": (
+        "vip.expire_shares",
+        {"minute": "45"},
+    ),
 }
 
 

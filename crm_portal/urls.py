@@ -30,6 +30,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("crm_portal.api_urls")),
     path("customers/", include("customers.urls")),
+    path("vip/", include("vip.urls")),
+    path("marketing/", include("marketing.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "admin/login/",

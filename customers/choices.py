@@ -176,3 +176,22 @@ class ExportStatus(models.TextChoices):
     DONE = "done", _("Ready")
     FAILED = "failed", _("Failed")
     EXPIRED = "expired", _("Expired")
+
+
+class BatchStatus(models.TextChoices):
+    """The outcome of one requested load of a core-banking batch."""
+
+    QUEUED = "queued", _("Waiting")
+    RUNNING = "running", _("Running")
+    LOADED = "loaded", _("Loaded")
+    DUPLICATE = "duplicate", _("Already loaded")
+    REFUSED = "refused", _("Refused")
+    FAILED = "failed", _("Failed")
+
+
+class BatchFilePhase(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    READING = "reading", _("Reading")
+    CHECKING = "checking", _("Checking")
+    MERGING = "merging", _("Writing")
+    DONE = "done", _("Done")

@@ -24,6 +24,8 @@ from .choices import (
     AccountStatus,
     AssetKind,
     AssignmentRole,
+    BatchFilePhase,
+    BatchStatus,
     Channel,
     ContactType,
     CustomerStatus,
@@ -587,3 +589,113 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} by {self.user_id} ({self.status})"
+
+
+class BatchLoad(models.Model):
+    """One requested load of a core-banking batch (夜间批量): by the nightly job, the
+    command or an upload. The batch is identified by its business date and content
+    digest; at most one load of the same batch is ever `loaded` (a partial unique
+    index), so a batch's rows are written exactly once. `attempts` counts the starts
+    of this load (a Celery redelivery after a lost worker starts it again); above
+    INGEST_MAX_ATTEMPTS it stops and alerts instead of looping."""
+
+    business_date = models.DateField(_("business date"), null=True, blank=True)
+    digest = models.CharField(_("content digest (SHA-256)"), max_length=64, blank=True)
+    source = models.CharField(_("batch directory"), max_length=500)
+    status = models.CharField(
+        _("status"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # "upload", "command" or "beat": what started it when no user did.
+    started_via = models.CharField(_("started via"), max_length=20)
+    forced = models.BooleanField(_("forced"), default=False)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # host:pid of the process running it (the lock on SQLite, a clue on PostgreSQL)
+    worker = models.CharField(max_length=100, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    rows_loaded = models.PositiveIntegerField(_("rows loaded"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+
+    class Meta:
+        verbose_name = _("batch load (批量加载)")
+        verbose_name_plural = _("batch loads")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business_date", "digest"],
+                condition=Q(status="loaded"),
+                name="batchload_loaded_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "business_date"], name="batchload_status_date")]
+
+    def __str__(self) -> str:
+        return f"load {self.pk} {self.business_date or '?'} ({self.status})"
+
+    @property
+    def started_by_label(self) -> str:
+        if self.started_by_id:
+            return f"{self.started_by.username} ({self.started_via})"
+        return self.started_via
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class BatchFile(models.Model):
+    """One data file of a load: what the control file declares, the progress while
+    it loads, and the rows loaded and rejected once the batch is in."""
+
+    load = models.ForeignKey(BatchLoad, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(_("file"), max_length=30)
+    encoding = models.CharField(_("encoding"), max_length=10, blank=True)
+    control_rows = models.PositiveIntegerField(_("rows in control file"), default=0)
+    size = models.PositiveBigIntegerField(_("bytes"), default=0)
+    phase = models.CharField(
+        _("phase"), max_length=10, choices=BatchFilePhase.choices, default=BatchFilePhase.WAITING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    loaded = models.PositiveIntegerField(_("rows loaded"), default=0)
+    rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    seconds = models.FloatField(_("seconds"), default=0)
+
+    class Meta:
+        verbose_name = _("batch file")
+        verbose_name_plural = _("batch files")
+        constraints = [models.UniqueConstraint(fields=["load", "name"], name="batchfile_one_per_load")]
+
+    def __str__(self) -> str:
+        return f"{self.load_id} {self.name}"
+
+
+class LoadError(models.Model):
+    """One rejected row (or one of its problems) in a load's error report. The value is
+    masked like on screen when it is personal data (privacy specification)."""
+
+    load = models.ForeignKey(BatchLoad, on_delete=models.CASCADE, related_name="errors")
+    file = models.CharField(_("file"), max_length=30)
+    line = models.PositiveIntegerField(_("line"))
+    column = models.CharField(_("column"), max_length=30, blank=True)
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    code = models.CharField(_("code"), max_length=30)
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        verbose_name = _("load error")
+        verbose_name_plural = _("load errors")
+        indexes = [models.Index(fields=["load", "file", "line"], name="loaderror_report")]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} {self.code}"

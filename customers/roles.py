@@ -21,5 +21,5 @@ GRANTS = {
     ],
     Role.PARAMETER_MANAGER: [],
     Role.AUDITOR: [*_VIEW, "customers.export_customer", "customers.view_dataqualityissue"],
-    Role.SYSTEM_ADMIN: [*_VIEW],
+    Role.SYSTEM_ADMIN: [*_VIEW, "customers.view_batchload", "customers.add_batchload"],
 }

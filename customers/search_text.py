@@ -7,10 +7,12 @@ full-text index ('simple' configuration: no stemming, no stop words)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 from pypinyin import lazy_pinyin
+from pypinyin.constants import PHRASES_DICT
 
 # Surnames whose reading differs from the character's everyday reading.
 SURNAME_READINGS = {
@@ -46,13 +48,32 @@ class NameSearch:
     tokens: str  # space-separated tokens for the full-text index
 
 
+@functools.lru_cache(maxsize=50_000)
+def _char_syllables(char: str) -> tuple[str, ...]:
+    return tuple(lazy_pinyin(char, errors="ignore"))
+
+
+def syllables(text: str) -> list[str]:
+    """`lazy_pinyin(text, errors="ignore")`, about ten times faster for names.
+
+    pypinyin reads a string word by word: a word of its phrase dictionary gets the
+    phrase's reading, any other piece is read character by character, each
+    character alone. So when no substring of two or more characters is a phrase,
+    the reading is exactly the characters' readings in a row, which are cached;
+    otherwise pypinyin itself reads the string. (The nightly load computes this
+    for every new customer: pypinyin's segmentation was most of its cost.)"""
+    n = len(text)
+    if any(text[i:j] in PHRASES_DICT for i in range(n - 1) for j in range(i + 2, n + 1)):
+        return lazy_pinyin(text, errors="ignore")
+    return [s for char in text for s in _char_syllables(char)]
+
+
 def _pinyin_variants(name: str) -> list[list[str]]:
     """Syllables of the name; a second reading when the surname reads differently."""
-    syllables = lazy_pinyin(name, errors="ignore")
-    variants = [syllables]
+    variants = [syllables(name)]
     for surname, reading in SURNAME_READINGS.items():
         if name.startswith(surname):
-            rest = lazy_pinyin(name[len(surname) :], errors="ignore")
+            rest = syllables(name[len(surname) :])
             variants.append([reading, *rest])
             break
     return variants

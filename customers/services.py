@@ -354,3 +354,38 @@ def _flag_if_suspicious(*, user: User, ip: str | None) -> None:
             ip=ip,
             details={"kind": "reveals_over_daily_limit", "count": count, "limit": limit},
         )
+
+
+@transaction.atomic
+def assignment_end_primary(
+    *, customer_ids: list[int], by: User | None, reason: str, on: datetime.date | None = None
+) -> list[int]:
+    """Close the open primary assignment of each of these customers from `on`
+    (default today): they go back to their home branch's pool, with no manager of
+    record. Set-based (a leaving manager's whole book is one call); returns the ids
+    of the customers that had a manager. Each is audited with the manager it left."""
+    on = on or timezone.localdate()
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return []
+    # Lock in id order, like assignment_set_primary does one row at a time, so two
+    # recalls or a recall and an assignment cannot deadlock.
+    list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    open_rows = list(
+        CustomerAssignment.objects.filter(
+            customer_id__in=ids, role=AssignmentRole.PRIMARY, end_date__isnull=True
+        ).select_related("manager", "customer")
+    )
+    if not open_rows:
+        return []
+    ended = [row.customer_id for row in open_rows]
+    CustomerAssignment.objects.filter(pk__in=[row.pk for row in open_rows]).update(end_date=on)
+    Customer.objects.filter(pk__in=ended).update(primary_manager=None)
+    for row in open_rows:
+        audit(
+            Action.ASSIGNMENT_CHANGED,
+            actor=by,
+            target=row.customer,
+            details={"from": row.manager.employee_no, "to": None, "reason": reason[:200]},
+        )
+    return ended

@@ -17,3 +17,23 @@ def export_expire_task() -> int:
     from customers.exports import export_expire
 
     return export_expire()
+
+
+@shared_task(
+    name="customers.ingest_load",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+)
+def ingest_load_task(self, load_id: int) -> str:
+    """Run one recorded batch load. Acknowledged only when it ends, so a lost worker
+    gets it redelivered; the load counts its starts in the database and stops with
+    an alert past INGEST_MAX_ATTEMPTS. While another load runs it waits (retries
+    every minute, for up to a day) without counting an attempt."""
+    from customers.ingest.runner import LoadBusy, ingest_run
+
+    try:
+        return ingest_run(load_id).status
+    except LoadBusy as busy:
+        raise self.retry(exc=busy, countdown=60, max_retries=24 * 60) from busy

@@ -250,6 +250,27 @@ EXPORT_ROW_CAP = env.int("EXPORT_ROW_CAP", default=50000)
 EXPORT_SYNC_ROWS = env.int("EXPORT_SYNC_ROWS", default=2000)
 EXPORT_LINK_HOURS = env.int("EXPORT_LINK_HOURS", default=24)
 
+# Nightly core-banking load (customers.ingest). The inbox is where core banking drops
+# its batches (YYYYMMDD/ with BATCH.ok); loaded ones move to INGEST_INBOX/archive.
+# Uploaded batches are unpacked under INGEST_UPLOAD_DIR. With more than one machine
+# both must be shared storage (the worker that loads may not be the web process
+# that received the upload).
+INGEST_INBOX = env.path("INGEST_INBOX", default=BASE_DIR / "var" / "inbox")
+INGEST_UPLOAD_DIR = env.path("INGEST_UPLOAD_DIR", default=BASE_DIR / "var" / "uploads")
+# A load started this many times without finishing (its worker lost each time) is
+# failed with an alert instead of being redelivered again.
+INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=3)
+# Processes for the Python part of a load (ID check, encryption, name search):
+# 0 = every CPU for big files, 1 = in the loading process.
+INGEST_PYTHON_WORKERS = env.int("INGEST_PYTHON_WORKERS", default=0)
+# Upload limits: the zip as sent, what it may expand to, and the expansion ratio.
+INGEST_UPLOAD_MAX_BYTES = env.int("INGEST_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
+INGEST_UPLOAD_MAX_EXPANDED = env.int("INGEST_UPLOAD_MAX_EXPANDED", default=4 * 1024 * 1024 * 1024)
+INGEST_UPLOAD_MAX_RATIO = env.int("INGEST_UPLOAD_MAX_RATIO", default=50)
+# The task that runs the jobs depending on fresh data after a load (AUM, RFM,
+# data quality, ...); crm_portal composes them. "" = none.
+INGEST_AFTER_LOAD_TASK = env("INGEST_AFTER_LOAD_TASK", default="crm_portal.after_load")
+
 # Demo users' password (seed_demo); production never runs seed_demo.
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="Crm-Demo-2026!")
 

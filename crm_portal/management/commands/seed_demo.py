@@ -26,6 +26,9 @@ class Command(BaseCommand):
 
             created = seed_customers(count=customers, stdout=self.stdout)
             self.stdout.write(f"Demo customers: {created} created.")
+            from vip.demo import seed_vip
+
+            seed_vip(write=self.stdout.write)
         self.stdout.write("Demo users:")
         for username, _no, _name, role, branch in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {role:<18} {branch}")

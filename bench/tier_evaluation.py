@@ -1,0 +1,283 @@
+"""Benchmark: the nightly tier evaluation (vip.evaluation) on PostgreSQL, against a
+per-customer Python loop over a sample, side by side in the same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vip_bench \\
+        .venv/bin/python bench/tier_evaluation.py [--sample 5000]
+
+On a database seeded with demo customers (``bench/seed_customers.py``; e.g. a copy
+made with ``CREATE DATABASE vip_bench TEMPLATE crm_bench``) and migrated
+(``manage.py migrate``; ``--migrate`` does it), everything happens in ONE
+transaction that is rolled back at the end (``--commit`` keeps it):
+
+1. baseline: the same rule (``vip.evaluation.evaluate_customer``) applied one
+   customer at a time through the ORM -- read the customer's monthly AUM, read a
+   running override, decide, write the tier, its history row and the manager's
+   reminder -- over a random sample (``--sample``), timed and extrapolated to every
+   customer; rolled back to a savepoint so the set-based runs start from the same
+   state;
+2. ``evaluate_tiers`` as of the latest business date: the first run from whatever
+   tiers the customers hold (on a freshly seeded database: none, so every VIP is an
+   upgrade -- the one-off initial tiering);
+3. the same again: nothing changes (the pure cost of evaluating everyone);
+4. a simulated month end: next month's month-average AUM is written for every
+   customer (most move by a few per cent, one in ten by a lot; not timed), then the
+   evaluation as of the first day of that month -- a busy night;
+5. a normal night in that month: nothing new, nothing changes.
+
+Before the runs the tables are VACUUM ANALYZEd (not timed): rolled-back runs of this
+bench leave dead rows that autovacuum would have cleared in production.
+
+Prints wall time, rows changed and the time of each step, and the baseline's
+per-customer cost extrapolated. Settings: ``crm_portal.settings.local`` (the key
+file var/pii.keys the bench database's identifiers were encrypted with).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_portal.settings.local")
+    os.environ.setdefault("DEBUG", "False")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+class Rollback(Exception):
+    pass
+
+
+def facts() -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COUNT(*) FILTER (WHERE tier <> '') FROM customers_customer")
+        customers, tiered = cursor.fetchone()
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE relname = 'customers_customermonthlyaum'"
+        )
+        monthly = cursor.fetchone()[0]
+        cursor.execute("SELECT MIN(month), MAX(month) FROM customers_customermonthlyaum")
+        first, last = cursor.fetchone()
+        cursor.execute("SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'customers_customer'")
+        indexes = cursor.fetchone()[0]
+        cursor.execute("SHOW shared_buffers")
+        shared_buffers = cursor.fetchone()[0]
+    return {
+        "customers": customers,
+        "tiered": tiered,
+        "monthly_rows": monthly,
+        "months": f"{first:%Y-%m}..{last:%Y-%m}" if first else "-",
+        "customer_indexes": indexes,
+        "shared_buffers": shared_buffers,
+    }
+
+
+def baseline(sample: int, as_of: datetime.date) -> dict:
+    """The rule one customer at a time, as a plain ORM loop would apply it."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from customers.models import Customer, CustomerMonthlyAum
+    from vip.choices import ReminderKind
+    from vip.evaluation import current_rules, evaluate_customer, month_back
+    from vip.models import Reminder, TierChange, TierOverride
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM customers_customer ORDER BY random() LIMIT %s", [sample])
+        ids = [row[0] for row in cursor.fetchall()]
+    rules = current_rules()
+    reference = as_of.replace(day=1)
+    span = max(rules.observation + rules.window - 1, 2 * rules.window)
+    first_month = month_back(reference, span - 1)
+    changed = queries = 0
+    started = time.perf_counter()
+    for customer in Customer.objects.filter(pk__in=ids).iterator(chunk_size=1000):
+        months = {
+            row.month: int((row.avg_aum * 100).to_integral_value())
+            for row in CustomerMonthlyAum.objects.filter(
+                customer=customer, month__gte=first_month, month__lte=reference
+            )
+        }
+        override = TierOverride.objects.filter(customer=customer, ended_on__isnull=True).first()
+        queries += 2
+        decision = evaluate_customer(
+            rules=rules,
+            tier=customer.tier,
+            vip_status=customer.vip_status,
+            month_cents=months,
+            reference_month=reference,
+            override_tier=override.tier if override else None,
+            override_running=bool(override and override.expires_on > as_of),
+            override_expired=bool(override and override.expires_on <= as_of),
+        )
+        if decision.tier == customer.tier and decision.vip_status == customer.vip_status:
+            continue
+        changed += 1
+        if decision.tier != customer.tier:
+            TierChange.objects.create(
+                customer=customer,
+                from_tier=customer.tier,
+                to_tier=decision.tier,
+                effective_date=as_of,
+                source=decision.source,
+                window_avg_aum=decision.window_sum_cents / rules.window / 100,
+            )
+            queries += 1
+            if customer.primary_manager_id:
+                Reminder.objects.get_or_create(
+                    user_id=customer.primary_manager_id,
+                    customer=customer,
+                    kind=ReminderKind.TIER_CHANGED,
+                    due_date=as_of,
+                    defaults={"detail": f"{customer.tier}>{decision.tier}", "created_at": timezone.now()},
+                )
+                queries += 2
+        Customer.objects.filter(pk=customer.pk).update(tier=decision.tier, vip_status=decision.vip_status)
+        queries += 1
+    seconds = time.perf_counter() - started
+    return {"customers": len(ids), "seconds": seconds, "changed": changed, "queries": queries}
+
+
+def simulate_next_month(reference: datetime.date) -> tuple[datetime.date, float]:
+    """Next month's month-average AUM for every customer (not timed as evaluation):
+    nine in ten move by -3%..+3%, one in ten by -50%..+60%."""
+    from django.db import connection
+
+    from vip.evaluation import month_back
+
+    following = month_back(reference, -1)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO customers_customermonthlyaum (customer_id, month, avg_aum, end_aum, avg_liabilities, days)
+               SELECT customer_id, %s,
+                      ROUND(avg_aum * CASE WHEN (customer_id * 7919) %% 10 = 0
+                                           THEN 0.5 + ((customer_id * 104729) %% 1101) / 1000.0
+                                           ELSE 0.97 + ((customer_id * 104729) %% 61) / 1000.0 END, 2),
+                      end_aum, avg_liabilities, 1
+                 FROM customers_customermonthlyaum WHERE month = %s
+               ON CONFLICT (customer_id, month) DO NOTHING""",
+            [following, reference],
+        )
+        cursor.execute("ANALYZE customers_customermonthlyaum")
+    return following, time.perf_counter() - started
+
+
+def run_evaluation(label: str, as_of: datetime.date) -> dict:
+    from vip.evaluation import evaluate_tiers
+
+    started = time.perf_counter()
+    run = evaluate_tiers(as_of=as_of, source="bench")
+    wall = time.perf_counter() - started
+    counts = dict(run.counts)
+    timings = counts.pop("timings", {})
+    return {"label": label, "as_of": as_of, "wall": wall, "counts": counts, "timings": timings}
+
+
+def report(info: dict, base: dict | None, runs: list[dict]) -> None:
+    print(
+        f"\n== Tier evaluation, {info['customers']:,} customers ({info['tiered']:,} holding a tier before), "
+        f"~{info['monthly_rows']:,} monthly AUM rows ({info['months']}); customer table with "
+        f"{info['customer_indexes']} indexes; shared_buffers {info['shared_buffers']}"
+    )
+    print(
+        f"{'run':44} {'as of':>10} {'wall s':>7} {'evaluated':>10} {'tier chg':>9} {'up':>8} {'down':>7} "
+        f"{'potential±':>10} {'rows upd':>9} {'reminders':>9}"
+    )
+    for r in runs:
+        c = r["counts"]
+        potential = c.get("potential_flagged", 0) + c.get("potential_cleared", 0)
+        print(
+            f"{r['label']:44} {r['as_of']:%Y-%m-%d} {r['wall']:7.1f} {c['evaluated']:>10,} {c['tier_changes']:>9,} "
+            f"{c['upgrade']:>8,} {c['downgrade']:>7,} {potential:>10,} {c['customers_updated']:>9,} "
+            f"{c['reminders']:>9,}"
+        )
+    print("\nsteps (s):")
+    for r in runs:
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items() if v >= 0.05)
+        print(f"  {r['label']:42} {steps}")
+    if base:
+        per = base["seconds"] / max(base["customers"], 1)
+        total = per * info["customers"]
+        print(
+            f"\n== Baseline: per-customer ORM loop over {base['customers']:,} random customers: "
+            f"{base['seconds']:.1f} s ({per * 1000:.2f} ms per customer, {base['queries'] / max(base['customers'], 1):.1f} "
+            f"queries per customer, {base['changed']:,} changed)"
+        )
+        print(f"   extrapolated to {info['customers']:,} customers: {total:,.0f} s ({total / 60:.0f} min)")
+        for r in runs:
+            print(f"   {r['label']:42} set-based {r['wall']:6.1f} s: {total / r['wall']:6.0f}x faster")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sample", type=int, default=5000, help="customers of the per-customer baseline")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--migrate", action="store_true", help="run manage.py migrate first")
+    parser.add_argument("--commit", action="store_true", help="keep what the runs wrote (default: roll back)")
+    parser.add_argument("--no-vacuum", action="store_true", help="skip VACUUM ANALYZE before the runs")
+    args = parser.parse_args()
+    setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from vip.evaluation import latest_business_date
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("DATABASE_URL must name a PostgreSQL database (a copy of crm_bench)")
+    if args.migrate:
+        call_command("migrate", verbosity=0, interactive=False)
+    if "vip_tierlevel" not in connection.introspection.table_names():
+        raise SystemExit("the database is not migrated: run with --migrate (or manage.py migrate)")
+    if not args.no_vacuum:
+        # A production table has autovacuum keeping up; rolled-back runs of this
+        # bench leave dead rows behind that the next run would otherwise scan.
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "VACUUM (ANALYZE) customers_customer, customers_customermonthlyaum, vip_tierchange, "
+                "vip_vipstatuschange, vip_reminder"
+            )
+        print(f"vacuum analyze: {time.perf_counter() - started:.1f} s (not timed)", flush=True)
+    info = facts()
+    as_of = latest_business_date()
+    print(f"latest business date {as_of}; {info['customers']:,} customers", flush=True)
+    runs: list[dict] = []
+    base = None
+    try:
+        with transaction.atomic():
+            if not args.skip_baseline:
+                print(f"baseline: {args.sample:,} customers one at a time ...", flush=True)
+                with transaction.atomic():
+                    base = baseline(args.sample, as_of)
+                    transaction.set_rollback(True)
+            print("set-based runs ...", flush=True)
+            label = "1. first run (initial tiering)" if info["tiered"] == 0 else "1. first run"
+            runs.append(run_evaluation(label, as_of))
+            runs.append(run_evaluation("2. same night again (nothing changes)", as_of))
+            following, seconds = simulate_next_month(as_of.replace(day=1))
+            print(f"  (simulated {following:%Y-%m} month averages in {seconds:.1f} s, not timed)", flush=True)
+            runs.append(run_evaluation("3. month end: new month's averages", following))
+            runs.append(run_evaluation("4. next night of that month", following + datetime.timedelta(days=1)))
+            if not args.commit:
+                raise Rollback
+    except Rollback:
+        print("(everything rolled back)")
+    report(info, base, runs)
+
+
+if __name__ == "__main__":
+    main()

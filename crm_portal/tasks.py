@@ -1,0 +1,140 @@
+"""The nightly chain: load every complete core-banking batch waiting in the inbox, in
+business-date order, then refresh what depends on fresh data. Composed here because
+the jobs belong to different apps (customers, marketing, vip...), and a lower app
+never calls a higher one."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Iterable
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+def refresh_aum(dates: list[datetime.date]) -> None:
+    """AUM per customer per day and month-average AUM, for each loaded date in order;
+    when an older date was loaded (forced), the newest date is refreshed again last
+    so that the latest figures on customers and accounts stay the newest ones."""
+    from customers.aum import aum_refresh
+    from customers.ingest.runner import newest_loaded_date
+
+    for day in sorted(dates):
+        aum_refresh(day)
+    newest = newest_loaded_date()
+    if newest is not None and newest > max(dates):
+        aum_refresh(newest)
+
+
+def refresh_marketing_profile(dates: list[datetime.date]) -> None:
+    """RFM scores and the AUM history the segment rules read (marketing)."""
+    from customers.ingest.runner import newest_loaded_date
+    from marketing.rfm import profile_refresh
+
+    profile_refresh(max(newest_loaded_date() or max(dates), max(dates)))
+
+
+def record_sales(dates: list[datetime.date]) -> None:
+    """Sales from the accounts opened on each loaded date, attributed to the manager of
+    record that day and linked to the campaigns they convert (marketing)."""
+    from marketing.sales import sales_from_new_accounts
+
+    for day in sorted(dates):
+        sales_from_new_accounts(day)
+
+
+def evaluate_vip_tiers(dates: list[datetime.date]) -> None:
+    """Tier evaluation as of the newest loaded date (month-average AUM just
+    refreshed), then the contact warnings of major customers, whose tiers it may
+    have changed (vip)."""
+    from vip.evaluation import evaluate_tiers
+    from vip.standards import contact_warnings_refresh
+
+    evaluate_tiers()
+    contact_warnings_refresh()
+
+
+def scan_data_quality(dates: list[datetime.date]) -> None:
+    """Duplicates, invalid IDs, missing data, expired risk assessments (set-based)."""
+    from customers.quality import quality_scan
+
+    quality_scan()
+
+
+# ---------------------------------------------------------------------------------
+# POST-LOAD STEPS: what runs after new core-banking data is in, in this order, each
+# with the list of business dates just loaded. Append here:
+#   - maturity reminders, when a reminder engine exists (accounts with
+#     maturity_date are loaded and indexed: customers_account.account_open_maturity).
+# A step that fails is logged and the next steps still run (each is idempotent and
+# can be run again from the admin's periodic tasks).
+# ---------------------------------------------------------------------------------
+POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...] = (
+    ("aum", refresh_aum),
+    ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
+    ("marketing_profile", refresh_marketing_profile),
+    ("marketing_sales", record_sales),
+    ("data_quality", scan_data_quality),
+)
+
+
+def run_post_load(dates: Iterable[datetime.date]) -> dict[str, str]:
+    """Run the post-load steps for the loaded dates, under the ingest lock (no load
+    runs meanwhile). Returns each step's outcome."""
+    from customers.ingest.runner import ingest_lock
+
+    dates = sorted(set(dates))
+    outcome: dict[str, str] = {}
+    if not dates:
+        return outcome
+    with ingest_lock(wait=True):
+        for name, step in POST_LOAD_STEPS:
+            try:
+                step(dates)
+                outcome[name] = "ok"
+            except Exception:
+                logger.exception("post-load step %s failed for %s", name, dates)
+                outcome[name] = "failed"
+    return outcome
+
+
+@shared_task(name="crm_portal.after_load", acks_late=True)
+def after_load(dates: list[str]) -> dict[str, str]:
+    """The post-load steps for batches loaded by the command or an upload."""
+    return run_post_load(datetime.date.fromisoformat(d) for d in dates)
+
+
+@shared_task(name="crm_portal.nightly_load", bind=True, acks_late=True, max_retries=12)
+def nightly_load(self) -> dict[str, object]:
+    """Load every complete batch of the inbox (oldest business date first), archive
+    the loaded ones, then run the post-load steps once for all loaded dates. Stops
+    at the first batch that does not load (a later date must not overtake it); that
+    batch stays in the inbox, its load is recorded and audited. While another load
+    runs it retries every five minutes."""
+    from django.conf import settings
+
+    from customers.choices import BatchStatus
+    from customers.ingest.control import archive_batch, waiting_batches
+    from customers.ingest.runner import LoadBusy, batch_load_for_inbox, ingest_run
+
+    inbox = settings.INGEST_INBOX
+    loaded: list[datetime.date] = []
+    report: dict[str, object] = {"loads": []}
+    try:
+        for path in waiting_batches(inbox):
+            load = ingest_run(batch_load_for_inbox(path).pk, notify=False)
+            report["loads"].append({"load": load.pk, "batch": path.name, "status": load.status})
+            if load.status in (BatchStatus.LOADED, BatchStatus.DUPLICATE):
+                archive_batch(path, inbox)
+            if load.status == BatchStatus.LOADED:
+                loaded.append(load.business_date)
+            elif load.status != BatchStatus.DUPLICATE:
+                logger.error("nightly load stopped at %s: %s %s", path.name, load.status, load.message)
+                break
+    except LoadBusy as busy:
+        report["post_load"] = run_post_load(loaded)
+        raise self.retry(exc=busy, countdown=300) from busy
+    report["post_load"] = run_post_load(loaded)
+    return report

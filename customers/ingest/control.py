@@ -1,0 +1,193 @@
+"""A batch directory and its control file: is the batch complete, what does the control
+file declare, and do the data files agree with it (byte size, MD5, row count,
+header) — all checked by reading the files once, before anything is written. The
+same pass computes the batch's content digest (SHA-256 over the control file and
+the data files), which with the business date identifies the batch."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .spec import CONTROL_FILE, CONTROL_HEADER, ENCODINGS, FILES_BY_NAME, OK_FILE, SEPARATOR
+
+READ_CHUNK = 4 * 1024 * 1024
+_DATE_DIR = re.compile(r"^[0-9]{8}$")
+_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+class BatchProblem(Exception):
+    """The batch cannot be loaded as it is. `refused` problems are about when or
+    whether to load (incomplete, out of order); the others are a broken batch."""
+
+    def __init__(self, message: str, *, refused: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.refused = refused
+
+
+@dataclass(frozen=True)
+class ControlEntry:
+    name: str
+    rows: int
+    size: int
+    md5: str
+    encoding: str  # as declared, upper case
+
+    @property
+    def codec(self) -> str:
+        return ENCODINGS[self.encoding]
+
+
+@dataclass
+class Batch:
+    path: Path
+    business_date: datetime.date
+    entries: dict[str, ControlEntry] = field(default_factory=dict)
+    digest: str = ""
+
+
+def business_date_of(path: Path) -> datetime.date:
+    if not _DATE_DIR.match(path.name):
+        raise BatchProblem(
+            f"The batch directory must be named after its business date (YYYYMMDD), not {path.name!r}."
+        )
+    try:
+        return datetime.datetime.strptime(path.name, "%Y%m%d").date()
+    except ValueError:
+        raise BatchProblem(f"{path.name} is not a real date.") from None
+
+
+def is_complete(path: Path) -> bool:
+    return (path / OK_FILE).is_file() and (path / CONTROL_FILE).is_file()
+
+
+def parse_control(text: str) -> dict[str, ControlEntry]:
+    """The entries of a control file; every problem at once, in one message."""
+    problems: list[str] = []
+    entries: dict[str, ControlEntry] = {}
+    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [line for line in lines if line]
+    if lines and lines[0].upper() == CONTROL_HEADER:
+        lines = lines[1:]
+    for number, line in enumerate(lines, start=1):
+        parts = [p.strip() for p in line.split(SEPARATOR)]
+        if len(parts) != 5:
+            problems.append(f"control line {number}: expected FILE|ROWS|BYTES|MD5|ENCODING")
+            continue
+        name, rows, size, md5, encoding = parts
+        encoding = encoding.upper()
+        if name not in FILES_BY_NAME:
+            problems.append(f"control line {number}: {name!r} is not a file of the interface")
+        elif name in entries:
+            problems.append(f"control line {number}: {name} is listed twice")
+        elif not rows.isdigit() or not size.isdigit():
+            problems.append(f"control line {number}: ROWS and BYTES must be whole numbers")
+        elif not _MD5.match(md5):
+            problems.append(f"control line {number}: MD5 must be 32 hexadecimal characters")
+        elif encoding not in ENCODINGS:
+            problems.append(f"control line {number}: encoding {encoding!r} is not UTF-8, GBK or GB18030")
+        else:
+            entries[name] = ControlEntry(name, int(rows), int(size), md5.lower(), encoding)
+    if problems:
+        raise BatchProblem("; ".join(problems))
+    return entries
+
+
+def read_batch(path: Path) -> Batch:
+    """The batch at `path` with its control entries (nothing read but the control file)."""
+    if not path.is_dir():
+        raise BatchProblem(f"There is no batch directory at {path}.")
+    business_date = business_date_of(path)
+    if not (path / OK_FILE).is_file():
+        raise BatchProblem(f"The batch is not complete yet ({OK_FILE} is missing).", refused=True)
+    if not (path / CONTROL_FILE).is_file():
+        raise BatchProblem(f"{CONTROL_FILE} is missing.")
+    try:
+        text = (path / CONTROL_FILE).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BatchProblem(f"{CONTROL_FILE} is not UTF-8.") from None
+    entries = parse_control(text)
+    unlisted = sorted(p.name for p in path.iterdir() if p.name in FILES_BY_NAME and p.name not in entries)
+    if unlisted:
+        raise BatchProblem(f"Not in the control file: {', '.join(unlisted)}.")
+    return Batch(path=path, business_date=business_date, entries=entries)
+
+
+def _header_problem(entry: ControlEntry, first_line: bytes) -> str:
+    expected = FILES_BY_NAME[entry.name].header
+    try:
+        header = first_line.decode(entry.codec)
+    except UnicodeDecodeError:
+        return f"{entry.name}: the header is not {entry.encoding}"
+    header = header.lstrip("\ufeff").rstrip("\r\n").strip()
+    if header != expected:
+        return f"{entry.name}: the header must be {expected!r}, not {header[:200]!r}"
+    return ""
+
+
+def verify(batch: Batch) -> None:
+    """Read every data file once: size, MD5, row count and header against the control
+    file; set `batch.digest`. Raises BatchProblem listing every disagreement."""
+    digest = hashlib.sha256()
+    digest.update(CONTROL_FILE.encode() + b"\n" + (batch.path / CONTROL_FILE).read_bytes())
+    problems: list[str] = []
+    for name in sorted(batch.entries):
+        entry = batch.entries[name]
+        path = batch.path / name
+        if not path.is_file():
+            problems.append(f"{name} is in the control file but not in the batch")
+            continue
+        md5 = hashlib.md5(usedforsecurity=False)
+        digest.update(name.encode() + b"\n")
+        size = newlines = 0
+        first_line: bytes | None = None
+        last = b""
+        with path.open("rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                if first_line is None:
+                    first_line = chunk.split(b"\n", 1)[0]
+                md5.update(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                newlines += chunk.count(b"\n")
+                last = chunk[-1:]
+        lines = newlines + (1 if size and last != b"\n" else 0)
+        rows = max(lines - 1, 0)
+        if size != entry.size:
+            problems.append(f"{name}: {size} bytes, the control file says {entry.size}")
+        if md5.hexdigest() != entry.md5:
+            problems.append(f"{name}: MD5 {md5.hexdigest()}, the control file says {entry.md5}")
+        if rows != entry.rows:
+            problems.append(f"{name}: {rows} rows, the control file says {entry.rows}")
+        if size:
+            problem = _header_problem(entry, first_line or b"")
+            if problem:
+                problems.append(problem)
+    if problems:
+        raise BatchProblem("Control check failed: " + "; ".join(problems) + ".")
+    batch.digest = digest.hexdigest()
+
+
+def waiting_batches(inbox: Path) -> list[Path]:
+    """Complete batch directories in the inbox, oldest business date first."""
+    if not inbox.is_dir():
+        return []
+    found = [p for p in inbox.iterdir() if p.is_dir() and _DATE_DIR.match(p.name) and is_complete(p)]
+    return sorted(found, key=lambda p: p.name)
+
+
+def archive_batch(path: Path, inbox: Path) -> Path:
+    """Move a processed batch to inbox/archive/ (a suffix when the name is taken)."""
+    archive = inbox / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    target = archive / path.name
+    n = 1
+    while target.exists():
+        target = archive / f"{path.name}-{n}"
+        n += 1
+    path.rename(target)
+    return target

@@ -1,0 +1,509 @@
+"""Staging and set-based checks.
+
+Every data file goes into a temporary staging table of text columns (one per field,
+trimmed, NULL when empty, plus the line number and the number of fields found), and
+every rule SQL can check runs as one INSERT ... SELECT into the error table per rule:
+field count, required, length, code lists, dates (against a calendar table, so that
+20230231 is refused the same way on both databases), amounts, branches, customers
+and accounts that must exist. A row with an error leaves the staging table; its
+errors stay for the report.
+
+On PostgreSQL the file is streamed with COPY into a one-column table (the raw line,
+numbered by an identity column in file order) and split by SQL (`string_to_array`);
+Python only decodes the bytes and escapes them for COPY, a block of lines at a time.
+On SQLite (the embedded default) Python splits the lines and inserts them with
+executemany: slower, the same rows.
+
+Staging tables are TEMP tables: private to the load's session, gone at commit
+(PostgreSQL: ON COMMIT DROP; both: dropped explicitly after each file), so the
+plain ID numbers and mobiles they hold never outlive the load transaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .control import READ_CHUNK, ControlEntry
+from .python_checks import Error
+from .spec import (
+    ALPHA3,
+    ALPHA3_RE,
+    AMOUNT,
+    AMOUNT_RE,
+    CODE,
+    COUNT,
+    COUNT_RE,
+    DATE,
+    MASK_CONTACT,
+    MOBILE_RE,
+    SEPARATOR,
+    Column,
+    FileSpec,
+)
+
+ERROR_TABLE = "ing_error"
+HITS_TABLE = "ing_hits"
+CALENDAR_TABLE = "ing_calendar"
+FIRST_DAY, LAST_DAY = "1900-01-01", "2199-12-31"
+_SQLITE_BATCH = 5000
+# pattern, error code and reason of the value kinds checked by a regular expression
+PATTERNS = {
+    AMOUNT: (AMOUNT_RE, "bad_amount", "not an amount (digits, a dot and up to 2 decimals)"),
+    COUNT: (COUNT_RE, "bad_number", "not a whole number"),
+    ALPHA3: (ALPHA3_RE, "bad_code", "not a 3-letter code"),
+}
+
+
+def staging_table(spec: FileSpec) -> str:
+    return f"ing_{spec.kind}"
+
+
+class Dialect:
+    """The few places where PostgreSQL and SQLite spell things differently."""
+
+    def __init__(self, vendor: str):
+        self.postgres = vendor == "postgresql"
+
+    def regex(self, expr: str) -> str:
+        # Django registers a REGEXP function on every SQLite connection.
+        return f"{expr} ~ %s" if self.postgres else f"{expr} REGEXP %s"
+
+    def date(self, expr: str) -> str:
+        """YYYYMMDD text (already checked) to the date column's type."""
+        if self.postgres:
+            return f"to_date({expr}, 'YYYYMMDD')"
+        return f"(substr({expr}, 1, 4) || '-' || substr({expr}, 5, 2) || '-' || substr({expr}, 7, 2))"
+
+    def iso_date(self, expr: str) -> str:
+        return f"CAST({expr} AS DATE)" if self.postgres else expr
+
+    def amount(self, expr: str) -> str:
+        return f"CAST({expr} AS NUMERIC(18, 2))" if self.postgres else f"CAST({expr} AS NUMERIC)"
+
+    @property
+    def boolean(self) -> str:
+        return "BOOLEAN" if self.postgres else "INTEGER"
+
+    def create_temp(self, name: str, columns: str) -> str:
+        suffix = " ON COMMIT DROP" if self.postgres else ""
+        return f"CREATE TEMP TABLE {name} ({columns}){suffix}"
+
+
+@dataclass
+class Rule:
+    column: Column
+    where: str
+    params: list
+    code: str
+    reason: str
+
+
+@dataclass
+class Block:
+    """Whole lines of a file, decoded: `text` ends with a newline; lines that could not
+    be decoded (or hold a NUL character) are empty in `text` and listed in `bad`."""
+
+    first_line: int
+    text: str
+    bad: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def _decode_lines(raw: bytes, first_line: int, codec: str, encoding: str) -> Block:
+    lines, bad = [], {}
+    for offset, line in enumerate(raw.split(b"\n")[:-1]):
+        number = first_line + offset
+        try:
+            text = line.decode(codec)
+        except UnicodeDecodeError:
+            bad[number] = ("bad_encoding", f"not valid {encoding} text")
+            lines.append("")
+            continue
+        if "\x00" in text:
+            bad[number] = ("bad_character", "contains a NUL character")
+            lines.append("")
+            continue
+        lines.append(text)
+    return Block(first_line, "\n".join(lines) + "\n", bad)
+
+
+def _decode(raw: bytes, first_line: int, codec: str, encoding: str) -> Block:
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError:
+        return _decode_lines(raw, first_line, codec, encoding)
+    if "\x00" in text:
+        return _decode_lines(raw, first_line, codec, encoding)
+    return Block(first_line, text)
+
+
+def read_blocks(path: Path, entry: ControlEntry, progress: Callable[[int], None]) -> Iterator[Block]:
+    """The data lines of a file (the header skipped), a few megabytes at a time,
+    with CR LF turned into LF. `progress(bytes read)` after each block."""
+    line_no = 2
+    pending = b""
+    header_done = False
+    done = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(READ_CHUNK)
+            if chunk:
+                done += len(chunk)
+                data = pending + chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending = data
+                    continue
+                raw, pending = data[: cut + 1], data[cut + 1 :]
+            else:
+                if not pending:
+                    break
+                raw, pending = pending + b"\n", b""
+            if not header_done:
+                raw = raw[raw.find(b"\n") + 1 :]
+                header_done = True
+            if raw:
+                raw = raw.replace(b"\r\n", b"\n")
+                block = _decode(raw, line_no, entry.codec, entry.encoding)
+                line_no += raw.count(b"\n")
+                yield block
+            progress(done)
+            if not chunk:
+                break
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\r": "\\r"})
+_SPACES_AROUND_SEPARATORS = re.compile(r" *\| *")
+_SPACES_AT_LINE_ENDS = re.compile(r"(?m)^ +| +$")
+
+
+def split_block(block: Block, width: int) -> tuple[list[str | None], list[Error]]:
+    """The block's lines with their fields trimmed (spaces around separators and at
+    line ends removed); a line that could not be decoded or has the wrong number
+    of fields is None, with its error."""
+    text = block.text
+    if "| " in text or " |" in text or "\n " in text or " \n" in text or text.startswith(" "):
+        text = _SPACES_AT_LINE_ENDS.sub("", _SPACES_AROUND_SEPARATORS.sub(SEPARATOR, text))
+    lines: list[str | None] = text.split("\n")
+    lines.pop()  # the text ends with a newline
+    errors: list[Error] = []
+    for number, (code, reason) in block.bad.items():
+        lines[number - block.first_line] = None
+        errors.append((number, "", None, code, reason, ""))
+    separators = width - 1
+    counts = [line.count(SEPARATOR) if line else -1 for line in lines]
+    if counts.count(separators) != len(counts):
+        expected = f"wrong number of fields (expected {width}, separated by {SEPARATOR})"
+        for offset, count in enumerate(counts):
+            if count != separators and lines[offset] is not None:
+                lines[offset] = None
+                errors.append(
+                    (block.first_line + offset, "", f"{count + 1} fields", "field_count", expected, "")
+                )
+    return lines, errors
+
+
+class Staging:
+    """Staging tables and checks of one load, on one cursor (Django's), inside the
+    load's transaction."""
+
+    def __init__(self, cursor, dialect: Dialect):
+        self.cursor = cursor
+        self.dialect = dialect
+        self._pending_errors: list[tuple] = []
+
+    # ------------------------------------------------------------------ helpers
+
+    def execute(self, sql: str, params: Sequence = ()) -> int:
+        self.cursor.execute(sql, list(params))
+        return max(self.cursor.rowcount, 0)
+
+    def scalar(self, sql: str, params: Sequence = ()):
+        self.cursor.execute(sql, list(params))
+        row = self.cursor.fetchone()
+        return row[0] if row else None
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """Many rows into a table: COPY on PostgreSQL, executemany elsewhere."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect.postgres:
+            with self.cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        for start in range(0, len(rows), _SQLITE_BATCH):
+            self.cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({marks})", rows[start : start + _SQLITE_BATCH]
+            )
+
+    def fetch_chunks(self, sql: str, params: Sequence = (), size: int = 10_000) -> Iterator[list[tuple]]:
+        """The rows of a query in chunks. PostgreSQL: a server-side cursor (rows
+        stay on the server until fetched; other statements may run between
+        fetches)."""
+        if not self.dialect.postgres:
+            self.cursor.execute(sql, list(params))
+            rows = self.cursor.fetchall()
+            for start in range(0, len(rows), size):
+                yield [tuple(r) for r in rows[start : start + size]]
+            return
+        raw = self.cursor.cursor.connection
+        with raw.cursor(name="ing_fetch") as server_side:
+            server_side.execute(sql, list(params))
+            while rows := server_side.fetchmany(size):
+                yield rows
+
+    def drop(self, *tables: str) -> None:
+        for table in tables:
+            self.execute(f"DROP TABLE IF EXISTS {table}")
+
+    # ------------------------------------------------------------- common tables
+
+    def create_common(self) -> None:
+        d = self.dialect
+        self.execute(
+            d.create_temp(
+                ERROR_TABLE,
+                "file TEXT, line_no BIGINT, col TEXT, val TEXT, code TEXT, reason TEXT,"
+                " mask TEXT, ctype TEXT",
+            )
+        )
+        # Every valid YYYYMMDD between FIRST_DAY and LAST_DAY.
+        if d.postgres:
+            self.execute(d.create_temp(CALENDAR_TABLE, "d8 TEXT PRIMARY KEY"))
+            self.execute(
+                f"INSERT INTO {CALENDAR_TABLE} SELECT to_char(d, 'YYYYMMDD')"
+                f" FROM generate_series(DATE '{FIRST_DAY}', DATE '{LAST_DAY}', INTERVAL '1 day') d"
+            )
+            self.execute(f"ANALYZE {CALENDAR_TABLE}")
+        else:
+            self.execute(d.create_temp(CALENDAR_TABLE, "d8 TEXT PRIMARY KEY"))
+            self.execute(
+                f"WITH RECURSIVE c(d) AS (SELECT '{FIRST_DAY}' UNION ALL"
+                f" SELECT date(d, '+1 day') FROM c WHERE d < '{LAST_DAY}')"
+                f" INSERT INTO {CALENDAR_TABLE} SELECT replace(d, '-', '') FROM c"
+            )
+
+    def drop_common(self) -> None:
+        self.drop(ERROR_TABLE, CALENDAR_TABLE)
+
+    # ------------------------------------------------------------------ staging
+
+    def stage(self, spec: FileSpec, path: Path | None, entry: ControlEntry | None, progress) -> int:
+        """Create the file's staging table and fill it; return the lines read. Lines
+        that cannot be split into the interface's fields go to the error table."""
+        table = staging_table(spec)
+        line_no = (
+            "line_no BIGINT GENERATED ALWAYS AS IDENTITY (START WITH 2)"
+            if self.dialect.postgres
+            else "line_no BIGINT"
+        )
+        columns = ", ".join(f"{c.staged} TEXT" for c in spec.columns)
+        self.drop(table)
+        self.execute(self.dialect.create_temp(table, f"{line_no}, {columns}"))
+        if path is None or entry is None or entry.size == 0:
+            return 0
+        blocks = read_blocks(path, entry, progress)
+        if self.dialect.postgres:
+            lines = self._stage_postgres(spec, blocks)
+            self.remove_rejected(spec)  # the placeholders of lines that could not be split
+            self.execute(f"ANALYZE {table}")
+        else:
+            lines = self._stage_sqlite(spec, blocks)
+        return lines
+
+    def _stage_postgres(self, spec: FileSpec, blocks: Iterator[Block]) -> int:
+        """COPY in text format with | as the delimiter and empty fields as NULL; the
+        identity column numbers the rows in file order (a line that cannot be split
+        is sent as a row of NULLs, keeping the numbering, and removed with its
+        error)."""
+        width = len(spec.columns)
+        placeholder = SEPARATOR * (width - 1)
+        names = ", ".join(c.staged for c in spec.columns)
+        lines = 0
+        with self.cursor.cursor.copy(
+            f"COPY {staging_table(spec)} ({names}) FROM STDIN WITH (DELIMITER '{SEPARATOR}', NULL '')"
+        ) as copy:
+            for block in blocks:
+                block.text = block.text.translate(_COPY_ESCAPES)
+                split, errors = split_block(block, width)
+                lines += len(split)
+                if errors:
+                    self.add_errors(spec, errors, copying=True)
+                    split = [placeholder if line is None else line for line in split]
+                copy.write("\n".join(split) + "\n")
+        self.flush_errors(spec)
+        return lines
+
+    def _stage_sqlite(self, spec: FileSpec, blocks: Iterator[Block]) -> int:
+        width = len(spec.columns)
+        names = ["line_no", *(c.staged for c in spec.columns)]
+        lines = 0
+        for block in blocks:
+            split, errors = split_block(block, width)
+            lines += len(split)
+            self.add_errors(spec, errors)
+            rows = [
+                (block.first_line + offset, *(field or None for field in line.split(SEPARATOR)))
+                for offset, line in enumerate(split)
+                if line is not None
+            ]
+            self.insert_rows(staging_table(spec), names, rows)
+        return lines
+
+    # ------------------------------------------------------------------- errors
+
+    def add_errors(self, spec: FileSpec, errors: Sequence[Error], *, copying: bool = False) -> None:
+        """Errors found in Python: (line, column, value, code, reason, mask). While a
+        COPY runs on the connection they are kept until `flush_errors`."""
+        rows = [
+            (spec.name, line, col, val, code, reason, mask, None)
+            for line, col, val, code, reason, mask in errors
+        ]
+        if copying:
+            self._pending_errors.extend(rows)
+            return
+        self.insert_rows(
+            ERROR_TABLE, ["file", "line_no", "col", "val", "code", "reason", "mask", "ctype"], rows
+        )
+
+    def flush_errors(self, spec: FileSpec) -> None:
+        rows, self._pending_errors = self._pending_errors, []
+        self.insert_rows(
+            ERROR_TABLE, ["file", "line_no", "col", "val", "code", "reason", "mask", "ctype"], rows
+        )
+
+    def _reject(
+        self, source: str, spec: FileSpec, column: Column, where: str, params: Sequence, code: str,
+        reason: str,
+    ) -> int:  # fmt: skip
+        """Record an error for every row `s` of `source` (the staging table of `spec`,
+        or rows kept from it) matching `where`, which names the columns s.c_...: a
+        reference check's subquery has columns of the same names."""
+        ctype = "s.c_type" if column.mask == MASK_CONTACT else "NULL"
+        return self.execute(
+            f"INSERT INTO {ERROR_TABLE} (file, line_no, col, val, code, reason, mask, ctype)"
+            f" SELECT %s, s.line_no, %s, s.{column.staged}, %s, %s, %s, {ctype}"
+            f" FROM {source} s WHERE {where}",
+            [spec.name, column.name, code, reason, column.mask, *params],
+        )
+
+    def remove_rejected(self, spec: FileSpec) -> None:
+        """Rows with an error leave the staging table (their errors stay)."""
+        table = staging_table(spec)
+        self.execute(
+            f"DELETE FROM {table} WHERE line_no IN (SELECT line_no FROM {ERROR_TABLE} WHERE file = %s)",
+            [spec.name],
+        )
+
+    # ------------------------------------------------------------------- checks
+
+    def check_fields(
+        self, spec: FileSpec, references: dict[str, tuple[list[tuple[str, str]], str, str]]
+    ) -> None:
+        """Every column rule of the interface; all the problems of a row are reported,
+        not just the first. The rules on the value itself (required, length, code,
+        date, amount...) run in ONE pass over the staging table that keeps the rows
+        breaking any of them, with a flag per rule; their errors are then read from
+        those few rows. A value that must exist elsewhere (`references`: column ->
+        ([(table, column), ...], code, reason)) is one anti-join per column."""
+        table = staging_table(spec)
+        rules: list[Rule] = []
+        joins: list[str] = []
+        for column in spec.columns:
+            rules.extend(self._rules(column, joins))
+        if spec.name == "CONTACT.dat":
+            value = spec.column("VALUE")
+            rules.append(
+                Rule(
+                    value,
+                    f"s.c_type = 'MOBILE' AND s.c_value IS NOT NULL"
+                    f" AND NOT ({self.dialect.regex('s.c_value')})",
+                    [MOBILE_RE],
+                    "bad_mobile",
+                    "not a mobile number (11 digits starting with 1)",
+                )
+            )
+        names = [c.staged for c in spec.columns]
+        self.drop(HITS_TABLE)
+        flags = ", ".join(f"h{i} INTEGER" for i in range(len(rules)))
+        texts = ", ".join(f"{n} TEXT" for n in names)
+        self.execute(self.dialect.create_temp(HITS_TABLE, f"line_no BIGINT, {texts}, {flags}"))
+        cases = ", ".join(f"CASE WHEN {rule.where} THEN 1 ELSE 0 END" for rule in rules)
+        any_rule = " OR ".join(f"({rule.where})" for rule in rules)
+        params = [p for rule in rules for p in rule.params] * 2
+        self.execute(
+            f"INSERT INTO {HITS_TABLE} SELECT s.line_no, {', '.join(f's.{n}' for n in names)}, {cases}"
+            f" FROM {table} s {' '.join(joins)} WHERE {any_rule}",
+            params,
+        )
+        for i, rule in enumerate(rules):
+            self._reject(HITS_TABLE, spec, rule.column, f"s.h{i} = 1", [], rule.code, rule.reason)
+        self.drop(HITS_TABLE)
+        for name, (places, code, reason) in references.items():
+            column = spec.column(name)
+            c = f"s.{column.staged}"
+            absent = " AND ".join(
+                f"NOT EXISTS (SELECT 1 FROM {ref} r WHERE r.{ref_column} = {c})" for ref, ref_column in places
+            )
+            self._reject(table, spec, column, f"{c} IS NOT NULL AND {absent}", [], code, reason)
+        self.remove_rejected(spec)
+
+    def _rules(self, column: Column, joins: list[str]) -> list[Rule]:
+        """The rules on a column's own value; a date rule adds its calendar join."""
+        c = f"s.{column.staged}"
+        rules: list[Rule] = []
+        if column.required:
+            rules.append(Rule(column, f"{c} IS NULL", [], "required", "a value is required"))
+        if column.max_length:
+            rules.append(
+                Rule(
+                    column,
+                    f"LENGTH({c}) > %s",
+                    [column.max_length],
+                    "too_long",
+                    f"longer than {column.max_length} characters",
+                )
+            )
+        if column.kind == CODE:
+            marks = ", ".join(["%s"] * len(column.codes))
+            reason = "not one of " + ", ".join(column.codes)
+            rules.append(Rule(column, f"{c} NOT IN ({marks})", list(column.codes), "bad_code", reason))
+        elif column.kind == DATE:
+            alias = f"k{len(joins)}"
+            joins.append(f"LEFT JOIN {CALENDAR_TABLE} {alias} ON {alias}.d8 = {c}")
+            rules.append(Rule(column, f"{alias}.d8 IS NULL", [], "bad_date", "not a date (YYYYMMDD)"))
+        elif column.kind in PATTERNS:
+            pattern, code, reason = PATTERNS[column.kind]
+            rules.append(Rule(column, f"NOT ({self.dialect.regex(c)})", [pattern], code, reason))
+        # a missing value is only the "required" rule's business
+        for rule in rules:
+            if rule.code != "required":
+                rule.where = f"{c} IS NOT NULL AND {rule.where}"
+        return rules
+
+    def check_repeats(self, spec: FileSpec) -> None:
+        """A later row with the key of an earlier (valid) row is rejected: the first
+        one loads. (The keys seen more than once are found by one aggregate, which
+        is empty on a clean file.)"""
+        table = staging_table(spec)
+        keys = [spec.column(k).staged for k in spec.key]
+        first = spec.column(spec.key[0])
+        ctype = "s.c_type" if first.mask == MASK_CONTACT else "NULL"
+        same = " AND ".join(f"d.{k} = s.{k}" for k in keys)
+        self.execute(
+            f"INSERT INTO {ERROR_TABLE} (file, line_no, col, val, code, reason, mask, ctype)"
+            f" SELECT %s, s.line_no, %s, s.{first.staged}, 'repeated',"
+            f" %s || CAST(d.first_line AS TEXT), %s, {ctype}"
+            f" FROM {table} s JOIN (SELECT {', '.join(keys)}, MIN(line_no) AS first_line FROM {table}"
+            f" GROUP BY {', '.join(keys)} HAVING COUNT(*) > 1) d ON {same}"
+            f" WHERE s.line_no <> d.first_line",
+            [spec.name, first.name, f"same {', '.join(spec.key)} as line ", first.mask],
+        )
+        self.remove_rejected(spec)
+
+    def count(self, spec: FileSpec) -> int:
+        return int(self.scalar(f"SELECT COUNT(*) FROM {staging_table(spec)}") or 0)

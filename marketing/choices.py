@@ -1,0 +1,158 @@
+"""Codes of the marketing area. Product categories are the account categories
+(`customers.choices.AccountCategory`), so a sale from core banking maps onto the
+catalogue without a translation table."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from customers.choices import AccountCategory, MarketingChannel  # noqa: F401  (re-exported)
+
+
+class RiskRating(models.TextChoices):
+    """Product risk rating (R1 lowest .. R5 highest)."""
+
+    R1 = "R1", _("R1 low")
+    R2 = "R2", _("R2 medium-low")
+    R3 = "R3", _("R3 medium")
+    R4 = "R4", _("R4 medium-high")
+    R5 = "R5", _("R5 high")
+
+
+# Investment products (investor suitability applies: they must carry a rating).
+RATED_CATEGORIES = frozenset(
+    {AccountCategory.WEALTH, AccountCategory.FUND, AccountCategory.INSURANCE, AccountCategory.CUSTODY}
+)
+
+
+class SaleChannel(models.TextChoices):
+    """Where a product can be bought."""
+
+    COUNTER = "counter", _("Counter")
+    MANAGER = "manager", _("Client manager")
+    MOBILE = "mobile", _("Mobile banking")
+    ONLINE = "online", _("Online banking")
+
+
+class PromotionKind(models.TextChoices):
+    RATE = "rate", _("Rate offer")
+    PRICE = "price", _("Price offer")
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RUNNING = "running", _("Running")
+    CLOSED = "closed", pgettext_lazy("campaign status", "Closed")
+    EVALUATED = "evaluated", _("Evaluated")
+
+
+class CampaignObjective(models.TextChoices):
+    CROSS_SELL = "cross_sell", _("Cross-sell products")
+    AUM_GROWTH = "aum_growth", _("Grow AUM")
+    RETENTION = "retention", _("Retain maturing funds")
+    ACTIVATION = "activation", _("Reactivate dormant customers")
+    ACQUISITION = "acquisition", _("Win new business (payroll, cards)")
+
+
+class ExclusionReason(models.TextChoices):
+    """Why a segment member is not a target (shown on the target list)."""
+
+    NO_RISK_ASSESSMENT = "no_risk", _("No risk assessment")
+    RISK_EXPIRED = "risk_expired", _("Risk assessment expired")
+    UNSUITABLE = "unsuitable", _("Risk assessment below the product's rating")
+    OPTED_OUT = "opted_out", _("Opted out of every channel of the campaign")
+
+
+class ContactOutcome(models.TextChoices):
+    NOT_REACHED = "not_reached", _("Not reached")
+    INTERESTED = "interested", _("Interested")
+    DECLINED = "declined", _("Declined")
+    CONVERTED = "converted", _("Converted")
+    DO_NOT_CONTACT = "do_not_contact", _("Do not contact")
+
+
+class TargetStatus(models.TextChoices):
+    """Where a target stands: its latest contact outcome, or not contacted yet."""
+
+    PENDING = "pending", _("Not contacted yet")
+    NOT_REACHED = "not_reached", _("Not reached")
+    INTERESTED = "interested", _("Interested")
+    DECLINED = "declined", _("Declined")
+    CONVERTED = "converted", _("Converted")
+    DO_NOT_CONTACT = "do_not_contact", _("Do not contact")
+
+
+# Targets still worth a contact.
+OPEN_TARGET_STATUSES = (TargetStatus.PENDING, TargetStatus.NOT_REACHED, TargetStatus.INTERESTED)
+
+
+class OpportunityStage(models.TextChoices):
+    LEAD = "lead", _("Lead")
+    PROPOSAL = "proposal", _("Proposal")
+    NEGOTIATION = "negotiation", _("Negotiation")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+OPEN_STAGES = (OpportunityStage.LEAD, OpportunityStage.PROPOSAL, OpportunityStage.NEGOTIATION)
+
+
+class SaleSource(models.TextChoices):
+    OPPORTUNITY = "opportunity", _("Won opportunity")
+    CORE_BANKING = "core_banking", _("New account from core banking")
+
+
+class TaskIndicator(models.TextChoices):
+    """What a marketing task measures; each is computed from recorded data
+    (`marketing.progress`), never typed in."""
+
+    WEALTH_SALES_AMOUNT = "wealth_sales", _("Wealth-product sales amount (CNY)")
+    SALES_AMOUNT = "sales_amount", _("Sales amount, all products (CNY)")
+    NEW_GOLD_VIPS = "new_gold_vips", _("New gold-or-above VIPs")
+    NEW_PAYROLL_CUSTOMERS = "new_payroll", _("New payroll customers")
+
+
+AMOUNT_INDICATORS = frozenset({TaskIndicator.WEALTH_SALES_AMOUNT, TaskIndicator.SALES_AMOUNT})
+
+
+class TaskStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ISSUED = "issued", _("Issued")
+    CLOSED = "closed", pgettext_lazy("task status", "Closed")
+
+
+class AllocationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for acceptance")
+    ACCEPTED = "accepted", _("Accepted")
+    RETURNED = "returned", _("Returned")
+
+
+class PolicyStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    ACTIVE = "active", _("In force")
+    RETIRED = "retired", _("Retired")
+    REJECTED = "rejected", _("Rejected")
+
+
+class MarketingAction(models.TextChoices):
+    """Audit-trail actions of the marketing area (free text in AuditEvent.action)."""
+
+    CAMPAIGN_CREATED = "campaign_created", _("Campaign created")
+    CAMPAIGN_UPDATED = "campaign_updated", _("Campaign updated")
+    CAMPAIGN_SUBMITTED = "campaign_submitted", _("Campaign submitted")
+    CAMPAIGN_APPROVED = "campaign_approved", _("Campaign approved")
+    CAMPAIGN_REJECTED = "campaign_rejected", _("Campaign rejected")
+    CAMPAIGN_REVISED = "campaign_revised", _("Campaign reopened as draft")
+    CAMPAIGN_STARTED = "campaign_started", _("Campaign started (targets frozen)")
+    CAMPAIGN_CLOSED = "campaign_closed", _("Campaign closed")
+    CAMPAIGN_EVALUATED = "campaign_evaluated", _("Campaign evaluated")
+    SEGMENT_SAVED = "segment_saved", _("Segment saved")
+    TASK_ISSUED = "task_issued", _("Marketing task issued")
+    TASK_DECOMPOSED = "task_decomposed", _("Marketing task decomposed")
+    TASK_ACCEPTED = "task_accepted", _("Marketing task accepted")
+    TASK_RETURNED = "task_returned", _("Marketing task returned")
+    OPPORTUNITY_WON = "opportunity_won", _("Opportunity won")
+    POLICY_APPROVED = "policy_approved", _("Contact policy approved")

@@ -1,0 +1,547 @@
+"""Marketing from plan to result: the product catalogue, segments and the nightly
+marketing profile (RFM), campaigns with their frozen target lists, contacts under
+the contact-frequency policy, opportunities and sales, and marketing tasks issued
+down the org tree."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Branch
+from customers.choices import AccountCategory, MarketingChannel
+from customers.models import Customer, Interaction
+
+from .choices import (
+    RATED_CATEGORIES,
+    AllocationStatus,
+    CampaignObjective,
+    CampaignStatus,
+    ContactOutcome,
+    ExclusionReason,
+    OpportunityStage,
+    PolicyStatus,
+    PromotionKind,
+    RiskRating,
+    SaleChannel,
+    SaleSource,
+    TargetStatus,
+    TaskIndicator,
+    TaskStatus,
+)
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+USER = settings.AUTH_USER_MODEL
+
+
+def _check_codes(values, allowed, field: str) -> None:
+    if not isinstance(values, list) or any(v not in allowed for v in values):
+        raise ValidationError({field: _("Unknown code in %(v)s.") % {"v": values}})
+
+
+# --- product catalogue -------------------------------------------------------------
+
+
+class Product(models.Model):
+    """A product of the catalogue (产品). `code` is the product code core banking puts
+    on the account, so a new account is a sale of this product."""
+
+    code = models.CharField(_("product code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    category = models.CharField(_("category"), max_length=16, choices=AccountCategory.choices)
+    risk_rating = models.CharField(
+        _("risk rating"),
+        max_length=2,
+        choices=RiskRating.choices,
+        blank=True,
+        help_text=_("Required for wealth, fund, insurance and custody products."),
+    )
+    min_amount = models.DecimalField(_("minimum amount (CNY)"), default=0, **MONEY)
+    term_days = models.PositiveIntegerField(_("term (days)"), null=True, blank=True)
+    rate = models.DecimalField(_("rate (% a year)"), max_digits=7, decimal_places=4, null=True, blank=True)
+    price = models.DecimalField(_("price (CNY)"), null=True, blank=True, **MONEY)
+    sale_start = models.DateField(_("on sale from"), null=True, blank=True)
+    sale_end = models.DateField(_("on sale until"), null=True, blank=True)
+    channels = models.JSONField(_("sale channels"), default=list, blank=True)
+    is_payroll = models.BooleanField(
+        _("payroll product"), default=False, help_text=_("Its first sale makes a new payroll customer.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("product (产品)")
+        verbose_name_plural = _("products")
+        ordering = ["category", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.category in RATED_CATEGORIES and not self.risk_rating:
+            errors["risk_rating"] = _("An investment product needs a risk rating (R1..R5).")
+        if self.sale_start and self.sale_end and self.sale_end < self.sale_start:
+            errors["sale_end"] = _("The sale window ends before it starts.")
+        if self.min_amount is not None and self.min_amount < 0:
+            errors["min_amount"] = _("The minimum amount cannot be negative.")
+        try:
+            _check_codes(self.channels, SaleChannel.values, "channels")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+    def on_sale(self, day: datetime.date | None = None) -> bool:
+        day = day or timezone.localdate()
+        return (
+            self.is_active
+            and (self.sale_start is None or self.sale_start <= day)
+            and (self.sale_end is None or day <= self.sale_end)
+        )
+
+
+class Promotion(models.Model):
+    """A rate or price offer on a product, for a window and for some tiers (优惠)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="promotions")
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=8, choices=PromotionKind.choices)
+    value = models.DecimalField(
+        _("offer rate (%) or price (CNY)"), max_digits=18, decimal_places=4, validators=[MinValueValidator(0)]
+    )
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    eligible_tiers = models.JSONField(
+        _("eligible tiers"), default=list, blank=True, help_text=_("Tier codes; empty means every tier.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("promotion (优惠)")
+        verbose_name_plural = _("promotions")
+        ordering = ["product", "-start_date"]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.name}"
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("The offer ends before it starts.")})
+        if not isinstance(self.eligible_tiers, list) or not all(
+            isinstance(t, str) for t in self.eligible_tiers
+        ):
+            raise ValidationError({"eligible_tiers": _("A list of tier codes.")})
+
+    def applies_to(self, tier: str, day: datetime.date) -> bool:
+        return (
+            self.is_active
+            and self.start_date <= day <= self.end_date
+            and (not self.eligible_tiers or tier in self.eligible_tiers)
+        )
+
+
+# --- segments and the nightly marketing profile -----------------------------------
+
+
+class Segment(models.Model):
+    """A saved rule over customer data (客群). `rules` is what the segment form
+    produced; `marketing.segments` turns it into one query."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    rules = models.JSONField(_("rules"), default=dict)
+    owner = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner"))
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("segment (客群)")
+        verbose_name_plural = _("segments")
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MarketingProfile(models.Model):
+    """Per customer, recomputed nightly by `marketing.rfm` (set-based): the RFM
+    quintile scores from the transaction summaries, the last transaction date, and
+    the month-average AUM of earlier months for the trend rules. Scores are NULL for
+    a customer without transactions in the RFM window."""
+
+    customer = models.OneToOneField(
+        Customer,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="marketing_profile",
+    )
+    as_of = models.DateField(_("computed for"))
+    last_txn_date = models.DateField(_("last transaction"), null=True, blank=True)
+    frequency = models.IntegerField(_("transactions in window"), default=0)
+    monetary = models.DecimalField(_("amount in window (CNY)"), default=0, **MONEY)
+    recency_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    frequency_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    monetary_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    aum_now = models.DecimalField(_("month-average AUM, this month"), default=0, **MONEY)
+    aum_1m = models.DecimalField(null=True, blank=True, **MONEY)
+    aum_3m = models.DecimalField(null=True, blank=True, **MONEY)
+    aum_6m = models.DecimalField(null=True, blank=True, **MONEY)
+    aum_12m = models.DecimalField(null=True, blank=True, **MONEY)
+
+    class Meta:
+        verbose_name = _("marketing profile (RFM)")
+        verbose_name_plural = _("marketing profiles")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} RFM {self.recency_score}{self.frequency_score}{self.monetary_score}"
+
+
+# --- campaigns ----------------------------------------------------------------------
+
+
+class Campaign(models.Model):
+    """A marketing campaign (营销活动): draft → submitted → approved | rejected →
+    running → closed → evaluated. Its segment is frozen into targets when it starts."""
+
+    name = models.CharField(_("name"), max_length=100)
+    objective = models.CharField(_("objective"), max_length=16, choices=CampaignObjective.choices)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    products = models.ManyToManyField(Product, related_name="campaigns", verbose_name=_("products"))
+    segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    # The rules as they were when the targets were frozen (the segment may change later).
+    frozen_rules = models.JSONField(default=dict, blank=True, editable=False)
+    channels = models.JSONField(_("channels"), default=list, blank=True)
+    budget = models.DecimalField(_("budget (CNY)"), default=0, validators=[MinValueValidator(0)], **MONEY)
+    actual_cost = models.DecimalField(
+        _("actual cost (CNY)"), null=True, blank=True, validators=[MinValueValidator(0)], **MONEY
+    )
+    start_date = models.DateField(_("start"))
+    end_date = models.DateField(_("end"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.CharField(_("approval comment"), max_length=300, blank=True)
+    started_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    evaluation = models.TextField(_("evaluation"), blank=True, max_length=4000)
+    results = models.JSONField(default=dict, blank=True, editable=False)
+    target_count = models.PositiveIntegerField(default=0)
+    excluded_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("campaign (营销活动)")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-start_date", "-id"]
+        permissions = [
+            ("approve_campaign", _("Can approve or reject campaigns")),
+            ("run_campaign", _("Can start, close and evaluate campaigns")),
+            ("export_marketing", _("Can export marketing dashboards")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="campaign_dates"),
+        ]
+        indexes = [models.Index(fields=["status", "-start_date"], name="campaign_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = _("The campaign ends before it starts.")
+        try:
+            _check_codes(self.channels, MarketingChannel.values, "channels")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+
+class CampaignTarget(models.Model):
+    """One customer of a campaign's frozen target list, given to the customer's
+    manager of record; an excluded member stays on the list with its reason."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="targets")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    manager = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("manager")
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    excluded_reason = models.CharField(
+        _("excluded because"), max_length=16, choices=ExclusionReason.choices, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=TargetStatus.choices, default=TargetStatus.PENDING
+    )
+    contact_count = models.PositiveIntegerField(_("contacts"), default=0)
+    last_contacted_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign target")
+        verbose_name_plural = _("campaign targets")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "customer"], name="target_once_per_campaign"),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "manager", "status"], name="target_campaign_manager"),
+            models.Index(fields=["manager", "status"], name="target_manager_status"),
+            models.Index(fields=["customer"], name="target_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.customer_id}"
+
+
+class MarketingContact(models.Model):
+    """A marketing contact with a customer, counted by the contact-frequency policy
+    across every campaign and channel; also written to the customer's timeline."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(
+        CampaignTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=MarketingChannel.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ContactOutcome.choices)
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    manager = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("marketing contact")
+        verbose_name_plural = _("marketing contacts")
+        indexes = [models.Index(fields=["customer", "occurred_at"], name="contact_customer_window")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ContactPolicy(models.Model):
+    """The contact-frequency policy (营销打扰控制), set by the parameter manager with
+    maker-checker: a proposal comes into force when another user approves it; at
+    most one is in force."""
+
+    max_contacts = models.PositiveSmallIntegerField(
+        _("most contacts per customer in the window"), validators=[MinValueValidator(1)]
+    )
+    window_days = models.PositiveSmallIntegerField(_("window (days)"), validators=[MinValueValidator(1)])
+    quiet_start = models.TimeField(_("quiet hours from"))
+    quiet_end = models.TimeField(_("quiet hours until"))
+    quiet_channels = models.JSONField(
+        _("channels the quiet hours apply to"),
+        default=list,
+        blank=True,
+        help_text=_("Codes: call, sms, wechat, email, visit."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=PolicyStatus.choices, default=PolicyStatus.PROPOSED
+    )
+    note = models.CharField(_("why"), max_length=200, blank=True)
+    proposed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contact-frequency policy")
+        verbose_name_plural = _("contact-frequency policies")
+        ordering = ["-proposed_at", "-id"]
+        permissions = [("approve_contactpolicy", _("Can approve contact-frequency policies"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="contact_policy_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"≤{self.max_contacts} / {self.window_days}d ({self.get_status_display()})"
+
+    def clean(self) -> None:
+        _check_codes(self.quiet_channels, MarketingChannel.values, "quiet_channels")
+
+
+# --- opportunities and sales ----------------------------------------------------------
+
+
+class Opportunity(models.Model):
+    """A sales opportunity (商机): from an interested campaign target or the
+    manager's own lead."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    manager = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+    )
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(
+        CampaignTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expected_amount = models.DecimalField(
+        _("expected amount (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY
+    )
+    stage = models.CharField(
+        _("stage"), max_length=12, choices=OpportunityStage.choices, default=OpportunityStage.LEAD
+    )
+    expected_close_date = models.DateField(_("expected close"))
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("opportunity (商机)")
+        verbose_name_plural = _("opportunities")
+        ordering = ["expected_close_date", "id"]
+        indexes = [models.Index(fields=["manager", "stage"], name="opportunity_manager_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.product_id} {self.stage}"
+
+
+class Sale(models.Model):
+    """A sale (销售), attributed to the customer's manager of record on the sale date.
+    From a won opportunity (unconfirmed until core banking reports the account) or a
+    new account from core banking. Linked to the campaign it converts."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    product_code = models.CharField(_("product code"), max_length=20, blank=True)
+    category = models.CharField(_("category"), max_length=16, choices=AccountCategory.choices)
+    amount = models.DecimalField(_("amount (CNY)"), **MONEY)
+    sale_date = models.DateField(_("sale date"))
+    manager = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("manager")
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    source = models.CharField(_("source"), max_length=12, choices=SaleSource.choices)
+    account = models.OneToOneField(
+        "customers.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opportunity = models.OneToOneField(
+        Opportunity, null=True, blank=True, on_delete=models.PROTECT, related_name="sale"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
+    )
+    target = models.ForeignKey(
+        CampaignTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sale (销售)")
+        verbose_name_plural = _("sales")
+        indexes = [
+            models.Index(fields=["sale_date", "manager"], name="sale_date_manager"),
+            models.Index(fields=["sale_date", "branch"], name="sale_date_branch"),
+            models.Index(fields=["customer", "sale_date"], name="sale_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.product_code} {self.amount} {self.sale_date}"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.account_id is not None
+
+
+# --- marketing tasks ------------------------------------------------------------------
+
+
+class MarketingTask(models.Model):
+    """A marketing task (经营任务) issued by head office for a period and an
+    indicator, decomposed down the org tree (`TaskAllocation`)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    indicator = models.CharField(_("indicator"), max_length=16, choices=TaskIndicator.choices)
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period until"))
+    target = models.DecimalField(_("target"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    status = models.CharField(_("status"), max_length=8, choices=TaskStatus.choices, default=TaskStatus.DRAFT)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("marketing task (经营任务)")
+        verbose_name_plural = _("marketing tasks")
+        ordering = ["-period_start", "-id"]
+        permissions = [
+            ("decompose_marketingtask", _("Can decompose marketing tasks")),
+            ("respond_marketingtask", _("Can accept or return marketing tasks")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="task_period"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskAllocation(models.Model):
+    """A share of a task given to a branch or to a manager; its children's targets
+    add up to its own. The root is head office's, the task's whole target."""
+
+    task = models.ForeignKey(MarketingTask, on_delete=models.CASCADE, related_name="allocations")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    manager = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target = models.DecimalField(_("target"), validators=[MinValueValidator(0)], **MONEY)
+    status = models.CharField(
+        _("status"), max_length=10, choices=AllocationStatus.choices, default=AllocationStatus.PENDING
+    )
+    comment = models.CharField(_("comment"), max_length=300, blank=True)
+    responded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task allocation")
+        verbose_name_plural = _("task allocations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(branch__isnull=False, manager__isnull=True)
+                | Q(branch__isnull=True, manager__isnull=False),
+                name="allocation_branch_or_manager",
+            ),
+            models.UniqueConstraint(fields=["task", "branch"], name="allocation_branch_once"),
+            models.UniqueConstraint(fields=["task", "manager"], name="allocation_manager_once"),
+        ]
+        indexes = [
+            models.Index(fields=["manager", "status"], name="allocation_manager"),
+            models.Index(fields=["branch", "status"], name="allocation_branch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} → {self.branch_id or self.manager_id}: {self.target}"
+
+    @property
+    def receiver(self):
+        return self.manager if self.manager_id else self.branch

@@ -1,0 +1,292 @@
+"""Reads of the marketing area. Anything about customers (targets, contacts,
+opportunities, sales, dashboards) is narrowed to `Customer.objects.visible_to(user)`;
+org figures to `visible_branches(user)`."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.scope import ScopeKind, data_scope, has_role, visible_branches
+from customers.models import Customer
+
+from .choices import OPEN_STAGES, OPEN_TARGET_STATUSES, CampaignStatus, TargetStatus, TaskStatus
+from .models import (
+    Campaign,
+    CampaignTarget,
+    MarketingContact,
+    MarketingTask,
+    Opportunity,
+    Product,
+    Sale,
+    Segment,
+    TaskAllocation,
+)
+from .segments import segment_customers
+
+SAMPLE_SIZE = 10
+# Statuses a campaign is visible in outside head office (it has, or had, targets).
+LIVE_STATUSES = (CampaignStatus.RUNNING, CampaignStatus.CLOSED, CampaignStatus.EVALUATED)
+
+
+def _scoped(queryset: QuerySet, user, field: str = "customer_id") -> QuerySet:
+    """Rows about customers, narrowed to the user's data scope (no filter at all for
+    head office, so a whole-bank dashboard is not a semi-join over every customer)."""
+    if user is None or data_scope(user).kind is ScopeKind.ALL:
+        return queryset
+    return queryset.filter(**{f"{field}__in": Customer.objects.visible_to(user).values("pk")})
+
+
+# --- catalogue and segments ------------------------------------------------------------
+
+
+def product_list(*, on_sale_only: bool = False) -> QuerySet[Product]:
+    products = Product.objects.prefetch_related("promotions").order_by("category", "code")
+    if on_sale_only:
+        today = timezone.localdate()
+        products = products.filter(is_active=True).filter(
+            Q(sale_start__isnull=True) | Q(sale_start__lte=today),
+            Q(sale_end__isnull=True) | Q(sale_end__gte=today),
+        )
+    return products
+
+
+def segment_list(*, user) -> QuerySet[Segment]:
+    segments = Segment.objects.select_related("owner")
+    if data_scope(user).sees_all:
+        return segments
+    # Outside head office: your own segments and head office's (definitions only;
+    # every evaluation is scoped anyway).
+    return segments.filter(Q(owner=user) | Q(owner__branch__level=0))
+
+
+@dataclass(frozen=True)
+class SegmentPreview:
+    count: int
+    sample: list[Customer]
+
+
+def segment_preview(rules: dict[str, Any], *, user, sample: int = SAMPLE_SIZE) -> SegmentPreview:
+    """The live count (one statement) and the largest customers by AUM as a sample."""
+    customers = segment_customers(rules, user=user)
+    return SegmentPreview(
+        count=customers.count(),
+        sample=list(
+            customers.select_related("home_branch", "primary_manager").order_by("-aum", "-id")[:sample]
+        ),
+    )
+
+
+# --- campaigns ------------------------------------------------------------------------
+
+
+def campaign_list(*, user, status: str = "") -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.select_related("segment", "created_by")
+    if not data_scope(user).sees_all:
+        campaigns = campaigns.filter(status__in=LIVE_STATUSES)
+    if status:
+        campaigns = campaigns.filter(status=status)
+    return campaigns.order_by("-start_date", "-id")
+
+
+def campaign_for(user, pk: int) -> Campaign:
+    return campaign_list(user=user).prefetch_related("products").get(pk=pk)
+
+
+def campaign_targets(
+    campaign: Campaign, *, user, status: str = "", excluded: bool = False, mine: bool = False
+) -> QuerySet[CampaignTarget]:
+    targets = _scoped(CampaignTarget.objects.filter(campaign=campaign), user)
+    targets = targets.exclude(excluded_reason="") if excluded else targets.filter(excluded_reason="")
+    if status:
+        targets = targets.filter(status=status)
+    if mine:
+        targets = targets.filter(customer__primary_manager=user)
+    return targets.select_related("customer", "manager", "branch").order_by(
+        "branch__path", "manager_id", "id"
+    )
+
+
+def target_for(user, pk: int) -> CampaignTarget:
+    """One target whose customer is in the user's scope (else DoesNotExist)."""
+    return _scoped(CampaignTarget.objects.select_related("campaign", "customer", "manager"), user).get(pk=pk)
+
+
+def target_contacts(target: CampaignTarget) -> QuerySet[MarketingContact]:
+    return MarketingContact.objects.filter(target=target).select_related("manager").order_by("-occurred_at")
+
+
+def open_targets(*, user) -> QuerySet[CampaignTarget]:
+    """A client manager's campaign targets still to work, in running campaigns."""
+    return _scoped(
+        CampaignTarget.objects.filter(
+            campaign__status=CampaignStatus.RUNNING,
+            excluded_reason="",
+            status__in=OPEN_TARGET_STATUSES,
+            customer__primary_manager=user,
+        ),
+        user,
+    )
+
+
+def campaign_funnel(campaign: Campaign, *, user) -> dict[str, Any]:
+    """Targets → contacted → interested → converted, the converted amount and the
+    cost per conversion, within the user's scope (None: the whole campaign). A
+    target is converted when a sale is linked to it; interested when its latest
+    outcome is interested or it converted."""
+    targets = _scoped(CampaignTarget.objects.filter(campaign=campaign), user)
+    figures = targets.aggregate(
+        targets=Count("pk", filter=Q(excluded_reason="")),
+        excluded=Count("pk", filter=~Q(excluded_reason="")),
+        contacted=Count("pk", filter=Q(excluded_reason="", contact_count__gt=0)),
+        interested=Count(
+            "pk", filter=Q(excluded_reason="", status__in=[TargetStatus.INTERESTED, TargetStatus.CONVERTED])
+        ),
+    )
+    sales = _scoped(Sale.objects.filter(campaign=campaign), user).aggregate(
+        converted=Count("target_id", distinct=True, filter=Q(account__isnull=False)),
+        amount=Sum("amount", filter=Q(account__isnull=False)),
+        pending=Count("pk", filter=Q(account__isnull=True)),
+    )
+    figures.update(
+        converted=sales["converted"], amount=sales["amount"] or Decimal("0"), pending=sales["pending"]
+    )
+    cost = campaign.actual_cost if campaign.actual_cost is not None else campaign.budget
+    figures["cost"] = cost
+    figures["cost_per_conversion"] = (
+        (cost / figures["converted"]).quantize(Decimal("0.01")) if figures["converted"] else None
+    )
+    figures["conversion_rate"] = (
+        round(100 * figures["converted"] / figures["targets"], 1) if figures["targets"] else 0.0
+    )
+    return figures
+
+
+def campaign_breakdown(campaign: Campaign, *, user, by: str) -> list[dict[str, Any]]:
+    """The funnel per branch or per manager (the target's manager of record when
+    the list was frozen), with converted counts and amounts from the linked sales.
+    Two grouped queries."""
+    key = "branch" if by == "branch" else "manager"
+    targets = _scoped(CampaignTarget.objects.filter(campaign=campaign, excluded_reason=""), user)
+    rows = {
+        r[f"{key}_id"]: r
+        for r in targets.values(f"{key}_id")
+        .annotate(
+            targets=Count("pk"),
+            contacted=Count("pk", filter=Q(contact_count__gt=0)),
+            interested=Count("pk", filter=Q(status__in=[TargetStatus.INTERESTED, TargetStatus.CONVERTED])),
+        )
+        .order_by()
+    }
+    sales = (
+        _scoped(Sale.objects.filter(campaign=campaign, account__isnull=False), user)
+        .values(f"target__{key}_id")
+        .annotate(converted=Count("target_id", distinct=True), amount=Sum("amount"))
+        .order_by()
+    )
+    for s in sales:
+        row = rows.setdefault(
+            s[f"target__{key}_id"],
+            {f"{key}_id": s[f"target__{key}_id"], "targets": 0, "contacted": 0, "interested": 0},
+        )
+        row["converted"], row["amount"] = s["converted"], s["amount"]
+    names = _names(key, [k for k in rows if k is not None])
+    result = []
+    for pk, row in rows.items():
+        row.setdefault("converted", 0)
+        row.setdefault("amount", Decimal("0"))
+        row["label"] = names.get(pk, "—")
+        row["conversion_rate"] = round(100 * row["converted"] / row["targets"], 1) if row["targets"] else 0.0
+        result.append(row)
+    return sorted(result, key=lambda r: (-r["converted"], -(r["amount"] or 0), r["label"]))
+
+
+def _names(key: str, ids: list[int]) -> dict[int, str]:
+    from accounts.models import Branch
+
+    if key == "branch":
+        return {
+            pk: f"{code} {name}"
+            for pk, code, name in Branch.objects.filter(pk__in=ids).values_list("pk", "code", "name")
+        }
+    return {
+        pk: f"{name} ({no})"
+        for pk, name, no in User.objects.filter(pk__in=ids).values_list("pk", "display_name", "employee_no")
+    }
+
+
+# --- opportunities and sales -------------------------------------------------------------
+
+
+def opportunity_list(*, user, open_only: bool = True) -> QuerySet[Opportunity]:
+    opportunities = _scoped(Opportunity.objects.all(), user)
+    if data_scope(user).kind is ScopeKind.OWN:
+        opportunities = opportunities.filter(manager=user)
+    if open_only:
+        opportunities = opportunities.filter(stage__in=OPEN_STAGES)
+    return opportunities.select_related("customer", "product", "campaign", "manager").order_by(
+        "expected_close_date", "id"
+    )
+
+
+def opportunity_for(user, pk: int) -> Opportunity:
+    return opportunity_list(user=user, open_only=False).get(pk=pk)
+
+
+def sale_list(*, user, since: datetime.date | None = None) -> QuerySet[Sale]:
+    sales = _scoped(Sale.objects.all(), user)
+    if since:
+        sales = sales.filter(sale_date__gte=since)
+    return sales.select_related("customer", "product", "manager", "branch", "campaign").order_by(
+        "-sale_date", "-id"
+    )
+
+
+# --- marketing tasks ----------------------------------------------------------------------
+
+
+def task_list(*, user) -> QuerySet[MarketingTask]:
+    tasks = MarketingTask.objects.select_related("created_by")
+    if data_scope(user).sees_all:
+        return tasks
+    return tasks.filter(status__in=[TaskStatus.ISSUED, TaskStatus.CLOSED]).filter(
+        pk__in=_visible_allocations(user).values("task_id")
+    )
+
+
+def _visible_allocations(user) -> QuerySet[TaskAllocation]:
+    scope = data_scope(user)
+    if scope.sees_all:
+        return TaskAllocation.objects.all()
+    if scope.kind is ScopeKind.OWN:
+        return TaskAllocation.objects.filter(manager=user)
+    branches = visible_branches(user)
+    return TaskAllocation.objects.filter(Q(branch__in=branches) | Q(manager__branch__in=branches))
+
+
+def task_allocations(task: MarketingTask, *, user) -> list[TaskAllocation]:
+    """The allocations of a task the user may see: all for head office, the
+    subtree's for a branch head, their own for a client manager."""
+    return list(
+        _visible_allocations(user)
+        .filter(task=task)
+        .select_related("branch", "manager", "manager__branch", "responded_by")
+        .order_by("pk")
+    )
+
+
+def allocations_waiting_for(user) -> QuerySet[TaskAllocation]:
+    """Shares of issued tasks waiting for this user's answer."""
+    mine = Q(manager=user)
+    if user.branch_id and has_role(user, Role.BRANCH_HEAD):
+        mine |= Q(branch_id=user.branch_id, parent__isnull=False)
+    return TaskAllocation.objects.filter(
+        mine, status="pending", task__status=TaskStatus.ISSUED
+    ).select_related("task")

@@ -1,0 +1,266 @@
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import BranchLevel, User
+from accounts.roles import Role
+from customers.forms import CustomerSearchForm
+
+from .choices import ProspectSource
+from .models import TierLevel, TierPolicy
+from .selectors import NO_TIER, managers_in_scope
+
+
+class BootstrapFormMixin:
+    """Bootstrap classes on every widget (the portal's forms do the same; vip does
+    not import the composition layer)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple, forms.RadioSelect)):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
+def _date_widget():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ManagerChoiceField(forms.ModelChoiceField):
+    """An active client manager, chosen by employee number."""
+
+    def label_from_instance(self, obj: User) -> str:
+        branch = obj.branch.name if obj.branch_id else ""
+        return f"{obj.employee_no} {obj.display_name} · {branch}"
+
+
+def active_managers(user: User):
+    return managers_in_scope(user).filter(is_active=True).order_by("branch__path", "employee_no")
+
+
+class ReasonForm(BootstrapFormMixin, forms.Form):
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+
+class NoteForm(BootstrapFormMixin, forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+
+class AssignForm(BootstrapFormMixin, forms.Form):
+    manager = ManagerChoiceField(
+        label=_("Client manager"), queryset=User.objects.none(), to_field_name="employee_no"
+    )
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = active_managers(user)
+
+
+def all_active_managers():
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.CLIENT_MANAGER)
+        .select_related("branch")
+        .order_by("branch__path", "employee_no")
+    )
+
+
+class TransferForm(AssignForm):
+    """To which manager (any active client manager: the approver judges), and why."""
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["manager"].queryset = all_active_managers()
+
+
+class ShareForm(BootstrapFormMixin, forms.Form):
+    with_user = ManagerChoiceField(
+        label=_("Share with"), queryset=User.objects.none(), to_field_name="employee_no"
+    )
+    until = forms.DateField(label=_("Until (end of day)"), widget=_date_widget())
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any active client manager of the bank may be asked to help.
+        self.fields["with_user"].queryset = all_active_managers()
+        if not self.is_bound:
+            self.initial.setdefault("until", timezone.localdate() + datetime.timedelta(days=14))
+
+    def until_datetime(self) -> datetime.datetime:
+        day = self.cleaned_data["until"] + datetime.timedelta(days=1)
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+class OverrideForm(BootstrapFormMixin, forms.Form):
+    tier = forms.ChoiceField(label=_("Tier"))
+    expires_on = forms.DateField(label=_("Until (exclusive)"), widget=_date_widget())
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        levels = TierLevel.objects.filter(is_active=True).order_by("-aum_threshold")
+        self.fields["tier"].choices = [(lvl.code, f"{lvl.name} ({lvl.code})") for lvl in levels] + [
+            (NO_TIER, _("No tier"))
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("expires_on", timezone.localdate() + datetime.timedelta(days=90))
+
+    def tier_code(self) -> str:
+        tier = self.cleaned_data["tier"]
+        return "" if tier == NO_TIER else tier
+
+
+class RegisterForm(BootstrapFormMixin, forms.Form):
+    benefits = forms.CharField(label=_("Benefits"), max_length=200)
+    registered_on = forms.DateField(
+        label=_("Registered on"), widget=_date_widget(), initial=timezone.localdate
+    )
+    reason = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+
+class LiquidateForm(BootstrapFormMixin, forms.Form):
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+    liquidated_on = forms.DateField(
+        label=_("Liquidated on"), widget=_date_widget(), initial=timezone.localdate
+    )
+
+
+class BookFilterForm(BootstrapFormMixin, forms.Form):
+    tier = forms.CharField(required=False, max_length=20)
+    manager = forms.CharField(label=_("Manager (employee no.)"), required=False, max_length=20)
+    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+
+class PoolFilterForm(BootstrapFormMixin, forms.Form):
+    branch = forms.CharField(label=_("Branch code"), required=False, max_length=20)
+    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+
+class BatchUploadForm(BootstrapFormMixin, forms.Form):
+    file = forms.FileField(
+        label=_("List (.xlsx or .csv)"),
+        help_text=_("Columns: customer_no, manager (employee number), reason (optional)."),
+    )
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+
+class BatchSearchForm(CustomerSearchForm):
+    """The customer search, plus the manager to give the result to."""
+
+    to_manager = ManagerChoiceField(
+        label=_("Assign to"), queryset=User.objects.none(), to_field_name="employee_no"
+    )
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_manager"].queryset = active_managers(user)
+
+
+class ProspectForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label=_("Name"), required=False, max_length=60)
+    mobile = forms.CharField(label=_("Mobile"), required=False, max_length=20)
+    customer_no = forms.CharField(
+        label=_("Customer number (if already a customer)"), required=False, max_length=20
+    )
+    source = forms.ChoiceField(label=_("Source"), choices=ProspectSource.choices)
+    estimated_assets = forms.DecimalField(
+        label=_("Estimated assets (CNY)"), min_value=0, max_digits=18, decimal_places=2
+    )
+    held_at = forms.CharField(label=_("Assets now held at"), required=False, max_length=100)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+
+class ProspectCloseForm(BootstrapFormMixin, forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("won", _("Won")), ("lost", _("Lost"))])
+    customer_no = forms.CharField(label=_("Customer number"), required=False, max_length=20)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+
+def _month_choices(count: int = 24) -> list[tuple[str, str]]:
+    today = timezone.localdate().replace(day=1)
+    months = []
+    for k in range(count):
+        index = today.year * 12 + today.month - 1 - k
+        month = datetime.date(index // 12, index % 12 + 1, 1)
+        months.append((month.strftime("%Y-%m"), month.strftime("%Y-%m")))
+    return months
+
+
+class ReportForm(BootstrapFormMixin, forms.Form):
+    level = forms.TypedChoiceField(
+        label=_("Per"),
+        coerce=int,
+        required=False,
+        choices=[
+            (BranchLevel.BRANCH, _("Branch")),
+            (BranchLevel.SUB_BRANCH, _("Sub-branch")),
+            (BranchLevel.OUTLET, _("Outlet")),
+        ],
+    )
+    month_from = forms.ChoiceField(label=_("Migration from month"), required=False)
+    month_to = forms.ChoiceField(label=_("to month"), required=False)
+    start = forms.DateField(label=_("Won / lost from"), required=False, widget=_date_widget())
+    end = forms.DateField(label=_("to"), required=False, widget=_date_widget())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = _month_choices()
+        self.fields["month_from"].choices = choices
+        self.fields["month_to"].choices = choices
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        data["level"] = data.get("level") or BranchLevel.BRANCH
+        month_to = data.get("month_to") or today.strftime("%Y-%m")
+        default_from = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
+        month_from = data.get("month_from") or default_from
+        data["month_from"] = datetime.date.fromisoformat(month_from + "-01")
+        data["month_to"] = datetime.date.fromisoformat(month_to + "-01")
+        if data["month_from"] > data["month_to"]:
+            self.add_error("month_to", _("The second month must not be before the first."))
+        data["start"] = data.get("start") or today.replace(day=1)
+        data["end"] = data.get("end") or today
+        if data["start"] > data["end"]:
+            self.add_error("end", _("The end must not be before the start."))
+        return data
+
+
+class LevelProposalForm(BootstrapFormMixin, forms.ModelForm):
+    """The admin form of a tier level: what it saves is a proposal, never the level."""
+
+    reason = forms.CharField(label=_("Reason for the change"), min_length=4, max_length=200)
+
+    class Meta:
+        model = TierLevel
+        fields = ["code", "name", "aum_threshold", "contact_interval_days", "is_active"]
+
+
+class PolicyProposalForm(BootstrapFormMixin, forms.ModelForm):
+    reason = forms.CharField(label=_("Reason for the change"), min_length=4, max_length=200)
+
+    class Meta:
+        model = TierPolicy
+        fields = [
+            "window_months",
+            "observation_months",
+            "potential_distance_pct",
+            "growth_pct",
+            "growth_min_aum",
+            "major_share_pct",
+            "major_contact_interval_days",
+            "override_max_days",
+            "share_max_days",
+        ]

@@ -1,0 +1,504 @@
+"""The VIP area: tier levels and their parameters (changed only through approved
+proposals), the nightly evaluation and its history, manual overrides, the VIP
+status lifecycle, prospects to be won, transfers between managers with approval,
+batch assignments and the reminders all of these send to managers.
+
+The customer's current tier and VIP status live on `customers.Customer` (`tier`,
+`vip_status`: the codes search and the API read); everything here is how they got
+there. The assignment table itself is `customers.CustomerAssignment`, written only
+by `customers.services.assignment_set_primary` / `assignment_end_primary`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.crypto import cipher
+
+from .choices import (
+    BatchSource,
+    BatchStatus,
+    OverrideEnd,
+    ProposalSource,
+    ProposalStatus,
+    ProspectSource,
+    ProspectStatus,
+    ReminderKind,
+    RunStatus,
+    TierChangeSource,
+    TransferStatus,
+    VipStatus,
+)
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+# Tier codes go into generated SQL (vip.evaluation) as literals: keep them plain.
+TIER_CODE_RE = r"^[a-z][a-z0-9_]{0,19}$"
+tier_code_validator = RegexValidator(
+    TIER_CODE_RE, _("Lower-case letters, digits and underscores, starting with a letter.")
+)
+# Its own encryption context: a prospect's number never decrypts as a customer's.
+PROSPECT_MOBILE = "vip.prospect.mobile"
+
+
+class TierLevel(models.Model):
+    """A tier level (客户等级): the minimum average AUM over the policy's window and
+    the service standard (contact at least every N days). Levels rank by threshold;
+    a level is withdrawn (inactive), never deleted, because the history names it."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True, validators=[tier_code_validator])
+    name = models.CharField(_("name"), max_length=40)
+    aum_threshold = models.DecimalField(_("minimum average AUM (CNY)"), **MONEY)
+    contact_interval_days = models.PositiveSmallIntegerField(
+        _("contact at least every (days)"), validators=[MinValueValidator(1), MaxValueValidator(366)]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("tier level (客户等级)")
+        verbose_name_plural = _("tier levels")
+        ordering = ["-is_active", "-aum_threshold"]
+        constraints = [
+            models.CheckConstraint(condition=Q(aum_threshold__gt=0), name="tierlevel_threshold_positive"),
+            models.CheckConstraint(
+                condition=Q(contact_interval_days__gt=0), name="tierlevel_interval_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["aum_threshold"], condition=Q(is_active=True), name="tierlevel_one_threshold"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class TierPolicy(models.Model):
+    """The evaluation rules shared by every level (one row, id 1): the averaging
+    window, the downgrade observation period, the potential-VIP rules, what makes a
+    customer "major", and the limits of overrides and shares."""
+
+    window_months = models.PositiveSmallIntegerField(
+        _("averaging window (months)"), default=3, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    observation_months = models.PositiveSmallIntegerField(
+        _("downgrade observation period (months)"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+    )
+    potential_distance_pct = models.DecimalField(
+        _("potential VIP: within this % below the next level"),
+        max_digits=5,
+        decimal_places=2,
+        default=10,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    growth_pct = models.DecimalField(
+        _("potential VIP: average AUM grown by this % on the previous window"),
+        max_digits=7,
+        decimal_places=2,
+        default=30,
+        validators=[MinValueValidator(1)],
+    )
+    growth_min_aum = models.DecimalField(
+        _("potential VIP by growth: minimum average AUM (CNY)"), default=100000, **MONEY
+    )
+    major_share_pct = models.PositiveSmallIntegerField(
+        _("major customers: top % of a manager's book by AUM"),
+        default=20,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    major_contact_interval_days = models.PositiveSmallIntegerField(
+        _("major customers without a tier: contact at least every (days)"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+    )
+    override_max_days = models.PositiveSmallIntegerField(
+        _("longest tier override (days)"), default=366, validators=[MinValueValidator(1)]
+    )
+    share_max_days = models.PositiveSmallIntegerField(
+        _("longest temporary share (days)"), default=90, validators=[MinValueValidator(1)]
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("tier policy (等级规则)")
+        verbose_name_plural = _("tier policy")
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="tierpolicy_single_row")]
+
+    def __str__(self) -> str:
+        return str(_("Tier policy"))
+
+    @classmethod
+    def current(cls) -> TierPolicy:
+        policy = cls.objects.filter(pk=1).first()
+        return policy if policy is not None else cls(pk=1)
+
+
+class ParameterProposal(models.Model):
+    """A proposed change of tier parameters (maker-checker): one parameter manager
+    proposes, another parameter manager or a system administrator approves, and only
+    then do the levels change. `changes` holds the new values, `base` the values they
+    replace as they were when proposed (approval refuses if they moved since).
+    Approved proposals are the parameters' history."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+    )
+    # {"levels": {code: {field: value}}, "policy": {field: value}}; values as text
+    changes = models.JSONField(_("changes"), default=dict)
+    base = models.JSONField(_("values before"), default=dict)
+    reason = models.CharField(_("reason"), max_length=200)
+    source = models.CharField(
+        _("source"), max_length=10, choices=ProposalSource.choices, default=ProposalSource.FORM
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("parameter proposal (参数变更申请)")
+        verbose_name_plural = _("parameter proposals")
+        ordering = ["-proposed_at", "-id"]
+        permissions = [("approve_parameterproposal", _("Can approve tier parameter proposals"))]
+        indexes = [models.Index(fields=["status", "-proposed_at"], name="proposal_status")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_status_display()}"
+
+
+class EvaluationRun(models.Model):
+    """One run of the tier evaluation: when, for which business date, with which
+    parameters, and what it changed."""
+
+    as_of = models.DateField(_("business date"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING
+    )
+    source = models.CharField(_("started by"), max_length=20, default="nightly")
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+    parameters = models.JSONField(_("parameters"), default=dict)
+    counts = models.JSONField(_("counts"), default=dict)
+
+    class Meta:
+        verbose_name = _("tier evaluation run")
+        verbose_name_plural = _("tier evaluation runs")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} {self.status}"
+
+
+class TierChange(models.Model):
+    """A change of a customer's tier (等级变动历史): from, to, when, by rule or by
+    whom, and why. Rule changes carry the figures the rule saw."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.CharField(_("from"), max_length=20, blank=True)
+    to_tier = models.CharField(_("to"), max_length=20, blank=True)
+    effective_date = models.DateField(_("date"))
+    source = models.CharField(_("by"), max_length=12, choices=TierChangeSource.choices)
+    run = models.ForeignKey(
+        EvaluationRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("run"),
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    window_avg_aum = models.DecimalField(_("average AUM over the window"), null=True, blank=True, **MONEY)
+    threshold = models.DecimalField(_("threshold"), null=True, blank=True, **MONEY)
+    window_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    observation_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+        permissions = [
+            ("view_vip_report", _("Can view VIP reports")),
+            ("export_vip_report", _("Can export VIP reports")),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-effective_date", "-id"], name="tierchange_customer"),
+            models.Index(fields=["effective_date"], name="tierchange_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.from_tier or '-'} -> {self.to_tier or '-'} {self.effective_date}"
+
+
+class TierOverride(models.Model):
+    """A manual tier set by a business manager, with a reason and an expiry. While it
+    runs the evaluation keeps the customer at this tier; when it expires the rules
+    take over again. At most one running override per customer."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="tier_overrides"
+    )
+    tier = models.CharField(_("tier"), max_length=20, blank=True)
+    previous_tier = models.CharField(_("tier before"), max_length=20, blank=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    starts_on = models.DateField(_("from"), default=timezone.localdate)
+    expires_on = models.DateField(_("until (exclusive)"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("set by")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_on = models.DateField(_("ended"), null=True, blank=True)
+    end_reason = models.CharField(_("end"), max_length=10, choices=OverrideEnd.choices, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("tier override")
+        verbose_name_plural = _("tier overrides")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(ended_on__isnull=True), name="tieroverride_one_running"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__gt=models.F("starts_on")), name="tieroverride_expiry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.tier or '-'} until {self.expires_on}"
+
+
+class VipStatusChange(models.Model):
+    """A step of the VIP lifecycle: potential (by rule), to be won, registered (with
+    benefits), liquidated (with a reason)."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="vip_changes")
+    from_status = models.CharField(_("from"), max_length=20, choices=VipStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=VipStatus.choices, blank=True)
+    effective_date = models.DateField(_("date"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    run = models.ForeignKey(EvaluationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tier = models.CharField(_("tier then"), max_length=20, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    benefits = models.CharField(_("benefits"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("VIP status change")
+        verbose_name_plural = _("VIP status changes")
+        permissions = [("register_vip", _("Can register and liquidate VIPs"))]
+        indexes = [
+            models.Index(fields=["customer", "-effective_date", "-id"], name="vipchange_customer"),
+            models.Index(fields=["to_status", "effective_date"], name="vipchange_status_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.from_status or '-'} -> {self.to_status or '-'}"
+
+
+class VipProspect(models.Model):
+    """A VIP to be won (待挖掘VIP): a person who is not a customer yet, or a customer
+    whose assets are mostly elsewhere, registered by the manager pursuing them."""
+
+    name = models.CharField(_("name"), max_length=60)
+    mobile_enc = models.TextField(_("mobile (encrypted)"), blank=True)
+    mobile_suffix = models.CharField(max_length=4, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("existing customer"),
+    )
+    source = models.CharField(_("source"), max_length=20, choices=ProspectSource.choices)
+    estimated_assets = models.DecimalField(_("estimated assets (CNY)"), **MONEY)
+    held_at = models.CharField(_("assets now held at"), max_length=100, blank=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("manager")
+    )
+    branch = models.ForeignKey(
+        "accounts.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ProspectStatus.choices, default=ProspectStatus.OPEN
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("registered"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("VIP prospect (待挖掘VIP)")
+        verbose_name_plural = _("VIP prospects")
+        indexes = [
+            models.Index(fields=["manager", "status"], name="prospect_manager"),
+            models.Index(fields=["branch", "status"], name="prospect_branch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"prospect {self.pk} ({self.status})"
+
+    @property
+    def mobile(self) -> str:
+        return cipher().decrypt(self.mobile_enc, context=PROSPECT_MOBILE) if self.mobile_enc else ""
+
+    @mobile.setter
+    def mobile(self, value: str) -> None:
+        value = (value or "").strip()
+        self.mobile_enc = cipher().encrypt(value, context=PROSPECT_MOBILE) if value else ""
+        self.mobile_suffix = value[-4:]
+
+
+class TransferRequest(models.Model):
+    """A transfer of a customer from one manager to another (客户移交): requested
+    with a reason, it takes effect only when a branch head or business manager other
+    than the requester approves it. At most one waiting request per customer."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="transfer_requests"
+    )
+    from_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("from"),
+    )
+    to_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("to")
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=TransferStatus.choices, default=TransferStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+    batch = models.ForeignKey(
+        "AssignmentBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="transfers"
+    )
+
+    class Meta:
+        verbose_name = _("transfer request (客户移交)")
+        verbose_name_plural = _("transfer requests")
+        ordering = ["-requested_at", "-id"]
+        permissions = [("approve_transferrequest", _("Can approve customer transfers"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(status="pending"), name="transfer_one_pending"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-requested_at"], name="transfer_status")]
+
+    def __str__(self) -> str:
+        return f"transfer {self.pk} of {self.customer_id} ({self.status})"
+
+
+class AssignmentBatch(models.Model):
+    """A batch assignment: the rows (from an uploaded list or a search result) with
+    what each will do, shown as a preview; executed on confirmation, after which
+    each row says what it did. Kept in the database so any web process can show it."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(_("source"), max_length=10, choices=BatchSource.choices)
+    filename = models.CharField(_("file"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    # [{"line", "customer_no", "manager", "reason", "outcome", "message"}]
+    rows = models.JSONField(default=list)
+    status = models.CharField(
+        _("status"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.DRAFT
+    )
+    executed_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("batch assignment")
+        verbose_name_plural = _("batch assignments")
+        permissions = [
+            ("assign_customer", _("Can assign customers to managers")),
+            ("recall_customer", _("Can recall customers to the branch pool")),
+            ("share_customer", _("Can share a customer with another manager for a time")),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} ({self.status})"
+
+
+class Reminder(models.Model):
+    """Something a user should look at or do (提醒): a customer's tier changed, a
+    major customer's contact is overdue, a customer was assigned or shared. One row
+    per (user, customer, kind, due date), so the nightly jobs can run twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vip_reminders")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    due_date = models.DateField(_("due"))
+    # Codes and numbers only (tiers, counts, employee numbers): never personal data.
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "customer", "kind", "due_date"], name="reminder_once_per_day"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "done_at", "-due_date"], name="reminder_open"),
+            models.Index(fields=["kind", "done_at"], name="reminder_kind_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.due_date}"
