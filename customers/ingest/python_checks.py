@@ -56,8 +56,8 @@ def check_customers(rows: list[tuple]) -> tuple[list[tuple], list[Error]]:
     stored_id_hash, stored_name) — the last three from the customer of the same
     number when there is one.
 
-    out: (line_no, id_number_enc, id_hash, id_suffix, keep_id, gender, birth_date
-    ISO, keep_name, name_pinyin, name_initials, search_tokens). `keep_id` /
+    out: (line_no, id_type, id_number_enc, id_hash, id_suffix, keep_id, gender,
+    birth_date ISO, keep_name, name_pinyin, name_initials, search_tokens). `keep_id` /
     `keep_name`: the stored identity / name is unchanged, keep its columns (no new
     ciphertext, no pinyin)."""
     c = cipher()
@@ -100,6 +100,7 @@ def check_customers(rows: list[tuple]) -> tuple[list[tuple], list[Error]]:
         out.append(
             (
                 line_no,
+                id_type,
                 id_enc,
                 id_hash,
                 number[-6:],

@@ -424,8 +424,8 @@ class FileResult:
 
 
 _CUSTOMER_PY_COLUMNS = (
-    "line_no", "id_number_enc", "id_hash", "id_suffix", "keep_id", "gender", "birth_date", "keep_name",
-    "name_pinyin", "name_initials", "search_tokens",
+    "line_no", "id_type", "id_number_enc", "id_hash", "id_suffix", "keep_id", "gender", "birth_date",
+    "keep_name", "name_pinyin", "name_initials", "search_tokens",
 )  # fmt: skip
 _CONTACT_PY_COLUMNS = ("line_no", "value_enc", "value_hash")
 
@@ -546,10 +546,10 @@ class BatchLoader:
         with self._timing(CUSTOMER):
             with merger.bulk(Customer, staging.count(CUSTOMER)):
                 customers_written = merger.customers()
-            self.duplicates = merger.flag_duplicates()
             if self.dialect.postgres and self.lines[CUSTOMER.name]:
-                # fresh statistics: the next files join on the customers just written
+                # fresh statistics: what follows joins on the customers just written
                 staging.execute(f"ANALYZE {table(Customer)}")
+            self.duplicates = merger.flag_duplicates()
         _checkpoint("customer:merged")
         self._phase(CONTACT, BatchFilePhase.MERGING, 75)
         with self._timing(CONTACT):
@@ -567,9 +567,9 @@ class BatchLoader:
         staging.execute(
             d.create_temp(
                 "ing_customer_py",
-                f"line_no BIGINT, id_number_enc TEXT, id_hash TEXT, id_suffix TEXT, keep_id {d.boolean},"
-                f" gender TEXT, birth_date TEXT, keep_name {d.boolean}, name_pinyin TEXT, name_initials TEXT,"
-                " search_tokens TEXT",
+                f"line_no BIGINT, id_type TEXT, id_number_enc TEXT, id_hash TEXT, id_suffix TEXT,"
+                f" keep_id {d.boolean}, gender TEXT, birth_date TEXT, keep_name {d.boolean},"
+                " name_pinyin TEXT, name_initials TEXT, search_tokens TEXT",
             )
         )
         rows = staging.fetch_chunks(

@@ -173,9 +173,19 @@ def read_blocks(path: Path, entry: ControlEntry, progress: Callable[[int], None]
                 break
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\r": "\\r"})
 _SPACES_AROUND_SEPARATORS = re.compile(r" *\| *")
 _SPACES_AT_LINE_ENDS = re.compile(r"(?m)^ +| +$")
+
+
+def _copy_escaped(text: str) -> str:
+    """COPY text format: a backslash and a carriage return in data are escaped.
+    (str.replace, not str.translate: translate walks a non-ASCII text character by
+    character in Python, 250 times slower on these files.)"""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\r" in text:
+        text = text.replace("\r", "\\r")
+    return text
 
 
 def split_block(block: Block, width: int) -> tuple[list[str | None], list[Error]]:
@@ -328,7 +338,7 @@ class Staging:
             f"COPY {staging_table(spec)} ({names}) FROM STDIN WITH (DELIMITER '{SEPARATOR}', NULL '')"
         ) as copy:
             for block in blocks:
-                block.text = block.text.translate(_COPY_ESCAPES)
+                block.text = _copy_escaped(block.text)
                 split, errors = split_block(block, width)
                 lines += len(split)
                 if errors:
