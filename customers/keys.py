@@ -1,26 +1,50 @@
 """Key rotation: re-encrypt every identifier still under an older key with the
 current one, in bounded batches by primary key, each batch its own transaction, so
-the job can be stopped at any point and run again to finish."""
+the job can be stopped at any point and run again to finish.
+
+Every model holding ciphertext declares it: `ENCRYPTED_FIELDS = {field: context}`
+(customers, contact points, VIP prospects, ...); rotation covers them all, so a
+retired key can be dropped from the ring once `rows_under_old_keys()` is 0."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import Q
 
 from . import crypto
 from .crypto import cipher
-from .models import ContactPoint, Customer
 
 
 @dataclass
 class RotationReport:
-    customers: int = 0
-    contacts: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # model label -> rows re-encrypted
     batches: int = 0
     finished: bool = False
+
+    @property
+    def customers(self) -> int:
+        return self.rows.get("customers.customer", 0)
+
+    @property
+    def contacts(self) -> int:
+        return self.rows.get("customers.contactpoint", 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def encrypted_models() -> list[tuple[type, dict[str, str]]]:
+    """(model, {field: context}) for every installed model holding ciphertext."""
+    return [
+        (model, dict(model.ENCRYPTED_FIELDS))
+        for model in apps.get_models()
+        if getattr(model, "ENCRYPTED_FIELDS", None)
+    ]
 
 
 def _not_current(field: str, key_id: str) -> Q:
@@ -30,18 +54,18 @@ def _not_current(field: str, key_id: str) -> Q:
 def _rotate_batch(model, fields: dict[str, str], key_id: str, after: int, size: int) -> tuple[int, int]:
     """Re-encrypt one batch after primary key `after`; returns (rows, last pk)."""
     stale = Q()
-    for field in fields:
-        stale |= _not_current(field, key_id)
+    for name in fields:
+        stale |= _not_current(name, key_id)
     with transaction.atomic():
         rows = list(model.objects.select_for_update().filter(stale, pk__gt=after).order_by("pk")[:size])
         if not rows:
             return 0, after
         c = cipher()
         for row in rows:
-            for field, context in fields.items():
-                value = getattr(row, field)
+            for name, context in fields.items():
+                value = getattr(row, name)
                 if value and c.key_id_of(value) != key_id:
-                    setattr(row, field, c.encrypt(c.decrypt(value, context=context), context=context))
+                    setattr(row, name, c.encrypt(c.decrypt(value, context=context), context=context))
         model.objects.bulk_update(rows, list(fields))
     return len(rows), rows[-1].pk
 
@@ -51,11 +75,8 @@ def rotate_keys(
 ) -> RotationReport:
     key_id = cipher().current_key_id
     report = RotationReport()
-    plan = [
-        (Customer, {"id_number_enc": crypto.ID_NUMBER, "mobile_enc": crypto.MOBILE}, "customers"),
-        (ContactPoint, {"value_enc": crypto.CONTACT}, "contacts"),
-    ]
-    for model, fields, counter in plan:
+    for model, fields in encrypted_models():
+        label = model._meta.label_lower
         after = 0
         while True:
             if max_batches is not None and report.batches >= max_batches:
@@ -64,17 +85,19 @@ def rotate_keys(
             if not done:
                 break
             report.batches += 1
-            setattr(report, counter, getattr(report, counter) + done)
+            report.rows[label] = report.rows.get(label, 0) + done
             if progress:
-                progress(f"{counter}: {getattr(report, counter)} re-encrypted")
+                progress(f"{model._meta.verbose_name_plural}: {report.rows[label]} re-encrypted")
     report.finished = True
     return report
 
 
 def rows_under_old_keys() -> int:
     key_id = cipher().current_key_id
-    customers = Customer.objects.filter(
-        _not_current("id_number_enc", key_id) | _not_current("mobile_enc", key_id)
-    )
-    contacts = ContactPoint.objects.filter(_not_current("value_enc", key_id))
-    return customers.count() + contacts.count()
+    left = 0
+    for model, fields in encrypted_models():
+        stale = Q()
+        for name in fields:
+            stale |= _not_current(name, key_id)
+        left += model.objects.filter(stale).count()
+    return left

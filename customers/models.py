@@ -154,6 +154,8 @@ class Customer(models.Model):
 
     objects = CustomerQuerySet.as_manager()
 
+    ENCRYPTED_FIELDS = {"id_number_enc": crypto.ID_NUMBER, "mobile_enc": crypto.MOBILE}  # customers.keys
+
     class Meta:
         verbose_name = _("customer (客户)")
         verbose_name_plural = _("customers")
@@ -250,6 +252,8 @@ class ContactPoint(models.Model):
     value_hash = models.CharField(max_length=32, blank=True)
     is_primary = models.BooleanField(_("primary"), default=False)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    ENCRYPTED_FIELDS = {"value_enc": crypto.CONTACT}  # re-encrypted by customers.keys
 
     class Meta:
         verbose_name = _("contact point")

@@ -360,6 +360,8 @@ class VipProspect(models.Model):
     created_at = models.DateTimeField(_("registered"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
+    ENCRYPTED_FIELDS = {"mobile_enc": PROSPECT_MOBILE}  # re-encrypted by customers.keys
+
     class Meta:
         verbose_name = _("VIP prospect (待挖掘VIP)")
         verbose_name_plural = _("VIP prospects")

@@ -123,6 +123,24 @@ class TestRotation:
         assert {c.pk: (c.id_number, c.mobile) for c in Customer.objects.all()} == clear
         assert all(cp.value for cp in ContactPoint.objects.all())
 
+    def test_every_model_holding_ciphertext_is_rotated(self, new_customer, demo_users, org, settings):
+        from vip.models import VipProspect
+
+        prospect = VipProspect(
+            name="王五", source="referral", estimated_assets=600000,
+            manager=demo_users["demo_cm1"], branch=demo_users["demo_cm1"].branch,
+        )  # fmt: skip
+        prospect.mobile = "13911112222"
+        prospect.save()
+        new_customer()
+        settings.PII_ENCRYPTION_KEYS = f"t2:{KEY_B},{settings.PII_ENCRYPTION_KEYS}"
+        report = rotate_keys(batch_size=10)
+        assert report.finished and report.rows["vip.vipprospect"] == 1
+        assert rows_under_old_keys() == 0
+        # only the new key is left: the prospect's mobile still reads
+        settings.PII_ENCRYPTION_KEYS = f"t2:{KEY_B}"
+        assert VipProspect.objects.get().mobile == "13911112222"
+
     def test_the_command_reports_what_is_left(self, new_customer, settings, capsys):
         new_customer()
         settings.PII_ENCRYPTION_KEYS = f"t2:{KEY_B},{settings.PII_ENCRYPTION_KEYS}"

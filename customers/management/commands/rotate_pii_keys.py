@@ -5,8 +5,9 @@ from customers.keys import rotate_keys, rows_under_old_keys
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt ID numbers, mobiles and contacts still under an older key with the current "
-        "(first) key of PII_ENCRYPTION_KEYS. Safe to interrupt and run again."
+        "Re-encrypt every stored identifier (ID numbers, mobiles, contacts, prospects) still under "
+        "an older key with the current (first) key of PII_ENCRYPTION_KEYS. Safe to interrupt and "
+        "run again."
     )
 
     def add_arguments(self, parser):
@@ -16,8 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, batch_size: int, max_batches: int | None, **options):
         report = rotate_keys(batch_size=batch_size, max_batches=max_batches, progress=self.stdout.write)
         left = rows_under_old_keys()
+        done = ", ".join(f"{label}: {rows}" for label, rows in report.rows.items()) or "none"
         self.stdout.write(
-            f"re-encrypted {report.customers} customers and {report.contacts} contacts "
+            f"re-encrypted {report.total} rows ({done}) "
             f"in {report.batches} batches; {left} rows still under an older key"
         )
         if left:
