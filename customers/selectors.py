@@ -31,6 +31,7 @@ from .models import (
     OtherAsset,
     Relationship,
 )
+from .panels import CAMPAIGNS, REMINDERS, PanelItem, panel_items
 from .search_text import query_grams
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -259,8 +260,8 @@ class Customer360:
     other_assets_total: Decimal
     interactions: list[Interaction]
     assignments: list[CustomerAssignment]
-    reminders: list[Any] = field(default_factory=list)
-    campaigns: list[Any] = field(default_factory=list)
+    reminders: list[PanelItem] = field(default_factory=list)
+    campaigns: list[PanelItem] = field(default_factory=list)
 
 
 def month_starts(end: datetime.date, count: int) -> list[datetime.date]:
@@ -355,4 +356,6 @@ def customer_360(customer: Customer, *, user=None, interactions: int = 20) -> Cu
             customer.interactions.select_related("manager").order_by("-occurred_at", "-pk")[:interactions]
         ),
         assignments=list(customer.assignments.select_related("manager").order_by("-start_date", "-pk")[:10]),
+        reminders=panel_items(REMINDERS, customer, user) if user is not None else [],
+        campaigns=panel_items(CAMPAIGNS, customer, user) if user is not None else [],
     )

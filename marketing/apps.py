@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MarketingConfig(AppConfig):
     name = "marketing"
     verbose_name = _("Marketing")
+
+    def ready(self) -> None:
+        from customers import panels
+
+        from .selectors import customer_campaigns
+
+        panels.register(panels.CAMPAIGNS, customer_campaigns)

@@ -10,12 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
 from accounts.scope import ScopeKind, data_scope, has_role, visible_branches
 from customers.models import Customer
+from customers.panels import PanelItem
 
 from .choices import OPEN_STAGES, OPEN_TARGET_STATUSES, CampaignStatus, TargetStatus, TaskStatus
 from .models import (
@@ -134,6 +136,29 @@ def open_targets(*, user) -> QuerySet[CampaignTarget]:
         ),
         user,
     )
+
+
+def customer_campaigns(customer: Customer, user) -> list[PanelItem]:
+    """The 360 view's panel: running campaigns that target this customer (the
+    customer is already in the viewer's scope), with where the target stands. One
+    query."""
+    targets = (
+        CampaignTarget.objects.filter(
+            customer=customer, campaign__status=CampaignStatus.RUNNING, excluded_reason=""
+        )
+        .select_related("campaign")
+        .order_by("campaign__end_date", "campaign_id")[:10]
+    )
+    may_open = user.has_perm("marketing.view_campaigntarget")
+    return [
+        PanelItem(
+            t.campaign.name,
+            url=reverse("marketing:target_detail", args=[t.pk]) if may_open else "",
+            when=t.campaign.end_date,
+            note=str(t.get_status_display()),
+        )
+        for t in targets
+    ]
 
 
 def campaign_funnel(campaign: Campaign, *, user) -> dict[str, Any]:

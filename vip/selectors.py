@@ -21,6 +21,7 @@ from accounts.roles import Role
 from accounts.scope import ScopeKind, data_scope, visible_branches
 from customers.choices import AssignmentRole
 from customers.models import Customer, CustomerAssignment, CustomerUserObjectPermission, Interaction
+from customers.panels import PanelItem
 from customers.selectors import KeysetPage, keyset_page
 
 from .choices import ProposalStatus, ReminderKind, TransferStatus, VipStatus
@@ -428,6 +429,19 @@ def open_reminders(
         for r in reminders.select_related("customer").order_by("-due_date", "-id")[:limit]
     ]
     return rows, total
+
+
+def customer_reminders(customer: Customer, user: User) -> list[PanelItem]:
+    """The 360 view's panel: the viewer's open reminders about this customer (the
+    customer is already in the viewer's scope). One query, plus the level names
+    when a tier change is among them."""
+    reminders = list(
+        Reminder.objects.filter(user=user, customer=customer, done_at__isnull=True).order_by(
+            "-due_date", "-id"
+        )[:10]
+    )
+    names = tier_names() if any(r.kind == ReminderKind.TIER_CHANGED for r in reminders) else {}
+    return [PanelItem(_reminder_text(r, names), when=r.due_date) for r in reminders]
 
 
 # --- prospects --------------------------------------------------------------------------------

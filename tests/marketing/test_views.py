@@ -270,3 +270,18 @@ def test_decompose_and_respond_through_the_pages(client, world, users, org, demo
     client.post(f"/marketing/allocations/{share.pk}/respond/", {"decision": "return", "comment": "目标过高"})
     share.refresh_from_db()
     assert share.status == "returned" and share.comment == "目标过高"
+
+
+def test_the_360_view_lists_the_running_campaigns_targeting_the_customer(client, world, demo_password):
+    log_in(client, "demo_cm1", demo_password)
+    page = client.get(f"/customers/{world['mine'].customer_no}/").content.decode()
+    assert 'data-testid="campaigns"' in page and world["campaign"].name in page
+    assert f"/marketing/targets/{world['target'].pk}/" in page
+    # an excluded member of the same campaign is not a target
+    excluded = client.get(f"/customers/{world['excluded'].customer_no}/").content.decode()
+    assert 'data-testid="campaigns"' not in excluded
+    assert "Not a target of any running campaign." in excluded
+    # once the campaign closes, it leaves the 360 view
+    services.campaign_close(campaign=world["campaign"], user=world["campaign"].created_by)
+    page = client.get(f"/customers/{world['mine'].customer_no}/").content.decode()
+    assert 'data-testid="campaigns"' not in page

@@ -497,3 +497,22 @@ class TestApi:
         )
         assert other.status_code == 404
         assert client.get(f"/api/v1/customers/{customer.customer_no}/vip/").status_code in (401, 403)
+
+
+def test_the_360_view_shows_the_viewers_open_reminders_about_the_customer(client, users, book, demo_password):
+    own = book["own"]
+    today = timezone.localdate()
+    mine = Reminder.objects.create(
+        user=users["demo_cm1"], customer=own, kind="tier_changed", due_date=today, detail="growth>gold"
+    )
+    Reminder.objects.create(user=users["demo_cm1"], customer=own, kind="contact_overdue", due_date=today,
+                            done_at=timezone.now())  # fmt: skip
+    Reminder.objects.create(user=users["demo_bh"], customer=own, kind="potential_vip", due_date=today)
+    log_in(client, "demo_cm1", demo_password)
+    page = client.get(f"/customers/{own.customer_no}/").content.decode()
+    assert 'data-testid="reminders"' in page
+    assert "Tier changed" in page and "Contact overdue" not in page  # done ones are gone
+    assert "potential VIP" not in page  # another user's reminder
+    mine.done_at = timezone.now()
+    mine.save()
+    assert "No open reminders." in client.get(f"/customers/{own.customer_no}/").content.decode()
