@@ -98,6 +98,7 @@ class TierPolicy(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     growth_pct = models.DecimalField(
+        # xgettext:no-python-format
         _("potential VIP: average AUM grown by this % on the previous window"),
         max_digits=7,
         decimal_places=2,
@@ -108,6 +109,7 @@ class TierPolicy(models.Model):
         _("potential VIP by growth: minimum average AUM (CNY)"), default=100000, **MONEY
     )
     major_share_pct = models.PositiveSmallIntegerField(
+        # xgettext:no-python-format
         _("major customers: top % of a manager's book by AUM"),
         default=20,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
