@@ -100,6 +100,8 @@ class PiiCipher:
     def __init__(self, ring: KeyRing):
         self.ring = ring
         self._aead = {key_id: AESGCM(key) for key_id, key in ring.keys.items()}
+        # keyed once; each lookup hashes on a copy (a bulk load computes millions)
+        self._blind_mac = hmac.new(ring.blind_index_key, digestmod=hashlib.sha256)
 
     @property
     def current_key_id(self) -> str:
@@ -132,7 +134,8 @@ class PiiCipher:
         """A keyed hash for exact lookups (128 bits, hex)."""
         if value is None or value == "":
             return ""
-        mac = hmac.new(self.ring.blind_index_key, f"{context}\x00{value}".encode(), hashlib.sha256)
+        mac = self._blind_mac.copy()
+        mac.update(f"{context}\x00{value}".encode())
         return mac.hexdigest()[:32]
 
 

@@ -11,6 +11,7 @@ All validators raise :class:`django.core.exceptions.ValidationError` with a spec
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -274,7 +275,7 @@ def resident_id_check_char(first17: str) -> str:
     """Return the ISO 7064 MOD 11-2 check character for the first 17 digits of an ID."""
     if len(first17) != RESIDENT_ID_LENGTH - 1 or not first17.isascii() or not first17.isdigit():
         raise ValueError(f"Expected exactly 17 ASCII digits, got {first17!r}.")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _CHECK_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), _CHECK_WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 

@@ -39,6 +39,7 @@ MOBILES = "ing_mobile"
 logger = logging.getLogger(__name__)
 # Bulk mode (PostgreSQL): a load that brings at least this many rows and at least as
 # many as the table holds rebuilds the table's secondary indexes and foreign keys.
+BULK_INDEX_MEMORY = "512MB"
 BULK_MIN_ROWS = 50_000
 # How long bulk mode may wait for its table lock before loading the ordinary way.
 BULK_LOCK_TIMEOUT = "5s"
@@ -142,6 +143,10 @@ class Merger:
                 return
         yield True
         with connection.cursor() as cursor:
+            # index builds sort in memory up to this much (the server default, 64MB,
+            # spills a million-row GIN or B-tree build to disk in many passes)
+            memory = getattr(settings, "INGEST_INDEX_BUILD_MEMORY", BULK_INDEX_MEMORY)
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [memory])
             for _index, definition in indexes:
                 cursor.execute(definition)
             for constraint, definition in foreign_keys:

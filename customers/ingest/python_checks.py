@@ -74,7 +74,7 @@ def check_customers(rows: list[tuple]) -> tuple[list[tuple], list[Error]]:
                 errors.append((line_no, "ID_NO", id_no, "bad_id", reason, MASK_ID))
                 continue
             number = parsed.number
-            derived_birth = parsed.birth_date.strftime("%Y%m%d")
+            derived_birth = number[6:14]  # YYYYMMDD, a real date (parse_resident_id checked it)
             bad = False
             if gender and gender != parsed.gender:
                 errors.append(

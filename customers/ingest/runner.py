@@ -474,7 +474,7 @@ class BatchLoader:
                             written = merge()
                         if spec is ACCOUNT and self.dialect.postgres:
                             # fresh statistics: the balances join on the accounts just written
-                            staging.execute(f"ANALYZE {table(Account)}")
+                            staging.execute(f"ANALYZE {table(Account)} (account_no, customer_id)")
                     self._done(spec, staging, written)
                     _checkpoint(f"{spec.kind}:merged")
                 self._finish(staging, self.duplicates, time.perf_counter() - started)
@@ -547,8 +547,9 @@ class BatchLoader:
             with merger.bulk(Customer, staging.count(CUSTOMER)):
                 customers_written = merger.customers()
             if self.dialect.postgres and self.lines[CUSTOMER.name]:
-                # fresh statistics: what follows joins on the customers just written
-                staging.execute(f"ANALYZE {table(Customer)}")
+                # fresh statistics for what follows, which joins on the customers just
+                # written (those columns only: the others wait for autovacuum)
+                staging.execute(f"ANALYZE {table(Customer)} (customer_no, id_type, id_hash, merged_into_id)")
             self.duplicates = merger.flag_duplicates()
         _checkpoint("customer:merged")
         self._phase(CONTACT, BatchFilePhase.MERGING, 75)

@@ -320,10 +320,22 @@ class Staging:
         if self.dialect.postgres:
             lines = self._stage_postgres(spec, blocks)
             self.remove_rejected(spec)  # the placeholders of lines that could not be split
-            self.execute(f"ANALYZE {table}")
+            self.analyze_staging(table)
         else:
             lines = self._stage_sqlite(spec, blocks)
         return lines
+
+    def analyze_staging(self, table: str) -> None:
+        """Statistics for a staging table, from a small sample: the planner needs its
+        size and rough distributions for the joins that follow, not fine histograms.
+        The sample size is set for this statement only (the real tables keep theirs)."""
+        self.cursor.execute("SELECT current_setting('default_statistics_target')")
+        previous = self.cursor.fetchone()[0]
+        self.cursor.execute("SELECT set_config('default_statistics_target', '10', true)")
+        try:
+            self.execute(f"ANALYZE {table}")
+        finally:
+            self.cursor.execute("SELECT set_config('default_statistics_target', %s, true)", [previous])
 
     def _stage_postgres(self, spec: FileSpec, blocks: Iterator[Block]) -> int:
         """COPY in text format with | as the delimiter and empty fields as NULL; the
