@@ -29,6 +29,9 @@ class Command(BaseCommand):
             from vip.demo import seed_vip
 
             seed_vip(write=self.stdout.write)
+            from marketing.demo import seed_marketing
+
+            seed_marketing(write=self.stdout.write)
         self.stdout.write("Demo users:")
         for username, _no, _name, role, branch in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {role:<18} {branch}")
