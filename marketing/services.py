@@ -668,6 +668,16 @@ def may_decompose(user: User, allocation: TaskAllocation) -> bool:
     return holds_allocation(user, allocation) or data_scope(user).sees_all
 
 
+def _nobody_holds(allocation: TaskAllocation, user: User) -> bool:
+    """A branch share decomposed by head office for a branch with no active branch
+    head (so nobody could accept it)."""
+    if allocation.manager_id or allocation.parent_id is None or not data_scope(user).sees_all:
+        return False
+    return not User.objects.filter(
+        branch_id=allocation.branch_id, is_active=True, groups__name=Role.BRANCH_HEAD
+    ).exists()
+
+
 @transaction.atomic
 def task_decompose(
     *, allocation: TaskAllocation, user: User, shares: Sequence[tuple[Branch | User, Decimal]]
@@ -685,6 +695,13 @@ def task_decompose(
         raise PermissionDenied(_("You may not decompose this share of the task."))
     if allocation.task.status != TaskStatus.ISSUED:
         raise ValidationError(_("The task is not issued."))
+    if allocation.status == AllocationStatus.PENDING and _nobody_holds(allocation, user):
+        # Nobody at the branch can accept it: head office takes the share on the
+        # branch's behalf as it decomposes it (recorded as the answer).
+        allocation.status = AllocationStatus.ACCEPTED
+        allocation.comment = _("Taken by head office: the branch has no branch head.")
+        allocation.responded_by, allocation.responded_at = user, timezone.now()
+        allocation.save(update_fields=["status", "comment", "responded_by", "responded_at"])
     if allocation.status != AllocationStatus.ACCEPTED:
         raise ValidationError(_("A share must be accepted before it is decomposed."))
     if not shares:

@@ -129,6 +129,32 @@ class TestDecomposition:
         with pytest.raises(PermissionDenied):
             services.allocation_respond(allocation=beijing, user=users["demo_bm"], accept=True)
 
+    def test_head_office_takes_the_share_of_a_branch_without_a_branch_head(
+        self, issued, users, org, bh_beijing
+    ):
+        beijing, shanghai = services.task_decompose(
+            allocation=root(issued),
+            user=users["demo_bm"],
+            shares=[(org["11000"], D("600000")), (org["12000"], D("400000"))],
+        )
+        # Shanghai has no branch head: head office decomposes its share and the
+        # share is recorded as taken by head office
+        pudong, puxi = services.task_decompose(
+            allocation=shanghai,
+            user=users["demo_bm"],
+            shares=[(org["12100"], D("300000")), (org["12200"], D("100000"))],
+        )
+        shanghai.refresh_from_db()
+        assert shanghai.status == AllocationStatus.ACCEPTED and shanghai.responded_by == users["demo_bm"]
+        assert pudong.status == puxi.status == AllocationStatus.PENDING
+        # Beijing has one: its share still waits for that branch head's answer
+        with pytest.raises(ValidationError, match="accepted before"):
+            services.task_decompose(
+                allocation=beijing, user=users["demo_bm"], shares=[(org["11100"], D("600000"))]
+            )
+        beijing.refresh_from_db()
+        assert beijing.status == AllocationStatus.PENDING
+
     def test_a_draft_task_cannot_be_decomposed(self, users, org):
         task = services.task_create(
             user=users["demo_bm"],
