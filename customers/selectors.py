@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -49,6 +49,8 @@ SORTS: dict[str, tuple[str, bool]] = {
     "customer_no": ("customer_no", False),
 }
 COUNT_CAP = 500
+WALK_BUDGET_MS = 25  # a walk that takes longer gives way to sorting the matches
+QUERY_CANCELED = "57014"
 # the planner settings of a walk along the AUM-ordered index (_walk_the_order_index)
 WALK_SETTINGS = {
     "enable_bitmapscan": "off",
@@ -224,9 +226,10 @@ def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", s
         op = "lt" if descending else "gt"
         page = page.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
     capped = customers.order_by()[: COUNT_CAP + 1].count()
+    rows = None
     if capped > COUNT_CAP and field == "aum" and connection.vendor == "postgresql":
         rows = _walk_the_order_index(page, size + 1)
-    else:
+    if rows is None:
         rows = list(page[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
@@ -234,7 +237,7 @@ def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", s
     return KeysetPage(rows, next_cursor, min(capped, COUNT_CAP), capped > COUNT_CAP, after is None)
 
 
-def _walk_the_order_index(page: QuerySet[Customer], limit: int) -> list[Customer]:
+def _walk_the_order_index(page: QuerySet[Customer], limit: int) -> list[Customer] | None:
     """Many matches (more than the count cap): fetching them all through the search
     index to sort them by AUM costs more than walking the AUM-ordered index (of the
     bank, the manager's book or the branch) and keeping the first rows that match,
@@ -247,7 +250,21 @@ def _walk_the_order_index(page: QuerySet[Customer], limit: int) -> list[Customer
         # add their start-up time to such a short walk.
         for setting, value in WALK_SETTINGS.items():
             cursor.execute(f"SET LOCAL {setting} = {value}")
-        return list(page[:limit])
+        # Matches that are many but thin spread over a long walk (a few hundred
+        # in a bank of a million) make walking slower than sorting them: past its
+        # budget the walk gives up (None) and the caller sorts the matches.
+        cursor.execute(f"SET LOCAL statement_timeout = {int(WALK_BUDGET_MS)}")
+        try:
+            rows = list(page[:limit])
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", "") != QUERY_CANCELED:
+                raise
+            rows = None
+        # A read: rolling back its transaction (or savepoint, inside a caller's
+        # transaction) undoes the settings above, which would otherwise last until
+        # the caller's transaction ends.
+        transaction.set_rollback(True)
+        return rows
 
 
 @dataclass

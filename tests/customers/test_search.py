@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from customers.selectors import COUNT_CAP, SearchFilters, classify_query, customer_search, keyset_page
 
@@ -178,3 +179,43 @@ def test_the_list_page_shows_the_next_page_link_and_search_errors(
     assert b'data-testid="next-page"' in response.content
     bad = client.get("/customers/", {"age_min": "50", "age_max": "20"})
     assert bad.status_code == 400 and "The lower age bound is above the upper one." in bad.content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the ordered-index walk is PostgreSQL's")
+class TestWalkingTheAumIndex:
+    """Past the count cap a search walks the AUM-ordered index; it gives the same
+    page as sorting the matches, leaves no planner setting behind, and when the
+    walk runs over its time budget the matches are sorted instead."""
+
+    @pytest.fixture
+    def many(self, demo_users, new_customer, monkeypatch):
+        monkeypatch.setattr("customers.selectors.COUNT_CAP", 3)
+        for i in range(8):
+            new_customer(manager=demo_users["demo_cm1"], name=f"郑{i}", aum=str(1000 * (i + 1)))
+        return demo_users["demo_cm1"]
+
+    def _settings(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_sort'), current_setting('statement_timeout')")
+            return cursor.fetchone()
+
+    def test_the_walk_gives_the_sorted_page_and_restores_the_settings(self, many):
+        before = self._settings()
+        page = keyset_page(customer_search(user=many, q="郑"), sort="aum", size=5)
+        assert page.count_capped and [c.name for c in page.rows] == ["郑7", "郑6", "郑5", "郑4", "郑3"]
+        assert self._settings() == before  # inside the test's transaction too
+
+    def test_a_walk_over_its_budget_gives_way_to_sorting(self, many, monkeypatch):
+        from customers import selectors
+
+        walks = []
+        walk = selectors._walk_the_order_index
+        monkeypatch.setattr(
+            selectors, "_walk_the_order_index", lambda *a: walks.append(walk(*a)) or walks[-1]
+        )
+        monkeypatch.setattr(selectors, "WALK_BUDGET_MS", 1)
+        slow = customer_search(user=many, q="郑").extra(where=["pg_sleep(0.002) IS NOT NULL"])
+        page = keyset_page(slow, sort="aum", size=5)
+        assert walks == [None]  # the walk gave up
+        assert [c.name for c in page.rows] == ["郑7", "郑6", "郑5", "郑4", "郑3"]
+        assert self._settings()[1] == "0"
