@@ -1,5 +1,5 @@
 """Benchmark: counting segments at bench scale on PostgreSQL (one SQL statement per
-count, `marketing.segments.segment_customers(...).count()`), side by side with the
+count, `marketing.selectors.segment_count(...)`), side by side with the
 baseline of evaluating the same rules in Python over the rows (fetch the customers,
 their open accounts and marketing profiles, test each rule in a loop) on a sample,
 extrapolated to the whole table.
@@ -126,13 +126,13 @@ def prepare() -> None:
 
 
 def time_counts(rules: dict, user, runs: int, today: datetime.date) -> tuple[int, list[float]]:
-    from marketing.segments import segment_customers
+    from marketing.selectors import segment_count
 
     timings, count = [], 0
-    segment_customers(rules, user=user, today=today).count()  # warm the cache once
+    segment_count(rules, user=user, today=today)  # warm the cache once
     for _ in range(runs):
         started = time.perf_counter()
-        count = segment_customers(rules, user=user, today=today).count()
+        count = segment_count(rules, user=user, today=today)
         timings.append((time.perf_counter() - started) * 1000)
     return count, timings
 

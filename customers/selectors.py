@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Branch
+from crm_portal.db import read_with
 
 from . import crypto
 from .choices import ASSET_CATEGORIES, AccountCategory, AccountStatus
@@ -242,29 +243,18 @@ def _walk_the_order_index(page: QuerySet[Customer], limit: int) -> list[Customer
     index to sort them by AUM costs more than walking the AUM-ordered index (of the
     bank, the manager's book or the branch) and keeping the first rows that match,
     which are dense. PostgreSQL's estimates for full-text matches cannot tell the
-    two apart, so for this query only it is told not to use bitmap scans."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        # An ordered index walk that stops at the page's last row: no bitmap, no
-        # sort of all matches (the estimates for a text match are too low to make
-        # the planner walk by itself); parallel workers and JIT compilation only
-        # add their start-up time to such a short walk.
-        for setting, value in WALK_SETTINGS.items():
-            cursor.execute(f"SET LOCAL {setting} = {value}")
-        # Matches that are many but thin spread over a long walk (a few hundred
-        # in a bank of a million) make walking slower than sorting them: past its
-        # budget the walk gives up (None) and the caller sorts the matches.
-        cursor.execute(f"SET LOCAL statement_timeout = {int(WALK_BUDGET_MS)}")
+    two apart, so for this query only it is told to walk: no bitmap, no sort of all
+    matches; parallel workers and JIT compilation only add their start-up time to
+    such a short walk. Matches that are many but thinly spread over a long walk (a
+    few hundred in a bank of a million) make walking slower than sorting them: past
+    its budget the walk gives up (None) and the caller sorts the matches."""
+    with read_with(**WALK_SETTINGS, statement_timeout=str(int(WALK_BUDGET_MS))):
         try:
-            rows = list(page[:limit])
+            return list(page[:limit])
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", "") != QUERY_CANCELED:
                 raise
-            rows = None
-        # A read: rolling back its transaction (or savepoint, inside a caller's
-        # transaction) undoes the settings above, which would otherwise last until
-        # the caller's transaction ends.
-        transaction.set_rollback(True)
-        return rows
+            return None
 
 
 @dataclass

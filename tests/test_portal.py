@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.demo import DEMO_USERS
 from accounts.models import User
@@ -84,3 +85,19 @@ def test_create_api_token_for_an_unknown_user_fails(demo_users):
 
     with pytest.raises(CommandError):
         call_command("create_api_token", "nobody")
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner settings are PostgreSQL's")
+def test_read_with_applies_settings_to_its_block_only():
+    from crm_portal.db import read_with
+
+    def jit():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('jit')")
+            return cursor.fetchone()[0]
+
+    before = jit()
+    with read_with(jit="off" if before == "on" else "on"):
+        assert jit() != before
+    assert jit() == before  # also inside the test's own transaction
