@@ -94,3 +94,11 @@ def log_in(client, username, password):
     response = client.post("/accounts/login/", {"username": username, "password": password})
     assert response.status_code == 302
     return client
+
+
+def search_settings_statements() -> int:
+    """Statements a search page adds on PostgreSQL to set and reset its planner
+    settings (customers.selectors.MATCH_SETTINGS through crm_portal.db.read_with)."""
+    from django.db import connection
+
+    return 2 if connection.vendor == "postgresql" else 0
