@@ -242,6 +242,15 @@ def _users() -> dict[str, User] | None:
 # --- catalogue, policy, profile ------------------------------------------------------------
 
 
+def _save_parameter(obj, *, target, details: dict) -> None:
+    """A catalogue row as the admin's import writes it: validated, saved, audited."""
+    obj.full_clean()
+    obj.save()
+    audit(
+        Action.PARAMETER_CHANGED, actor_username=SOURCE, target=target, details={**details, "source": SOURCE}
+    )
+
+
 @transaction.atomic
 def _seed_catalogue(today: datetime.date) -> dict[str, int]:
     """The parameter manager's catalogue, as the admin's import would write it:
@@ -252,14 +261,7 @@ def _seed_catalogue(today: datetime.date) -> dict[str, int]:
         if fields["code"] in existing:
             continue
         product = Product(**fields)
-        product.full_clean()
-        product.save()
-        audit(
-            Action.PARAMETER_CHANGED,
-            actor_username=SOURCE,
-            target=product,
-            details={"parameter": "product", "code": product.code, "source": SOURCE},
-        )
+        _save_parameter(product, target=product, details={"parameter": "product", "code": product.code})
         counts["products"] += 1
     products = {
         p.code: p for p in Product.objects.filter(code__in=[p["product"] for p in _promotions(today)])
@@ -269,13 +271,8 @@ def _seed_catalogue(today: datetime.date) -> dict[str, int]:
         if product is None or Promotion.objects.filter(product=product, name=fields["name"]).exists():
             continue
         promotion = Promotion(**{**fields, "product": product})
-        promotion.full_clean()
-        promotion.save()
-        audit(
-            Action.PARAMETER_CHANGED,
-            actor_username=SOURCE,
-            target=product,
-            details={"parameter": "promotion", "product": product.code, "source": SOURCE},
+        _save_parameter(
+            promotion, target=product, details={"parameter": "promotion", "product": product.code}
         )
         counts["promotions"] += 1
     return counts
@@ -589,8 +586,7 @@ def _work_targets(campaign, manager, channels, plan, products, today, *, won_on)
         if opportunity is None or opportunity[0] not in products:
             continue
         product = products[opportunity[0]]
-        customer = Customer.objects.get(pk=target.customer_id)
-        amount = _amount(customer, product)
+        amount = _amount(target.customer, product)
         created = services.opportunity_create(
             user=manager,
             target=target,

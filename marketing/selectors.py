@@ -76,19 +76,24 @@ class SegmentPreview:
     sample: list[Customer]
 
 
-def segment_count(rules: dict[str, Any], *, user, today: datetime.date | None = None) -> int:
-    """How many customers of the user's scope a segment holds: one statement, run
-    without JIT compilation (at a million customers its plans cost enough to
-    trigger it, and compiling takes longer than it saves on a count)."""
+def _count(customers: QuerySet[Customer]) -> int:
+    """One counting statement, run without JIT compilation (at a million customers
+    a segment's plan costs enough to trigger it, and compiling takes longer than it
+    saves on a count)."""
     with read_with(jit="off"):
-        return segment_customers(rules, user=user, today=today).count()
+        return customers.count()
+
+
+def segment_count(rules: dict[str, Any], *, user, today: datetime.date | None = None) -> int:
+    """How many customers of the user's scope a segment holds."""
+    return _count(segment_customers(rules, user=user, today=today))
 
 
 def segment_preview(rules: dict[str, Any], *, user, sample: int = SAMPLE_SIZE) -> SegmentPreview:
     """The live count (one statement) and the largest customers by AUM as a sample."""
     customers = segment_customers(rules, user=user)
     return SegmentPreview(
-        count=segment_count(rules, user=user),
+        count=_count(customers),
         sample=list(
             customers.select_related("home_branch", "primary_manager").order_by("-aum", "-id")[:sample]
         ),

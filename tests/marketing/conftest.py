@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.models import AuditEvent
 from customers.choices import AccountCategory
 from customers.services import assignment_set_primary
 from marketing import services
@@ -123,3 +124,12 @@ def running_campaign(users, segment_for, products):
         return services.campaign_start(campaign=campaign, user=users["demo_bm"])
 
     return _make
+
+
+def campaign_actions(campaign) -> list[str]:
+    """The audit trail of a campaign: its actions, oldest first."""
+    return list(
+        AuditEvent.objects.filter(target_type="marketing.campaign", target_id=str(campaign.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )

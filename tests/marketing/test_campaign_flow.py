@@ -9,10 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.models import AuditEvent
 from marketing import services
 from marketing.choices import CampaignObjective, CampaignStatus, ExclusionReason, MarketingAction
 from marketing.models import CampaignTarget
+from tests.marketing.conftest import campaign_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -44,11 +44,7 @@ class TestApproval:
         )
         assert done.status == CampaignStatus.EVALUATED
         assert done.results["targets"] == 0
-        actions = list(
-            AuditEvent.objects.filter(target_type="marketing.campaign", target_id=str(draft.pk))
-            .order_by("id")
-            .values_list("action", flat=True)
-        )
+        actions = campaign_actions(draft)
         assert actions == [
             MarketingAction.CAMPAIGN_CREATED,
             MarketingAction.CAMPAIGN_SUBMITTED,

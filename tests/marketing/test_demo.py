@@ -42,6 +42,7 @@ from marketing.selectors import (
     opportunity_list,
     task_list,
 )
+from tests.marketing.conftest import campaign_actions
 from vip.demo import seed_vip
 
 pytestmark = pytest.mark.django_db
@@ -108,11 +109,7 @@ def test_a_running_campaign_demo_cm1_can_work(seeded):
     assert sale.manager_id == cm1.pk and sale.opportunity.stage == "won"
     assert sale.target.status == "converted"
     assert opportunity_list(user=cm1).filter(campaign=campaign).exists()
-    actions = list(
-        AuditEvent.objects.filter(target_type="marketing.campaign", target_id=str(campaign.pk))
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
+    actions = campaign_actions(campaign)
     assert actions == [
         MarketingAction.CAMPAIGN_CREATED,
         MarketingAction.CAMPAIGN_SUBMITTED,

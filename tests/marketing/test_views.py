@@ -277,6 +277,13 @@ def test_the_360_view_lists_the_running_campaigns_targeting_the_customer(client,
     page = client.get(f"/customers/{world['mine'].customer_no}/").content.decode()
     assert 'data-testid="campaigns"' in page and world["campaign"].name in page
     assert f"/marketing/targets/{world['target'].pk}/" in page
+    # a role that sees the customer but may not work targets gets the name, no link
+    client.logout()
+    log_in(client, "demo_admin", demo_password)
+    page = client.get(f"/customers/{world['mine'].customer_no}/").content.decode()
+    assert world["campaign"].name in page and f"/marketing/targets/{world['target'].pk}/" not in page
+    client.logout()
+    log_in(client, "demo_cm1", demo_password)
     # an excluded member of the same campaign is not a target
     excluded = client.get(f"/customers/{world['excluded'].customer_no}/").content.decode()
     assert 'data-testid="campaigns"' not in excluded
