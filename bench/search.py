@@ -31,7 +31,7 @@ SEARCH_INDEXES = [
     "customer_mobile_hash",
     "customer_mobile_suffix",
     "contact_value_hash",
-    "customer_search_tokens",
+    "customer_search_vector",
     "customer_initials",
     "customer_pinyin",
     "customer_manager_aum",
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--baseline-samples", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--plans", action="store_true", help="print the query plans")
-    parser.add_argument("--kinds", default="", help="comma-separated kinds to run (default: all)")
+    parser.add_argument("--kinds", default="", help="kinds to run, separated by semicolons (default: all)")
     args = parser.parse_args()
     setup()
     from django.db import connection, transaction
@@ -162,7 +162,7 @@ def main() -> None:
         per_kind: dict[str, list[tuple[str, dict]]] = {}
         for target in targets:
             for kind, query in queries_for(target, accounts.get(target.pk), rng).items():
-                if not args.kinds or kind in args.kinds.split(","):
+                if not args.kinds or kind in args.kinds.split(";"):
                     per_kind.setdefault(kind, []).append(query)
         plan[role] = per_kind
         print(f"{role}: {len(targets)} sample customers in scope ({username})")

@@ -168,15 +168,15 @@ class Customer(models.Model):
         # existing one); core banking may still send the same person under two
         # numbers, which load and go to the data-quality queue, so the database
         # index on the identity is not unique.
+        # The AUM-ordered indexes of the bank, a manager's book and a branch
+        # (customer_aum_desc, customer_manager_aum, customer_branch_aum) are made by
+        # migration 0007: on PostgreSQL they include the stored search vector.
         indexes = [
             models.Index(fields=["id_hash", "id_type"], name="customer_id_hash"),
             models.Index(fields=["id_suffix"], name="customer_id_suffix"),
             models.Index(fields=["mobile_hash"], name="customer_mobile_hash"),
             models.Index(fields=["mobile_suffix"], name="customer_mobile_suffix"),
             models.Index(fields=["home_branch", "status"], name="customer_branch_status"),
-            models.Index(fields=["primary_manager", "-aum", "-id"], name="customer_manager_aum"),
-            models.Index(fields=["-aum", "-id"], name="customer_aum_desc"),
-            models.Index(fields=["home_branch", "-aum", "-id"], name="customer_branch_aum"),
             models.Index(
                 fields=["name_initials"], name="customer_initials", opclasses=["varchar_pattern_ops"]
             ),

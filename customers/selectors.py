@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -50,23 +49,13 @@ SORTS: dict[str, tuple[str, bool]] = {
     "customer_no": ("customer_no", False),
 }
 COUNT_CAP = 500
-WALK_BUDGET_MS = 25  # a walk that takes longer gives way to sorting the matches
-QUERY_CANCELED = "57014"
-# The planner settings of fetching a search's matches (its count, or its page when
-# the matches are sorted). A scope or AUM range holds a quarter of the bank where a
-# text match holds a few thousand rows: left to itself the planner ANDs the bitmap
-# of the quarter (300,000 entries, 15-45 ms to build) with the text match's to
-# save heap visits that cost less. Pricing index entries higher makes it test the
-# scope and range on the few rows the text index returns (measured at a million
-# customers: counts 2-4 times faster, none slower).
-MATCH_SETTINGS = {"cpu_index_tuple_cost": "0.05", "jit": "off"}
-# the planner settings of a walk along the AUM-ordered index (_walk_the_order_index)
-WALK_SETTINGS = {
-    "enable_bitmapscan": "off",
-    "enable_sort": "off",
-    "jit": "off",
-    "max_parallel_workers_per_gather": "0",
-}
+# The planner settings of fetching a search's matches in order. A scope or AUM
+# range holds a quarter of the bank where a text match holds a few thousand rows:
+# left to itself the planner ANDs the bitmap of the quarter (300,000 entries, 15-45
+# ms to build) with the text match's to save heap visits that cost less. Pricing
+# index entries higher makes it test the scope and range on the rows the text
+# index returns, or walk the AUM-ordered index when the matches are dense.
+MATCH_SETTINGS = {"cpu_index_tuple_cost": "0.05", "random_page_cost": "1.1", "jit": "off"}
 
 
 @dataclass(frozen=True)
@@ -224,7 +213,14 @@ def _decode_cursor(cursor: str) -> list[Any] | None:
 def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", size: int = 25) -> KeysetPage:
     """One page after `cursor` (the sort value and id of the previous page's last
     row): an index range scan however deep the page, unlike OFFSET. The count is
-    capped, so counting never scans a whole bank's worth of rows."""
+    capped, so counting never reads a whole bank's worth of rows.
+
+    The first page is one pass over the matches: the keys (id and sort value) of
+    the first COUNT_CAP + 1 matches in order are both the count and the page, and
+    the page's rows are then read by primary key (a page larger than the cap reads
+    as many keys as it shows). PostgreSQL chooses between
+    sorting the matches (few) and walking the AUM-ordered index (many: the first
+    501 are found early); a later page counts apart and reads only its keys."""
     field, descending = SORTS.get(sort, SORTS["aum"])
     page = customers
     after = _decode_cursor(cursor) if cursor else None
@@ -234,38 +230,20 @@ def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", s
             value = Decimal(str(value))
         op = "lt" if descending else "gt"
         page = page.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
+    keys = page.values_list("pk", field)
     with read_with(**MATCH_SETTINGS):
-        capped = customers.order_by()[: COUNT_CAP + 1].count()
-        walk = capped > COUNT_CAP and field == "aum" and connection.vendor == "postgresql"
-        rows = None if walk else list(page[: size + 1])
-    if walk:
-        rows = _walk_the_order_index(page, size + 1)
-        if rows is None:  # the walk gave up: sort the matches
-            with read_with(**MATCH_SETTINGS):
-                rows = list(page[: size + 1])
-    has_more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = _encode_cursor([getattr(rows[-1], field), rows[-1].pk]) if has_more else ""
+        if after is None:
+            found = list(keys[: max(COUNT_CAP, size) + 1])
+            capped = len(found)
+        else:
+            capped = customers.order_by()[: COUNT_CAP + 1].count()
+            found = list(keys[: size + 1])
+    has_more = len(found) > size
+    found = found[:size]
+    by_pk = {c.pk: c for c in customers.order_by().filter(pk__in=[pk for pk, _value in found])}
+    rows = [by_pk[pk] for pk, _value in found if pk in by_pk]
+    next_cursor = _encode_cursor([found[-1][1], found[-1][0]]) if has_more else ""
     return KeysetPage(rows, next_cursor, min(capped, COUNT_CAP), capped > COUNT_CAP, after is None)
-
-
-def _walk_the_order_index(page: QuerySet[Customer], limit: int) -> list[Customer] | None:
-    """Many matches (more than the count cap): fetching them all through the search
-    index to sort them by AUM costs more than walking the AUM-ordered index (of the
-    bank, the manager's book or the branch) and keeping the first rows that match,
-    which are dense. PostgreSQL's estimates for full-text matches cannot tell the
-    two apart, so for this query only it is told to walk: no bitmap, no sort of all
-    matches; parallel workers and JIT compilation only add their start-up time to
-    such a short walk. Matches that are many but thinly spread over a long walk (a
-    few hundred in a bank of a million) make walking slower than sorting them: past
-    its budget the walk gives up (None) and the caller sorts the matches."""
-    try:
-        with transaction.atomic(), read_with(**WALK_SETTINGS, statement_timeout=str(int(WALK_BUDGET_MS))):
-            return list(page[:limit])
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", "") != QUERY_CANCELED:
-            raise
-        return None  # the savepoint's rollback took the settings with it
 
 
 @dataclass

@@ -181,11 +181,10 @@ def test_the_list_page_shows_the_next_page_link_and_search_errors(
     assert bad.status_code == 400 and "The lower age bound is above the upper one." in bad.content.decode()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the ordered-index walk is PostgreSQL's")
-class TestWalkingTheAumIndex:
-    """Past the count cap a search walks the AUM-ordered index; it gives the same
-    page as sorting the matches, leaves no planner setting behind, and when the
-    walk runs over its time budget the matches are sorted instead."""
+class TestOnePassOverTheMatches:
+    """The first page reads the keys of the first COUNT_CAP + 1 matches in order
+    (its count and its page at once) and then the page's rows by primary key; a
+    later page counts apart. Planner settings never outlive the page."""
 
     @pytest.fixture
     def many(self, demo_users, new_customer, monkeypatch):
@@ -194,28 +193,79 @@ class TestWalkingTheAumIndex:
             new_customer(manager=demo_users["demo_cm1"], name=f"郑{i}", aum=str(1000 * (i + 1)))
         return demo_users["demo_cm1"]
 
-    def _settings(self):
+    def _selects(self, run):
+        executed = []
+
+        def record(execute, sql, params, many, context):
+            executed.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            result = run()
+        return result, [s for s in executed if s.lstrip().upper().startswith("SELECT")]
+
+    def _setting(self):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('enable_sort'), current_setting('statement_timeout')")
+            cursor.execute("SELECT current_setting('cpu_index_tuple_cost'), current_setting('jit')")
             return cursor.fetchone()
 
-    def test_the_walk_gives_the_sorted_page_and_restores_the_settings(self, many):
-        before = self._settings()
-        page = keyset_page(customer_search(user=many, q="郑"), sort="aum", size=5)
-        assert page.count_capped and [c.name for c in page.rows] == ["郑7", "郑6", "郑5", "郑4", "郑3"]
-        assert self._settings() == before  # inside the test's transaction too
+    def test_the_first_page_and_its_count_come_from_one_read_of_the_matches(self, many):
+        search = customer_search(user=many, q="郑")
+        page, selects = self._selects(lambda: keyset_page(search, sort="aum", size=2))
+        assert page.count == 3 and page.count_capped
+        assert [c.name for c in page.rows] == ["郑7", "郑6"] and page.next_cursor
+        assert len(selects) == 2  # the ordered keys, then the two rows
+        assert "LIMIT 4" in selects[0]
 
-    def test_a_walk_over_its_budget_gives_way_to_sorting(self, many, monkeypatch):
-        from customers import selectors
+    def test_a_later_page_counts_apart_and_reads_only_its_own_keys(self, many):
+        search = customer_search(user=many, q="郑")
+        first = keyset_page(search, sort="aum", size=2)
+        page, selects = self._selects(lambda: keyset_page(search, sort="aum", size=2, cursor=first.next_cursor))
+        assert [c.name for c in page.rows] == ["郑5", "郑4"] and not page.is_first
+        assert page.count == 3 and page.count_capped  # the whole search's count, not the rest's
+        assert len(selects) == 3 and "LIMIT 3" in selects[1]
 
-        walks = []
-        walk = selectors._walk_the_order_index
-        monkeypatch.setattr(
-            selectors, "_walk_the_order_index", lambda *a: walks.append(walk(*a)) or walks[-1]
-        )
-        monkeypatch.setattr(selectors, "WALK_BUDGET_MS", 1)
-        slow = customer_search(user=many, q="郑").extra(where=["pg_sleep(0.002) IS NOT NULL"])
-        page = keyset_page(slow, sort="aum", size=5)
-        assert walks == [None]  # the walk gave up
-        assert [c.name for c in page.rows] == ["郑7", "郑6", "郑5", "郑4", "郑3"]
-        assert self._settings()[1] == "0"
+    def test_the_rows_keep_the_order_and_the_planner_settings_do_not_outlive_the_page(self, many):
+        before = self._setting()
+        page = keyset_page(customer_search(user=many, q="郑", sort="-aum"), sort="-aum", size=5)
+        assert [c.name for c in page.rows] == ["郑0", "郑1", "郑2", "郑3", "郑4"]
+        assert self._setting() == before
+
+    def test_an_empty_search_reads_no_rows(self, many):
+        search = customer_search(user=many, q="没有这个人")
+        page, selects = self._selects(lambda: keyset_page(search, sort="aum"))
+        assert page.rows == [] and page.count == 0 and not page.next_cursor
+        assert len(selects) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored vector is PostgreSQL's")
+class TestTheStoredSearchVector:
+    def _vector(self, pk):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT search_vector::text FROM customers_customer WHERE id = %s", [pk])
+            return cursor.fetchone()[0]
+
+    def test_it_follows_a_renamed_customer_and_the_search_follows_it(self, demo_users, new_customer):
+        user = demo_users["demo_cm1"]
+        customer = new_customer(manager=user, name="欧阳明")
+        assert "'oym'" in self._vector(customer.pk)
+        customer.name = "司马光"
+        customer.save(update_fields=["name"])
+        assert "'smg'" in self._vector(customer.pk) and "'oym'" not in self._vector(customer.pk)
+        assert [c.pk for c in customer_search(user=user, q="smg")] == [customer.pk]
+        assert list(customer_search(user=user, q="oym")) == []
+
+    def test_a_customer_read_does_not_fetch_it(self, demo_users, new_customer):
+        customer = new_customer(manager=demo_users["demo_cm1"], name="欧阳明")
+        assert "search_vector" not in str(type(customer).objects.filter(pk=customer.pk).query)
+
+    def test_the_aum_ordered_indexes_carry_what_a_search_tests(self):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'customers_customer'"
+                " AND indexname IN ('customer_aum_desc', 'customer_manager_aum', 'customer_branch_aum')"
+            )
+            indexes = dict(cursor.fetchall())
+        assert len(indexes) == 3
+        for definition in indexes.values():
+            assert "INCLUDE (search_vector, status, birth_date, tier, merged_into_id" in definition
