@@ -63,6 +63,14 @@ def scan_data_quality(dates: list[datetime.date]) -> None:
     quality_scan()
 
 
+def customer_upkeep(dates: list[datetime.date]) -> None:
+    """Vacuum and analyse the customer table the steps above rewrote, so that
+    searches walk its indexes without visiting it (customers)."""
+    from customers.upkeep import customer_table_upkeep
+
+    customer_table_upkeep()
+
+
 # ---------------------------------------------------------------------------------
 # POST-LOAD STEPS: what runs after new core-banking data is in, in this order, each
 # with the list of business dates just loaded. Append here:
@@ -77,6 +85,7 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
     ("marketing_profile", refresh_marketing_profile),
     ("marketing_sales", record_sales),
     ("data_quality", scan_data_quality),
+    ("customer_upkeep", customer_upkeep),  # last: after every step that writes customers
 )
 
 
