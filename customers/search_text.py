@@ -37,6 +37,11 @@ SURNAME_READINGS = {
     "宁": "ning",
     "过": "guo",
 }
+# Names whose tokens hold more than their pinyin and initials columns: a surname
+# with a second reading, or Latin letters (each word a token). A pinyin search finds
+# them through the search vector (a partial GIN index of exactly these names:
+# customers migration 0008, whose predicate must stay the same as this).
+EXTRA_TOKEN_NAMES = ("^(" + "|".join(SURNAME_READINGS) + ")", "[A-Za-z]")
 CJK = re.compile(r"[\u3400-\u9fff]")
 WORD = re.compile(r"[0-9a-z]+")
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.sql.where import AND, OR, WhereNode
 from django.utils import timezone
 
 from accounts.models import Branch
@@ -32,7 +34,7 @@ from .models import (
     Relationship,
 )
 from .panels import CAMPAIGNS, REMINDERS, PanelItem, panel_items
-from .search_text import query_grams
+from .search_text import EXTRA_TOKEN_NAMES, query_grams
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 RESIDENT_ID_RE = re.compile(r"^\d{17}[\dX]$|^\d{15}$")
@@ -55,7 +57,12 @@ COUNT_CAP = 500
 # ms to build) with the text match's to save heap visits that cost less. Pricing
 # index entries higher makes it test the scope and range on the rows the text
 # index returns, or walk the AUM-ordered index when the matches are dense.
-MATCH_SETTINGS = {"cpu_index_tuple_cost": "0.05", "random_page_cost": "1.1", "jit": "off"}
+MATCH_SETTINGS = {
+    "cpu_index_tuple_cost": "0.05",
+    "random_page_cost": "1.1",
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+}
 
 
 @dataclass(frozen=True)
@@ -128,13 +135,27 @@ def text_condition(q: str) -> Q:
     if kind in ("id_number", "number"):
         return _number_condition(q)
     if kind == "pinyin":
-        return Q(search_tokens__tokens_match=f"{q.lower()}:*")
+        return _pinyin_condition(q.lower())
     grams = query_grams(q)
     if grams:
         condition = Q(search_tokens__tokens_match=" & ".join(grams))
         # 3+ characters: the pieces narrow it down, the name itself decides
         return condition & Q(name__contains=q) if len(q) > 2 else condition
     return Q(name__icontains=q) | Q(customer_no=q)
+
+
+def _pinyin_condition(prefix: str) -> Q:
+    """A name token starting with `prefix`. From two letters on, written as the
+    three places such a token can be: the pinyin or initials column (each an
+    index range), or, for the few names with more tokens than those two
+    (search_text.EXTRA_TOKEN_NAMES), the search vector; keyset_page reads each
+    place apart. One letter matches a tenth of the bank: that search walks the
+    AUM-ordered index instead."""
+    tokens = Q(search_tokens__tokens_match=f"{prefix}:*")
+    if len(prefix) < 2:
+        return tokens
+    extra = Q(name__regex=EXTRA_TOKEN_NAMES[0]) | Q(name__regex=EXTRA_TOKEN_NAMES[1])
+    return Q(name_initials__startswith=prefix) | Q(name_pinyin__startswith=prefix) | (extra & tokens)
 
 
 def _apply_filters(customers: QuerySet[Customer], f: SearchFilters) -> QuerySet[Customer]:
@@ -218,32 +239,94 @@ def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", s
     The first page is one pass over the matches: the keys (id and sort value) of
     the first COUNT_CAP + 1 matches in order are both the count and the page, and
     the page's rows are then read by primary key (a page larger than the cap reads
-    as many keys as it shows). PostgreSQL chooses between
-    sorting the matches (few) and walking the AUM-ordered index (many: the first
-    501 are found early); a later page counts apart and reads only its keys."""
+    as many keys as it shows). PostgreSQL chooses between sorting the matches
+    (few) and walking the AUM-ordered index (many: the first 501 are found early);
+    a later page counts apart and reads only its keys (_ordered_keys)."""
     field, descending = SORTS.get(sort, SORTS["aum"])
-    page = customers
     after = _decode_cursor(cursor) if cursor else None
     if after is not None:
         value, last_id = after
         if field == "aum":
             value = Decimal(str(value))
         op = "lt" if descending else "gt"
-        page = page.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
-    keys = page.values_list("pk", field)
+        after_q = Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id})
+    order = (f"-{field}", "-id") if descending else (field, "id")
     with read_with(**MATCH_SETTINGS):
         if after is None:
-            found = list(keys[: max(COUNT_CAP, size) + 1])
+            found = _ordered_keys(customers, order, max(COUNT_CAP, size) + 1)
             capped = len(found)
         else:
-            capped = customers.order_by()[: COUNT_CAP + 1].count()
-            found = list(keys[: size + 1])
+            capped = len(_ordered_keys(customers, order, COUNT_CAP + 1))
+            found = _ordered_keys(customers, order, size + 1, after=after_q)
     has_more = len(found) > size
     found = found[:size]
-    by_pk = {c.pk: c for c in customers.order_by().filter(pk__in=[pk for pk, _value in found])}
+    by_pk = {c.pk: c for c in _by_key(customers, [pk for pk, _value in found])}
     rows = [by_pk[pk] for pk, _value in found if pk in by_pk]
     next_cursor = _encode_cursor([found[-1][1], found[-1][0]]) if has_more else ""
     return KeysetPage(rows, next_cursor, min(capped, COUNT_CAP), capped > COUNT_CAP, after is None)
+
+
+def _by_key(customers: QuerySet[Customer], ids: list[int]) -> QuerySet[Customer]:
+    """The rows of `ids`, found by `customers` just before, with what `customers`
+    selects (related rows, annotations) but not its conditions: testing the text
+    match, the scope and the filters again on rows that passed them costs more to
+    plan than to read the rows."""
+    rows = customers.order_by()
+    rows.query.where = WhereNode()
+    return rows.filter(pk__in=ids)
+
+
+def _ordered_keys(customers: QuerySet[Customer], order: tuple[str, str], limit: int, after: Q | None = None):
+    """(id, sort value) of the first `limit` customers in `order`, after the
+    cursor condition `after` if any.
+
+    A search whose conditions include one OR of a few alternatives (the places a
+    pinyin prefix can be, or a manager's own customers and those shared with them)
+    reads each alternative apart, ordered and limited, and keeps the first `limit`
+    of their union: each is then one index range or one ordered walk, where the OR
+    as a whole makes PostgreSQL visit every match in the table."""
+    arms = _alternatives(customers) if connection.vendor == "postgresql" else []
+    if not arms:
+        keys = customers if after is None else customers.filter(after)
+        return list(keys.values_list("pk", order[0].lstrip("-")).order_by(*order)[:limit])
+    sqls, params = [], []
+    for arm in arms:
+        if after is not None:
+            arm = arm.filter(after)
+        sql, arm_params = (
+            arm.values_list("pk", order[0].lstrip("-")).order_by(*order)[:limit].query.sql_with_params()
+        )
+        sqls.append(f"({sql})")
+        params.extend(arm_params)
+    direction = "DESC" if order[0].startswith("-") else "ASC"
+    with connection.cursor() as cursor:
+        union = " UNION ".join(sqls)
+        cursor.execute(
+            f"SELECT * FROM ({union}) AS keys ORDER BY 2 {direction}, 1 {direction} LIMIT %s",
+            [*params, limit],
+        )
+        return cursor.fetchall()
+
+
+def _alternatives(customers: QuerySet[Customer]) -> list[QuerySet[Customer]]:
+    """The search once per alternative of its one top-level OR (of two to four),
+    the OR replaced by that alternative; none when it has no such OR, or several."""
+    where = customers.query.where
+    if where.connector != AND or where.negated:
+        return []
+    ors = [
+        i
+        for i, condition in enumerate(where.children)
+        if isinstance(condition, WhereNode) and condition.connector == OR and not condition.negated
+    ]
+    if len(ors) != 1 or not 2 <= len(where.children[ors[0]].children) <= 4:
+        return []
+    arms = []
+    for alternative in where.children[ors[0]].children:
+        arm = customers.all()  # a clone, whose conditions can be replaced
+        arm.query.where.children[ors[0]] = alternative
+        arms.append(arm)
+    return arms
 
 
 @dataclass

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from customers.selectors import COUNT_CAP, SearchFilters, classify_query, customer_search, keyset_page
 
@@ -106,6 +107,86 @@ class TestKindsAtHeadOffice:
         assert names(bm, "", branch="12000") == {"欧阳娜娜", "Anna Li"}
         assert names(bm, "张", manager="E1102") == {"张三丰"}
         assert names(bm, "", branch="99999") == set()
+
+
+class TestPinyinPlacesReadApart:
+    """From two letters on, a pinyin search reads the initials range, the pinyin
+    range and the names with more tokens (a second surname reading, Latin words)
+    apart and merges them (PostgreSQL); pages and counts are those of the plain
+    query, under every scope."""
+
+    QUERIES = [
+        "zs",
+        "zsf",
+        "zhangsan",
+        "zhangsanf",
+        "shantianfang",
+        "dantf",
+        "dtf",
+        "stf",
+        "li",
+        "an",
+        "z",
+        "oy",
+    ]
+
+    def _all_pages(self, user, q, size=1):
+        seen, cursor, counts = [], "", set()
+        while True:
+            page = keyset_page(customer_search(user=user, q=q), sort="aum", cursor=cursor, size=size)
+            seen += [c.name for c in page.rows]
+            counts.add(page.count)
+            cursor = page.next_cursor
+            if not cursor:
+                return seen, counts
+
+    @pytest.mark.parametrize("username", ["demo_bm", "demo_bh", "demo_cm1", "demo_cm3"])
+    def test_pages_and_counts_are_the_plain_querys(self, people, demo_users, username):
+        user = demo_users[username]
+        for q in self.QUERIES:
+            expected = [c.name for c in customer_search(user=user, q=q)]
+            seen, counts = self._all_pages(user, q)
+            assert seen == expected, q
+            assert counts <= {len(expected)}, q
+
+    def test_a_second_word_and_a_second_reading_are_found(self, people, demo_users):
+        bm = demo_users["demo_bm"]
+        assert names(bm, "li") == {"Anna Li"}
+        assert names(bm, "shan") == {"单田芳"} and names(bm, "dan") == {"单田芳"}
+        assert names(bm, "stf") == {"单田芳"} and names(bm, "dtf") == {"单田芳"}
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the union is PostgreSQL's")
+    def test_two_letters_read_the_places_apart_one_letter_walks(self, people, demo_users):
+        search = customer_search(user=demo_users["demo_bm"], q="zs")
+        with CaptureQueriesContext(connection) as two:
+            page = keyset_page(search, sort="aum")
+        assert [c.name for c in page.rows] == ["张三丰", "张三"]
+        assert " UNION " in two.captured_queries[1]["sql"]
+        assert "name_initials" in two.captured_queries[1]["sql"]
+        with CaptureQueriesContext(connection) as one:
+            keyset_page(customer_search(user=demo_users["demo_bm"], q="z"), sort="aum")
+        assert not any(" UNION " in query["sql"] for query in one.captured_queries)
+
+    def test_a_manager_sees_shared_customers_in_the_page_and_the_count(self, people, demo_users):
+        from guardian.shortcuts import assign_perm
+
+        cm1 = demo_users["demo_cm1"]
+        assign_perm("customers.view_customer", cm1, people["ouyang"])
+        for q in ("", "oy", "欧阳"):
+            user = type(cm1).objects.get(pk=cm1.pk)  # a new request: grants read afresh
+            expected = [c.name for c in customer_search(user=user, q=q)]
+            seen, counts = self._all_pages(user, q)
+            assert "欧阳娜娜" in expected and seen == expected and counts == {len(expected)}, q
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the partial index is PostgreSQL's")
+    def test_the_partial_index_covers_the_names_the_query_names(self):
+        from customers.search_text import EXTRA_TOKEN_NAMES
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'customer_extra_tokens'")
+            (definition,) = cursor.fetchone()
+        for pattern in EXTRA_TOKEN_NAMES:
+            assert f"(name)::text ~ '{pattern}'::text" in definition
 
 
 class TestScope:
@@ -220,7 +301,9 @@ class TestOnePassOverTheMatches:
     def test_a_later_page_counts_apart_and_reads_only_its_own_keys(self, many):
         search = customer_search(user=many, q="郑")
         first = keyset_page(search, sort="aum", size=2)
-        page, selects = self._selects(lambda: keyset_page(search, sort="aum", size=2, cursor=first.next_cursor))
+        page, selects = self._selects(
+            lambda: keyset_page(search, sort="aum", size=2, cursor=first.next_cursor)
+        )
         assert [c.name for c in page.rows] == ["郑5", "郑4"] and not page.is_first
         assert page.count == 3 and page.count_capped  # the whole search's count, not the rest's
         assert len(selects) == 3 and "LIMIT 3" in selects[1]
