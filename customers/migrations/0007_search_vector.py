@@ -37,7 +37,9 @@ def forward(apps, schema_editor):
         "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_tokens)) STORED"
     )
     schema_editor.execute("ALTER TABLE customers_customer ALTER COLUMN search_vector SET STATISTICS 1000")
-    schema_editor.execute("CREATE INDEX customer_search_vector ON customers_customer USING gin (search_vector)")
+    schema_editor.execute(
+        "CREATE INDEX customer_search_vector ON customers_customer USING gin (search_vector)"
+    )
     schema_editor.execute("DROP INDEX IF EXISTS customer_search_tokens")
     for name, columns in ORDERED.items():
         schema_editor.execute(f"CREATE INDEX {name} ON customers_customer ({columns}) INCLUDE ({COVERED})")
