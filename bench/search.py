@@ -11,7 +11,12 @@ server-side search the list page runs (`customer_search` + `keyset_page`: first
 page of 25 and the capped count) and counts its queries. Then, inside a transaction
 that is rolled back, drops the search indexes and runs the first `baseline-samples`
 queries of each kind again (the baseline is slow: seconds per name query). Prints
-p50/p95 ms per kind and role for both, and the plans the fast path relies on.
+p50/p95 ms per kind and role for both and, with `--plans`, EXPLAIN ANALYZE of each
+statement a first page runs. It prints the server's memory settings first: the
+figures assume the customer table and its search indexes fit in shared_buffers
+(at a million customers about 2.3 GB; PostgreSQL's default of 128 MB makes every
+table visit a read from the operating system's cache). `--kinds "name, 2 chars;
+full pinyin"` runs some kinds only.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ SEARCH_INDEXES = [
     "customer_mobile_suffix",
     "contact_value_hash",
     "customer_search_vector",
+    "customer_extra_tokens",
     "customer_initials",
     "customer_pinyin",
     "customer_manager_aum",
@@ -146,12 +152,12 @@ def main() -> None:
 
     from accounts.models import User
     from customers.models import Customer
-    from customers.selectors import SearchFilters, customer_search
 
     if connection.vendor != "postgresql":
         raise SystemExit("run it on PostgreSQL (DATABASE_URL)")
     total = Customer.objects.count()
     print(f"customers: {total:,}")
+    print(server_settings())
     rng = random.Random(args.seed)
     plan: dict[str, dict[str, list[tuple[str, dict]]]] = {}
     users = {}
@@ -213,13 +219,55 @@ def main() -> None:
     print(f"\nworst p95 with the search indexes: {worst:.2f} ms")
 
     if args.plans:
-        user = users["head office"]
-        print("\nPlans (head office, one query per kind):")
-        for kind in kinds:
-            q, filters = plan["head office"][kind][0]
-            qs = customer_search(user=user, q=q, filters=SearchFilters(**filters))[:26]
-            print(f"\n--- {kind}: {q!r} {filters or ''}")
-            print(qs.explain(analyze=True))
+        print("\nPlans (the statements a first page runs, the first query of each kind and role):")
+        for role, _username in ROLES:
+            for kind in kinds:
+                q, filters = plan[role][kind][0]
+                print(f"\n--- {role}, {kind}: {q!r} {filters or ''}")
+                for line in explain_page(users[role], q, filters):
+                    print(line)
+
+
+def explain_page(user, q: str, filters: dict) -> list[str]:
+    """EXPLAIN ANALYZE of each SELECT the first page of a search runs, under the
+    planner settings it runs with."""
+    from django.db import connection
+
+    from crm_portal.db import read_with
+    from customers.selectors import MATCH_SETTINGS, SearchFilters, customer_search, keyset_page
+
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("SELECT"):
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        keyset_page(customer_search(user=user, q=q, filters=SearchFilters(**filters)), sort="aum")
+    lines = []
+    with read_with(**MATCH_SETTINGS), connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            lines += [row[0] for row in cursor.fetchall()] + [""]
+    return lines
+
+
+def server_settings() -> str:
+    from django.db import connection
+
+    names = ["server_version", "shared_buffers", "effective_cache_size", "work_mem", "random_page_cost"]
+    with connection.cursor() as cursor:
+        values = []
+        for name in names:
+            cursor.execute(f"SHOW {name}")
+            values.append(f"{name}={cursor.fetchone()[0]}")
+        cursor.execute(
+            "SELECT pg_size_pretty(pg_relation_size('customers_customer')),"
+            " pg_size_pretty(pg_indexes_size('customers_customer'))"
+        )
+        table, indexes = cursor.fetchone()
+    return f"PostgreSQL {', '.join(values)}; customer table {table}, its indexes {indexes}"
 
 
 if __name__ == "__main__":
