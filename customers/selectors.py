@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.lookups import In
 from django.db.models.sql.where import AND, OR, WhereNode
 from django.utils import timezone
 
@@ -51,6 +52,7 @@ SORTS: dict[str, tuple[str, bool]] = {
     "customer_no": ("customer_no", False),
 }
 COUNT_CAP = 500
+BRANCH_PARTS_MAX = 16  # a search held to more branches walks the bank's AUM index (_ordered_keys)
 # The planner settings of fetching a search's matches in order. A scope or AUM
 # range holds a quarter of the bank where a text match holds a few thousand rows:
 # left to itself the planner ANDs the bitmap of the quarter (300,000 entries, 15-45
@@ -280,32 +282,98 @@ def _ordered_keys(customers: QuerySet[Customer], order: tuple[str, str], limit: 
     """(id, sort value) of the first `limit` customers in `order`, after the
     cursor condition `after` if any.
 
-    A search whose conditions include one OR of a few alternatives (the places a
-    pinyin prefix can be, or a manager's own customers and those shared with them)
-    reads each alternative apart, ordered and limited, and keeps the first `limit`
-    of their union: each is then one index range or one ordered walk, where the OR
-    as a whole makes PostgreSQL visit every match in the table."""
-    arms = _alternatives(customers) if connection.vendor == "postgresql" else []
-    if not arms:
-        keys = customers if after is None else customers.filter(after)
-        return list(keys.values_list("pk", order[0].lstrip("-")).order_by(*order)[:limit])
+    On PostgreSQL two shapes of search are read in parts, each part ordered and
+    limited, and the first `limit` of their union kept:
+    - one OR of a few alternatives (the places a pinyin prefix can be, or a
+      manager's own customers and those shared with them): each alternative is
+      then one index range or one ordered walk, where the OR as a whole makes
+      PostgreSQL visit every match in the table;
+    - a search held to a few branches (a branch head's subtree, the branch filter)
+      that PostgreSQL would answer from the AUM-ordered indexes: each branch's own
+      index is walked in order, as far as the limit, instead of walking the bank's
+      (passing over every other branch's customers) or reading the whole AUM range
+      of every branch to sort it. (An index cannot be read in order for `branch IN
+      (...)`, and PostgreSQL 15 does not merge ordered scans of a UNION ALL.) When
+      it would rather fetch the text index's matches, those are fetched once for
+      all branches."""
+    field = order[0].lstrip("-")
+
+    def keys(search: QuerySet[Customer]) -> QuerySet:
+        search = search if after is None else search.filter(after)
+        return search.values_list("pk", field).order_by(*order)[:limit]
+
+    if connection.vendor != "postgresql":
+        return list(keys(customers))
+    arms = _alternatives(customers)
+    if arms:
+        return _first_of_union([keys(arm) for arm in arms], order, limit, distinct=True)
+    branches = _per_branch(customers) if field == "aum" else []
+    if branches and not _fetches_matches(keys(customers)):
+        with read_with(enable_bitmapscan="off"):
+            return _first_of_union([keys(branch) for branch in branches], order, limit, distinct=False)
+    return list(keys(customers))
+
+
+def _first_of_union(
+    parts: list[QuerySet], order: tuple[str, str], limit: int, *, distinct: bool
+) -> list[tuple]:
     sqls, params = [], []
-    for arm in arms:
-        if after is not None:
-            arm = arm.filter(after)
-        sql, arm_params = (
-            arm.values_list("pk", order[0].lstrip("-")).order_by(*order)[:limit].query.sql_with_params()
-        )
+    for part in parts:
+        sql, part_params = part.query.sql_with_params()
         sqls.append(f"({sql})")
-        params.extend(arm_params)
+        params.extend(part_params)
     direction = "DESC" if order[0].startswith("-") else "ASC"
+    union = (" UNION " if distinct else " UNION ALL ").join(sqls)
     with connection.cursor() as cursor:
-        union = " UNION ".join(sqls)
         cursor.execute(
             f"SELECT * FROM ({union}) AS keys ORDER BY 2 {direction}, 1 {direction} LIMIT %s",
             [*params, limit],
         )
         return cursor.fetchall()
+
+
+def _fetches_matches(keys: QuerySet) -> bool:
+    """Whether PostgreSQL's plan for `keys` fetches the matches of an index (a
+    bitmap: the text index's, typically) rather than reading the AUM-ordered
+    indexes, which it reads for many matches."""
+    sql, params = keys.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plans = [cursor.fetchone()[0][0]["Plan"]]
+    while plans:
+        plan = plans.pop()
+        if plan["Node Type"] == "Bitmap Heap Scan":
+            return True
+        plans += plan.get("Plans", [])
+    return False
+
+
+def _per_branch(customers: QuerySet[Customer]) -> list[QuerySet[Customer]]:
+    """The search once per home branch it is held to (`home_branch_id__in` of the
+    data scope or the branch filter, ANDed in), `= branch` in place of the lists;
+    none when it is held to one branch, to none, or to more than BRANCH_PARTS_MAX."""
+    where = customers.query.where
+    if where.connector != AND or where.negated:
+        return []
+    home_branch = Customer._meta.get_field("home_branch")
+    lists = [
+        (i, set(condition.rhs))
+        for i, condition in enumerate(where.children)
+        if isinstance(condition, In)
+        and getattr(condition.lhs, "target", None) is home_branch
+        and isinstance(condition.rhs, (list, tuple, set))
+    ]
+    branches = sorted(set.intersection(*(values for _i, values in lists))) if lists else []
+    if not 1 < len(branches) <= BRANCH_PARTS_MAX:
+        return []
+    parts = []
+    for branch in branches:
+        part = customers.all()  # a clone, whose conditions can be replaced
+        for i, _values in lists:
+            condition = part.query.where.children[i]
+            part.query.where.children[i] = type(condition)(condition.lhs, [branch])
+        parts.append(part)
+    return parts
 
 
 def _alternatives(customers: QuerySet[Customer]) -> list[QuerySet[Customer]]:

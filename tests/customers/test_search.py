@@ -189,6 +189,69 @@ class TestPinyinPlacesReadApart:
             assert f"(name)::text ~ '{pattern}'::text" in definition
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the per-branch walks are PostgreSQL's")
+class TestABranchHeadsWalkPerBranch:
+    """A branch head's search that PostgreSQL would answer by walking the bank's AUM
+    index walks each branch's own index instead; pages and counts are unchanged."""
+
+    @pytest.fixture
+    def spread(self, demo_users, new_customer, monkeypatch):
+        monkeypatch.setattr("customers.selectors.COUNT_CAP", 4)
+        for i in range(9):
+            branch = ["11100", "11101", "11102", "12101"][i % 4]
+            new_customer(branch=branch, name=f"周{i}", aum=str(1000 * (i % 5)))
+        return demo_users["demo_bh"]
+
+    def _pages(self, user, q, **filters):
+        seen, cursor, sqls = [], "", []
+        while True:
+            search = customer_search(user=user, q=q, filters=SearchFilters(**filters))
+            with CaptureQueriesContext(connection) as captured:
+                page = keyset_page(search, sort="aum", cursor=cursor, size=2)
+            sqls += [query["sql"] for query in captured.captured_queries]
+            seen.append(([c.name for c in page.rows], page.count, page.count_capped))
+            cursor = page.next_cursor
+            if not cursor:
+                return seen, sqls
+
+    def _expected(self, user, q, **filters):
+        names = [c.name for c in customer_search(user=user, q=q, filters=SearchFilters(**filters))]
+        pages = [names[i : i + 2] for i in range(0, len(names), 2)] or [[]]
+        return [(page, min(len(names), 4), len(names) > 4) for page in pages]
+
+    @pytest.mark.parametrize("walks", [True, False])
+    def test_pages_and_counts_whether_it_walks_or_not(self, spread, monkeypatch, walks):
+        monkeypatch.setattr("customers.selectors._fetches_matches", lambda keys: not walks)
+        for q, filters in (
+            ("", {}),
+            ("周", {}),
+            ("", {"branch": "11100"}),
+            ("周", {"aum_min": Decimal("1000")}),
+        ):
+            seen, sqls = self._pages(spread, q, **filters)
+            assert seen == self._expected(spread, q, **filters), (q, filters)
+            assert any("UNION ALL" in sql for sql in sqls) == walks, (q, filters)
+
+    def test_one_branch_is_one_walk_already(self, spread, monkeypatch):
+        monkeypatch.setattr("customers.selectors._fetches_matches", lambda keys: False)
+        seen, sqls = self._pages(spread, "", branch="11101")
+        assert seen == self._expected(spread, "", branch="11101")
+        assert not any("UNION" in sql for sql in sqls)
+
+    def test_the_plan_tells_fetching_the_matches_from_reading_in_order(self, spread):
+        from customers.selectors import _fetches_matches
+
+        keys = customer_search(user=spread, q="周").values_list("pk", "aum")[:3]
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = off")
+            assert not _fetches_matches(keys)
+            cursor.execute("SET LOCAL enable_sort = on")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute("SET LOCAL enable_indexonlyscan = off")
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            assert _fetches_matches(keys)
+
+
 class TestScope:
     @pytest.mark.parametrize(
         ("username", "expected"),
