@@ -205,6 +205,14 @@ class Customer(models.Model):
                 opclasses=["varchar_pattern_ops"],
                 include=SEARCH_COVERED,
             ),
+            # A one-character search: the surname (this range), or a later character
+            # (a token of its own: customers.search_text.LATER).
+            models.Index(
+                fields=["name"],
+                name="customer_name_prefix",
+                opclasses=["varchar_pattern_ops"],
+                include=SEARCH_COVERED,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,9 @@
 """What the name search matches, computed once when a name is written (never at
 query time): every 1- and 2-character piece of a Chinese name (so any substring
 is found through an index, including the 2-character ones trigram indexes cannot
-serve), the full pinyin and the pinyin initials (`zhangsan`, `zs` for 张三), and the
-lower-cased words of a Latin name. On PostgreSQL the tokens are indexed with a GIN
+serve), each character after the first marked as such (LATER), the full pinyin and
+the pinyin initials (`zhangsan`, `zs` for 张三), and the lower-cased words of a Latin
+name. On PostgreSQL the tokens are indexed with a GIN
 full-text index ('simple' configuration: no stemming, no stop words)."""
 
 from __future__ import annotations
@@ -84,10 +85,23 @@ def _pinyin_variants(name: str) -> list[list[str]]:
     return variants
 
 
+# A token for a Chinese character anywhere but first in the name ("2伟"): with the
+# name's own prefix index, a one-character search is two narrow lookups (the
+# surname, or a later character) instead of every name holding the character.
+# A digit, so that no letters-only (pinyin) prefix ever matches it.
+LATER = "2"
+
+
+def later_char_token(char: str) -> str:
+    return LATER + char
+
+
 def name_search(name: str) -> NameSearch:
-    name = (name or "").strip()
+    raw = name or ""
+    name = raw.strip()
     chinese = "".join(CJK.findall(name))
-    tokens: set[str] = set()
+    # positions as stored: the name column, unstripped, is what its index orders
+    tokens: set[str] = {later_char_token(char) for char in raw[1:] if CJK.match(char)}
     pinyin_full = initials = ""
     if chinese:
         tokens.update(chinese)

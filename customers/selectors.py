@@ -35,7 +35,7 @@ from .models import (
     Relationship,
 )
 from .panels import CAMPAIGNS, REMINDERS, PanelItem, panel_items
-from .search_text import EXTRA_TOKEN_NAMES, query_grams
+from .search_text import EXTRA_TOKEN_NAMES, later_char_token, query_grams
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 RESIDENT_ID_RE = re.compile(r"^\d{17}[\dX]$|^\d{15}$")
@@ -139,6 +139,9 @@ def text_condition(q: str) -> Q:
     if kind == "pinyin":
         return _pinyin_condition(q.lower())
     grams = query_grams(q)
+    if grams == [q] and len(q) == 1:
+        # one character: first in the name (an index range), or later (one token)
+        return Q(name__startswith=q) | Q(search_tokens__tokens_match=later_char_token(q))
     if grams:
         condition = Q(search_tokens__tokens_match=" & ".join(grams))
         # 3+ characters: the pieces narrow it down, the name itself decides
