@@ -96,9 +96,13 @@ def log_in(client, username, password):
     return client
 
 
-def search_settings_statements() -> int:
-    """Statements a search page adds on PostgreSQL to set and reset its planner
-    settings (customers.selectors.MATCH_SETTINGS through crm_portal.db.read_with)."""
+def search_settings_statements(*, per_branch: bool = False) -> int:
+    """Statements a search page adds on PostgreSQL: its planner settings set and
+    reset (customers.selectors.MATCH_SETTINGS through crm_portal.db.read_with); for
+    a search held to several branches (`per_branch`), also the plan asked first and
+    the settings of reading each branch apart, set and reset."""
     from django.db import connection
 
-    return 2 if connection.vendor == "postgresql" else 0
+    if connection.vendor != "postgresql":
+        return 0
+    return 5 if per_branch else 2
