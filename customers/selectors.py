@@ -285,20 +285,20 @@ def _ordered_keys(customers: QuerySet[Customer], order: tuple[str, str], limit: 
     """(id, sort value) of the first `limit` customers in `order`, after the
     cursor condition `after` if any.
 
-    On PostgreSQL two shapes of search are read in parts, each part ordered and
-    limited, and the first `limit` of their union kept:
-    - one OR of a few alternatives (the places a pinyin prefix can be, or a
-      manager's own customers and those shared with them): each alternative is
-      then one index range or one ordered walk, where the OR as a whole makes
-      PostgreSQL visit every match in the table;
-    - a search held to a few branches (a branch head's subtree, the branch filter)
-      that PostgreSQL would answer from the AUM-ordered indexes: each branch's own
-      index is walked in order, as far as the limit, instead of walking the bank's
-      (passing over every other branch's customers) or reading the whole AUM range
-      of every branch to sort it. (An index cannot be read in order for `branch IN
-      (...)`, and PostgreSQL 15 does not merge ordered scans of a UNION ALL.) When
-      it would rather fetch the text index's matches, those are fetched once for
-      all branches."""
+    On PostgreSQL a search is read in parts, each ordered and limited, and the
+    first `limit` of their union kept, when
+    - it has one OR of a few alternatives (the places a name or pinyin prefix can
+      be, or a manager's own customers and those shared with them): each
+      alternative is then one index range or one ordered walk, where the OR as a
+      whole makes PostgreSQL visit every match in the table;
+    - a part is held to a few branches (a branch head's subtree, the branch filter)
+      and PostgreSQL would answer it from the AUM-ordered indexes: each branch's
+      own index is walked in order, as far as the limit, instead of walking the
+      bank's (passing over every other branch's customers) or reading the whole
+      AUM range of every branch to sort it. (An index cannot be read in order for
+      `branch IN (...)`; limited parts of a UNION ALL are merged in order.) When it
+      would rather fetch the text index's matches, those are fetched once for all
+      branches."""
     field = order[0].lstrip("-")
 
     def keys(search: QuerySet[Customer]) -> QuerySet:
@@ -307,14 +307,17 @@ def _ordered_keys(customers: QuerySet[Customer], order: tuple[str, str], limit: 
 
     if connection.vendor != "postgresql":
         return list(keys(customers))
-    arms = _alternatives(customers)
-    if arms:
-        return _first_of_union([keys(arm) for arm in arms], order, limit, distinct=True)
-    branches = _per_branch(customers) if field == "aum" else []
-    if branches and not _fetches_matches(keys(customers)):
-        with read_with(enable_bitmapscan="off"):
-            return _first_of_union([keys(branch) for branch in branches], order, limit, distinct=False)
-    return list(keys(customers))
+    alternatives = _alternatives(customers) or [customers]
+    parts = []
+    for alternative in alternatives:
+        branches = _per_branch(alternative) if field == "aum" else []
+        if branches and not _fetches_matches(keys(alternative)):
+            parts += branches
+        else:
+            parts.append(alternative)
+    if len(parts) == 1:
+        return list(keys(parts[0]))
+    return _first_of_union([keys(part) for part in parts], order, limit, distinct=len(alternatives) > 1)
 
 
 def _first_of_union(

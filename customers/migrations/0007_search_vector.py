@@ -13,7 +13,7 @@ what a search tests (PostgreSQL; elsewhere the indexes stay plain).
 
 from django.db import migrations, models
 
-COVERED = "search_vector, status, birth_date, tier, merged_into_id, home_branch_id, primary_manager_id"
+COVERED = "search_vector, name, status, birth_date, tier, merged_into_id, home_branch_id, primary_manager_id"
 ORDERED = {
     "customer_aum_desc": "aum DESC, id DESC",
     "customer_manager_aum": "primary_manager_id, aum DESC, id DESC",

@@ -99,10 +99,9 @@ def log_in(client, username, password):
 def search_settings_statements(*, per_branch: bool = False) -> int:
     """Statements a search page adds on PostgreSQL: its planner settings set and
     reset (customers.selectors.MATCH_SETTINGS through crm_portal.db.read_with); for
-    a search held to several branches (`per_branch`), also the plan asked first and
-    the settings of reading each branch apart, set and reset."""
+    a search held to several branches (`per_branch`), also its plan, asked first."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return 0
-    return 5 if per_branch else 2
+    return 3 if per_branch else 2
