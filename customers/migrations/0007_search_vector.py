@@ -6,7 +6,7 @@ what a search tests (PostgreSQL; elsewhere the indexes stay plain).
   each row it tests. Statistics on it keep its 10,000 commonest tokens, so that the
   planner knows how many customers a surname or a pair of initials matches. The
   column is not on the model: no read of a customer fetches it.
-- The three AUM-ordered indexes (bank, manager's book, branch) INCLUDE the vector,
+- The three AUM-ordered indexes (bank, manager's book, branch) INCLUDE the vector, the name,
   the scope columns and the filterable columns: a broad search that walks one of
   them in AUM order tests each row inside the index (an index-only scan) instead of
   visiting the table, five times faster per row at a million customers."""

@@ -267,7 +267,7 @@ class TestABranchHeadsWalkPerBranch:
 
     @pytest.mark.parametrize("walks", [True, False])
     def test_pages_and_counts_whether_it_walks_or_not(self, spread, monkeypatch, walks):
-        monkeypatch.setattr("customers.selectors._fetches_matches", lambda keys: not walks)
+        monkeypatch.setattr("customers.selectors._reads_aum_order", lambda keys: walks)
         for q, filters in (
             ("", {}),
             ("周", {}),
@@ -276,28 +276,29 @@ class TestABranchHeadsWalkPerBranch:
         ):
             seen, sqls = self._pages(spread, q, **filters)
             assert seen == self._expected(spread, q, **filters), (q, filters)
-            # one branch per part (a one-character name: its two places, each per branch)
+            # one branch per part; a one-character name is read in its two places
+            # instead (the surname, a later character), each for all branches
             per_branch = any(re.search(r'"home_branch_id" IN \(\d+\)', sql) for sql in sqls)
-            assert per_branch == walks, (q, filters)
+            assert per_branch == (walks and not q), (q, filters)
 
     def test_one_branch_is_one_walk_already(self, spread, monkeypatch):
-        monkeypatch.setattr("customers.selectors._fetches_matches", lambda keys: False)
+        monkeypatch.setattr("customers.selectors._reads_aum_order", lambda keys: True)
         seen, sqls = self._pages(spread, "", branch="11101")
         assert seen == self._expected(spread, "", branch="11101")
         assert not any("UNION" in sql for sql in sqls)
 
-    def test_the_plan_tells_fetching_the_matches_from_reading_in_order(self, spread):
-        from customers.selectors import _fetches_matches
+    def test_the_plan_tells_reading_in_aum_order_from_fetching_the_matches(self, spread):
+        from customers.selectors import _reads_aum_order
 
-        keys = customer_search(user=spread, q="周").values_list("pk", "aum")[:3]
+        keys = customer_search(user=spread, q="周一").values_list("pk", "aum")[:3]
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_sort = off")
-            assert not _fetches_matches(keys)
+            assert _reads_aum_order(keys)
             cursor.execute("SET LOCAL enable_sort = on")
             cursor.execute("SET LOCAL enable_indexscan = off")
             cursor.execute("SET LOCAL enable_indexonlyscan = off")
             cursor.execute("SET LOCAL enable_seqscan = off")
-            assert _fetches_matches(keys)
+            assert not _reads_aum_order(keys)
 
 
 class TestScope:
