@@ -59,7 +59,9 @@ BRANCH_PARTS_MAX = 16  # a search held to more branches walks the bank's AUM ind
 # left to itself the planner ANDs the bitmap of the quarter (300,000 entries, 15-45
 # ms to build) with the text match's to save heap visits that cost less. Pricing
 # index entries higher makes it test the scope and range on the rows the text
-# index returns, or walk the AUM-ordered index when the matches are dense.
+# index returns, or walk the AUM-ordered index when the matches are dense. Table
+# pages are in memory (random_page_cost as for an SSD or cached data); parallel
+# workers and JIT compilation cost more to start than such a read takes.
 MATCH_SETTINGS = {
     "cpu_index_tuple_cost": "0.05",
     "random_page_cost": "1.1",
