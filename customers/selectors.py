@@ -230,13 +230,27 @@ def _encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> list[Any] | None:
+def _decode_cursor(cursor: str, field: str) -> tuple[Any, int] | None:
+    """The (sort value, id) a cursor carries, or None for anything this portal did
+    not write: the cursor comes back from the browser, and a search starts again
+    at its first page rather than fail on a forged one."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         return None
-    return values if isinstance(values, list) and len(values) == 2 else None
+    if not isinstance(values, list) or len(values) != 2:
+        return None
+    value, last_id = values
+    if not isinstance(last_id, int) or isinstance(last_id, bool):
+        return None
+    if field != "aum":
+        return (value, last_id) if isinstance(value, str) else None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return (amount, last_id) if isinstance(value, (str, int, float)) and amount.is_finite() else None
 
 
 def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", size: int = 25) -> KeysetPage:
@@ -251,11 +265,9 @@ def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", s
     (few) and walking the AUM-ordered index (many: the first 501 are found early);
     a later page counts apart and reads only its keys (_ordered_keys)."""
     field, descending = SORTS.get(sort, SORTS["aum"])
-    after = _decode_cursor(cursor) if cursor else None
+    after = _decode_cursor(cursor, field) if cursor else None
     if after is not None:
         value, last_id = after
-        if field == "aum":
-            value = Decimal(str(value))
         op = "lt" if descending else "gt"
         after_q = Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id})
     order = (f"-{field}", "-id") if descending else (field, "id")

@@ -351,6 +351,38 @@ class TestKeysetPagination:
         )
         assert page.is_first and [c.name for c in page.rows] == ["孙一"]
 
+    @pytest.mark.parametrize(
+        ("sort", "forged"),
+        [
+            ("aum", ["abc", 5]),  # not an amount
+            ("aum", ["NaN", 5]),
+            ("aum", [{"a": 1}, 2]),
+            ("aum", [1000, "x"]),  # not an id
+            ("aum", [1000, True]),
+            ("aum", [None, None]),
+            ("aum", [1000, 2, 3]),
+            ("name", [1000, 2]),  # a name is text
+            ("name", ["孙", 2.5]),
+        ],
+    )
+    def test_a_forged_cursor_starts_again_at_the_first_page(
+        self, client, demo_users, demo_password, new_customer, sort, forged
+    ):
+        import base64
+        import json
+
+        from tests.customers.conftest import log_in
+
+        new_customer(manager=demo_users["demo_cm1"], name="孙一")
+        cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+        page = keyset_page(
+            customer_search(user=demo_users["demo_cm1"], q="孙", sort=sort), sort=sort, cursor=cursor
+        )
+        assert page.is_first and [c.name for c in page.rows] == ["孙一"]
+        log_in(client, "demo_cm1", demo_password)
+        response = client.get("/customers/", {"q": "孙", "sort": sort, "cursor": cursor})
+        assert response.status_code == 200 and "孙一" in response.content.decode()
+
     def test_the_count_is_capped(self, demo_users, new_customer, monkeypatch):
         monkeypatch.setattr("customers.selectors.COUNT_CAP", 3)
         for i in range(5):
