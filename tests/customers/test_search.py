@@ -47,6 +47,29 @@ def names(user, q="", **filters):
     return {c.name for c in customer_search(user=user, q=q, filters=SearchFilters(**filters))}
 
 
+def all_pages(user, q="", *, sort="aum", size=2, **filters):
+    """Every page of a search, following its cursors: ([(names, count, capped) per
+    page], the SQL the pages ran)."""
+    pages, sqls, cursor = [], [], ""
+    while True:
+        search = customer_search(user=user, q=q, filters=SearchFilters(**filters), sort=sort)
+        with CaptureQueriesContext(connection) as captured:
+            page = keyset_page(search, sort=sort, cursor=cursor, size=size)
+        sqls += [query["sql"] for query in captured.captured_queries]
+        pages.append(([c.name for c in page.rows], page.count, page.count_capped))
+        cursor = page.next_cursor
+        if not cursor:
+            return pages, sqls
+
+
+def seen_and_counts(pages):
+    return [name for rows, _count, _capped in pages for name in rows], {count for _rows, count, _c in pages}
+
+
+def selects(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+
+
 @pytest.mark.parametrize(
     ("q", "kind"),
     [
@@ -131,22 +154,12 @@ class TestPinyinPlacesReadApart:
         "oy",
     ]
 
-    def _all_pages(self, user, q, size=1):
-        seen, cursor, counts = [], "", set()
-        while True:
-            page = keyset_page(customer_search(user=user, q=q), sort="aum", cursor=cursor, size=size)
-            seen += [c.name for c in page.rows]
-            counts.add(page.count)
-            cursor = page.next_cursor
-            if not cursor:
-                return seen, counts
-
     @pytest.mark.parametrize("username", ["demo_bm", "demo_bh", "demo_cm1", "demo_cm3"])
     def test_pages_and_counts_are_the_plain_querys(self, people, demo_users, username):
         user = demo_users[username]
         for q in self.QUERIES:
             expected = [c.name for c in customer_search(user=user, q=q)]
-            seen, counts = self._all_pages(user, q)
+            seen, counts = seen_and_counts(all_pages(user, q, size=1)[0])
             assert seen == expected, q
             assert counts <= {len(expected)}, q
 
@@ -176,7 +189,7 @@ class TestPinyinPlacesReadApart:
         for q in ("", "oy", "欧阳"):
             user = type(cm1).objects.get(pk=cm1.pk)  # a new request: grants read afresh
             expected = [c.name for c in customer_search(user=user, q=q)]
-            seen, counts = self._all_pages(user, q)
+            seen, counts = seen_and_counts(all_pages(user, q, size=1)[0])
             assert "欧阳娜娜" in expected and seen == expected and counts == {len(expected)}, q
 
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="the partial index is PostgreSQL's")
@@ -215,15 +228,8 @@ class TestOneCharacter:
         everyone = {"李雷", "韩李", "李李", "Anna李", "王小李", "李四"}
         expected = [c.name for c in customer_search(user=user, q="李")]
         assert set(expected) == everyone & {c.name for c in customer_search(user=user)}
-        seen, cursor = [], ""
-        while True:
-            page = keyset_page(customer_search(user=user, q="李"), sort="aum", cursor=cursor, size=2)
-            assert page.count == len(expected)
-            seen += [c.name for c in page.rows]
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        assert seen == expected
+        seen, counts = seen_and_counts(all_pages(user, "李")[0])
+        assert seen == expected and counts == {len(expected)}
 
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="the union is PostgreSQL's")
     def test_the_two_places_are_read_apart(self, li):
@@ -248,18 +254,6 @@ class TestABranchHeadsWalkPerBranch:
             new_customer(branch=branch, name=f"周{i}", aum=str(1000 * (i % 5)))
         return demo_users["demo_bh"]
 
-    def _pages(self, user, q, **filters):
-        seen, cursor, sqls = [], "", []
-        while True:
-            search = customer_search(user=user, q=q, filters=SearchFilters(**filters))
-            with CaptureQueriesContext(connection) as captured:
-                page = keyset_page(search, sort="aum", cursor=cursor, size=2)
-            sqls += [query["sql"] for query in captured.captured_queries]
-            seen.append(([c.name for c in page.rows], page.count, page.count_capped))
-            cursor = page.next_cursor
-            if not cursor:
-                return seen, sqls
-
     def _expected(self, user, q, **filters):
         names = [c.name for c in customer_search(user=user, q=q, filters=SearchFilters(**filters))]
         pages = [names[i : i + 2] for i in range(0, len(names), 2)] or [[]]
@@ -274,7 +268,7 @@ class TestABranchHeadsWalkPerBranch:
             ("", {"branch": "11100"}),
             ("周", {"aum_min": Decimal("1000")}),
         ):
-            seen, sqls = self._pages(spread, q, **filters)
+            seen, sqls = all_pages(spread, q, **filters)
             assert seen == self._expected(spread, q, **filters), (q, filters)
             # one branch per part; a one-character name is read in its two places
             # instead (the surname, a later character), each for all branches
@@ -283,7 +277,7 @@ class TestABranchHeadsWalkPerBranch:
 
     def test_one_branch_is_one_walk_already(self, spread, monkeypatch):
         monkeypatch.setattr("customers.selectors._reads_aum_order", lambda keys: True)
-        seen, sqls = self._pages(spread, "", branch="11101")
+        seen, sqls = all_pages(spread, "", branch="11101")
         assert seen == self._expected(spread, "", branch="11101")
         assert not any("UNION" in sql for sql in sqls)
 
@@ -331,16 +325,8 @@ class TestKeysetPagination:
             new_customer(manager=demo_users["demo_cm1"], name=f"钱{i}", aum=str(1000 * (i % 4)))
         user = demo_users["demo_cm1"]
         for sort in ("aum", "-aum", "name", "customer_no"):
-            seen, cursor = [], ""
-            while True:
-                page = keyset_page(
-                    customer_search(user=user, q="钱", sort=sort), sort=sort, cursor=cursor, size=5
-                )
-                seen += [c.pk for c in page.rows]
-                cursor = page.next_cursor
-                if not cursor:
-                    break
-            expected = list(customer_search(user=user, q="钱", sort=sort).values_list("pk", flat=True))
+            seen, _counts = seen_and_counts(all_pages(user, "钱", sort=sort, size=5)[0])
+            expected = list(customer_search(user=user, q="钱", sort=sort).values_list("name", flat=True))
             assert seen == expected, sort
             assert len(set(seen)) == 23
 
@@ -418,17 +404,6 @@ class TestOnePassOverTheMatches:
             new_customer(manager=demo_users["demo_cm1"], name=f"郑{i}", aum=str(1000 * (i + 1)))
         return demo_users["demo_cm1"]
 
-    def _selects(self, run):
-        executed = []
-
-        def record(execute, sql, params, many, context):
-            executed.append(sql)
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(record):
-            result = run()
-        return result, [s for s in executed if s.lstrip().upper().startswith("SELECT")]
-
     def _setting(self):
         if connection.vendor != "postgresql":
             return None  # planner settings are PostgreSQL's
@@ -438,21 +413,21 @@ class TestOnePassOverTheMatches:
 
     def test_the_first_page_and_its_count_come_from_one_read_of_the_matches(self, many):
         search = customer_search(user=many, q="郑")
-        page, selects = self._selects(lambda: keyset_page(search, sort="aum", size=2))
+        with CaptureQueriesContext(connection) as captured:
+            page = keyset_page(search, sort="aum", size=2)
         assert page.count == 3 and page.count_capped
         assert [c.name for c in page.rows] == ["郑7", "郑6"] and page.next_cursor
-        assert len(selects) == 2  # the ordered keys, then the two rows
-        assert "LIMIT 4" in selects[0]
+        assert len(selects(captured)) == 2  # the ordered keys, then the two rows
+        assert "LIMIT 4" in selects(captured)[0]
 
     def test_a_later_page_counts_apart_and_reads_only_its_own_keys(self, many):
         search = customer_search(user=many, q="郑")
         first = keyset_page(search, sort="aum", size=2)
-        page, selects = self._selects(
-            lambda: keyset_page(search, sort="aum", size=2, cursor=first.next_cursor)
-        )
+        with CaptureQueriesContext(connection) as captured:
+            page = keyset_page(search, sort="aum", size=2, cursor=first.next_cursor)
         assert [c.name for c in page.rows] == ["郑5", "郑4"] and not page.is_first
         assert page.count == 3 and page.count_capped  # the whole search's count, not the rest's
-        assert len(selects) == 3 and "LIMIT 3" in selects[1]
+        assert len(selects(captured)) == 3 and "LIMIT 3" in selects(captured)[1]
 
     def test_the_rows_keep_the_order_and_the_planner_settings_do_not_outlive_the_page(self, many):
         before = self._setting()
@@ -462,9 +437,10 @@ class TestOnePassOverTheMatches:
 
     def test_an_empty_search_reads_no_rows(self, many):
         search = customer_search(user=many, q="没有这个人")
-        page, selects = self._selects(lambda: keyset_page(search, sort="aum"))
+        with CaptureQueriesContext(connection) as captured:
+            page = keyset_page(search, sort="aum")
         assert page.rows == [] and page.count == 0 and not page.next_cursor
-        assert len(selects) == 1
+        assert len(selects(captured)) == 1
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored vector is PostgreSQL's")
