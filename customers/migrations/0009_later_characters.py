@@ -38,6 +38,8 @@ def add_later_tokens(apps, schema_editor):
 
 
 def drop_later_tokens(apps, schema_editor):
+    # every token starting with "2": a name's own word such as "2b" goes too, and
+    # comes back when the name is next written
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(
             "UPDATE customers_customer SET search_tokens = "
