@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.audit import Action, audit
 
 from .choices import BatchStatus
-from .ingest.runner import batch_load_create
+from .ingest.runner import after_load_again, batch_load_create
 from .ingest.spec import FILES
 from .ingest.upload import UploadRefused, check_size, unpack_upload
 from .models import BatchLoad, LoadError
@@ -137,6 +137,7 @@ class BatchLoadAdmin(admin.ModelAdmin):
             path("<int:pk>/progress/", wrap(self.progress_view), name="customers_batchload_progress"),
             path("<int:pk>/errors.csv", wrap(self.errors_view), name="customers_batchload_errors"),
             path("<int:pk>/again/", wrap(self.again_view), name="customers_batchload_again"),
+            path("<int:pk>/after-load/", wrap(self.after_load_view), name="customers_batchload_after_load"),
             *super().get_urls(),
         ]
 
@@ -175,6 +176,7 @@ class BatchLoadAdmin(admin.ModelAdmin):
                 "error_count": load.errors.count(),
                 "errors_shown": ERRORS_SHOWN,
                 "can_start": request.user.has_perm(START) and load.status in RESTARTABLE,
+                "can_after_load": request.user.has_perm(START) and load.status == BatchStatus.LOADED,
             }
         )
         return render(request, "admin/customers/batchload/detail.html", context)
@@ -215,6 +217,20 @@ class BatchLoadAdmin(admin.ModelAdmin):
         new = _start(request, source=load.source, force=force)
         messages.success(request, _("Load %(pk)s started.") % {"pk": new.pk})
         return HttpResponseRedirect(reverse("admin:customers_batchload_change", args=[new.pk]))
+
+    def after_load_view(self, request, pk: int):
+        """Run the jobs that follow a load again for this loaded batch's date."""
+        load = self._load(request, pk)
+        if request.method != "POST" or not request.user.has_perm(START):
+            raise PermissionDenied
+        if load.status != BatchStatus.LOADED:
+            messages.error(request, _("Only a loaded batch has jobs to run after it."))
+        elif after_load_again(load.business_date, request=request):
+            messages.success(request, _("The jobs after the load of %(date)s were started.") % {
+                "date": load.business_date.isoformat()})  # fmt: skip
+        else:
+            messages.error(request, _("The jobs after the load could not be started; see the log."))
+        return HttpResponseRedirect(reverse("admin:customers_batchload_change", args=[pk]))
 
     # -------------------------------------------------------------------- upload
 

@@ -30,3 +30,7 @@ class Command(BaseCommand):
                 f"  {f.name:<16} loaded {f.loaded:>10,}  rejected {f.rejected:>8,}  {f.seconds:7.1f} s"
             )
         self.stdout.write(summary)
+        if load.status == BatchStatus.DUPLICATE:
+            self.stdout.write(
+                f"To run the jobs after the load again: manage.py after_load {load.business_date:%Y%m%d}"
+            )
