@@ -21,6 +21,17 @@ DEFAULT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "crm_portal.nightly_load",
         {"minute": "0", "hour": "2"},
     ),
+    # Jobs that need no new batch: a contact falls overdue and a risk assessment
+    # expires on a weekend or when the extract is late too. They also run after
+    # every load (POST_LOAD_STEPS); running them twice changes nothing.
+    "Daily overdue-contact warnings": (
+        "vip.contact_warnings",
+        {"minute": "0", "hour": "6"},
+    ),
+    "Daily data-quality scan": (
+        "customers.quality_scan",
+        {"minute": "15", "hour": "6"},
+    ),
     "Remove expired customer shares": (
         "vip.expire_shares",
         {"minute": "45"},

@@ -19,6 +19,15 @@ def export_expire_task() -> int:
     return export_expire()
 
 
+@shared_task(name="customers.quality_scan")
+def quality_scan_task() -> dict[str, int]:
+    """The data-quality scan (set-based). It runs after every load, and daily on its
+    own: expired risk assessments appear on days without a batch too."""
+    from customers.quality import quality_scan
+
+    return quality_scan()
+
+
 @shared_task(
     name="customers.ingest_load",
     bind=True,

@@ -24,6 +24,8 @@ def evaluate_tiers_task(as_of: str | None = None) -> dict:
 
 @shared_task(name="vip.contact_warnings")
 def contact_warnings_task() -> dict:
+    """Overdue contacts of major customers. It runs after every load, and daily on
+    its own: a contact falls overdue on days without a batch too."""
     from vip.standards import contact_warnings_refresh
 
     return contact_warnings_refresh()

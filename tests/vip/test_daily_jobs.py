@@ -1,0 +1,58 @@
+"""Jobs that need no batch run daily on their own schedule: on a day when no batch
+was loaded (a weekend, a late extract), a major customer's overdue contact still
+warns the manager and an expired risk assessment still reaches the data-quality
+queue."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from crm_portal.celery import app
+from crm_portal.schedule import ensure_default_schedule
+from crm_portal.tasks import run_post_load
+from customers.choices import QualityIssueKind
+from customers.models import BatchLoad, CustomerAssignment, DataQualityIssue
+from vip.choices import ReminderKind
+from vip.models import Reminder
+
+pytestmark = pytest.mark.django_db
+
+DAILY = {
+    "vip.contact_warnings": "Daily overdue-contact warnings",
+    "customers.quality_scan": "Daily data-quality scan",
+}
+
+
+def test_warnings_and_the_quality_scan_refresh_on_a_day_without_a_batch(users, new_customer):
+    cm1 = users["demo_cm1"]
+    today = timezone.localdate()
+    major = new_customer(manager=cm1, aum="900000")  # the largest of a one-customer book: major
+    CustomerAssignment.objects.update(start_date=today - datetime.timedelta(days=200))
+    expired = new_customer(manager=cm1, risk_level="C3", risk_expiry=today - datetime.timedelta(days=1))
+    assert not BatchLoad.objects.exists()
+    assert run_post_load([]) == {}  # nothing loaded: the load's chain has nothing to do
+
+    ensure_default_schedule()
+    app.loader.import_default_modules()
+    for task_name, entry in DAILY.items():
+        periodic = PeriodicTask.objects.get(name=entry)
+        assert periodic.task == task_name and periodic.enabled
+        assert periodic.crontab.day_of_week == "*" and periodic.crontab.hour != "*"  # once a day, every day
+        app.tasks[periodic.task].delay().get()
+
+    warned = Reminder.objects.filter(user=cm1, kind=ReminderKind.CONTACT_OVERDUE, done_at__isnull=True)
+    assert major.pk in set(warned.values_list("customer_id", flat=True))
+    issues = DataQualityIssue.objects.filter(kind=QualityIssueKind.RISK_EXPIRED, resolved_at__isnull=True)
+    assert set(issues.values_list("customer_id", flat=True)) == {expired.pk}
+
+
+def test_an_administrator_changed_time_is_kept(db):
+    ensure_default_schedule()
+    periodic = PeriodicTask.objects.get(name=DAILY["customers.quality_scan"])
+    periodic.crontab.hour = "7"
+    periodic.crontab.save()
+    ensure_default_schedule()
+    assert PeriodicTask.objects.get(name=DAILY["customers.quality_scan"]).crontab.hour == "7"
+    assert PeriodicTask.objects.filter(name__in=DAILY.values()).count() == 2
