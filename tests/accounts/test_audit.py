@@ -1,3 +1,4 @@
+import psycopg
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
@@ -97,6 +98,18 @@ class TestAppendOnly:
         event = audit(Action.EXPORT, actor_username="someone")
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM accounts_auditevent WHERE id = %s", [event.pk])
+        assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="truncate guard is a PostgreSQL trigger")
+    @pytest.mark.django_db(transaction=True)
+    def test_the_database_refuses_a_truncate(self):
+        event = audit(Action.EXPORT, actor_username="someone")
+        db = connection.settings_dict
+        dsn = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        with psycopg.connect(dsn, autocommit=True) as plain:  # a session as the application opens one
+            for statement in ("TRUNCATE accounts_auditevent", "TRUNCATE accounts_auditevent CASCADE"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="cannot be truncated"):
+                    plain.execute(statement)
         assert AuditEvent.objects.filter(pk=event.pk).exists()
 
     def test_the_admin_is_read_only(self, rf, demo_users):
