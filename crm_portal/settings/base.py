@@ -99,7 +99,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # instead of failing when the dev server and a task write at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # A connection per request by default: a threaded server (runserver starts a
+    # thread per request) would otherwise keep one per finished thread until
+    # PostgreSQL runs out. Under gunicorn's sync workers (one request at a time per
+    # process) CONN_MAX_AGE=60 keeps one connection per worker instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
