@@ -267,6 +267,11 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def starts_later(self) -> bool:
+        """Its start date is still to come: it cannot be started yet."""
+        return self.start_date > timezone.localdate()
+
     def clean(self) -> None:
         errors = {}
         if self.start_date and self.end_date and self.end_date < self.start_date:

@@ -244,6 +244,10 @@ def campaign_start(*, campaign: Campaign, user: User, today: datetime.date | Non
     campaign = _lock_in_status(campaign, [CampaignStatus.APPROVED], _("started"))
     if today > campaign.end_date:
         raise ValidationError(_("The campaign's end date has passed; it cannot start."))
+    if today < campaign.start_date:
+        raise ValidationError(
+            _("The campaign starts on %(date)s; it cannot start before.") % {"date": campaign.start_date}
+        )
     segment = campaign.segment
     rating = suitability.highest_rating(campaign.products.values_list("risk_rating", flat=True))
     members = (

@@ -12,6 +12,7 @@ from django.utils import timezone
 from marketing import services
 from marketing.choices import CampaignObjective, CampaignStatus, ExclusionReason, MarketingAction
 from marketing.models import CampaignTarget
+from tests.customers.conftest import log_in
 from tests.marketing.conftest import campaign_actions
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +103,30 @@ class TestApproval:
             services.campaign_evaluate(campaign=draft, user=users["bm2"], evaluation="already?")
         with pytest.raises(ValidationError):
             services.campaign_start(campaign=draft, user=users["demo_bm"])
+
+    def test_an_approved_campaign_cannot_start_before_its_start_date(
+        self, draft, users, client, demo_password
+    ):
+        tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+        services.campaign_update(campaign=draft, user=users["demo_bm"], start_date=tomorrow)
+        services.campaign_submit(campaign=draft, user=users["demo_bm"])
+        services.campaign_approve(campaign=draft, user=users["bm2"])
+        with pytest.raises(ValidationError, match=f"starts on {tomorrow}"):
+            services.campaign_start(campaign=draft, user=users["demo_bm"])
+        # the page offers no start button and a POST is refused with the reason
+        log_in(client, "demo_bm", demo_password)
+        page = client.get(f"/marketing/campaigns/{draft.pk}/").content.decode()
+        assert 'data-testid="starts-later"' in page and 'data-testid="start"' not in page
+        response = client.post(f"/marketing/campaigns/{draft.pk}/start/", follow=True)
+        assert f"starts on {tomorrow}" in response.content.decode()
+        draft.refresh_from_db()
+        assert (
+            draft.status == CampaignStatus.APPROVED
+            and not CampaignTarget.objects.filter(campaign=draft).exists()
+        )
+        # on its start date it starts
+        started = services.campaign_start(campaign=draft, user=users["demo_bm"], today=tomorrow)
+        assert started.status == CampaignStatus.RUNNING
 
     def test_rejection_needs_a_reason_and_a_rejected_campaign_is_revised_as_draft(self, draft, users):
         services.campaign_submit(campaign=draft, user=users["demo_bm"])

@@ -126,8 +126,18 @@ class TestOptOutAndQuietHours:
         assert not MarketingContact.objects.exists()
 
     def test_quiet_hours_end_at_eight_and_do_not_apply_to_visits(self, world):
-        log(world, "a", at(1, 8, 0), channel="call")
-        log(world, "b", at(2, 21, 30), channel="visit")
+        call = log(world, "a", at(1, 8, 0), channel="call")
+        visit = log(world, "b", at(2, 21, 30), channel="visit")
+        recorded = MarketingContact.objects.order_by("occurred_at")
+        assert [(c.pk, c.channel, c.occurred_at) for c in recorded] == [
+            (call.pk, "call", at(1, 8, 0)),
+            (visit.pk, "visit", at(2, 21, 30)),
+        ]
+        assert CampaignTarget.objects.get(pk=world["a"].pk).contact_count == 1
+        assert CampaignTarget.objects.get(pk=world["b"].pk).contact_count == 1
+        # the same evening visit time is quiet for a call
+        with pytest.raises(ContactRefused, match="quiet hours"):
+            log(world, "a", at(2, 21, 30), channel="call")
 
     def test_quiet_hours_arithmetic(self):
         night = (datetime.time(21), datetime.time(8))
