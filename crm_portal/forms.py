@@ -1,6 +1,9 @@
-"""Bootstrap classes on every form widget, so templates render fields as they are."""
+"""Bootstrap classes on every form widget, so templates render fields as they are, and
+the portal's rule on every text field: no control characters."""
 
 from django import forms
+
+from accounts.validators import reject_control_characters
 
 
 class BootstrapFormMixin:
@@ -16,3 +19,8 @@ class BootstrapFormMixin:
                 css = "form-control"
             existing = widget.attrs.get("class", "")
             widget.attrs["class"] = f"{existing} {css}".strip()
+
+    def full_clean(self):
+        # here rather than in __init__: it also covers fields a form adds after it
+        reject_control_characters(self)
+        super().full_clean()

@@ -2,7 +2,9 @@
 file declare, and do the data files agree with it (byte size, MD5, row count,
 header) — all checked by reading the files once, before anything is written. The
 same pass computes the batch's content digest (SHA-256 over the control file and
-the data files), which with the business date identifies the batch."""
+the data files), which with the business date identifies the batch. A sample of each
+file (its start, middle and end) shows whether its bytes are in the encoding the
+control file declares."""
 
 from __future__ import annotations
 
@@ -17,6 +19,15 @@ from .spec import CONTROL_FILE, CONTROL_HEADER, ENCODINGS, FILES_BY_NAME, OK_FIL
 READ_CHUNK = 4 * 1024 * 1024
 _DATE_DIR = re.compile(r"^[0-9]{8}$")
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+# The encoding sample: the start of a file and a piece of its middle and of its end.
+SAMPLE_START, SAMPLE_PIECE = 256 * 1024, 64 * 1024
+# The other encoding a file may really be in: codec, and its name in a message.
+_OTHER_ENCODING = {"utf-8": ("gb18030", "GB18030/GBK"), "gb18030": ("utf-8", "UTF-8")}
+# What text read in the wrong one of the two encodings turns into, and the extract's
+# fields (Chinese names, addresses, employers; ASCII codes) do not hold: the
+# replacement character, C1 controls, Latin Extended to NKo (GBK read as UTF-8:
+# 薛霞萍 -> ѦϼƼ) and the private use area (UTF-8 read as GB18030).
+_UNLIKELY = re.compile("[\ufffd\u0080-\u009f\u0100-\u07ff\ue000-\uf8ff]")
 
 
 class BatchProblem(Exception):
@@ -129,6 +140,58 @@ def _header_problem(entry: ControlEntry, first_line: bytes) -> str:
     return ""
 
 
+def _sample_lines(path: Path, size: int) -> list[bytes]:
+    """Whole lines of a file's start, middle and end (at most SAMPLE_START +
+    2 * SAMPLE_PIECE bytes read, whatever the file's size)."""
+    pieces: list[tuple[bytes, bool, bool]] = []  # (bytes, starts a line, ends a line)
+    with path.open("rb") as handle:
+        start = handle.read(SAMPLE_START)
+        pieces.append((start, True, len(start) == size))
+        if size > SAMPLE_START:
+            for offset in sorted({max(size // 2, SAMPLE_START), max(size - SAMPLE_PIECE, SAMPLE_START)}):
+                handle.seek(offset)
+                pieces.append((handle.read(SAMPLE_PIECE), False, offset + SAMPLE_PIECE >= size))
+    lines: list[bytes] = []
+    for data, whole_start, whole_end in pieces:
+        split = data.split(b"\n")
+        lines.extend(split[(0 if whole_start else 1) : (None if whole_end else -1)])
+    return lines
+
+
+def _suspect(lines: list[bytes], codec: str) -> tuple[int, int]:
+    """(lines that do not decode, lines that do not decode or decode to unlikely
+    characters) of `lines` read in `codec`."""
+    failed = suspect = 0
+    for line in lines:
+        try:
+            text = line.decode(codec)
+        except UnicodeDecodeError:
+            failed += 1
+            suspect += 1
+            continue
+        if _UNLIKELY.search(text):
+            suspect += 1
+    return failed, suspect
+
+
+def _encoding_problem(entry: ControlEntry, path: Path, size: int) -> str:
+    """A file whose bytes are not in the declared encoding but in the other one (UTF-8
+    and GBK/GB18030 are easy to mix up), judged on a sample of its non-ASCII lines:
+    most of them do not read (or read as characters these files never hold) in the
+    declared encoding, some do not decode at all, and nearly all read well in the
+    other. A real file with a few broken lines is not refused for them (its rows
+    are)."""
+    lines = [line for line in _sample_lines(path, size) if not line.isascii()]
+    if not lines:
+        return ""
+    other_codec, other_name = _OTHER_ENCODING[entry.codec]
+    failed, suspect = _suspect(lines, entry.codec)
+    _failed, other_suspect = _suspect(lines, other_codec)
+    if failed and suspect * 2 > len(lines) and other_suspect * 10 <= suspect:
+        return f"{entry.name} is declared {entry.encoding} but its bytes look like {other_name}"
+    return ""
+
+
 def verify(batch: Batch) -> None:
     """Read every data file once: size, MD5, row count and header against the control
     file; set `batch.digest`. Raises BatchProblem listing every disagreement."""
@@ -164,7 +227,7 @@ def verify(batch: Batch) -> None:
         if rows != entry.rows:
             problems.append(f"{name}: {rows} rows, the control file says {entry.rows}")
         if size:
-            problem = _header_problem(entry, first_line or b"")
+            problem = _header_problem(entry, first_line or b"") or _encoding_problem(entry, path, size)
             if problem:
                 problems.append(problem)
     if problems:

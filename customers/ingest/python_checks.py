@@ -10,10 +10,15 @@ COPY. Rows and results are plain tuples (cheap to pass between processes)."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -144,7 +149,8 @@ class PythonPass:
 
     The pool forks: the children inherit the configured keys (and any test
     settings) without a second Django start-up, and never touch the parent's
-    database connection (they only compute and exit with os._exit)."""
+    database connection (they only compute and exit with os._exit). They die with
+    the loader (`_die_with_parent`)."""
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -164,7 +170,10 @@ class PythonPass:
         if self._pool is None:
             try:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("fork")
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=_die_with_parent,
+                    initargs=(os.getpid(),),
                 )
             except (OSError, ValueError, AssertionError) as exc:  # e.g. inside a daemonic worker
                 logger.warning("ingest: no process pool (%s); checking in this process", exc)
@@ -188,6 +197,41 @@ class PythonPass:
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
+
+
+# prctl(2) option: the signal a process gets when its parent ends (Linux)
+PR_SET_PDEATHSIG = 1
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: a worker ends when the loader that started it does. A
+    killed loader never shuts its pool down, and its workers would wait on their
+    queue for ever: each holds the queue's pipe (and the loader's database socket)
+    open, so none of them sees it close, and the database keeps the dead load's
+    session (its locks) while they live.
+
+    On Linux the kernel kills the worker when the loader ends (PR_SET_PDEATHSIG:
+    strictly, when the thread that forked it ends, which is the thread using the
+    pool for its whole life). Everywhere, a daemon thread notices the end within
+    PARENT_CHECK_SECONDS (the worker is given another parent): the fallback where
+    prctl is missing or fails."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+                logger.warning("ingest: prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+        except (OSError, AttributeError) as exc:
+            logger.warning("ingest: no prctl (%s)", exc)
+    if os.getppid() != parent:  # the loader died before the signal was asked for
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="ingest-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def default_workers(rows: int, setting: Any) -> int:

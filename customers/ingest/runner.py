@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from accounts.audit import Action, audit
 from accounts.models import Branch
+from accounts.validators import visible_control_characters
 
 from ..choices import BatchFilePhase, BatchStatus
 from ..masking import mask_account_no, mask_contact, mask_id_number, mask_name
@@ -563,6 +564,7 @@ class BatchLoader:
             with self._timing(CUSTOMER):
                 self._customers_python(staging, python)
                 staging.check_repeats(CUSTOMER)
+            _checkpoint("customer:checked")  # the check pool (if any) is up
             self._stage_and_check(CONTACT, staging)
             with self._timing(CONTACT):
                 self._contacts_python(staging, python)
@@ -719,7 +721,8 @@ def _references(spec: FileSpec) -> dict[str, tuple[list[tuple[str, str]], str, s
 
 
 def _masked(mask: str | None, value: str | None, ctype: str | None) -> str:
-    """An error report value as the privacy rules allow it to be shown."""
+    """An error report value as the privacy rules allow it to be shown, its control
+    characters written out (they would act on the screen or in the CSV)."""
     if value is None:
         return ""
     if mask == MASK_ID:
@@ -730,4 +733,4 @@ def _masked(mask: str | None, value: str | None, ctype: str | None) -> str:
         value = mask_account_no(value)
     elif mask == MASK_CONTACT:
         value = mask_contact(ctype or "", value)
-    return value[:200]
+    return visible_control_characters(value)[:200]

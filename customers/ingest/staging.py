@@ -3,10 +3,11 @@
 Every data file goes into a temporary staging table of text columns (one per field,
 trimmed, NULL when empty, plus the line number and the number of fields found), and
 every rule SQL can check runs as one INSERT ... SELECT into the error table per rule:
-field count, required, length, code lists, dates (against a calendar table, so that
-20230231 is refused the same way on both databases), amounts, branches, customers
-and accounts that must exist. A row with an error leaves the staging table; its
-errors stay for the report.
+field count, required, length, code lists, dates (one regular expression of the
+calendar, 00010101 to 99991231, so that 20230231 is refused the same way on both
+databases), amounts, control characters in text, branches, customers and accounts
+that must exist. A row with an error leaves the staging table; its errors stay for
+the report.
 
 On PostgreSQL the file is streamed with COPY into a one-column table (the raw line,
 numbered by an identity column in file order) and split by SQL (`string_to_array`);
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accounts.validators import EMAIL_RE, control_character_class
+
 from .control import READ_CHUNK, ControlEntry
 from .python_checks import Error
 from .spec import (
@@ -33,26 +36,48 @@ from .spec import (
     AMOUNT,
     AMOUNT_RE,
     CODE,
+    CONTACT,
     COUNT,
     COUNT_RE,
+    CUSTOMER,
     DATE,
     MASK_CONTACT,
     MOBILE_RE,
     SEPARATOR,
+    TEXT,
     Column,
     FileSpec,
 )
 
 ERROR_TABLE = "ing_error"
 HITS_TABLE = "ing_hits"
-CALENDAR_TABLE = "ing_calendar"
-FIRST_DAY, LAST_DAY = "1900-01-01", "2199-12-31"
 _SQLITE_BATCH = 5000
+
+# Every real date YYYYMMDD from 00010101 to 99991231 (99991231 is core banking's "no
+# end date"): the months of 31 and 30 days, February to the 28th in any year and the
+# 29th in a leap year (divisible by 4, centuries by 400). Non-capturing groups and a
+# lookahead, read alike by PostgreSQL and Python.
+_MONTH_AND_DAY = (
+    "(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)"
+    "|02(?:0[1-9]|1[0-9]|2[0-8])"
+)
+_LEAP_YEAR = "[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00"
+CALENDAR_DATE_RE = f"^(?!0000)(?:[0-9]{{4}}(?:{_MONTH_AND_DAY})|(?:{_LEAP_YEAR})0229)$"
+# A control character in a field (the portal's one list, accounts.validators; a field
+# is one line, so tabs and line breaks too). A line holding NUL never gets here: it
+# is refused while decoding, as a whole ("contains a NUL character").
+CONTROL_RE = control_character_class(single_line=True)
+CONTROL_CODE, CONTROL_REASON = "bad_character", "contains a control character"
+# A negative amount (with a digit other than 0: -0.00 is not negative).
+NEGATIVE_RE = "^-.*[1-9]"
+
 # pattern, error code and reason of the value kinds checked by a regular expression
 PATTERNS = {
     AMOUNT: (AMOUNT_RE, "bad_amount", "not an amount (digits, a dot and up to 2 decimals)"),
     COUNT: (COUNT_RE, "bad_number", "not a whole number"),
     ALPHA3: (ALPHA3_RE, "bad_code", "not a 3-letter code"),
+    DATE: (CALENDAR_DATE_RE, "bad_date", "not a date (YYYYMMDD)"),
 }
 
 
@@ -98,6 +123,9 @@ class Rule:
     params: list
     code: str
     reason: str
+    # A control-character rule: the rows breaking one are found by a single test
+    # over all the file's text columns (see check_fields).
+    control: bool = False
 
 
 @dataclass
@@ -281,24 +309,9 @@ class Staging:
                 " mask TEXT, ctype TEXT",
             )
         )
-        # Every valid YYYYMMDD between FIRST_DAY and LAST_DAY.
-        if d.postgres:
-            self.execute(d.create_temp(CALENDAR_TABLE, "d8 TEXT PRIMARY KEY"))
-            self.execute(
-                f"INSERT INTO {CALENDAR_TABLE} SELECT to_char(d, 'YYYYMMDD')"
-                f" FROM generate_series(DATE '{FIRST_DAY}', DATE '{LAST_DAY}', INTERVAL '1 day') d"
-            )
-            self.execute(f"ANALYZE {CALENDAR_TABLE}")
-        else:
-            self.execute(d.create_temp(CALENDAR_TABLE, "d8 TEXT PRIMARY KEY"))
-            self.execute(
-                f"WITH RECURSIVE c(d) AS (SELECT '{FIRST_DAY}' UNION ALL"
-                f" SELECT date(d, '+1 day') FROM c WHERE d < '{LAST_DAY}')"
-                f" INSERT INTO {CALENDAR_TABLE} SELECT replace(d, '-', '') FROM c"
-            )
 
     def drop_common(self) -> None:
-        self.drop(ERROR_TABLE, CALENDAR_TABLE)
+        self.drop(ERROR_TABLE)
 
     # ------------------------------------------------------------------ staging
 
@@ -428,39 +441,32 @@ class Staging:
     ) -> None:
         """Every column rule of the interface; all the problems of a row are reported,
         not just the first. The rules on the value itself (required, length, code,
-        date, amount...) run in ONE pass over the staging table that keeps the rows
-        breaking any of them, with a flag per rule; their errors are then read from
-        those few rows. A value that must exist elsewhere (`references`: column ->
-        ([(table, column), ...], code, reason)) is one anti-join per column."""
+        date, amount, control characters...) run in ONE pass over the staging table
+        that keeps the rows breaking any of them, with a flag per rule; their errors
+        are then read from those few rows. (The control-character rules of the text
+        columns share one test of that pass, on the columns put together: a clean row
+        pays one regular expression for them, not one per column.) A value that
+        must exist elsewhere (`references`: column -> ([(table, column), ...], code,
+        reason)) is one anti-join per column."""
         table = staging_table(spec)
-        rules: list[Rule] = []
-        joins: list[str] = []
-        for column in spec.columns:
-            rules.extend(self._rules(column, joins))
-        if spec.name == "CONTACT.dat":
-            value = spec.column("VALUE")
-            rules.append(
-                Rule(
-                    value,
-                    f"s.c_type = 'MOBILE' AND s.c_value IS NOT NULL"
-                    f" AND NOT ({self.dialect.regex('s.c_value')})",
-                    [MOBILE_RE],
-                    "bad_mobile",
-                    "not a mobile number (11 digits starting with 1)",
-                )
-            )
+        rules = [rule for column in spec.columns for rule in self._rules(column)]
+        rules.extend(self._file_rules(spec))
         names = [c.staged for c in spec.columns]
         self.drop(HITS_TABLE)
         flags = ", ".join(f"h{i} INTEGER" for i in range(len(rules)))
         texts = ", ".join(f"{n} TEXT" for n in names)
         self.execute(self.dialect.create_temp(HITS_TABLE, f"line_no BIGINT, {texts}, {flags}"))
         cases = ", ".join(f"CASE WHEN {rule.where} THEN 1 ELSE 0 END" for rule in rules)
-        any_rule = " OR ".join(f"({rule.where})" for rule in rules)
-        params = [p for rule in rules for p in rule.params] * 2
+        screens = [f"({rule.where})" for rule in rules if not rule.control]
+        screen_params = [p for rule in rules if not rule.control for p in rule.params]
+        controlled = [f"COALESCE(s.{rule.column.staged}, '')" for rule in rules if rule.control]
+        if controlled:
+            screens.append(self.dialect.regex(" || ".join(controlled)))
+            screen_params.append(CONTROL_RE)
         self.execute(
             f"INSERT INTO {HITS_TABLE} SELECT s.line_no, {', '.join(f's.{n}' for n in names)}, {cases}"
-            f" FROM {table} s {' '.join(joins)} WHERE {any_rule}",
-            params,
+            f" FROM {table} s WHERE {' OR '.join(screens)}",
+            [p for rule in rules for p in rule.params] + screen_params,
         )
         for i, rule in enumerate(rules):
             self._reject(HITS_TABLE, spec, rule.column, f"s.h{i} = 1", [], rule.code, rule.reason)
@@ -474,8 +480,8 @@ class Staging:
             self._reject(table, spec, column, f"{c} IS NOT NULL AND {absent}", [], code, reason)
         self.remove_rejected(spec)
 
-    def _rules(self, column: Column, joins: list[str]) -> list[Rule]:
-        """The rules on a column's own value; a date rule adds its calendar join."""
+    def _rules(self, column: Column) -> list[Rule]:
+        """The rules on a column's own value."""
         c = f"s.{column.staged}"
         rules: list[Rule] = []
         if column.required:
@@ -494,10 +500,10 @@ class Staging:
             marks = ", ".join(["%s"] * len(column.codes))
             reason = "not one of " + ", ".join(column.codes)
             rules.append(Rule(column, f"{c} NOT IN ({marks})", list(column.codes), "bad_code", reason))
-        elif column.kind == DATE:
-            alias = f"k{len(joins)}"
-            joins.append(f"LEFT JOIN {CALENDAR_TABLE} {alias} ON {alias}.d8 = {c}")
-            rules.append(Rule(column, f"{alias}.d8 IS NULL", [], "bad_date", "not a date (YYYYMMDD)"))
+        elif column.kind == TEXT:
+            rules.append(
+                Rule(column, self.dialect.regex(c), [CONTROL_RE], CONTROL_CODE, CONTROL_REASON, control=True)
+            )
         elif column.kind in PATTERNS:
             pattern, code, reason = PATTERNS[column.kind]
             rules.append(Rule(column, f"NOT ({self.dialect.regex(c)})", [pattern], code, reason))
@@ -506,6 +512,42 @@ class Staging:
             if rule.code != "required":
                 rule.where = f"{c} IS NOT NULL AND {rule.where}"
         return rules
+
+    def _file_rules(self, spec: FileSpec) -> list[Rule]:
+        """The interface's rules that involve more than a column's kind."""
+        regex = self.dialect.regex
+        if spec.name == CONTACT.name:
+            value = spec.column("VALUE")
+            return [
+                Rule(
+                    value,
+                    f"s.c_type = 'MOBILE' AND s.c_value IS NOT NULL AND NOT ({regex('s.c_value')})",
+                    [MOBILE_RE],
+                    "bad_mobile",
+                    "not a mobile number (11 digits starting with 1)",
+                ),
+                Rule(
+                    value,
+                    f"s.c_type = 'EMAIL' AND s.c_value IS NOT NULL AND NOT ({regex('s.c_value')})",
+                    [EMAIL_RE],
+                    "bad_email",
+                    "not an e-mail address (name@example.com)",
+                ),
+            ]
+        if spec.name == CUSTOMER.name:
+            # an income is never negative (the web forms agree: min_value=0)
+            income = spec.column("ANNUAL_INCOME")
+            c = f"s.{income.staged}"
+            return [
+                Rule(
+                    income,
+                    f"{c} IS NOT NULL AND {regex(c)} AND {regex(c)}",
+                    [AMOUNT_RE, NEGATIVE_RE],
+                    "negative_amount",
+                    "must not be negative",
+                )
+            ]
+        return []
 
     def check_repeats(self, spec: FileSpec) -> None:
         """A later row with the key of an earlier (valid) row is rejected: the first
