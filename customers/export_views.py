@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponse, QueryDict
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,9 +27,9 @@ from . import exports
 from .choices import ExportStatus
 from .forms import CustomerSearchForm
 from .models import ExportJob
+from .search_keys import SearchKeys
 
 RECENT_EXPORTS = 50
-SEARCH_FIELDS = [name for name in CustomerSearchForm.base_fields if name != "cursor"]
 
 
 def _go(request, url: str) -> HttpResponse:
@@ -71,14 +71,15 @@ def filter_summary(query: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 class ExportStartView(PermissionRequiredMixin, View):
-    """Export the search posted from the customer list (the same fields as the list's
-    GET form). Refusals go back to the list, with the search kept, as a message."""
+    """Export the search posted from the customer list (the fields of its search form:
+    a full identifier the box shows masked comes as its session key). Refusals go
+    back to the list, with the search kept (an identifier as its key), as a message."""
 
     permission_required = "customers.export_customer"
 
     def post(self, request):
-        form = CustomerSearchForm(request.POST)
-        back = self._list_url(request.POST)
+        form = CustomerSearchForm(request.POST, keys=SearchKeys(request.session, request.user))
+        back = self._list_url(form)
         if not form.is_valid():
             for name, errors in form.errors.items():
                 label = form.fields[name].label if name in form.fields else ""
@@ -102,14 +103,10 @@ class ExportStartView(PermissionRequiredMixin, View):
         return _go(request, reverse("customers:export_detail", args=[job.pk]))
 
     @staticmethod
-    def _list_url(data: QueryDict) -> str:
-        search = QueryDict(mutable=True)
-        for name in SEARCH_FIELDS:
-            value = data.get(name, "")
-            if value:
-                search[name] = value
+    def _list_url(form: CustomerSearchForm) -> str:
+        query = form.query_string()
         url = reverse("customers:list")
-        return f"{url}?{search.urlencode()}" if search else url
+        return f"{url}?{query}" if query else url
 
 
 class ExportDetailView(PermissionRequiredMixin, View):

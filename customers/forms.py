@@ -1,7 +1,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Branch
+from accounts.validators import validate_email_address
 from crm_portal.forms import BootstrapFormMixin
 
 from .choices import (
@@ -16,10 +19,13 @@ from .choices import (
     RevealField,
     RiskLevel,
 )
+from .masking import MASK_CHAR
+from .search_keys import SearchKeys, display_text, identifier_mask
 from .selectors import SORTS, SearchFilters
 from .services import EDITABLE_FIELDS
 
 BLANK = [("", "—")]
+EXPIRED_KEY = "expired"  # in a results URL: the search's key had expired (never a valid key)
 
 
 def _date_widget():
@@ -27,6 +33,11 @@ def _date_widget():
 
 
 class CustomerSearchForm(BootstrapFormMixin, forms.Form):
+    """The customer search. A full identifier typed as the text never travels in a
+    URL: it is kept in the session under a key (`k`, customers.search_keys), the
+    results URL carries the key and the box shows the text masked; submitted again
+    with the box unchanged, the key stands for the text."""
+
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -39,6 +50,7 @@ class CustomerSearchForm(BootstrapFormMixin, forms.Form):
             }
         ),
     )
+    k = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
     branch = forms.CharField(label=_("Branch code"), required=False, max_length=20)
     tier = forms.CharField(label=_("Tier"), required=False, max_length=20)
     status = forms.ChoiceField(
@@ -68,6 +80,12 @@ class CustomerSearchForm(BootstrapFormMixin, forms.Form):
         ],
     )
 
+    def __init__(self, *args, keys: SearchKeys | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keys = keys
+        self._resolution: tuple[str, str, bool] | None = None
+        self._mask: str | None = None
+
     def filters(self) -> SearchFilters:
         data = self.cleaned_data
         return SearchFilters(
@@ -82,8 +100,27 @@ class CustomerSearchForm(BootstrapFormMixin, forms.Form):
             product=data["product"],
         )
 
+    def clean_branch(self):
+        code = self.cleaned_data["branch"]
+        if code and not Branch.objects.filter(code=code).exists():
+            raise ValidationError(
+                _("No branch has the code %(code)s."), code="unknown_branch", params={"code": code}
+            )
+        return code
+
     def clean(self):
         data = super().clean()
+        text, _key, gone = self._resolved()
+        if gone:
+            self.add_error(
+                None,
+                ValidationError(
+                    _("This search has expired (or was made in another session): enter it again."),
+                    code="search_expired",
+                ),
+            )
+        elif "q" in data:
+            data["q"] = text
         low, high = data.get("aum_min"), data.get("aum_max")
         if low is not None and high is not None and low > high:
             raise ValidationError(_("The lower AUM bound is above the upper one."))
@@ -93,6 +130,80 @@ class CustomerSearchForm(BootstrapFormMixin, forms.Form):
         if data.get("sort") and data["sort"] not in SORTS:
             data["sort"] = "aum"
         return data
+
+    # --- the search text, and what may be shown or linked of it -------------------
+
+    def _resolved(self) -> tuple[str, str, bool]:
+        """(the text searched, the key it is kept under or "", whether the key given
+        no longer stands for anything: expired, unknown, another session's)."""
+        if self._resolution is None:
+            self._resolution = self._resolve()
+        return self._resolution
+
+    def _resolve(self) -> tuple[str, str, bool]:
+        if not self.is_bound:
+            return "", "", False
+        typed = (self.data.get("q") or "").strip()
+        key = (self.data.get("k") or "").strip()
+        if not key:
+            return typed, "", False
+        kept = self.keys.get(key) if self.keys is not None else None
+        if kept is None:
+            # The text the key stood for is gone, unless the box holds a new one.
+            if "q" not in self.data or MASK_CHAR in typed:
+                return "", "", True
+            return typed, "", False
+        if "q" not in self.data or typed == display_text(kept):
+            return kept, key, False
+        return typed, "", False  # the box was edited: a new search
+
+    def identifier_mask(self) -> str:
+        """The mask kind of the text searched when it is a full identifier, else ""."""
+        if self._mask is None:
+            self._mask = identifier_mask(self._resolved()[0])
+        return self._mask
+
+    def text_display(self) -> str:
+        """What the search box shows: the text, masked when it is an identifier."""
+        return display_text(self._resolved()[0], self.identifier_mask())
+
+    def text_in_url(self) -> bool:
+        """Whether the text was sent in the clear (`q`) although it is an identifier:
+        such a request is answered by a redirect to its key."""
+        return self.is_bound and "q" in self.data and not self._resolved()[1] and bool(self.identifier_mask())
+
+    def search_key(self) -> str:
+        """The key of an identifier searched, kept in the session now if it is not
+        yet; "" for any other text."""
+        if not self.identifier_mask() or self.keys is None:
+            return ""
+        text, key, _gone = self._resolved()
+        if not key:
+            key = self.keys.put(text)
+            self._resolution = (text, key, False)
+        return key
+
+    def query_string(self, *, keep_cursor: bool = False) -> str:
+        """The results page's query string for this search: the text as `q`, or as
+        `k` when it is an identifier (never in the clear), and the filters as sent
+        (the results page validates them)."""
+        params = QueryDict(mutable=True)
+        text, _key, gone = self._resolved()
+        if gone:  # for the results page to say so (not the key as sent: any text)
+            params["k"] = EXPIRED_KEY
+        elif text:
+            key = self.search_key()
+            if key:
+                params["k"] = key
+            elif not self.identifier_mask():
+                params["q"] = text
+        for name in self.fields:
+            if name in ("q", "k") or (name == "cursor" and not keep_cursor):
+                continue
+            value = self.data.get(name, "") if self.is_bound else ""
+            if value:
+                params[name] = value
+        return params.urlencode()
 
 
 class CustomerCreateForm(BootstrapFormMixin, forms.Form):
@@ -194,3 +305,12 @@ class ContactForm(BootstrapFormMixin, forms.Form):
     type = forms.ChoiceField(label=_("Type"), choices=ContactType.choices)
     value = forms.CharField(label=_("Value"), max_length=200)
     is_primary = forms.BooleanField(label=_("Primary"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("type") == ContactType.EMAIL and data.get("value"):
+            try:
+                validate_email_address(data["value"])
+            except ValidationError as exc:
+                self.add_error("value", exc)
+        return data

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.lookups import In
@@ -266,6 +267,8 @@ def keyset_page(customers: QuerySet[Customer], *, sort: str, cursor: str = "", s
     a later page counts apart and reads only its keys (_ordered_keys)."""
     field, descending = SORTS.get(sort, SORTS["aum"])
     after = _decode_cursor(cursor, field) if cursor else None
+    if customers.query.is_empty():  # `.none()`: nothing to read, nothing to compile
+        return KeysetPage([], "", 0, False, after is None)
     if after is not None:
         value, last_id = after
         op = "lt" if descending else "gt"
@@ -337,9 +340,14 @@ def _first_of_union(
 ) -> list[tuple]:
     sqls, params = [], []
     for part in parts:
-        sql, part_params = part.query.sql_with_params()
+        try:
+            sql, part_params = part.query.sql_with_params()
+        except EmptyResultSet:  # a part that can match nothing (`pk IN ()`) adds nothing
+            continue
         sqls.append(f"({sql})")
         params.extend(part_params)
+    if not sqls:
+        return []
     direction = "DESC" if order[0].startswith("-") else "ASC"
     union = (" UNION " if distinct else " UNION ALL ").join(sqls)
     with connection.cursor() as cursor:
@@ -352,8 +360,12 @@ def _first_of_union(
 
 def _reads_aum_order(keys: QuerySet) -> bool:
     """Whether PostgreSQL's plan for `keys` reads an AUM-ordered index (walking it,
-    or a range of it to sort), rather than the matches of a text or name index."""
-    sql, params = keys.query.sql_with_params()
+    or a range of it to sort), rather than the matches of a text or name index
+    (no: a search that can match nothing, which Django answers without a query)."""
+    try:
+        sql, params = keys.query.sql_with_params()
+    except EmptyResultSet:
+        return False
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plans = [cursor.fetchone()[0][0]["Plan"]]

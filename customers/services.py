@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import Action, audit
 from accounts.models import AuditEvent, Branch, User
+from accounts.validators import validate_email_address
 
 from . import crypto
 from .choices import AssignmentRole, ContactType, IdType, RevealField
@@ -201,6 +202,11 @@ def contact_add(
             raise ValidationError({"value": exc.messages}) from exc
     if not value:
         raise ValidationError({"value": _("Enter a value.")})
+    if type == ContactType.EMAIL:
+        try:
+            validate_email_address(value)
+        except ValidationError as exc:
+            raise ValidationError({"value": exc.messages}) from exc
     if is_primary:
         ContactPoint.objects.filter(customer=customer, type=type, is_primary=True).update(is_primary=False)
     contact = ContactPoint.objects.create(customer=customer, type=type, value=value, is_primary=is_primary)

@@ -6,6 +6,7 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
+    path("search/", views.CustomerSearchView.as_view(), name="search"),
     path("new/", views.CustomerCreateView.as_view(), name="create"),
     path("quality/", include("customers.quality_urls")),
     path("exports/", include("customers.export_urls")),

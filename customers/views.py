@@ -1,7 +1,9 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -20,28 +22,67 @@ from .forms import (
 from .masking import mask_contact
 from .models import Customer
 from .permissions import access_customer
+from .search_keys import SearchKeys
+
+
+class SeeOther(HttpResponseRedirect):
+    status_code = 303
+
+
+def _search_form(request, data) -> CustomerSearchForm:
+    return CustomerSearchForm(data, keys=SearchKeys(request.session, request.user))
+
+
+def _to_results(form: CustomerSearchForm, *, keep_cursor: bool = False) -> HttpResponseRedirect:
+    """To the results page of the search, a full identifier as its key (`k`)."""
+    query = form.query_string(keep_cursor=keep_cursor)
+    url = reverse("customers:list")
+    return SeeOther(f"{url}?{query}" if query else url)
+
+
+def _search_page(request, form: CustomerSearchForm):
+    """The results of the search, or its errors (400); an htmx request gets the
+    results table only (live search)."""
+    context = {"form": form, "page": None}
+    if not form.is_bound:
+        context["page"] = selectors.keyset_page(selectors.customer_search(user=request.user), sort="aum")
+    elif form.is_valid():
+        sort = form.cleaned_data["sort"] or "aum"
+        customers = selectors.customer_search(
+            user=request.user, q=form.cleaned_data["q"], filters=form.filters(), sort=sort
+        )
+        context["page"] = selectors.keyset_page(customers, sort=sort, cursor=form.cleaned_data["cursor"])
+    context["customers"] = context["page"].rows if context["page"] else []
+    context["searched"] = form.is_bound and bool(form.data.get("q") or form.data.get("k"))
+    context["search_key"] = form.search_key()
+    template = "customers/partials/_table.html" if request.htmx else "customers/customer_list.html"
+    return render(request, template, context, status=200 if not form.errors else 400)
 
 
 class CustomerListView(PermissionRequiredMixin, View):
-    """Search and browse the customers in the user's scope, keyset-paginated; an
-    htmx request gets the results table only (live search)."""
+    """Search and browse the customers in the user's scope, keyset-paginated. A full
+    identifier sent as `?q=` (an old bookmark) is not searched nor echoed back from
+    that URL: the answer is a redirect to its key."""
 
     permission_required = "customers.view_customer"
 
     def get(self, request):
-        form = CustomerSearchForm(request.GET or None)
-        context = {"form": form, "searched": bool(request.GET.get("q")), "page": None}
-        if not form.is_bound:
-            context["page"] = selectors.keyset_page(selectors.customer_search(user=request.user), sort="aum")
-        elif form.is_valid():
-            sort = form.cleaned_data["sort"] or "aum"
-            customers = selectors.customer_search(
-                user=request.user, q=form.cleaned_data["q"], filters=form.filters(), sort=sort
-            )
-            context["page"] = selectors.keyset_page(customers, sort=sort, cursor=form.cleaned_data["cursor"])
-        context["customers"] = context["page"].rows if context["page"] else []
-        template = "customers/partials/_table.html" if request.htmx else "customers/customer_list.html"
-        return render(request, template, context, status=200 if not form.errors else 400)
+        form = _search_form(request, request.GET or None)
+        if form.text_in_url():
+            return _to_results(form, keep_cursor=True)
+        return _search_page(request, form)
+
+
+class CustomerSearchView(PermissionRequiredMixin, View):
+    """The search box posts here (the htmx live search too) and is sent on to the
+    results page (303): a full identifier by its key, any other text as the ordinary
+    shareable `?q=` URL. The results page validates the search (errors: 400), so a
+    reload or the browser's history never posts again."""
+
+    permission_required = "customers.view_customer"
+
+    def post(self, request):
+        return _to_results(_search_form(request, request.POST))
 
 
 class CustomerCreateView(PermissionRequiredMixin, View):

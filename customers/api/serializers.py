@@ -42,9 +42,12 @@ class CodeOrNullField(serializers.CharField):
 
 
 class CustomerSearchParamsSerializer(serializers.Serializer):
-    """Query parameters of the customer search (all optional)."""
+    """Parameters of the customer search (all optional): the query string of
+    `GET /api/v1/customers/`, or the JSON body of `POST /api/v1/customers/search/`."""
 
-    # Unknown parameters (page, format) are ignored here.
+    # Unknown parameters (page, format) are ignored here. The AUM bounds are read as
+    # numbers or decimal strings; `coerce_to_string=False` only makes the schema say
+    # so (a number, minimum 0) instead of a bare string pattern.
 
     q = serializers.CharField(
         required=False,
@@ -70,10 +73,22 @@ class CustomerSearchParamsSerializer(serializers.Serializer):
         help_text=_("Employee number of the manager of record."),
     )
     aum_min = serializers.DecimalField(
-        required=False, allow_null=True, default=None, min_value=0, help_text=_("Minimum AUM (CNY)."), **MONEY
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        coerce_to_string=False,
+        help_text=_("Minimum AUM (CNY)."),
+        **MONEY,
     )
     aum_max = serializers.DecimalField(
-        required=False, allow_null=True, default=None, min_value=0, help_text=_("Maximum AUM (CNY)."), **MONEY
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        coerce_to_string=False,
+        help_text=_("Maximum AUM (CNY)."),
+        **MONEY,
     )
 
     def validate(self, attrs):

@@ -11,6 +11,8 @@ app_name = "customers_api"
 
 urlpatterns = [
     path("customers/", login_not_required(views.CustomerListView.as_view()), name="customer-list"),
+    # before the detail route: "search" is not a customer number
+    path("customers/search/", login_not_required(views.CustomerSearchView.as_view()), name="customer-search"),
     path(
         "customers/<str:customer_no>/",
         login_not_required(views.CustomerDetailView.as_view()),

@@ -7,6 +7,15 @@
       el.form.submit();
     }
   });
+  // A form marked data-swap-errors shows the 400 answer (its error messages) in its
+  // target, where htmx would otherwise drop it (live search with a bad filter).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    if (event.detail.xhr.status === 400 && elt && elt.closest && elt.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   // Confirmation for destructive buttons: <button data-confirm="...">.
   document.addEventListener("click", function (event) {
     var el = event.target.closest ? event.target.closest("[data-confirm]") : null;

@@ -377,6 +377,24 @@ class TestBatch:
         batch = AssignmentBatch.objects.get()
         assert [r["outcome"] for r in batch.rows] == ["assign"] * 3
 
+    def test_from_a_search_with_an_unknown_branch_says_so(self, client, users, new_customer, demo_password):
+        new_customer(branch="11102", name="赵钱孙")
+        log_in(client, "demo_bh", demo_password)
+        response = client.post(
+            "/vip/batch/",
+            {
+                "source": "search",
+                "q": "赵钱孙",
+                "branch": "99999",
+                "to_manager": "E1102",
+                "reason": "new outlet",
+            },
+        )
+        assert response.status_code == 400
+        assert 'data-testid="branch-error"' in response.content.decode()
+        assert "No branch has the code 99999." in response.content.decode()
+        assert not AssignmentBatch.objects.exists()
+
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
