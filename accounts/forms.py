@@ -3,7 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.utils.translation import gettext_lazy as _
 
-from crm_portal.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
 
 from .models import Branch, User, UserStatus
 from .roles import Role

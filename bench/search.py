@@ -234,7 +234,7 @@ def explain_page(user, q: str, filters: dict) -> list[str]:
     planner settings it runs with."""
     from django.db import connection
 
-    from crm_portal.db import read_with
+    from core.db import read_with
     from customers.selectors import MATCH_SETTINGS, SearchFilters, customer_search, keyset_page
 
     statements = []

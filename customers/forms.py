@@ -4,8 +4,8 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
-from accounts.validators import validate_email_address
-from crm_portal.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
+from core.text import validate_email_address
 
 from .choices import (
     AccountCategory,

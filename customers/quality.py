@@ -45,7 +45,6 @@ import contextlib
 import datetime
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -72,6 +71,9 @@ from django.utils.translation import gettext as _
 from accounts.audit import Action, audit
 from accounts.models import Branch, User
 from accounts.scope import data_scope
+from core import locks
+from core.batching import chunks
+from core.serialization import jsonable
 
 from . import crypto
 from .choices import AssignmentRole, ContactType, CustomerStatus, IdType, QualityIssueKind, QualityIssueStatus
@@ -104,7 +106,7 @@ NO_LONGER_DETECTED = "no longer detected"
 MERGED = "merged"
 
 # Serialises concurrent scans on PostgreSQL (transaction-level advisory lock).
-SCAN_LOCK_KEY = 7_310_001
+SCAN_LOCK_KEY = locks.QUALITY_SCAN
 # Customers per decryption batch (invalid_id full check).
 CHECK_BATCH = 2000
 
@@ -382,11 +384,6 @@ def resident_id_problem(*, id_number_enc: str, id_hash: str, id_suffix: str) -> 
     return ""
 
 
-def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _check_batch(customer_ids: Sequence[int], *, now: datetime.datetime, create: bool) -> tuple[int, int]:
     rows = Customer.objects.filter(pk__in=customer_ids).values_list(
         "pk", "id_type", "id_number_enc", "id_hash", "id_suffix", "home_branch_id", "merged_into_id", "status"
@@ -439,7 +436,7 @@ def quality_check_ids(customer_ids: Iterable[int]) -> dict[str, int]:
     now = timezone.now()
     ids = sorted(set(customer_ids))
     created = resolved = 0
-    for chunk in _chunks(ids, CHECK_BATCH):
+    for chunk in chunks(ids, CHECK_BATCH):
         c, r = _check_batch(chunk, now=now, create=True)
         created, resolved = created + c, resolved + r
     return {"created": created, "resolved": resolved}
@@ -554,14 +551,6 @@ def quality_issue_dismiss(*, issue: DataQualityIssue, by: User, reason: str) -> 
 # ------------------------------------------------------------------------ merge
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 # Clear last digits of the ID and mobile: not copied into the snapshot (the merged
 # row keeps its own, and they can be derived again from the ciphertext).
 SNAPSHOT_EXCLUDED = frozenset({"id_suffix", "mobile_suffix"})
@@ -571,7 +560,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
     """The stored columns of the customer. Identifiers are there only as ciphertext
     and blind index, so nothing here is a clear ID number or mobile."""
     return {
-        f.attname: _jsonable(getattr(customer, f.attname))
+        f.attname: jsonable(getattr(customer, f.attname))
         for f in Customer._meta.concrete_fields
         if f.attname not in SNAPSHOT_EXCLUDED
     }
@@ -616,7 +605,7 @@ def _move_contacts(survivor: Customer, merged: Customer, moved: dict[str, Any]) 
             "value_enc": c.value_enc,
             "value_hash": c.value_hash,
             "is_primary": c.is_primary,
-            "updated_at": _jsonable(c.updated_at),
+            "updated_at": jsonable(c.updated_at),
         }
         for c in to_delete
     ]
@@ -699,7 +688,7 @@ def _move_grants(survivor: Customer, merged: Customer, moved: dict[str, Any]) ->
             "id": g.pk,
             "user_id": g.user_id,
             "permission_id": g.permission_id,
-            "expires_at": _jsonable(g.expires_at),
+            "expires_at": jsonable(g.expires_at),
         }
         for g in deleted
     ]
@@ -786,8 +775,8 @@ def _fold_rows(
         )
     width = len(keys)
     return {
-        "moved": [[_jsonable(v) for v in row[:width]] for row in rows if not row[-1]],
-        "added": [[_jsonable(v) for v in row[:-1]] for row in rows if row[-1]],
+        "moved": [[jsonable(v) for v in row[:width]] for row in rows if not row[-1]],
+        "added": [[jsonable(v) for v in row[:-1]] for row in rows if row[-1]],
     }
 
 
@@ -852,7 +841,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, merged_by: User, rea
     snapshot = {
         "merged": _snapshot(merged),
         "survivor": {
-            name: _jsonable(getattr(survivor, name))
+            name: jsonable(getattr(survivor, name))
             for name in (
                 "aum", "liabilities", "month_avg_aum", "aum_date", "household_id", "household_role",
                 "primary_manager_id", "mobile_enc", "mobile_hash", "updated_at",

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from crm_portal.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
 
 from . import quality
 from .choices import QualityIssueKind, QualityIssueStatus

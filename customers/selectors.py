@@ -19,7 +19,8 @@ from django.db.models.sql.where import AND, OR, WhereNode
 from django.utils import timezone
 
 from accounts.models import Branch
-from crm_portal.db import read_with
+from core.db import read_with
+from core.months import month_starts
 
 from . import crypto
 from .choices import ASSET_CATEGORIES, AccountCategory, AccountStatus
@@ -450,17 +451,6 @@ class Customer360:
     assignments: list[CustomerAssignment]
     reminders: list[PanelItem] = field(default_factory=list)
     campaigns: list[PanelItem] = field(default_factory=list)
-
-
-def month_starts(end: datetime.date, count: int) -> list[datetime.date]:
-    months = []
-    year, month = end.year, end.month
-    for _ in range(count):
-        months.append(datetime.date(year, month, 1))
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-    return list(reversed(months))
 
 
 def aum_trend(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import Action, audit
 from accounts.models import AuditEvent, Branch, User
-from accounts.validators import validate_email_address
+from core.text import validate_email_address
 
 from . import crypto
 from .choices import AssignmentRole, ContactType, IdType, RevealField

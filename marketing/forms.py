@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from crm_portal.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
 from customers.choices import AccountCategory, Gender, MarketingChannel
 
 from .choices import CampaignObjective, ContactOutcome, OpportunityStage, TaskIndicator

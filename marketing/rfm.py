@@ -24,12 +24,9 @@ import datetime
 
 from django.db import connection, transaction
 
+from core.months import month_back
+
 WINDOW_DAYS = 365
-
-
-def month_back(month: datetime.date, months: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 - months
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 PROFILE_SQL = """

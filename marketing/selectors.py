@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from accounts.scope import ScopeKind, data_scope, has_role, visible_branches
-from crm_portal.db import read_with
+from core.db import read_with
 from customers.models import Customer
 from customers.panels import PanelItem
 

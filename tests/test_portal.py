@@ -90,7 +90,7 @@ def test_create_api_token_for_an_unknown_user_fails(demo_users):
 @pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="planner settings are PostgreSQL's")
 def test_read_with_applies_settings_to_its_block_only():
-    from crm_portal.db import read_with
+    from core.db import read_with
 
     def jit():
         with connection.cursor() as cursor:

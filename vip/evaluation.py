@@ -42,13 +42,15 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.audit import Action, audit
+from core import locks
+from core.months import month_back
 
 from .choices import ReminderKind, RunStatus, TierChangeSource, VipStatus
 from .models import TIER_CODE_RE, EvaluationRun, TierLevel, TierPolicy
 
 # One evaluation at a time; the services that write a customer's tier or VIP status
 # take the same lock shared, so nothing changes under a running evaluation.
-LOCK_KEY = 0x71E2_E7A1
+LOCK_KEY = locks.TIER_EVALUATION
 WORK_TABLE = "vip_eval_work"
 
 
@@ -97,11 +99,6 @@ def current_rules() -> Rules:
 
 def _cents(amount) -> int:
     return int((Decimal(amount) * 100).to_integral_value())
-
-
-def month_back(month: datetime.date, k: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 - k
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def latest_business_date() -> datetime.date:

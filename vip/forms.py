@@ -8,34 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BranchLevel, User
 from accounts.roles import Role
-from accounts.validators import reject_control_characters
+from core.forms import BootstrapFormMixin
 from customers.forms import CustomerSearchForm
 
 from .choices import ProspectSource
 from .models import TierLevel, TierPolicy
 from .selectors import NO_TIER, managers_in_scope
-
-
-class BootstrapFormMixin:
-    """Bootstrap classes on every widget and no control characters in any text field
-    (the portal's forms do the same; vip does not import the composition layer)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple, forms.RadioSelect)):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self):
-        # here rather than in __init__: it also covers fields a form adds after it
-        reject_control_characters(self)
-        super().full_clean()
 
 
 def _date_widget():

@@ -27,6 +27,8 @@ from accounts.audit import Action, audit
 from accounts.models import Branch, User
 from accounts.roles import Role
 from accounts.scope import ScopeKind, data_scope, has_role, visible_branches
+from core.months import month_back
+from core.serialization import jsonable
 from customers.choices import AssignmentRole
 from customers.idnumbers import validate_mobile
 from customers.models import Customer, CustomerAssignment, CustomerMonthlyAum, CustomerUserObjectPermission
@@ -46,7 +48,7 @@ from .choices import (
     TransferStatus,
     VipStatus,
 )
-from .evaluation import current_rules, evaluate_customer, lock_against_evaluation, month_back
+from .evaluation import current_rules, evaluate_customer, lock_against_evaluation
 from .models import (
     AssignmentBatch,
     ParameterProposal,
@@ -132,20 +134,14 @@ def remind(*, user: User | None, customer: Customer | None, kind: str, detail: s
 # --- parameters (maker-checker) ---------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 def _level_values(level: TierLevel | None) -> dict[str, Any] | None:
     if level is None:
         return None
-    return {f: _jsonable(getattr(level, f)) for f in LEVEL_FIELDS}
+    return {f: jsonable(getattr(level, f)) for f in LEVEL_FIELDS}
 
 
 def _policy_values(policy: TierPolicy) -> dict[str, Any]:
-    return {f: _jsonable(getattr(policy, f)) for f in POLICY_FIELDS}
+    return {f: jsonable(getattr(policy, f)) for f in POLICY_FIELDS}
 
 
 def _coerce(model, field: str, value: Any) -> Any:
@@ -289,7 +285,7 @@ def parameter_approve(*, proposal: ParameterProposal, approved_by: User, note: s
         if (before is None) != (now is None) or (before and any(now[f] != v for f, v in before.items())):
             stale.append(code)
     for field, before in (proposal.base or {}).get("policy", {}).items():
-        if _jsonable(getattr(policy, field)) != before:
+        if jsonable(getattr(policy, field)) != before:
             stale.append(field)
     if stale:
         raise ValidationError(

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     # ours, in dependency order
+    "core",
     "accounts",
     "customers",
     "vip",

@@ -40,7 +40,8 @@ from django.utils import timezone
 
 from accounts.audit import Action, audit
 from accounts.models import Branch
-from accounts.validators import visible_control_characters
+from core import locks
+from core.text import visible_control_characters
 
 from ..choices import BatchFilePhase, BatchStatus
 from ..masking import mask_account_no, mask_contact, mask_id_number, mask_name
@@ -75,7 +76,7 @@ from .staging import ERROR_TABLE, Dialect, Staging, staging_table
 logger = logging.getLogger(__name__)
 
 # pg_advisory_lock key of "a batch load or the jobs that follow one is running"
-LOCK_KEY = 7_310_101
+LOCK_KEY = locks.INGEST
 TERMINAL = frozenset({BatchStatus.LOADED, BatchStatus.DUPLICATE, BatchStatus.REFUSED, BatchStatus.FAILED})
 OK = frozenset({BatchStatus.LOADED, BatchStatus.DUPLICATE})
 PROGRESS_EVERY = 0.5  # seconds between progress writes of one file

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accounts.validators import EMAIL_RE, control_character_class
+from core.text import EMAIL_RE, control_character_class
 
 from .control import READ_CHUNK, ControlEntry
 from .python_checks import Error
@@ -64,7 +64,7 @@ _MONTH_AND_DAY = (
 )
 _LEAP_YEAR = "[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00"
 CALENDAR_DATE_RE = f"^(?!0000)(?:[0-9]{{4}}(?:{_MONTH_AND_DAY})|(?:{_LEAP_YEAR})0229)$"
-# A control character in a field (the portal's one list, accounts.validators; a field
+# A control character in a field (the portal's one list, core.text; a field
 # is one line, so tabs and line breaks too). A line holding NUL never gets here: it
 # is refused while decoding, as a whole ("contains a NUL character").
 CONTROL_RE = control_character_class(single_line=True)

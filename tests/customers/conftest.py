@@ -98,7 +98,7 @@ def log_in(client, username, password):
 
 def search_settings_statements(*, per_branch: bool = False) -> int:
     """Statements a search page adds on PostgreSQL: its planner settings set and
-    reset (customers.selectors.MATCH_SETTINGS through crm_portal.db.read_with); for
+    reset (customers.selectors.MATCH_SETTINGS through core.db.read_with); for
     a search held to several branches (`per_branch`), also its plan, asked first."""
     from django.db import connection
 

@@ -19,7 +19,7 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from accounts.validators import visible_control_characters
+from core.text import visible_control_characters
 from customers.choices import BatchStatus, ContactType
 from customers.forms import ContactForm, InteractionForm
 from customers.ingest.extract import resident_id

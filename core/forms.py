@@ -3,7 +3,7 @@ the portal's rule on every text field: no control characters."""
 
 from django import forms
 
-from accounts.validators import reject_control_characters
+from .text import reject_control_characters
 
 
 class BootstrapFormMixin:
