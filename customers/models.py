@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from accounts.models import Branch
+from core.money import MONEY
 
 from . import crypto
 from .choices import (
@@ -44,8 +45,6 @@ from .choices import (
 from .crypto import cipher
 from .querysets import CustomerQuerySet
 from .search_text import name_search
-
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 def contact_lookup_hash(contact_type: str, value: str) -> str:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
+from core.money import MONEY
 from customers.choices import AccountCategory, MarketingChannel
 from customers.models import Customer, Interaction
 
@@ -38,7 +39,6 @@ from .choices import (
     TaskStatus,
 )
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 USER = settings.AUTH_USER_MODEL
 
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.money import MONEY
 from customers.crypto import cipher
 
 from .choices import (
@@ -34,7 +35,6 @@ from .choices import (
     VipStatus,
 )
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 # Tier codes go into generated SQL (vip.evaluation) as literals: keep them plain.
 TIER_CODE_RE = r"^[a-z][a-z0-9_]{0,19}$"
 tier_code_validator = RegexValidator(

@@ -10,11 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.money import MONEY
 from customers.choices import CustomerStatus
 from customers.masking import mask_account_no, mask_contact, mask_id_number, mask_mobile
 from customers.selectors import Customer360, SearchFilters
-
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 class MaskedField(serializers.CharField):
