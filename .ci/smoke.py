@@ -17,7 +17,7 @@ from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from accounts.demo import DEMO_USERS  # noqa: E402
+from demo.org import DEMO_USERS  # noqa: E402
 
 logging.getLogger("django.request").setLevel(logging.ERROR)  # the expected 403 is not news
 setup_test_environment()  # response.context, and "testserver" as an allowed host

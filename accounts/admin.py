@@ -1,10 +1,95 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin, ImportMixin
 
+from .approvals import ApprovalFlow, decide
 from .models import AuditEvent, Branch, User
 from .resources import BranchResource, UserResource
+
+
+class DecisionActionForm(helpers.ActionForm):
+    """The change list's action bar, with the note a decision carries (a
+    rejection's reason)."""
+
+    note = forms.CharField(label=_("Note (needed to reject)"), required=False, max_length=300)
+
+
+class DecisionAdminMixin:
+    """Approve and reject, as change-list actions, the selected items of a
+    maker-checker flow (`approval_flow`), each through `accounts.approvals.decide`:
+    the proposer's own items and items already decided are refused one by one,
+    with the reason."""
+
+    approval_flow: ApprovalFlow
+    action_form = DecisionActionForm
+    actions = ["approve", "reject"]
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.has_perm(self.approval_flow.permission)
+
+    def _decide(self, request, queryset, *, approve: bool) -> None:
+        note = request.POST.get("note", "")
+        done = gettext("approved") if approve else gettext("rejected")
+        for item in queryset:
+            name = f"{self.approval_flow.item} #{item.pk}"
+            try:
+                decide(self.approval_flow, item, by=request.user, approve=approve, note=note)
+            except (PermissionDenied, ValidationError) as exc:
+                message = " ".join(getattr(exc, "messages", None) or [str(exc)])
+                self.message_user(request, f"{name}: {message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{name}: {done}", messages.SUCCESS)
+
+    @admin.action(description=_("Approve: bring into force"), permissions=["approve"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Reject (say why in the note)"), permissions=["approve"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, approve=False)
+
+
+class ProposalAdmin(DecisionAdminMixin, admin.ModelAdmin):
+    """A proposal of a maker-checker flow in the admin: read-only (it is made by
+    saving the form or an import of what it changes, and decided by the actions)."""
+
+    list_display = (
+        "id",
+        "status",
+        "source",
+        "summary",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("status", "source")
+    readonly_fields = (
+        "status",
+        "source",
+        "reason",
+        "changes_table",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Branch)
@@ -53,9 +138,11 @@ class UserAdmin(ImportMixin, DjangoUserAdmin):
         "username",
         "status",
         "is_active",
-        "requested_by",
-        "approved_by",
-        "approved_at",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
         "disabled_at",
         "status_reason",
         "last_login",
@@ -72,9 +159,11 @@ class UserAdmin(ImportMixin, DjangoUserAdmin):
                     "status",
                     "is_active",
                     "status_reason",
-                    "requested_by",
-                    "approved_by",
-                    "approved_at",
+                    "proposed_by",
+                    "proposed_at",
+                    "decided_by",
+                    "decided_at",
+                    "decision_note",
                     "disabled_at",
                     "last_login",
                     "date_joined",

@@ -42,6 +42,10 @@ class Action(models.TextChoices):
     TIER_CHANGED = "tier_changed", _("Tier changed")
     PARAMETER_CHANGED = "parameter_changed", _("Parameter changed")
     BATCH_LOADED = "batch_loaded", _("Batch load")
+    INTERACTION_LOGGED = "interaction_logged", _("Contact logged")
+    REMINDER_DONE = "reminder_done", _("Reminder done")
+    ASSIGNMENT_BATCH_PREPARED = "assignment_batch_prepared", _("Batch assignment prepared")
+    ASSIGNMENT_BATCH_CANCELLED = "assignment_batch_cancelled", _("Batch assignment cancelled")
 
 
 @dataclass(frozen=True)

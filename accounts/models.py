@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.approvals import ApprovalRecord, ApprovalStatus
+
 
 class BranchLevel(models.IntegerChoices):
     HEAD_OFFICE = 0, _("Head office")
@@ -83,10 +85,17 @@ class PortalUserManager(UserManager):
         return super().create_superuser(username, email, password, **extra_fields)
 
 
-class User(AbstractUser):
+class User(AbstractUser, ApprovalRecord):
     """A bank employee. `status` is the lifecycle (requested → approved → disabled);
     `is_active` mirrors it for Django's authentication and a constraint keeps the two
-    in step."""
+    in step. The request is a maker-checker approval (`ApprovalRecord`): pending,
+    active (approved) and rejected are its states; a disabled account is past it."""
+
+    APPROVAL_STATUSES = {
+        ApprovalStatus.PENDING: "pending",
+        ApprovalStatus.APPROVED: "active",
+        ApprovalStatus.REJECTED: "rejected",
+    }
 
     employee_no = models.CharField(_("employee number"), max_length=20, unique=True)
     display_name = models.CharField(_("display name"), max_length=60)
@@ -104,7 +113,9 @@ class User(AbstractUser):
     )
     is_active = models.BooleanField(_("active"), default=False)
     must_change_password = models.BooleanField(_("must change password"), default=False)
-    requested_by = models.ForeignKey(
+    # Nobody requested an account made from the command line (the first
+    # administrator, demo data): the request's proposer is optional here.
+    proposed_by = models.ForeignKey(
         "self",
         null=True,
         blank=True,
@@ -112,15 +123,6 @@ class User(AbstractUser):
         related_name="+",
         verbose_name=_("requested by"),
     )
-    approved_by = models.ForeignKey(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("approved by"),
-    )
-    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
     status_reason = models.CharField(_("reason"), max_length=200, blank=True)
 
@@ -146,6 +148,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return f"{self.display_name or self.username} ({self.employee_no})"
+
+    def is_proposed_by(self, user) -> bool:
+        # Nobody decides on their own account either, whoever requested it.
+        return super().is_proposed_by(user) or self.pk == getattr(user, "pk", None)
 
     def get_full_name(self) -> str:
         return self.display_name or self.username

@@ -1,6 +1,7 @@
 """Who may see what: the one place that answers "which branches can this user see"
-and "which kind of scope does this user have". Customer data scope
-(`customers.querysets.CustomerQuerySet.visible_to`) is built on it."""
+and "which kind of scope does this user have". The customer data scope
+(`customers.querysets.customer_scope`, behind every model's `visible_to(user)`) is
+built on it."""
 
 from __future__ import annotations
 

@@ -13,8 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
+from core.approvals import ApprovalStatus
+
+from .approvals import ApprovalFlow, decide
 from .audit import Action, audit
 from .models import Branch, BranchLevel, User, UserSession, UserStatus
 from .roles import STAFF_ROLES, Role
@@ -66,7 +70,8 @@ def user_request(
         status=UserStatus.PENDING,
         is_active=False,
         is_staff=bool(set(roles) & STAFF_ROLES),
-        requested_by=requested_by,
+        proposed_by=requested_by,
+        proposed_at=timezone.now(),
         must_change_password=True,
     )
     validate_password(password, user)
@@ -87,43 +92,36 @@ def _lock(user: User) -> User:
     return User.objects.select_for_update().get(pk=user.pk)
 
 
-@transaction.atomic
-def user_approve(*, user: User, approved_by: User) -> User:
-    """Maker-checker: whoever requested an account cannot approve it."""
-    if not approved_by.has_perm("accounts.approve_user"):
-        raise PermissionDenied(_("You may not approve user accounts."))
-    user = _lock(user)
-    if user.status == UserStatus.ACTIVE:
-        return user
-    if user.status != UserStatus.PENDING:
-        raise ValidationError(_("Only a pending account can be approved."))
-    if user.requested_by_id == approved_by.pk or user.pk == approved_by.pk:
-        raise PermissionDenied(_("An account must be approved by someone other than its requester."))
-    user.status = UserStatus.ACTIVE
+def _activate(user: User, by: User) -> None:
     user.is_active = True
-    user.approved_by = approved_by
-    user.approved_at = timezone.now()
     user.status_reason = ""
-    user.save(update_fields=["status", "is_active", "approved_by", "approved_at", "status_reason"])
-    audit(Action.USER_APPROVED, actor=approved_by, target=user)
-    return user
 
 
-@transaction.atomic
-def user_reject(*, user: User, rejected_by: User, reason: str) -> User:
-    if not rejected_by.has_perm("accounts.approve_user"):
-        raise PermissionDenied(_("You may not approve user accounts."))
-    if not reason.strip():
-        raise ValidationError(_("Give a reason."))
-    user = _lock(user)
-    if user.status != UserStatus.PENDING:
-        raise ValidationError(_("Only a pending account can be rejected."))
-    user.status = UserStatus.REJECTED
+def _keep_out(user: User, by: User) -> None:
     user.is_active = False
-    user.status_reason = reason[:200]
-    user.save(update_fields=["status", "is_active", "status_reason"])
-    audit(Action.USER_REJECTED, actor=rejected_by, target=user, details={"reason": reason})
-    return user
+    user.status_reason = user.decision_note[:200]
+
+
+# Maker-checker on account requests: whoever requested an account, and the
+# account's own user, cannot decide on it.
+USER_FLOW: ApprovalFlow[User] = ApprovalFlow(
+    model=User,
+    item=gettext_lazy("user account"),
+    permission="accounts.approve_user",
+    action={ApprovalStatus.APPROVED: Action.USER_APPROVED, ApprovalStatus.REJECTED: Action.USER_REJECTED},
+    on_approve=_activate,
+    on_reject=_keep_out,
+    row_fields=("is_active", "status_reason"),
+)
+
+
+def user_approve(*, user: User, approved_by: User) -> User:
+    """The account becomes active: its user can log in."""
+    return decide(USER_FLOW, user, by=approved_by, approve=True)
+
+
+def user_reject(*, user: User, rejected_by: User, reason: str) -> User:
+    return decide(USER_FLOW, user, by=rejected_by, approve=False, note=reason)
 
 
 @transaction.atomic
@@ -164,10 +162,11 @@ def user_request_reactivation(*, user: User, requested_by: User) -> User:
     if user.status not in (UserStatus.DISABLED, UserStatus.REJECTED):
         raise ValidationError(_("Only a disabled or rejected account can be reactivated."))
     user.status = UserStatus.PENDING
-    user.requested_by = requested_by
-    user.approved_by = None
-    user.approved_at = None
-    user.save(update_fields=["status", "requested_by", "approved_by", "approved_at"])
+    user.proposed_by, user.proposed_at = requested_by, timezone.now()
+    user.decided_by, user.decided_at, user.decision_note = None, None, ""
+    user.save(
+        update_fields=["status", "proposed_by", "proposed_at", "decided_by", "decided_at", "decision_note"]
+    )
     audit(Action.USER_REACTIVATION_REQUESTED, actor=requested_by, target=user)
     return user
 

@@ -106,7 +106,7 @@ class UserDetailView(PermissionRequiredMixin, View):
                 "reason_form": ReasonForm(),
                 "can_approve": user.status == UserStatus.PENDING
                 and request.user.has_perm("accounts.approve_user")
-                and user.requested_by_id != request.user.pk,
+                and not user.is_proposed_by(request.user),
                 "can_disable": user.status != UserStatus.DISABLED
                 and request.user.has_perm("accounts.disable_user")
                 and user.pk != request.user.pk,

@@ -189,7 +189,7 @@ def main() -> None:
     if args.customers:
         from django.core.management import call_command
 
-        from customers.demo import seed_customers
+        from demo.seeding import seed_customers
 
         call_command("seed_demo", customers=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         seed_customers(count=args.customers, stdout=sys.stdout)
@@ -243,7 +243,7 @@ def main() -> None:
         if template:
 
             def render_page(sample):
-                customer = access_customer(bm, sample[0])
+                customer = access_customer(bm, sample[0], for_change=False)
                 view = customer_360(customer, user=bm)
                 render_to_string("customers/customer_detail.html", {"c": customer, "view": view})
 
@@ -252,7 +252,7 @@ def main() -> None:
             )
 
     def selector(sample):
-        customer = access_customer(bm, sample[0])
+        customer = access_customer(bm, sample[0], for_change=False)
         customer_360(customer, user=bm)
 
     rows.append(measure("access_customer + customer_360 (data only)", samples, selector))

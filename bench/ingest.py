@@ -95,7 +95,7 @@ def phase_generate(customers: int, directory: str, seed: int) -> dict:
     _setup()
     import datetime
 
-    from customers.ingest.extract import make_extract
+    from demo.extract import make_extract
 
     started = time.perf_counter()
     extract = make_extract(

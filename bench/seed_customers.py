@@ -10,9 +10,10 @@ DATABASE_URL names the server (its database is not touched). The script
    customers twice from an empty table, first with the plain ORM path
    (``bulk_create(batch_size=5000)``), then with the COPY path;
 2. creates ``--db`` fresh (it must start with ``crm_bench`` unless ``--force``),
-   migrates it and runs what ``manage.py seed_demo --customers N`` runs (demo
-   organisation and users, then ``customers.demo.seed_customers``), and leaves it in
-   place;
+   migrates it and seeds it with the generator ``manage.py seed_demo --customers N``
+   uses (demo organisation and users, then ``demo.seeding.seed_customers``, here with
+   the business date written set-based too rather than loaded from a batch), and
+   leaves it in place;
 3. prints wall time, rows/s per table, and row counts and sizes
    (``pg_total_relation_size``) of the customer tables.
 
@@ -94,13 +95,13 @@ def phase_seed(customers: int, method: str) -> dict:
     django.setup()
     from django.core.management import call_command
 
-    from customers.demo import SeedStats, seed_customers
+    from demo.seeding import SeedStats, seed_customers
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.perf_counter() - started
-    # What `manage.py seed_demo --customers N` runs: the demo organisation and users,
-    # then seed_customers (called here directly to collect the per-table figures).
+    # The generator of `manage.py seed_demo --customers N`: the demo organisation and
+    # users, then seed_customers (called here directly to collect the per-table figures).
     call_command("seed_demo", customers=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     stats = SeedStats()
     seed_customers(count=customers, stdout=sys.stdout, method=method, stats=stats)

@@ -36,7 +36,7 @@ def panels_for(user) -> list[Panel]:
     if user.has_perm("accounts.approve_user"):
         from accounts.models import User
 
-        pending = User.objects.filter(status=UserStatus.PENDING).exclude(requested_by=user).count()
+        pending = User.objects.filter(status=UserStatus.PENDING).exclude(proposed_by=user).count()
         panels.append(
             Panel(
                 _("Accounts waiting for approval"),

@@ -22,6 +22,13 @@ class AdminLoginRedirect(RedirectView):
     pattern_name = "login"
 
 
+class AdminPasswordChangeRedirect(RedirectView):
+    """One password-change page for everybody (with its rules and audit event): the
+    admin's own form redirects there."""
+
+    pattern_name = "password_change"
+
+
 urlpatterns = [
     path("", views.home_page, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -37,6 +44,11 @@ urlpatterns = [
         "admin/login/",
         login_not_required(AdminLoginRedirect.as_view()),
         name="admin_login_redirect",
+    ),
+    path(
+        "admin/password_change/",
+        AdminPasswordChangeRedirect.as_view(),
+        name="admin_password_change_redirect",
     ),
     path("admin/", admin.site.urls),
 ]

@@ -61,6 +61,12 @@ def _start(request, *, source, force: bool) -> BatchLoad:
     """Record a load started by this user and queue it once the record is committed."""
     with transaction.atomic():
         load = batch_load_create(source=source, started_via="upload", started_by=request.user, forced=force)
+        audit(
+            Action.BATCH_LOADED,
+            request=request,
+            target=load,
+            details={"requested": str(source).rsplit("/", 1)[-1], "forced": force},
+        )
         transaction.on_commit(lambda: ingest_load_task.delay(load.pk))
     return load
 

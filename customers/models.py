@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from guardian.managers import UserObjectPermissionManager
 from guardian.models import UserObjectPermissionBase
 
 from accounts.models import Branch
@@ -43,7 +44,14 @@ from .choices import (
     RiskLevel,
 )
 from .crypto import cipher
-from .querysets import CustomerQuerySet
+from .querysets import (
+    CustomerHeldQuerySet,
+    CustomerQuerySet,
+    GrantQuerySet,
+    HeldThroughAccount,
+    MergeQuerySet,
+    QualityIssueQuerySet,
+)
 from .search_text import name_search
 
 
@@ -286,6 +294,8 @@ class ContactPoint(models.Model):
 
     ENCRYPTED_FIELDS = {"value_enc": crypto.CONTACT}  # re-encrypted by customers.keys
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("contact point")
         verbose_name_plural = _("contact points")
@@ -325,6 +335,8 @@ class Account(models.Model):
     cny_balance = models.DecimalField(_("balance (CNY)"), default=0, **MONEY)
     balance_date = models.DateField(_("balance date"), null=True, blank=True)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("account (账户)")
         verbose_name_plural = _("accounts")
@@ -350,6 +362,8 @@ class AccountBalance(models.Model):
     balance = models.DecimalField(**MONEY)
     cny_balance = models.DecimalField(**MONEY)
 
+    objects = HeldThroughAccount.as_manager()
+
     class Meta:
         verbose_name = _("daily balance")
         indexes = [models.Index(fields=["account", "business_date"], name="balance_account_date")]
@@ -366,6 +380,8 @@ class CustomerDailyAum(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     aum = models.DecimalField(**MONEY)
     liabilities = models.DecimalField(**MONEY)
+
+    objects = CustomerHeldQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("daily AUM")
@@ -386,6 +402,8 @@ class CustomerMonthlyAum(models.Model):
     avg_liabilities = models.DecimalField(**MONEY)
     days = models.PositiveSmallIntegerField(default=0)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("monthly AUM")
 
@@ -402,6 +420,8 @@ class TransactionSummary(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     txn_count = models.IntegerField()
     txn_amount = models.DecimalField(**MONEY)
+
+    objects = CustomerHeldQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("daily transaction summary")
@@ -427,6 +447,8 @@ class Relationship(models.Model):
     related_name = models.CharField(_("name (person or company)"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("relationship")
         verbose_name_plural = _("relationships")
@@ -449,6 +471,8 @@ class OtherAsset(models.Model):
     description = models.CharField(_("description"), max_length=200)
     estimated_value = models.DecimalField(_("estimated value (CNY)"), **MONEY)
     valued_on = models.DateField(_("valued on"), null=True, blank=True)
+
+    objects = CustomerHeldQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("other asset")
@@ -475,6 +499,8 @@ class Interaction(models.Model):
         verbose_name=_("by"),
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CustomerHeldQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("interaction")
@@ -506,6 +532,8 @@ class CustomerAssignment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
@@ -529,6 +557,8 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
 
     content_object = models.ForeignKey(Customer, on_delete=models.CASCADE)
     expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserObjectPermissionManager.from_queryset(GrantQuerySet)()
 
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "permission"], name="customer_grant_user")]
@@ -563,6 +593,8 @@ class DataQualityIssue(models.Model):
     )
     resolution = models.CharField(_("resolution"), max_length=200, blank=True)
 
+    objects = QualityIssueQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("data-quality issue")
         verbose_name_plural = _("data-quality queue")
@@ -591,6 +623,8 @@ class CustomerMerge(models.Model):
     reason = models.CharField(max_length=200)
     moved = models.JSONField(default=dict)
     snapshot = models.JSONField(default=dict)
+
+    objects = MergeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("customer merge")

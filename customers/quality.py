@@ -70,7 +70,6 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import Action, audit
 from accounts.models import Branch, User
-from accounts.scope import data_scope
 from core import locks
 from core.batching import chunks
 from core.serialization import jsonable
@@ -464,29 +463,11 @@ def _recheck_open_invalid_ids(*, now: datetime.datetime) -> int:
 # ------------------------------------------------------------------------ reads
 
 
-def quality_issues_visible_to(user) -> QuerySet[DataQualityIssue]:
-    """Issues whose customers the user may all see: the customer and, for a pair,
-    the other customer too (a pair half outside the scope would show a customer the
-    user may not see)."""
-    issues = DataQualityIssue.objects.all()
-    if data_scope(user).sees_all:
-        return issues
-    visible = Customer.objects.visible_to(user)
-    # The pair half is a correlated EXISTS by primary key (an index probe for each of
-    # the few pair rows), not "other_customer IN (...)": under an OR that IN cannot
-    # become a join, and PostgreSQL re-reads the whole scope for every pair row (a
-    # manager's queue over a million customers took minutes that way).
-    other_visible = Exists(visible.filter(pk=OuterRef("other_customer_id")))
-    return issues.filter(customer__in=visible.values("pk")).filter(
-        Q(other_customer__isnull=True) | other_visible
-    )
-
-
 def quality_counts(*, user) -> list[dict[str, Any]]:
     """Open issues by branch and kind in the user's scope (one aggregate query):
     `[{"branch_id", "branch__code", "branch__name", "kind", "count"}, ...]`."""
     return list(
-        quality_issues_visible_to(user)
+        DataQualityIssue.objects.visible_to(user)
         .filter(status=OPEN)
         .values("branch_id", "branch__code", "branch__name", "kind")
         .annotate(count=Count("id"))
@@ -495,11 +476,19 @@ def quality_counts(*, user) -> list[dict[str, Any]]:
 
 
 def quality_queue(
-    *, user, kind: str = "", branch: str = "", status: str = OPEN
+    *,
+    user,
+    kind: str = "",
+    branch: str = "",
+    status: str = OPEN,
+    issues: QuerySet[DataQualityIssue] | None = None,
 ) -> QuerySet[DataQualityIssue]:
-    """The queue in the user's scope, newest first; `branch` (a code) takes its
-    subtree, "" anything; `status` "" any status."""
-    issues = quality_issues_visible_to(user)
+    """The queue in the user's scope (`issues`, already narrowed to `user`, or
+    `DataQualityIssue.objects.visible_to(user)`: issues whose customers the user may
+    all see, both of a pair), newest first; `branch` (a code) takes its subtree, ""
+    anything; `status` "" any status."""
+    if issues is None:
+        issues = DataQualityIssue.objects.visible_to(user)
     if kind:
         issues = issues.filter(kind=kind)
     if status:

@@ -15,17 +15,18 @@ from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views import View
 
 from core.forms import BootstrapFormMixin
+from core.views import ScopedView
 
 from . import quality
 from .choices import QualityIssueKind, QualityIssueStatus
 from .masking import mask_id_number, mask_mobile
 from .models import Account, ContactPoint, Customer, DataQualityIssue, Interaction
+from .permissions import access_quality_issue
 
 PAGE_SIZE = 50
 
@@ -167,8 +168,9 @@ def _counts_table(counts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-class QualityQueueView(PermissionRequiredMixin, View):
+class QualityQueueView(PermissionRequiredMixin, ScopedView):
     permission_required = "customers.view_dataqualityissue"
+    queryset = DataQualityIssue.objects.all()
 
     def get(self, request):
         data = request.GET.copy()
@@ -177,7 +179,7 @@ class QualityQueueView(PermissionRequiredMixin, View):
         form = QueueFilterForm(data)
         page = None
         if form.is_valid():
-            issues = quality.quality_queue(user=request.user, **form.cleaned_data)
+            issues = quality.quality_queue(user=request.user, issues=self.queryset, **form.cleaned_data)
             page = Paginator(issues, PAGE_SIZE).get_page(request.GET.get("page"))
             for issue in page.object_list:
                 issue.detail_text = detail_text(issue.detail)
@@ -194,12 +196,6 @@ class QualityQueueView(PermissionRequiredMixin, View):
             },
             status=200 if page is not None else 400,
         )
-
-
-def _issue_for(request, pk: int) -> DataQualityIssue:
-    return get_object_or_404(
-        quality.quality_issues_visible_to(request.user).select_related("branch", "resolved_by"), pk=pk
-    )
 
 
 def _review_page(request, issue, *, merge_form=None, dismiss_form=None, status=200):
@@ -226,20 +222,22 @@ def _review_page(request, issue, *, merge_form=None, dismiss_form=None, status=2
     )
 
 
-class QualityCompareView(PermissionRequiredMixin, View):
+class QualityCompareView(PermissionRequiredMixin, ScopedView):
     """One issue: the customers side by side (a duplicate pair) or the one customer."""
 
     permission_required = "customers.view_dataqualityissue"
+    access = access_quality_issue
 
     def get(self, request, pk):
-        return _review_page(request, _issue_for(request, pk))
+        return _review_page(request, self.get_object(pk, for_change=False))
 
 
-class QualityMergeView(PermissionRequiredMixin, View):
+class QualityMergeView(PermissionRequiredMixin, ScopedView):
     permission_required = ("customers.view_dataqualityissue", "customers.merge_customer")
+    access = access_quality_issue
 
     def post(self, request, pk):
-        issue = _issue_for(request, pk)
+        issue = self.get_object(pk, for_change=True)
         if issue.kind not in quality.PAIR_KINDS:
             raise Http404
         first, second = _customers_of(request, issue)
@@ -269,11 +267,12 @@ class QualityMergeView(PermissionRequiredMixin, View):
         return _review_page(request, issue, merge_form=form, status=400)
 
 
-class QualityDismissView(PermissionRequiredMixin, View):
+class QualityDismissView(PermissionRequiredMixin, ScopedView):
     permission_required = ("customers.view_dataqualityissue", "customers.change_dataqualityissue")
+    access = access_quality_issue
 
     def post(self, request, pk):
-        issue = _issue_for(request, pk)
+        issue = self.get_object(pk, for_change=True)
         _customers_of(request, issue)  # the customers must be in scope too
         form = DismissForm(request.POST)
         if form.is_valid():

@@ -37,6 +37,7 @@ from .models import (
     Relationship,
 )
 from .panels import CAMPAIGNS, REMINDERS, PanelItem, panel_items
+from .querysets import visible_prefetch
 from .search_text import EXTRA_TOKEN_NAMES, later_char_token, query_grams
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -205,11 +206,20 @@ def _years_before(day: datetime.date, years: int) -> datetime.date:
 
 
 def customer_search(
-    *, user, q: str = "", filters: SearchFilters | None = None, sort: str = "aum"
+    *,
+    user,
+    q: str = "",
+    filters: SearchFilters | None = None,
+    sort: str = "aum",
+    customers: QuerySet[Customer] | None = None,
 ) -> QuerySet[Customer]:
     """Customers in the user's scope matching the text and filters, in a stable
-    order (the sort key, then id) so that keyset pagination can follow it."""
-    customers = Customer.objects.visible_to(user).filter(merged_into__isnull=True)
+    order (the sort key, then id) so that keyset pagination can follow it.
+    `customers`: the scoped queryset a view already holds (`core.views.ScopedView`,
+    narrowed to `user`); by default `Customer.objects.visible_to(user)`."""
+    if customers is None:
+        customers = Customer.objects.visible_to(user)
+    customers = customers.filter(merged_into__isnull=True)
     q = (q or "").strip()
     if q:
         customers = customers.filter(text_condition(q))
@@ -487,7 +497,8 @@ def customer_360(customer: Customer, *, user=None, interactions: int = 20) -> Cu
     loaded with its branch, manager and household by access_customer).
 
     With `user`, each household member carries `in_scope`: members outside the
-    user's scope count in the household AUM but show no name or balance."""
+    user's scope count in the household AUM but show no name or balance; a related
+    customer outside it reads as None (the relationship shows, not who it is)."""
     contacts = list(customer.contacts.order_by("type", "-is_primary", "pk"))
     labels = dict(AccountCategory.choices)
     groups: OrderedDict[str, AccountGroup] = OrderedDict()
@@ -518,6 +529,14 @@ def customer_360(customer: Customer, *, user=None, interactions: int = 20) -> Cu
             member_rows = member_rows.annotate(in_scope=Exists(visible))
         members = list(member_rows.order_by("household_role", "customer_no"))
     assets = list(customer.other_assets.order_by("kind", "pk"))
+    relationships = customer.relationships.order_by("relation_type", "pk")
+    if user is not None:
+        # A related customer outside the user's scope reads as None: the page
+        # shows the relationship, not who it is.
+        related = Customer.objects.only("customer_no", "name")
+        relationships = relationships.prefetch_related(visible_prefetch(user, "related_customer", related))
+    else:
+        relationships = relationships.select_related("related_customer")
     return Customer360(
         customer=customer,
         contacts=contacts,
@@ -525,9 +544,7 @@ def customer_360(customer: Customer, *, user=None, interactions: int = 20) -> Cu
         aum_trend=aum_trend(customer),
         household_members=members,
         household_aum=sum((m.aum for m in members), Decimal("0")),
-        relationships=list(
-            customer.relationships.select_related("related_customer").order_by("relation_type", "pk")
-        ),
+        relationships=list(relationships),
         other_assets=assets,
         other_assets_total=sum((a.estimated_value for a in assets), Decimal("0")),
         interactions=list(

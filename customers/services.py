@@ -1,5 +1,8 @@
 """Writes about customers. Every function runs in one transaction, validates on the
-server and writes its audit event in the same transaction."""
+server and writes its audit event in the same transaction. A write given a user and
+a customer checks the customer is in that user's scope again (`require_in_scope`),
+whatever its caller checked before; the assignment building blocks are the
+exception, their callers check (`customer_create`, the VIP services)."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from .models import (
     Interaction,
 )
 from .numbers import next_customer_number
+from .permissions import require_in_scope
 
 # Fields a customer edit may change (identity goes through the data-quality queue).
 EDITABLE_FIELDS = (
@@ -169,11 +173,11 @@ def ensure_not_merged(customer: Customer) -> None:
 
 @transaction.atomic
 def customer_update(*, customer: Customer, updated_by: User, **changes: Any) -> Customer:
-    ensure_not_merged(customer)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = require_in_scope(updated_by, customer, lock=True)
+    ensure_not_merged(customer)
     changed = [f for f, v in changes.items() if getattr(customer, f) != v]
     if not changed:
         return customer
@@ -191,6 +195,7 @@ def customer_update(*, customer: Customer, updated_by: User, **changes: Any) -> 
 def contact_add(
     *, customer: Customer, type: str, value: str, is_primary: bool, added_by: User
 ) -> ContactPoint:
+    require_in_scope(added_by, customer)
     ensure_not_merged(customer)
     if type not in ContactType.values:
         raise ValidationError({"type": _("Unknown contact type.")})
@@ -229,6 +234,7 @@ def interaction_log(
     notes: str = "",
     occurred_at: datetime.datetime | None = None,
 ) -> Interaction:
+    require_in_scope(logged_by, customer)
     ensure_not_merged(customer)
     interaction = Interaction(
         customer=customer,
@@ -242,6 +248,12 @@ def interaction_log(
         raise ValidationError({"occurred_at": _("A contact cannot be logged in the future.")})
     interaction.full_clean()
     interaction.save()
+    audit(
+        Action.INTERACTION_LOGGED,
+        actor=logged_by,
+        target=customer,
+        details={"interaction": interaction.pk, "kind": kind},
+    )
     return interaction
 
 
@@ -250,7 +262,8 @@ def assignment_set_primary(
     *, customer: Customer, manager: User, by: User | None, reason: str, on: datetime.date | None = None
 ) -> CustomerAssignment:
     """Make `manager` the manager of record from `on` (default today), closing the
-    previous assignment. The VIP area builds transfers with approval on top of it."""
+    previous assignment. The VIP area builds transfers with approval on top of it
+    (and checks the scope there: a customer being created is in nobody's scope yet)."""
     on = on or timezone.localdate()
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     current = CustomerAssignment.objects.filter(
@@ -288,6 +301,7 @@ def household_add_member(
     *, customer: Customer, household: Household | None, role: str, by: User, name: str = ""
 ) -> Household:
     """Put a customer in a household (a new one when `household` is None)."""
+    require_in_scope(by, customer)
     if household is None:
         household = Household.objects.create(
             name=name or _("Household of %(name)s") % {"name": customer.name}
@@ -329,10 +343,11 @@ def pii_reveal(
     ip: str | None = None,
 ) -> str:
     """Reveal one field of one customer. The audit event is written before the value
-    is returned; the caller must already have checked that the customer is in the
-    user's scope (access_customer)."""
+    is returned; a customer outside the user's scope is refused (PermissionDenied),
+    whatever the caller checked before."""
     if not user.has_perm("customers.reveal_customer_pii"):
         raise PermissionDenied(_("You may not reveal personal data."))
+    require_in_scope(user, customer)
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise ValidationError(_("Say why you need to see the full value (at least 4 characters)."))

@@ -9,6 +9,7 @@ from django.views import View
 
 from accounts.audit import client_ip
 from accounts.scope import visible_branches
+from core.views import ScopedView
 
 from . import selectors, services
 from .forms import (
@@ -40,18 +41,24 @@ def _to_results(form: CustomerSearchForm, *, keep_cursor: bool = False) -> HttpR
     return SeeOther(f"{url}?{query}" if query else url)
 
 
-def _search_page(request, form: CustomerSearchForm):
-    """The results of the search, or its errors (400); an htmx request gets the
-    results table only (live search)."""
+def _search_page(request, form: CustomerSearchForm, customers):
+    """The results of the search among `customers` (already held to the user's
+    scope), or its errors (400); an htmx request gets the results table only (live
+    search)."""
     context = {"form": form, "page": None}
     if not form.is_bound:
-        context["page"] = selectors.keyset_page(selectors.customer_search(user=request.user), sort="aum")
+        found = selectors.customer_search(user=request.user, customers=customers)
+        context["page"] = selectors.keyset_page(found, sort="aum")
     elif form.is_valid():
         sort = form.cleaned_data["sort"] or "aum"
-        customers = selectors.customer_search(
-            user=request.user, q=form.cleaned_data["q"], filters=form.filters(), sort=sort
+        found = selectors.customer_search(
+            user=request.user,
+            q=form.cleaned_data["q"],
+            filters=form.filters(),
+            sort=sort,
+            customers=customers,
         )
-        context["page"] = selectors.keyset_page(customers, sort=sort, cursor=form.cleaned_data["cursor"])
+        context["page"] = selectors.keyset_page(found, sort=sort, cursor=form.cleaned_data["cursor"])
     context["customers"] = context["page"].rows if context["page"] else []
     context["searched"] = form.is_bound and bool(form.data.get("q") or form.data.get("k"))
     context["search_key"] = form.search_key()
@@ -59,18 +66,19 @@ def _search_page(request, form: CustomerSearchForm):
     return render(request, template, context, status=200 if not form.errors else 400)
 
 
-class CustomerListView(PermissionRequiredMixin, View):
+class CustomerListView(PermissionRequiredMixin, ScopedView):
     """Search and browse the customers in the user's scope, keyset-paginated. A full
     identifier sent as `?q=` (an old bookmark) is not searched nor echoed back from
     that URL: the answer is a redirect to its key."""
 
     permission_required = "customers.view_customer"
+    queryset = Customer.objects.all()
 
     def get(self, request):
         form = _search_form(request, request.GET or None)
         if form.text_in_url():
             return _to_results(form, keep_cursor=True)
-        return _search_page(request, form)
+        return _search_page(request, form, self.queryset)
 
 
 class CustomerSearchView(PermissionRequiredMixin, View):
@@ -126,16 +134,17 @@ class CustomerCreateView(PermissionRequiredMixin, View):
         return render(request, "customers/customer_form.html", {"form": form, "creating": True}, status=409)
 
 
-class CustomerEditView(PermissionRequiredMixin, View):
+class CustomerEditView(PermissionRequiredMixin, ScopedView):
     permission_required = "customers.change_customer"
+    access = access_customer
 
     def get(self, request, customer_no):
-        customer = access_customer(request.user, customer_no, for_change=True)
+        customer = self.get_object(customer_no, for_change=True)
         form = CustomerEditForm(initial=CustomerEditForm.initial_for(customer))
         return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
 
     def post(self, request, customer_no):
-        customer = access_customer(request.user, customer_no, for_change=True)
+        customer = self.get_object(customer_no, for_change=True)
         form = CustomerEditForm(request.POST)
         if form.is_valid():
             try:
@@ -150,13 +159,14 @@ class CustomerEditView(PermissionRequiredMixin, View):
         )
 
 
-class CustomerDetailView(PermissionRequiredMixin, View):
+class CustomerDetailView(PermissionRequiredMixin, ScopedView):
     """The 360 view: a bounded number of queries whatever the customer holds."""
 
     permission_required = "customers.view_customer"
+    access = access_customer
 
     def get(self, request, customer_no):
-        customer = access_customer(request.user, customer_no)
+        customer = self.get_object(customer_no, for_change=False)
         view = selectors.customer_360(customer, user=request.user)
         return render(
             request,
@@ -178,14 +188,15 @@ class CustomerDetailView(PermissionRequiredMixin, View):
         )
 
 
-class RevealView(PermissionRequiredMixin, View):
+class RevealView(PermissionRequiredMixin, ScopedView):
     """Reveal one field of one customer, with a reason, audited before it is shown.
     Answers with a small fragment that replaces the masked value (never cached)."""
 
     permission_required = "customers.reveal_customer_pii"
+    access = access_customer
 
     def post(self, request, customer_no):
-        customer = access_customer(request.user, customer_no)
+        customer = self.get_object(customer_no, for_change=False)
         form = RevealForm(request.POST)
         if not form.is_valid():
             return render(request, "customers/partials/_reveal_error.html", {"form": form}, status=400)
@@ -205,11 +216,13 @@ class RevealView(PermissionRequiredMixin, View):
         return render(request, "customers/partials/_revealed.html", {"value": value})
 
 
-class InteractionCreateView(PermissionRequiredMixin, View):
+class InteractionCreateView(PermissionRequiredMixin, ScopedView):
     permission_required = "customers.add_interaction"
+    access = access_customer
 
     def post(self, request, customer_no):
-        customer = access_customer(request.user, customer_no)
+        # a write about the customer: fetched for change (404 outside the scope)
+        customer = self.get_object(customer_no, for_change=True)
         form = InteractionForm(request.POST)
         if form.is_valid():
             try:
@@ -240,11 +253,12 @@ class InteractionCreateView(PermissionRequiredMixin, View):
         return redirect("customers:detail", customer_no=customer.customer_no)
 
 
-class ContactCreateView(PermissionRequiredMixin, View):
+class ContactCreateView(PermissionRequiredMixin, ScopedView):
     permission_required = "customers.change_customer"
+    access = access_customer
 
     def post(self, request, customer_no):
-        customer = access_customer(request.user, customer_no, for_change=True)
+        customer = self.get_object(customer_no, for_change=True)
         form = ContactForm(request.POST)
         if form.is_valid():
             try:

@@ -1,22 +1,31 @@
-"""The parameter manager's tables: the product catalogue with its promotions
-(spreadsheet import and export through django-import-export) and the
-contact-frequency policy (maker-checker: a new policy is a proposal; another user
-approves it with the admin action, which brings it into force). Every change is
-written to the audit trail."""
+"""The parameter manager's tables, maker-checker: the product catalogue with its
+promotions (spreadsheet import and export through django-import-export) and the
+contact-frequency policy. Saving a product (with its promotions) or importing a
+sheet proposes a product change; a new policy is a proposal. Another user with the
+right approves it (the change lists' actions), and only then does it apply. Every
+step is written to the audit trail."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 from import_export.admin import ImportExportModelAdmin
+from import_export.tmp_storages import CacheStorage
 
+from accounts.admin import DecisionAdminMixin, ProposalAdmin
 from accounts.audit import Action, audit
+from core.approvals import ProposalSource
+from core.serialization import jsonable
 
-from . import services
+from . import catalogue, services
 from .choices import PolicyStatus
-from .models import ContactPolicy, Product, Promotion
+from .forms import ProductProposalForm
+from .models import ContactPolicy, Product, ProductChange, Promotion
 
 
 class CodeListWidget(widgets.Widget):
@@ -32,8 +41,10 @@ class CodeListWidget(widgets.Widget):
 
 
 class ProductResource(resources.ModelResource):
-    """Products keyed by their code: importing a sheet updates the products it names
-    and adds new ones; each row is validated like a form (full_clean)."""
+    """Products keyed by their code; each row is validated like a form
+    (full_clean). Importing a sheet never writes a product: the rows that differ
+    from the catalogue are collected (`proposed`) and become one product change
+    waiting for approval."""
 
     channels = fields.Field(attribute="channels", column_name="channels", widget=CodeListWidget())
 
@@ -49,13 +60,15 @@ class ProductResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = False
 
-    def after_save_instance(self, instance, row, **kwargs):
-        if not kwargs.get("dry_run"):
-            audit(
-                Action.PARAMETER_CHANGED,
-                target=instance,
-                details={"parameter": "product", "code": instance.code, "source": "import"},
-            )
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.proposed: dict[str, dict] = {}
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        self.proposed[instance.code] = {f: jsonable(getattr(instance, f)) for f in catalogue.PRODUCT_FIELDS}
+
+    def delete_instance(self, instance, row, **kwargs):  # pragma: no cover - rows are never deleted
+        raise ValidationError(_("Products are withdrawn (inactive), never deleted."))
 
 
 class PromotionInline(admin.TabularInline):
@@ -66,7 +79,12 @@ class PromotionInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(ImportExportModelAdmin):
+    """Saving the form (the product and its promotions) proposes a product change
+    and shows it; nothing of the catalogue is written here."""
+
     resource_classes = [ProductResource]
+    tmp_storage_class = CacheStorage  # any web process can confirm the import
+    form = ProductProposalForm
     list_display = (
         "code",
         "name",
@@ -84,28 +102,152 @@ class ProductAdmin(ImportExportModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # sales and campaigns name products: withdraw one (inactive) instead
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit(
-            Action.PARAMETER_CHANGED,
-            request=request,
-            target=obj,
-            details={"parameter": "product", "code": obj.code, "fields": sorted(form.changed_data)},
-        )
+    def has_import_permission(self, request) -> bool:
+        # an import proposes new and changed products
+        return request.user.has_perms(["marketing.add_product", "marketing.change_product"])
 
-    def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
-        if formset.has_changed():
-            audit(
-                Action.PARAMETER_CHANGED,
-                request=request,
-                target=form.instance,
-                details={"parameter": "promotion", "product": form.instance.code},
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("marketing.view_product")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code is core banking's: accounts and sales are matched by it.
+        return ("code", "updated_at") if obj else ("updated_at",)
+
+    def get_fields(self, request, obj=None):
+        fields = ["code", *catalogue.PRODUCT_FIELDS, "updated_at"]
+        if obj is None or self.has_change_permission(request, obj):
+            fields.append("reason")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        pass  # save_related proposes the product and its promotions together
+
+    def save_related(self, request, form, formsets, change):
+        product = form.instance
+        values = {
+            f: jsonable(form.cleaned_data[f]) for f in catalogue.PRODUCT_FIELDS if f in form.cleaned_data
+        }
+        promotions = []
+        for formset in formsets:
+            for promotion_form in formset.forms:
+                if not promotion_form.has_changed() and not formset._should_delete_form(promotion_form):
+                    continue
+                existing = promotion_form.instance.pk
+                if formset._should_delete_form(promotion_form):
+                    if existing:
+                        promotions.append({"product": product.code, "id": existing, "delete": True})
+                    continue
+                promotions.append(
+                    {
+                        "product": product.code,
+                        "id": existing,
+                        "values": {
+                            f: jsonable(promotion_form.cleaned_data[f])
+                            for f in catalogue.PROMOTION_FIELDS
+                            if f in promotion_form.cleaned_data
+                        },
+                    }
+                )
+        request._product_change = None
+        try:
+            request._product_change = catalogue.product_change_propose(
+                proposed_by=request.user,
+                reason=form.cleaned_data["reason"],
+                products={product.code: values},
+                promotions=promotions,
             )
+        except (ValidationError, PermissionDenied) as exc:
+            for message in getattr(exc, "messages", None) or [str(exc)]:
+                self.message_user(request, message, messages.ERROR)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return []  # nothing was saved: the proposal is audited
+
+    def log_addition(self, request, obj, message):
+        pass
+
+    def log_change(self, request, obj, message):
+        pass
+
+    def _after_save(self, request):
+        change = getattr(request, "_product_change", None)
+        if change is None:
+            return HttpResponseRedirect(request.path)
+        self.message_user(
+            request,
+            _("Product change #%(id)s proposed: the catalogue changes when someone else approves it.")
+            % {"id": change.pk},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:marketing_productchange_change", args=[change.pk]))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._after_save(request)
+
+    def response_change(self, request, obj):
+        return self._after_save(request)
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        """The confirmed import: validated like the preview, then proposed."""
+        resource = self.choose_import_resource_class(form, request)(
+            **self.get_import_resource_kwargs(request, form=form, **kwargs)
+        )
+        result = resource.import_data(dataset, dry_run=True, raise_errors=False, user=request.user)
+        request._product_change = None
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(request, _("The file has errors: nothing was proposed."), messages.ERROR)
+        elif not resource.proposed:
+            self.message_user(request, _("The file changes nothing."), messages.INFO)
+        else:
+            try:
+                request._product_change = catalogue.product_change_propose(
+                    proposed_by=request.user,
+                    reason=_("Imported from %(file)s")
+                    % {"file": form.cleaned_data.get("original_file_name") or "a file"},
+                    products=resource.proposed,
+                    source=ProposalSource.IMPORT,
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                for message in getattr(exc, "messages", None) or [str(exc)]:
+                    self.message_user(request, message, messages.ERROR)
+        return result
+
+    def process_result(self, result, request):
+        if getattr(request, "_product_change", None) is None:
+            return HttpResponseRedirect(reverse("admin:marketing_product_changelist"))
+        return self._after_save(request)
+
+
+@admin.register(ProductChange)
+class ProductChangeAdmin(ProposalAdmin):
+    approval_flow = catalogue.PRODUCT_FLOW
+
+    @admin.display(description=_("products"))
+    def summary(self, obj: ProductChange) -> str:
+        return ", ".join(obj.product_codes)
+
+    @admin.display(description=_("changes (before → after)"))
+    def changes_table(self, obj: ProductChange):
+        changes, base = obj.changes or {}, obj.base or {}
+        rows = []
+        for code, values in changes.get("products", {}).items():
+            before = (base.get("products") or {}).get(code) or {}
+            for field, value in values.items():
+                rows.append((f"{code}.{field}", before.get(field, "—"), value))
+        for entry in changes.get("promotions", []):
+            name = f"{entry['product']}.promotion {entry.get('id') or '+'}"
+            if entry.get("delete"):
+                rows.append((name, _("deleted"), "—"))
+                continue
+            before = (base.get("promotions") or {}).get(str(entry.get("id"))) or {}
+            for field, value in entry.get("values", {}).items():
+                rows.append((f"{name}.{field}", before.get(field, "—"), value))
+        return format_html_join("", "<div><code>{}</code>: {} → <strong>{}</strong></div>", rows)
 
 
 @admin.register(ContactPolicy)
-class ContactPolicyAdmin(admin.ModelAdmin):
+class ContactPolicyAdmin(DecisionAdminMixin, admin.ModelAdmin):
+    approval_flow = services.POLICY_FLOW
     list_display = (
         "__str__",
         "quiet_start",
@@ -117,7 +259,6 @@ class ContactPolicyAdmin(admin.ModelAdmin):
     )
     list_filter = ("status",)
     fields = ("max_contacts", "window_days", "quiet_start", "quiet_end", "quiet_channels", "note")
-    actions = ["approve", "reject"]
 
     def has_change_permission(self, request, obj=None):
         # A policy is never edited in place: propose a new one.
@@ -137,25 +278,3 @@ class ContactPolicyAdmin(admin.ModelAdmin):
             target=obj,
             details={"parameter": "contact_policy", "decision": "proposed"},
         )
-
-    def _decide(self, request, queryset, approve: bool):
-        for row in queryset:
-            try:
-                services.policy_approve(policy_row=row, user=request.user, approve=approve)
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(
-                    request, f"{row}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
-                )
-            else:
-                self.message_user(request, f"{row}: {_('done')}", messages.SUCCESS)
-
-    @admin.action(description=_("Approve: bring into force"), permissions=["approve"])
-    def approve(self, request, queryset):
-        self._decide(request, queryset, approve=True)
-
-    @admin.action(description=_("Reject"), permissions=["approve"])
-    def reject(self, request, queryset):
-        self._decide(request, queryset, approve=False)
-
-    def has_approve_permission(self, request):
-        return request.user.has_perm("marketing.approve_contactpolicy")

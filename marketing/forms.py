@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import BootstrapFormMixin
 from customers.choices import AccountCategory, Gender, MarketingChannel
 
+from .catalogue import PRODUCT_FIELDS
 from .choices import CampaignObjective, ContactOutcome, OpportunityStage, TaskIndicator
 from .models import Product, Segment
 from .segments import TREND_MONTHS, clean_rules
@@ -289,3 +290,14 @@ class DecomposeForm(BootstrapFormMixin, forms.Form):
 class RespondForm(BootstrapFormMixin, forms.Form):
     decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("return", _("Return"))])
     comment = forms.CharField(label=_("Comment"), required=False, max_length=300)
+
+
+class ProductProposalForm(BootstrapFormMixin, forms.ModelForm):
+    """The admin form of a product: what it saves is a proposed product change,
+    never the product."""
+
+    reason = forms.CharField(label=_("Reason for the change"), min_length=4, max_length=200)
+
+    class Meta:
+        model = Product
+        fields = ["code", *PRODUCT_FIELDS]

@@ -17,9 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
+from core.approvals import ApprovalRecord, ApprovalStatus, ProposalSource
 from core.money import MONEY
 from customers.choices import AccountCategory, MarketingChannel
 from customers.models import Customer, Interaction
+from customers.querysets import CustomerHeldQuerySet
 
 from .choices import (
     RATED_CATEGORIES,
@@ -37,6 +39,13 @@ from .choices import (
     TargetStatus,
     TaskIndicator,
     TaskStatus,
+)
+from .querysets import (
+    CampaignQuerySet,
+    MarketingTaskQuerySet,
+    OpportunityQuerySet,
+    SegmentQuerySet,
+    TaskAllocationQuerySet,
 )
 
 USER = settings.AUTH_USER_MODEL
@@ -150,6 +159,44 @@ class Promotion(models.Model):
         )
 
 
+class ProductChange(ApprovalRecord):
+    """A change of the product catalogue waiting for approval (产品变更申请): what
+    a parameter manager saves in the admin, or imports from a spreadsheet, changes
+    no product until another user with the right approves it (maker-checker).
+    `changes` holds the new values ({"products": {code: {field: value}},
+    "promotions": [{"product": code, "id": id or null, "values": {...},
+    "delete": bool}]}, values as text), `base` the values they replace as they
+    were when proposed ({"products": {code: {field: value} or null for a new
+    product}, "promotions": {id: {field: value}}}): approval refuses if they moved
+    since. Approved changes are the catalogue's history."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    changes = models.JSONField(_("changes"), default=dict)
+    base = models.JSONField(_("values before"), default=dict)
+    reason = models.CharField(_("reason"), max_length=200)
+    source = models.CharField(
+        _("source"), max_length=10, choices=ProposalSource.choices, default=ProposalSource.FORM
+    )
+
+    class Meta:
+        verbose_name = _("product change (产品变更申请)")
+        verbose_name_plural = _("product changes")
+        ordering = ["-proposed_at", "-id"]
+        permissions = [("approve_productchange", _("Can approve product changes"))]
+        indexes = [models.Index(fields=["status", "-proposed_at"], name="productchange_status")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {', '.join(sorted((self.changes or {}).get('products', {})))}"
+
+    @property
+    def product_codes(self) -> list[str]:
+        changes = self.changes or {}
+        codes = set(changes.get("products", {})) | {p["product"] for p in changes.get("promotions", [])}
+        return sorted(codes)
+
+
 # --- segments and the nightly marketing profile -----------------------------------
 
 
@@ -163,6 +210,8 @@ class Segment(models.Model):
     owner = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner"))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = SegmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("segment (客群)")
@@ -200,6 +249,8 @@ class MarketingProfile(models.Model):
     aum_6m = models.DecimalField(null=True, blank=True, **MONEY)
     aum_12m = models.DecimalField(null=True, blank=True, **MONEY)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("marketing profile (RFM)")
         verbose_name_plural = _("marketing profiles")
@@ -211,9 +262,17 @@ class MarketingProfile(models.Model):
 # --- campaigns ----------------------------------------------------------------------
 
 
-class Campaign(models.Model):
+class Campaign(ApprovalRecord):
     """A marketing campaign (营销活动): draft → submitted → approved | rejected →
-    running → closed → evaluated. Its segment is frozen into targets when it starts."""
+    running → closed → evaluated. Its segment is frozen into targets when it starts.
+    Submitted → approved | rejected is its approval (`ApprovalRecord`): the
+    submitter is the proposer, and another business manager decides."""
+
+    APPROVAL_STATUSES = {
+        ApprovalStatus.PENDING: CampaignStatus.SUBMITTED,
+        ApprovalStatus.APPROVED: CampaignStatus.APPROVED,
+        ApprovalStatus.REJECTED: CampaignStatus.REJECTED,
+    }
 
     name = models.CharField(_("name"), max_length=100)
     objective = models.CharField(_("objective"), max_length=16, choices=CampaignObjective.choices)
@@ -236,11 +295,11 @@ class Campaign(models.Model):
     )
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
-    submitted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.CharField(_("approval comment"), max_length=300, blank=True)
+    # A draft is not proposed yet: submitting it is.
+    proposed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), null=True, blank=True)
     started_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -249,6 +308,8 @@ class Campaign(models.Model):
     results = models.JSONField(default=dict, blank=True, editable=False)
     target_count = models.PositiveIntegerField(default=0)
     excluded_count = models.PositiveIntegerField(default=0)
+
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("campaign (营销活动)")
@@ -303,6 +364,8 @@ class CampaignTarget(models.Model):
     contact_count = models.PositiveIntegerField(_("contacts"), default=0)
     last_contacted_at = models.DateTimeField(_("last contact"), null=True, blank=True)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("campaign target")
         verbose_name_plural = _("campaign targets")
@@ -338,6 +401,8 @@ class MarketingContact(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("marketing contact")
         verbose_name_plural = _("marketing contacts")
@@ -347,10 +412,17 @@ class MarketingContact(models.Model):
         return f"{self.customer_id} {self.channel} {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
-class ContactPolicy(models.Model):
+class ContactPolicy(ApprovalRecord):
     """The contact-frequency policy (营销打扰控制), set by the parameter manager with
     maker-checker: a proposal comes into force when another user approves it; at
-    most one is in force."""
+    most one is in force. Proposed → in force | rejected is its approval
+    (`ApprovalRecord`); a policy in force retires when the next one is approved."""
+
+    APPROVAL_STATUSES = {
+        ApprovalStatus.PENDING: PolicyStatus.PROPOSED,
+        ApprovalStatus.APPROVED: PolicyStatus.ACTIVE,
+        ApprovalStatus.REJECTED: PolicyStatus.REJECTED,
+    }
 
     max_contacts = models.PositiveSmallIntegerField(
         _("most contacts per customer in the window"), validators=[MinValueValidator(1)]
@@ -368,10 +440,10 @@ class ContactPolicy(models.Model):
         _("status"), max_length=10, choices=PolicyStatus.choices, default=PolicyStatus.PROPOSED
     )
     note = models.CharField(_("why"), max_length=200, blank=True)
-    proposed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    proposed_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
+    # The policy the demo seeding records has no proposer.
+    proposed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
+    )
 
     class Meta:
         verbose_name = _("contact-frequency policy")
@@ -418,6 +490,8 @@ class Opportunity(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OpportunityQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("opportunity (商机)")
         verbose_name_plural = _("opportunities")
@@ -458,6 +532,8 @@ class Sale(models.Model):
     )
     recorded_at = models.DateTimeField(default=timezone.now)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("sale (销售)")
         verbose_name_plural = _("sales")
@@ -493,6 +569,8 @@ class MarketingTask(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     issued_at = models.DateTimeField(null=True, blank=True)
 
+    objects = MarketingTaskQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("marketing task (经营任务)")
         verbose_name_plural = _("marketing tasks")
@@ -526,6 +604,8 @@ class TaskAllocation(models.Model):
     comment = models.CharField(_("comment"), max_length=300, blank=True)
     responded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     responded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TaskAllocationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("task allocation")

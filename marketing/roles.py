@@ -38,6 +38,8 @@ GRANTS = {
         "marketing.view_contactpolicy",
         "marketing.add_contactpolicy",
         "marketing.approve_contactpolicy",
+        "marketing.view_productchange",
+        "marketing.approve_productchange",
     ],
     # Their subtree: dashboards, segments of their own, tasks to their managers.
     Role.BRANCH_HEAD: [
@@ -57,6 +59,11 @@ GRANTS = {
         "marketing.change_opportunity",
         "marketing.respond_marketingtask",
     ],
-    Role.AUDITOR: [*_READ, "marketing.view_segment", "marketing.view_contactpolicy"],
+    Role.AUDITOR: [
+        *_READ,
+        "marketing.view_segment",
+        "marketing.view_contactpolicy",
+        "marketing.view_productchange",
+    ],
     Role.SYSTEM_ADMIN: [],
 }

@@ -1,6 +1,8 @@
-"""Reads of the marketing area. Anything about customers (targets, contacts,
-opportunities, sales, dashboards) is narrowed to `Customer.objects.visible_to(user)`;
-org figures to `visible_branches(user)`."""
+"""Reads of the marketing area. Every read starts from its model's
+`objects.visible_to(user)` (marketing.querysets): anything about customers
+(targets, contacts, opportunities, sales, dashboards) is held to the customer data
+scope; org figures to `visible_branches(user)`. A list function also takes the rows
+a view already holds narrowed (`core.views.ScopedView`)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.scope import ScopeKind, data_scope, has_role, visible_branches
+from accounts.scope import has_role
 from core.db import read_with
 from customers.models import Customer
 from customers.panels import PanelItem
@@ -35,16 +37,6 @@ from .models import (
 from .segments import segment_customers
 
 SAMPLE_SIZE = 10
-# Statuses a campaign is visible in outside head office (it has, or had, targets).
-LIVE_STATUSES = (CampaignStatus.RUNNING, CampaignStatus.CLOSED, CampaignStatus.EVALUATED)
-
-
-def _scoped(queryset: QuerySet, user, field: str = "customer_id") -> QuerySet:
-    """Rows about customers, narrowed to the user's data scope (no filter at all for
-    head office, so a whole-bank dashboard is not a semi-join over every customer)."""
-    if user is None or data_scope(user).kind is ScopeKind.ALL:
-        return queryset
-    return queryset.filter(**{f"{field}__in": Customer.objects.visible_to(user).values("pk")})
 
 
 # --- catalogue and segments ------------------------------------------------------------
@@ -61,13 +53,11 @@ def product_list(*, on_sale_only: bool = False) -> QuerySet[Product]:
     return products
 
 
-def segment_list(*, user) -> QuerySet[Segment]:
-    segments = Segment.objects.select_related("owner")
-    if data_scope(user).sees_all:
-        return segments
-    # Outside head office: your own segments and head office's (definitions only;
-    # every evaluation is scoped anyway).
-    return segments.filter(Q(owner=user) | Q(owner__branch__level=0))
+def segment_list(*, user, segments: QuerySet[Segment] | None = None) -> QuerySet[Segment]:
+    """Segments the user may see (their own and head office's, or all)."""
+    if segments is None:
+        segments = Segment.objects.visible_to(user)
+    return segments.select_related("owner")
 
 
 @dataclass(frozen=True)
@@ -103,23 +93,29 @@ def segment_preview(rules: dict[str, Any], *, user, sample: int = SAMPLE_SIZE) -
 # --- campaigns ------------------------------------------------------------------------
 
 
-def campaign_list(*, user, status: str = "") -> QuerySet[Campaign]:
-    campaigns = Campaign.objects.select_related("segment", "created_by")
-    if not data_scope(user).sees_all:
-        campaigns = campaigns.filter(status__in=LIVE_STATUSES)
+def campaign_list(
+    *, user, status: str = "", campaigns: QuerySet[Campaign] | None = None
+) -> QuerySet[Campaign]:
+    if campaigns is None:
+        campaigns = Campaign.objects.visible_to(user)
+    campaigns = campaigns.select_related("segment", "created_by")
     if status:
         campaigns = campaigns.filter(status=status)
     return campaigns.order_by("-start_date", "-id")
 
 
-def campaign_for(user, pk: int) -> Campaign:
-    return campaign_list(user=user).prefetch_related("products").get(pk=pk)
-
-
 def campaign_targets(
-    campaign: Campaign, *, user, status: str = "", excluded: bool = False, mine: bool = False
+    campaign: Campaign,
+    *,
+    user,
+    status: str = "",
+    excluded: bool = False,
+    mine: bool = False,
+    targets: QuerySet[CampaignTarget] | None = None,
 ) -> QuerySet[CampaignTarget]:
-    targets = _scoped(CampaignTarget.objects.filter(campaign=campaign), user)
+    if targets is None:
+        targets = CampaignTarget.objects.visible_to(user)
+    targets = targets.filter(campaign=campaign)
     targets = targets.exclude(excluded_reason="") if excluded else targets.filter(excluded_reason="")
     if status:
         targets = targets.filter(status=status)
@@ -130,25 +126,19 @@ def campaign_targets(
     )
 
 
-def target_for(user, pk: int) -> CampaignTarget:
-    """One target whose customer is in the user's scope (else DoesNotExist)."""
-    return _scoped(CampaignTarget.objects.select_related("campaign", "customer", "manager"), user).get(pk=pk)
-
-
 def target_contacts(target: CampaignTarget) -> QuerySet[MarketingContact]:
     return MarketingContact.objects.filter(target=target).select_related("manager").order_by("-occurred_at")
 
 
-def open_targets(*, user) -> QuerySet[CampaignTarget]:
+def open_targets(*, user, targets: QuerySet[CampaignTarget] | None = None) -> QuerySet[CampaignTarget]:
     """A client manager's campaign targets still to work, in running campaigns."""
-    return _scoped(
-        CampaignTarget.objects.filter(
-            campaign__status=CampaignStatus.RUNNING,
-            excluded_reason="",
-            status__in=OPEN_TARGET_STATUSES,
-            customer__primary_manager=user,
-        ),
-        user,
+    if targets is None:
+        targets = CampaignTarget.objects.visible_to(user)
+    return targets.filter(
+        campaign__status=CampaignStatus.RUNNING,
+        excluded_reason="",
+        status__in=OPEN_TARGET_STATUSES,
+        customer__primary_manager=user,
     )
 
 
@@ -175,12 +165,18 @@ def customer_campaigns(customer: Customer, user) -> list[PanelItem]:
     ]
 
 
+def _system_or_visible(model, user) -> QuerySet:
+    """The rows the user may see; with no user (the campaign's own evaluation, run
+    by the system), every row."""
+    return model.objects.all() if user is None else model.objects.visible_to(user)
+
+
 def campaign_funnel(campaign: Campaign, *, user) -> dict[str, Any]:
     """Targets → contacted → interested → converted, the converted amount and the
     cost per conversion, within the user's scope (None: the whole campaign). A
     target is converted when a sale is linked to it; interested when its latest
     outcome is interested or it converted."""
-    targets = _scoped(CampaignTarget.objects.filter(campaign=campaign), user)
+    targets = _system_or_visible(CampaignTarget, user).filter(campaign=campaign)
     figures = targets.aggregate(
         targets=Count("pk", filter=Q(excluded_reason="")),
         excluded=Count("pk", filter=~Q(excluded_reason="")),
@@ -189,10 +185,14 @@ def campaign_funnel(campaign: Campaign, *, user) -> dict[str, Any]:
             "pk", filter=Q(excluded_reason="", status__in=[TargetStatus.INTERESTED, TargetStatus.CONVERTED])
         ),
     )
-    sales = _scoped(Sale.objects.filter(campaign=campaign), user).aggregate(
-        converted=Count("target_id", distinct=True, filter=Q(account__isnull=False)),
-        amount=Sum("amount", filter=Q(account__isnull=False)),
-        pending=Count("pk", filter=Q(account__isnull=True)),
+    sales = (
+        _system_or_visible(Sale, user)
+        .filter(campaign=campaign)
+        .aggregate(
+            converted=Count("target_id", distinct=True, filter=Q(account__isnull=False)),
+            amount=Sum("amount", filter=Q(account__isnull=False)),
+            pending=Count("pk", filter=Q(account__isnull=True)),
+        )
     )
     figures.update(
         converted=sales["converted"], amount=sales["amount"] or Decimal("0"), pending=sales["pending"]
@@ -213,7 +213,7 @@ def campaign_breakdown(campaign: Campaign, *, user, by: str) -> list[dict[str, A
     the list was frozen), with converted counts and amounts from the linked sales.
     Two grouped queries."""
     key = "branch" if by == "branch" else "manager"
-    targets = _scoped(CampaignTarget.objects.filter(campaign=campaign, excluded_reason=""), user)
+    targets = CampaignTarget.objects.visible_to(user).filter(campaign=campaign, excluded_reason="")
     rows = {
         r[f"{key}_id"]: r
         for r in targets.values(f"{key}_id")
@@ -225,7 +225,8 @@ def campaign_breakdown(campaign: Campaign, *, user, by: str) -> list[dict[str, A
         .order_by()
     }
     sales = (
-        _scoped(Sale.objects.filter(campaign=campaign, account__isnull=False), user)
+        Sale.objects.visible_to(user)
+        .filter(campaign=campaign, account__isnull=False)
         .values(f"target__{key}_id")
         .annotate(converted=Count("target_id", distinct=True), amount=Sum("amount"))
         .order_by()
@@ -264,10 +265,12 @@ def _names(key: str, ids: list[int]) -> dict[int, str]:
 # --- opportunities and sales -------------------------------------------------------------
 
 
-def opportunity_list(*, user, open_only: bool = True) -> QuerySet[Opportunity]:
-    opportunities = _scoped(Opportunity.objects.all(), user)
-    if data_scope(user).kind is ScopeKind.OWN:
-        opportunities = opportunities.filter(manager=user)
+def opportunity_list(
+    *, user, open_only: bool = True, opportunities: QuerySet[Opportunity] | None = None
+) -> QuerySet[Opportunity]:
+    """Opportunities of the user's scope (a client manager's own), soonest first."""
+    if opportunities is None:
+        opportunities = Opportunity.objects.visible_to(user)
     if open_only:
         opportunities = opportunities.filter(stage__in=OPEN_STAGES)
     return opportunities.select_related("customer", "product", "campaign", "manager").order_by(
@@ -275,12 +278,8 @@ def opportunity_list(*, user, open_only: bool = True) -> QuerySet[Opportunity]:
     )
 
 
-def opportunity_for(user, pk: int) -> Opportunity:
-    return opportunity_list(user=user, open_only=False).get(pk=pk)
-
-
 def sale_list(*, user, since: datetime.date | None = None) -> QuerySet[Sale]:
-    sales = _scoped(Sale.objects.all(), user)
+    sales = Sale.objects.visible_to(user)
     if since:
         sales = sales.filter(sale_date__gte=since)
     return sales.select_related("customer", "product", "manager", "branch", "campaign").order_by(
@@ -291,30 +290,19 @@ def sale_list(*, user, since: datetime.date | None = None) -> QuerySet[Sale]:
 # --- marketing tasks ----------------------------------------------------------------------
 
 
-def task_list(*, user) -> QuerySet[MarketingTask]:
-    tasks = MarketingTask.objects.select_related("created_by")
-    if data_scope(user).sees_all:
-        return tasks
-    return tasks.filter(status__in=[TaskStatus.ISSUED, TaskStatus.CLOSED]).filter(
-        pk__in=_visible_allocations(user).values("task_id")
-    )
-
-
-def _visible_allocations(user) -> QuerySet[TaskAllocation]:
-    scope = data_scope(user)
-    if scope.sees_all:
-        return TaskAllocation.objects.all()
-    if scope.kind is ScopeKind.OWN:
-        return TaskAllocation.objects.filter(manager=user)
-    branches = visible_branches(user)
-    return TaskAllocation.objects.filter(Q(branch__in=branches) | Q(manager__branch__in=branches))
+def task_list(*, user, tasks: QuerySet[MarketingTask] | None = None) -> QuerySet[MarketingTask]:
+    """Tasks the user may see: all for head office, issued ones holding a share of
+    their scope for everyone else."""
+    if tasks is None:
+        tasks = MarketingTask.objects.visible_to(user)
+    return tasks.select_related("created_by")
 
 
 def task_allocations(task: MarketingTask, *, user) -> list[TaskAllocation]:
     """The allocations of a task the user may see: all for head office, the
     subtree's for a branch head, their own for a client manager."""
     return list(
-        _visible_allocations(user)
+        TaskAllocation.objects.visible_to(user)
         .filter(task=task)
         .select_related("branch", "manager", "manager__branch", "responded_by")
         .order_by("pk")

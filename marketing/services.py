@@ -15,13 +15,17 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.approvals import ApprovalFlow, decide
 from accounts.audit import Action, audit
 from accounts.models import Branch, BranchLevel, User
 from accounts.roles import Role
 from accounts.scope import data_scope, has_role
+from core.approvals import ApprovalStatus
 from customers.choices import MarketingChannel
 from customers.models import Customer
+from customers.permissions import require_in_scope
 from customers.services import customer_update, interaction_log
 
 from . import policy, suitability
@@ -56,14 +60,6 @@ from .segments import clean_rules, segment_customers
 def _require(user: User, permission: str) -> None:
     if not user.has_perm(permission):
         raise PermissionDenied(_("You may not do this."))
-
-
-def _visible_customer(user: User, customer: Customer) -> Customer:
-    """The customer, locked, if the user's data scope holds them."""
-    try:
-        return Customer.objects.visible_to(user).select_for_update().get(pk=customer.pk)
-    except Customer.DoesNotExist:
-        raise PermissionDenied(_("This customer is not in your scope.")) from None
 
 
 # --- segments -------------------------------------------------------------------------
@@ -176,42 +172,31 @@ def campaign_submit(*, campaign: Campaign, user: User) -> Campaign:
     if errors:
         raise ValidationError(errors)
     campaign.status = CampaignStatus.SUBMITTED
-    campaign.submitted_by, campaign.submitted_at = user, timezone.now()
-    campaign.save(update_fields=["status", "submitted_by", "submitted_at"])
+    campaign.proposed_by, campaign.proposed_at = user, timezone.now()
+    campaign.save(update_fields=["status", "proposed_by", "proposed_at"])
     audit(MarketingAction.CAMPAIGN_SUBMITTED, actor=user, target=campaign)
     return campaign
 
 
-def _decide(campaign: Campaign, user: User, *, approve: bool, comment: str) -> Campaign:
-    _require(user, "marketing.approve_campaign")
-    campaign = _lock_in_status(
-        campaign, [CampaignStatus.SUBMITTED], _("approved") if approve else _("rejected")
-    )
-    if campaign.submitted_by_id == user.pk:
-        raise PermissionDenied(_("You submitted this campaign: another business manager must decide on it."))
-    if not approve and len(comment.strip()) < 4:
-        raise ValidationError(_("Say why the campaign is rejected (at least 4 characters)."))
-    campaign.status = CampaignStatus.APPROVED if approve else CampaignStatus.REJECTED
-    campaign.decided_by, campaign.decided_at = user, timezone.now()
-    campaign.decision_comment = comment.strip()[:300]
-    campaign.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-    audit(
-        MarketingAction.CAMPAIGN_APPROVED if approve else MarketingAction.CAMPAIGN_REJECTED,
-        actor=user,
-        target=campaign,
-        details={"comment": campaign.decision_comment},
-    )
-    return campaign
+# Submitted → approved | rejected: another business manager decides; an approved
+# campaign may start, which is a step of its own.
+CAMPAIGN_FLOW: ApprovalFlow[Campaign] = ApprovalFlow(
+    model=Campaign,
+    item=gettext_lazy("campaign"),
+    permission="marketing.approve_campaign",
+    action={
+        ApprovalStatus.APPROVED: MarketingAction.CAMPAIGN_APPROVED,
+        ApprovalStatus.REJECTED: MarketingAction.CAMPAIGN_REJECTED,
+    },
+)
 
 
-@transaction.atomic
 def campaign_approve(*, campaign: Campaign, user: User, comment: str = "") -> Campaign:
-    return _decide(campaign, user, approve=True, comment=comment)
+    return decide(CAMPAIGN_FLOW, campaign, by=user, approve=True, note=comment)
 
 
-@transaction.atomic
 def campaign_reject(*, campaign: Campaign, user: User, comment: str) -> Campaign:
-    return _decide(campaign, user, approve=False, comment=comment)
+    return decide(CAMPAIGN_FLOW, campaign, by=user, approve=False, note=comment)
 
 
 @transaction.atomic
@@ -373,7 +358,7 @@ def contact_log(
         raise ValueError("a target or a customer is needed")
     # The customer row lock serialises contacts with one customer, so two managers
     # cannot both take the last contact the policy allows.
-    customer = _visible_customer(user, customer)
+    customer = require_in_scope(user, customer, lock=True)
     rules = policy.current_policy()
     window = datetime.timedelta(days=rules.window_days)
     nearby = list(
@@ -420,44 +405,58 @@ def contact_log(
         customer_update(
             customer=customer, updated_by=user, **{f"consent_{c}": False for c in MarketingChannel.values}
         )
+    audit(
+        MarketingAction.CONTACT_LOGGED,
+        actor=user,
+        target=contact,
+        details={
+            "customer": customer.customer_no,
+            "campaign": campaign.pk if campaign else None,
+            "channel": channel,
+            "outcome": outcome,
+        },
+    )
     return contact
 
 
 # --- contact policy (maker-checker) -----------------------------------------------------------
 
 
-@transaction.atomic
-def policy_approve(*, policy_row: ContactPolicy, user: User, approve: bool = True) -> ContactPolicy:
-    """Bring a proposed policy into force (the one in force retires), or reject it.
-    The proposer cannot approve their own proposal."""
-    _require(user, "marketing.approve_contactpolicy")
-    row = ContactPolicy.objects.select_for_update().get(pk=policy_row.pk)
-    if row.status != PolicyStatus.PROPOSED:
-        raise ValidationError(_("Only a proposed policy can be approved or rejected."))
-    if row.proposed_by_id == user.pk:
-        raise PermissionDenied(_("You proposed this policy: another user must approve it."))
+def _bring_into_force(row: ContactPolicy, by: User) -> dict[str, Any]:
+    """The effect of an approval: the policy in force retires, this one replaces it."""
     before = ContactPolicy.objects.select_for_update().filter(status=PolicyStatus.ACTIVE).first()
-    if approve and before is not None:
+    if before is not None:
         before.status = PolicyStatus.RETIRED
         before.save(update_fields=["status"])
-    row.status = PolicyStatus.ACTIVE if approve else PolicyStatus.REJECTED
-    row.decided_by, row.decided_at = user, timezone.now()
-    row.save(update_fields=["status", "decided_by", "decided_at"])
-    audit(
-        Action.PARAMETER_CHANGED,
-        actor=user,
-        target=row,
-        details={
-            "parameter": "contact_policy",
-            "decision": "approved" if approve else "rejected",
-            "max_contacts": row.max_contacts,
-            "window_days": row.window_days,
-            "quiet_hours": f"{row.quiet_start:%H:%M}-{row.quiet_end:%H:%M}",
-            "quiet_channels": row.quiet_channels,
-            "replaced": before.pk if (approve and before) else None,
-        },
-    )
-    return row
+    return {"replaced": before.pk if before else None}
+
+
+def _policy_details(row: ContactPolicy, decision: str) -> dict[str, Any]:
+    return {
+        "parameter": "contact_policy",
+        "max_contacts": row.max_contacts,
+        "window_days": row.window_days,
+        "quiet_hours": f"{row.quiet_start:%H:%M}-{row.quiet_end:%H:%M}",
+        "quiet_channels": row.quiet_channels,
+    }
+
+
+POLICY_FLOW: ApprovalFlow[ContactPolicy] = ApprovalFlow(
+    model=ContactPolicy,
+    item=gettext_lazy("contact-frequency policy"),
+    permission="marketing.approve_contactpolicy",
+    action=Action.PARAMETER_CHANGED,
+    on_approve=_bring_into_force,
+    details=_policy_details,
+)
+
+
+def policy_approve(
+    *, policy_row: ContactPolicy, user: User, approve: bool = True, note: str = ""
+) -> ContactPolicy:
+    """Bring a proposed policy into force (the one in force retires), or reject it
+    (with the reason in `note`). The proposer cannot decide on their own proposal."""
+    return decide(POLICY_FLOW, policy_row, by=user, approve=approve, note=note)
 
 
 # --- opportunities and sales ----------------------------------------------------------------
@@ -496,7 +495,7 @@ def opportunity_create(
             raise ValidationError({"product": _("The campaign does not offer this product.")})
     if customer is None:
         raise ValueError("a target or a customer is needed")
-    customer = _visible_customer(user, customer)
+    customer = require_in_scope(user, customer, lock=True)
     today = timezone.localdate()
     if not product.on_sale(today):
         raise ValidationError({"product": _("%(p)s is not on sale.") % {"p": product.name}})
@@ -515,6 +514,17 @@ def opportunity_create(
     opportunity.save()
     if target is not None and target.status in OPEN_TARGET_STATUSES:
         CampaignTarget.objects.filter(pk=target.pk).update(status=TargetStatus.INTERESTED)
+    audit(
+        MarketingAction.OPPORTUNITY_CREATED,
+        actor=user,
+        target=opportunity,
+        details={
+            "customer": customer.customer_no,
+            "product": product.code,
+            "campaign": campaign.pk if campaign else None,
+            "expected_amount": str(expected_amount),
+        },
+    )
     return opportunity
 
 
@@ -537,10 +547,17 @@ def opportunity_advance(*, opportunity: Opportunity, user: User, stage: str) -> 
     if stage not in (*OPEN_STAGES, OpportunityStage.LOST):
         raise ValidationError({"stage": _("Use 'won' with the sale amount to win an opportunity.")})
     opportunity = _lock_own_opportunity(opportunity, user)
+    before = opportunity.stage
     opportunity.stage = stage
     if stage == OpportunityStage.LOST:
         opportunity.closed_at = timezone.now()
     opportunity.save(update_fields=["stage", "closed_at"])
+    audit(
+        MarketingAction.OPPORTUNITY_ADVANCED,
+        actor=user,
+        target=opportunity,
+        details={"from": before, "to": stage},
+    )
     return opportunity
 
 
@@ -628,6 +645,12 @@ def task_create(
     head_office = Branch.objects.get(level=BranchLevel.HEAD_OFFICE)
     TaskAllocation.objects.create(
         task=task, branch=head_office, target=task.target, status=AllocationStatus.PENDING
+    )
+    audit(
+        MarketingAction.TASK_CREATED,
+        actor=user,
+        target=task,
+        details={"indicator": task.indicator, "target": str(task.target)},
     )
     return task
 

@@ -1,5 +1,7 @@
-"""Marketing pages. Thin: forms validate input, services write, selectors read
-(scoped); an object outside the user's scope is a 404."""
+"""Marketing pages. Thin: forms validate input, services write, selectors read.
+Every page is a `core.views.ScopedView`: it fetches one object through an
+`access_<thing>` (`marketing.permissions`, `access_customer`) or narrows its list to
+`visible_to(user)`; an object outside the user's scope is a 404."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.audit import Action, audit, client_ip
+from core.views import ScopedView
 from customers.permissions import access_customer
 
 from . import exports, selectors, services, suitability
@@ -33,7 +36,15 @@ from .forms import (
     TaskForm,
     WinForm,
 )
-from .models import Campaign, CampaignTarget, MarketingTask, Opportunity, TaskAllocation
+from .models import Campaign, CampaignTarget, MarketingTask, Opportunity, Segment
+from .permissions import (
+    access_allocation,
+    access_campaign,
+    access_opportunity,
+    access_segment,
+    access_target,
+    access_task,
+)
 from .progress import is_amount, task_progress
 
 PAGE = 50
@@ -70,28 +81,24 @@ class ProductListView(PermissionRequiredMixin, View):
 # --- segments -------------------------------------------------------------------------------
 
 
-class SegmentListView(PermissionRequiredMixin, View):
+class SegmentListView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.view_segment"
+    queryset = Segment.objects.all()
 
     def get(self, request):
-        return render(
-            request, "marketing/segment_list.html", {"segments": selectors.segment_list(user=request.user)}
-        )
+        segments = selectors.segment_list(user=request.user, segments=self.queryset)
+        return render(request, "marketing/segment_list.html", {"segments": segments})
 
 
-class SegmentEditView(PermissionRequiredMixin, View):
+class SegmentEditView(PermissionRequiredMixin, ScopedView):
     """Build or change a segment; the count and a sample update live (htmx) as the
     rules change."""
 
     permission_required = "marketing.add_segment"
-
-    def _segment(self, request, pk):
-        if pk is None:
-            return None
-        return get_object_or_404(selectors.segment_list(user=request.user), pk=pk)
+    access = access_segment
 
     def get(self, request, pk=None):
-        segment = self._segment(request, pk)
+        segment = self.get_object(pk, for_change=False) if pk is not None else None
         form = SegmentForm(initial=SegmentForm.initial_for(segment) if segment else None)
         preview = selectors.segment_preview(segment.rules, user=request.user) if segment else None
         return render(
@@ -99,7 +106,7 @@ class SegmentEditView(PermissionRequiredMixin, View):
         )
 
     def post(self, request, pk=None):
-        segment = self._segment(request, pk)
+        segment = self.get_object(pk, for_change=True) if pk is not None else None
         form = SegmentForm(request.POST)
         if form.is_valid():
             segment = services.segment_save(
@@ -130,13 +137,16 @@ class SegmentPreviewView(PermissionRequiredMixin, View):
 # --- campaigns ------------------------------------------------------------------------------
 
 
-class CampaignListView(PermissionRequiredMixin, View):
+class CampaignListView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.view_campaign"
+    queryset = Campaign.objects.all()
 
     def get(self, request):
         status = request.GET.get("status", "")
         campaigns = selectors.campaign_list(
-            user=request.user, status=status if status in CampaignStatus.values else ""
+            user=request.user,
+            status=status if status in CampaignStatus.values else "",
+            campaigns=self.queryset,
         )
         return render(
             request,
@@ -145,21 +155,15 @@ class CampaignListView(PermissionRequiredMixin, View):
         )
 
 
-def _campaign(request, pk) -> Campaign:
-    try:
-        return selectors.campaign_for(request.user, pk)
-    except Campaign.DoesNotExist:
-        raise Http404 from None
-
-
-class CampaignEditView(PermissionRequiredMixin, View):
+class CampaignEditView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.add_campaign"
+    access = access_campaign
 
     def _form(self, request, data=None, initial=None):
         return CampaignForm(data, initial=initial, segments=selectors.segment_list(user=request.user))
 
     def get(self, request, pk=None):
-        campaign = _campaign(request, pk) if pk else None
+        campaign = self.get_object(pk, for_change=True) if pk else None
         initial = None
         if campaign:
             initial = {f: getattr(campaign, f) for f in services.EDITABLE_CAMPAIGN_FIELDS}
@@ -171,7 +175,7 @@ class CampaignEditView(PermissionRequiredMixin, View):
         )
 
     def post(self, request, pk=None):
-        campaign = _campaign(request, pk) if pk else None
+        campaign = self.get_object(pk, for_change=True) if pk else None
         form = self._form(request, request.POST)
         if form.is_valid():
             data = dict(form.cleaned_data)
@@ -193,11 +197,12 @@ class CampaignEditView(PermissionRequiredMixin, View):
         )
 
 
-class CampaignDetailView(PermissionRequiredMixin, View):
+class CampaignDetailView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.view_campaign"
+    access = access_campaign
 
     def get(self, request, pk):
-        campaign = _campaign(request, pk)
+        campaign = self.get_object(pk, for_change=False)
         funnel = selectors.campaign_funnel(campaign, user=request.user)
         return render(
             request,
@@ -214,10 +219,11 @@ class CampaignDetailView(PermissionRequiredMixin, View):
         )
 
 
-class CampaignActionView(PermissionRequiredMixin, View):
+class CampaignActionView(PermissionRequiredMixin, ScopedView):
     """One step of the flow; the service decides whether it is allowed now."""
 
     permission_required = "marketing.view_campaign"
+    access = access_campaign
     ACTIONS = {
         "submit": lambda c, u, f: services.campaign_submit(campaign=c, user=u),
         "approve": lambda c, u, f: services.campaign_approve(
@@ -235,7 +241,7 @@ class CampaignActionView(PermissionRequiredMixin, View):
     def post(self, request, pk, action):
         if action not in self.ACTIONS:
             raise Http404
-        campaign = _campaign(request, pk)
+        campaign = self.get_object(pk, for_change=True)
         form = EvaluateForm(request.POST) if action == "evaluate" else CommentForm(request.POST)
         data = form.cleaned_data if form.is_valid() else {}
         if action == "evaluate" and not form.is_valid():
@@ -252,14 +258,16 @@ class CampaignActionView(PermissionRequiredMixin, View):
         return redirect("marketing:campaign_detail", pk=campaign.pk)
 
 
-class TargetListView(PermissionRequiredMixin, View):
+class TargetListView(PermissionRequiredMixin, ScopedView):
     """A campaign's target list (or its excluded members, with the reason), within
     the user's scope; mobiles masked."""
 
     permission_required = "marketing.view_campaigntarget"
+    queryset = CampaignTarget.objects.all()
+    access = access_campaign
 
     def get(self, request, pk):
-        campaign = _campaign(request, pk)
+        campaign = self.get_object(pk, for_change=False)
         excluded = request.GET.get("excluded") == "1"
         status = request.GET.get("status", "")
         targets = selectors.campaign_targets(
@@ -267,6 +275,7 @@ class TargetListView(PermissionRequiredMixin, View):
             user=request.user,
             excluded=excluded,
             status=status if status in TargetStatus.values else "",
+            targets=self.queryset,
         )
         return render(
             request,
@@ -281,31 +290,26 @@ class TargetListView(PermissionRequiredMixin, View):
         )
 
 
-class MyTargetsView(PermissionRequiredMixin, View):
+class MyTargetsView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.add_marketingcontact"
+    queryset = CampaignTarget.objects.all()
 
     def get(self, request):
         targets = (
-            selectors.open_targets(user=request.user)
+            selectors.open_targets(user=request.user, targets=self.queryset)
             .select_related("campaign", "customer")
             .order_by("campaign__end_date", "status", "id")
         )
         return render(request, "marketing/my_targets.html", {"page_obj": _page(request, targets)})
 
 
-def _target(request, pk) -> CampaignTarget:
-    try:
-        return selectors.target_for(request.user, pk)
-    except CampaignTarget.DoesNotExist:
-        raise Http404 from None
-
-
-class TargetDetailView(PermissionRequiredMixin, View):
+class TargetDetailView(PermissionRequiredMixin, ScopedView):
     """Working a target: the customer (masked), whether each campaign product may be
     offered (and why not), the contact form under the policy, the contact history and
     an opportunity form."""
 
     permission_required = "marketing.view_campaigntarget"
+    access = access_target
 
     def context(self, request, target, contact_form=None, opportunity_form=None):
         campaign = target.campaign
@@ -324,7 +328,7 @@ class TargetDetailView(PermissionRequiredMixin, View):
         }
 
     def get(self, request, pk):
-        target = _target(request, pk)
+        target = self.get_object(pk, for_change=False)
         return render(request, "marketing/target_detail.html", self.context(request, target))
 
 
@@ -332,7 +336,7 @@ class ContactLogView(TargetDetailView):
     permission_required = "marketing.add_marketingcontact"
 
     def post(self, request, pk):
-        target = _target(request, pk)
+        target = self.get_object(pk, for_change=True)
         form = ContactForm(request.POST, channels=target.campaign.channels)
         if form.is_valid():
             try:
@@ -350,7 +354,7 @@ class ContactLogView(TargetDetailView):
             else:
                 messages.success(request, _("Contact logged."))
                 return redirect("marketing:target_detail", pk=target.pk)
-        target = _target(request, pk)
+        target = self.get_object(pk, for_change=True)
         return render(
             request,
             "marketing/target_detail.html",
@@ -363,7 +367,7 @@ class TargetOpportunityView(TargetDetailView):
     permission_required = "marketing.add_opportunity"
 
     def post(self, request, pk):
-        target = _target(request, pk)
+        target = self.get_object(pk, for_change=True)
         form = OpportunityForm(request.POST, products=target.campaign.products.all())
         if form.is_valid():
             try:
@@ -383,11 +387,12 @@ class TargetOpportunityView(TargetDetailView):
         )
 
 
-class CampaignExportView(PermissionRequiredMixin, View):
+class CampaignExportView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.export_marketing"
+    access = access_campaign
 
     def get(self, request, pk):
-        campaign = _campaign(request, pk)
+        campaign = self.get_object(pk, for_change=False)
         data = exports.campaign_workbook(campaign, user=request.user)
         audit(
             Action.EXPORT,
@@ -408,12 +413,15 @@ def _xlsx(data: bytes, filename: str) -> HttpResponse:
 # --- opportunities --------------------------------------------------------------------------
 
 
-class OpportunityListView(PermissionRequiredMixin, View):
+class OpportunityListView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.view_opportunity"
+    queryset = Opportunity.objects.all()
 
     def get(self, request):
         open_only = request.GET.get("all") != "1"
-        opportunities = selectors.opportunity_list(user=request.user, open_only=open_only)
+        opportunities = selectors.opportunity_list(
+            user=request.user, open_only=open_only, opportunities=self.queryset
+        )
         return render(
             request,
             "marketing/opportunity_list.html",
@@ -432,7 +440,7 @@ class LeadCreateView(PermissionRequiredMixin, View):
         if form.is_valid():
             data = dict(form.cleaned_data)
             try:
-                customer = access_customer(request.user, data.pop("customer_no"))
+                customer = access_customer(request.user, data.pop("customer_no"), for_change=True)
                 opportunity = services.opportunity_create(user=request.user, customer=customer, **data)
             except Http404:
                 form.add_error("customer_no", _("No customer with this number in your scope."))
@@ -444,18 +452,12 @@ class LeadCreateView(PermissionRequiredMixin, View):
         return render(request, "marketing/lead_form.html", {"form": form}, status=400)
 
 
-def _opportunity(request, pk) -> Opportunity:
-    try:
-        return selectors.opportunity_for(request.user, pk)
-    except Opportunity.DoesNotExist:
-        raise Http404 from None
-
-
-class OpportunityDetailView(PermissionRequiredMixin, View):
+class OpportunityDetailView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.view_opportunity"
+    access = access_opportunity
 
     def get(self, request, pk, stage_form=None, win_form=None, status=200):
-        opportunity = _opportunity(request, pk)
+        opportunity = self.get_object(pk, for_change=False)
         return render(
             request,
             "marketing/opportunity_detail.html",
@@ -473,9 +475,7 @@ class OpportunityDetailView(PermissionRequiredMixin, View):
         )
 
     def post(self, request, pk):
-        if not request.user.has_perm("marketing.change_opportunity"):
-            raise PermissionDenied
-        opportunity = _opportunity(request, pk)
+        opportunity = self.get_object(pk, for_change=True)
         if "amount" in request.POST:
             form = WinForm(request.POST)
             if form.is_valid():
@@ -503,15 +503,16 @@ class OpportunityDetailView(PermissionRequiredMixin, View):
 # --- marketing tasks --------------------------------------------------------------------------
 
 
-class TaskListView(PermissionRequiredMixin, View):
+class TaskListView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.view_marketingtask"
+    queryset = MarketingTask.objects.all()
 
     def get(self, request):
         return render(
             request,
             "marketing/task_list.html",
             {
-                "page_obj": _page(request, selectors.task_list(user=request.user)),
+                "page_obj": _page(request, selectors.task_list(user=request.user, tasks=self.queryset)),
                 "waiting": list(selectors.allocations_waiting_for(request.user)[:20]),
                 "respond_form": RespondForm(),
             },
@@ -536,20 +537,14 @@ class TaskCreateView(PermissionRequiredMixin, View):
         return render(request, "marketing/task_form.html", {"form": form}, status=400)
 
 
-def _task(request, pk) -> MarketingTask:
-    try:
-        return selectors.task_list(user=request.user).get(pk=pk)
-    except MarketingTask.DoesNotExist:
-        raise Http404 from None
-
-
-class TaskDetailView(PermissionRequiredMixin, View):
+class TaskDetailView(PermissionRequiredMixin, ScopedView):
     """The allocation tree with progress from recorded data against time elapsed."""
 
     permission_required = "marketing.view_marketingtask"
+    access = access_task
 
     def get(self, request, pk):
-        task = _task(request, pk)
+        task = self.get_object(pk, for_change=False)
         progress = task_progress(task, allocations=selectors.task_allocations(task, user=request.user))
         return render(
             request,
@@ -574,11 +569,12 @@ class TaskDetailView(PermissionRequiredMixin, View):
         )
 
 
-class TaskIssueView(PermissionRequiredMixin, View):
+class TaskIssueView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.add_marketingtask"
+    access = access_task
 
     def post(self, request, pk):
-        task = _task(request, pk)
+        task = self.get_object(pk, for_change=True)
         try:
             services.task_issue(task=task, user=request.user)
         except ValidationError as exc:
@@ -586,14 +582,9 @@ class TaskIssueView(PermissionRequiredMixin, View):
         return redirect("marketing:task_detail", pk=pk)
 
 
-def _allocation(request, pk) -> TaskAllocation:
-    allocation = get_object_or_404(TaskAllocation.objects.select_related("task", "branch"), pk=pk)
-    _task(request, allocation.task_id)  # the task must be visible
-    return allocation
-
-
-class DecomposeView(PermissionRequiredMixin, View):
+class DecomposeView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.decompose_marketingtask"
+    access = access_allocation
 
     def _form(self, allocation, data=None):
         branches, managers = services.decomposable_receivers(allocation)
@@ -604,13 +595,13 @@ class DecomposeView(PermissionRequiredMixin, View):
         return DecomposeForm(data, branches=branches, managers=managers, initial_shares=initial)
 
     def get(self, request, pk):
-        allocation = _allocation(request, pk)
+        allocation = self.get_object(pk, for_change=True)
         if not services.may_decompose(request.user, allocation):
             raise PermissionDenied
         return render(request, "marketing/decompose.html", {"a": allocation, "form": self._form(allocation)})
 
     def post(self, request, pk):
-        allocation = _allocation(request, pk)
+        allocation = self.get_object(pk, for_change=True)
         form = self._form(allocation, request.POST)
         if form.is_valid():
             try:
@@ -623,11 +614,12 @@ class DecomposeView(PermissionRequiredMixin, View):
         return render(request, "marketing/decompose.html", {"a": allocation, "form": form}, status=400)
 
 
-class RespondView(PermissionRequiredMixin, View):
+class RespondView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.respond_marketingtask"
+    access = access_allocation
 
     def post(self, request, pk):
-        allocation = _allocation(request, pk)
+        allocation = self.get_object(pk, for_change=True)
         form = RespondForm(request.POST)
         if form.is_valid():
             try:
@@ -644,11 +636,12 @@ class RespondView(PermissionRequiredMixin, View):
         return redirect("marketing:task_detail", pk=allocation.task_id)
 
 
-class TaskExportView(PermissionRequiredMixin, View):
+class TaskExportView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.export_marketing"
+    access = access_task
 
     def get(self, request, pk):
-        task = _task(request, pk)
+        task = self.get_object(pk, for_change=False)
         progress = task_progress(task, allocations=selectors.task_allocations(task, user=request.user))
         data = exports.task_workbook(task, progress)
         audit(

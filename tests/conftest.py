@@ -1,10 +1,10 @@
 import pytest
 from django.conf import settings
 
-from accounts.demo import seed_org, seed_users
 from accounts.models import Branch, User
 from accounts.roles import sync_roles
 from accounts.services import user_provision
+from demo.org import seed_org, seed_users
 from tests.browser import browser_page  # noqa: F401  (fixture)
 
 PASSWORD = "Test-Pass-2026!"

@@ -2,8 +2,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.demo import DEMO_USERS
 from accounts.models import User
+from demo.org import DEMO_USERS
 
 
 @pytest.mark.django_db

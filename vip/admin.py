@@ -18,6 +18,8 @@ from import_export import resources
 from import_export.admin import ImportExportMixin
 from import_export.tmp_storages import CacheStorage
 
+from accounts.admin import ProposalAdmin
+
 from . import services
 from .choices import ProposalSource
 from .forms import LevelProposalForm, PolicyProposalForm
@@ -217,43 +219,8 @@ class TierPolicyAdmin(ProposalAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ParameterProposal)
-class ParameterProposalAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "status",
-        "source",
-        "summary",
-        "proposed_by",
-        "proposed_at",
-        "decided_by",
-        "decided_at",
-    )
-    list_filter = ("status", "source")
-    readonly_fields = (
-        "status",
-        "source",
-        "reason",
-        "changes_table",
-        "proposed_by",
-        "proposed_at",
-        "decided_by",
-        "decided_at",
-        "decision_note",
-    )
-    fields = readonly_fields
-    actions = ["approve"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_approve_permission(self, request):
-        return request.user.has_perm("vip.approve_parameterproposal")
+class ParameterProposalAdmin(ProposalAdmin):
+    approval_flow = services.PARAMETER_FLOW
 
     @admin.display(description=_("changes"))
     def summary(self, obj: ParameterProposal) -> str:
@@ -274,17 +241,6 @@ class ParameterProposalAdmin(admin.ModelAdmin):
         for field, value in changes.get("policy", {}).items():
             rows.append((f"policy.{field}", (base.get("policy") or {}).get(field, "—"), value))
         return format_html_join("", "<div><code>{}</code>: {} → <strong>{}</strong></div>", rows)
-
-    @admin.action(description=_("Approve: bring into force"), permissions=["approve"])
-    def approve(self, request, queryset):
-        for proposal in queryset:
-            try:
-                services.parameter_approve(proposal=proposal, approved_by=request.user)
-            except (ValidationError, PermissionDenied) as exc:
-                message = " ".join(getattr(exc, "messages", [str(exc)]))
-                self.message_user(request, f"#{proposal.pk}: {message}", messages.ERROR)
-            else:
-                self.message_user(request, _("#%(id)s approved.") % {"id": proposal.pk}, messages.SUCCESS)
 
 
 @admin.register(EvaluationRun)

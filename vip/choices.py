@@ -2,6 +2,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.approvals import ApprovalStatus, ProposalSource  # noqa: F401  (ProposalSource re-exported)
+
 
 class VipStatus(models.TextChoices):
     """The VIP lifecycle as `Customer.vip_status` stores it ("" = none of these)."""
@@ -27,19 +29,15 @@ class OverrideEnd(models.TextChoices):
     REPLACED = "replaced", _("Replaced by a newer override")
 
 
-class ProposalStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting for approval")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
-
-
-class ProposalSource(models.TextChoices):
-    FORM = "form", _("Form")
-    IMPORT = "import", _("Spreadsheet import")
+# A parameter proposal's status is nothing but its approval's.
+ProposalStatus = ApprovalStatus
 
 
 class TransferStatus(models.TextChoices):
+    """A transfer request's approval states; "cancelled" is the approval's
+    "withdrawn" (`TransferRequest.APPROVAL_STATUSES`): by the requester, or by a
+    recall of the customer or of the new manager's book."""
+
     PENDING = "pending", _("Waiting for approval")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")

@@ -17,15 +17,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.approvals import ApprovalRecord, ApprovalStatus
 from core.money import MONEY
 from customers.crypto import cipher
+from customers.querysets import CustomerHeldQuerySet
 
 from .choices import (
     BatchSource,
     BatchStatus,
     OverrideEnd,
     ProposalSource,
-    ProposalStatus,
     ProspectSource,
     ProspectStatus,
     ReminderKind,
@@ -34,6 +35,7 @@ from .choices import (
     TransferStatus,
     VipStatus,
 )
+from .querysets import ReminderQuerySet, VipProspectQuerySet
 
 # Tier codes go into generated SQL (vip.evaluation) as literals: keep them plain.
 TIER_CODE_RE = r"^[a-z][a-z0-9_]{0,19}$"
@@ -142,7 +144,7 @@ class TierPolicy(models.Model):
         return policy if policy is not None else cls(pk=1)
 
 
-class ParameterProposal(models.Model):
+class ParameterProposal(ApprovalRecord):
     """A proposed change of tier parameters (maker-checker): one parameter manager
     proposes, another parameter manager or a system administrator approves, and only
     then do the levels change. `changes` holds the new values, `base` the values they
@@ -150,7 +152,7 @@ class ParameterProposal(models.Model):
     Approved proposals are the parameters' history."""
 
     status = models.CharField(
-        _("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
     # {"levels": {code: {field: value}}, "policy": {field: value}}; values as text
     changes = models.JSONField(_("changes"), default=dict)
@@ -159,20 +161,6 @@ class ParameterProposal(models.Model):
     source = models.CharField(
         _("source"), max_length=10, choices=ProposalSource.choices, default=ProposalSource.FORM
     )
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
-    )
-    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("parameter proposal (参数变更申请)")
@@ -241,6 +229,8 @@ class TierChange(models.Model):
     observation_months = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("tier change")
         verbose_name_plural = _("tier changes")
@@ -280,6 +270,8 @@ class TierOverride(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("tier override")
         verbose_name_plural = _("tier overrides")
@@ -317,6 +309,8 @@ class VipStatusChange(models.Model):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     benefits = models.CharField(_("benefits"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CustomerHeldQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("VIP status change")
@@ -364,6 +358,8 @@ class VipProspect(models.Model):
 
     ENCRYPTED_FIELDS = {"mobile_enc": PROSPECT_MOBILE}  # re-encrypted by customers.keys
 
+    objects = VipProspectQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("VIP prospect (待挖掘VIP)")
         verbose_name_plural = _("VIP prospects")
@@ -386,10 +382,18 @@ class VipProspect(models.Model):
         self.mobile_suffix = value[-4:]
 
 
-class TransferRequest(models.Model):
+class TransferRequest(ApprovalRecord):
     """A transfer of a customer from one manager to another (客户移交): requested
     with a reason, it takes effect only when a branch head or business manager other
-    than the requester approves it. At most one waiting request per customer."""
+    than the requester approves it. At most one waiting request per customer.
+    `proposed_by` is the requester; a cancelled request is a withdrawn one."""
+
+    APPROVAL_STATUSES = {
+        ApprovalStatus.PENDING: TransferStatus.PENDING,
+        ApprovalStatus.APPROVED: TransferStatus.APPROVED,
+        ApprovalStatus.REJECTED: TransferStatus.REJECTED,
+        ApprovalStatus.WITHDRAWN: TransferStatus.CANCELLED,
+    }
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="transfer_requests"
@@ -409,35 +413,23 @@ class TransferRequest(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=TransferStatus.choices, default=TransferStatus.PENDING
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
-    )
-    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
     batch = models.ForeignKey(
         "AssignmentBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="transfers"
     )
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("transfer request (客户移交)")
         verbose_name_plural = _("transfer requests")
-        ordering = ["-requested_at", "-id"]
+        ordering = ["-proposed_at", "-id"]
         permissions = [("approve_transferrequest", _("Can approve customer transfers"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer"], condition=Q(status="pending"), name="transfer_one_pending"
             ),
         ]
-        indexes = [models.Index(fields=["status", "-requested_at"], name="transfer_status")]
+        indexes = [models.Index(fields=["status", "-proposed_at"], name="transfer_status")]
 
     def __str__(self) -> str:
         return f"transfer {self.pk} of {self.customer_id} ({self.status})"
@@ -490,6 +482,8 @@ class Reminder(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReminderQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("reminder")

@@ -1,6 +1,8 @@
-"""Reads of the VIP area. Every customer read starts from
-`Customer.objects.visible_to(user)`; every page runs a bounded number of queries
-whatever the size of the book, the branch or the bank."""
+"""Reads of the VIP area. Every read starts from its model's
+`objects.visible_to(user)` (the customer data scope, `customers.querysets`; a list
+function also takes the rows a view already holds narrowed, `core.views.ScopedView`);
+every page runs a bounded number of queries whatever the size of the book, the
+branch or the bank."""
 
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Branch, BranchLevel, User
 from accounts.roles import Role
-from accounts.scope import ScopeKind, data_scope, visible_branches
+from accounts.scope import data_scope, visible_branches
 from customers.choices import AssignmentRole
 from customers.models import Customer, CustomerAssignment, CustomerUserObjectPermission, Interaction
 from customers.panels import PanelItem
@@ -39,15 +43,6 @@ from .models import (
 from .standards import CONTACT_KINDS, next_due
 
 NO_TIER = "none"  # the filter value for customers without a tier
-
-
-def in_scope(user: User, field: str = "customer") -> Q:
-    """Rows about customers the user may see (`field` names the customer foreign
-    key). The scope is `visible_to`'s; for head office, who see everyone, no
-    condition at all, so that a bank-wide list does not semi-join a million rows."""
-    if data_scope(user).sees_all:
-        return Q()
-    return Q(**{f"{field}__in": Customer.objects.visible_to(user).values("pk")})
 
 
 # --- levels ----------------------------------------------------------------------------
@@ -142,12 +137,23 @@ def major_floor(manager: User, share_pct: int) -> Decimal | None:
     return book.order_by("-aum", "-id").values_list("aum", flat=True)[top - 1]
 
 
-def manager_book(*, user: User, manager: User, tier: str = "", cursor: str = "", size: int = 25) -> Book:
-    """A manager's customers (as far as `user` may see them), largest AUM first, with
-    their last contact and the due date of the next one."""
+def manager_book(
+    *,
+    user: User,
+    manager: User,
+    tier: str = "",
+    cursor: str = "",
+    size: int = 25,
+    customers: QuerySet[Customer] | None = None,
+) -> Book:
+    """A manager's customers (as far as `user` may see them: `customers`, already
+    narrowed to `user`, or `Customer.objects.visible_to(user)`), largest AUM first,
+    with their last contact and the due date of the next one."""
     levels = level_table()
     names = levels.names
-    base = Customer.objects.visible_to(user).filter(primary_manager=manager, merged_into__isnull=True)
+    if customers is None:
+        customers = Customer.objects.visible_to(user)
+    base = customers.filter(primary_manager=manager, merged_into__isnull=True)
     tiers = [
         {"code": row["tier"], "name": tier_label(row["tier"], names), "count": row["n"], "aum": row["aum"]}
         for row in base.order_by().values("tier").annotate(n=Count("pk"), aum=Sum("aum"))
@@ -212,13 +218,14 @@ def managers_in_scope(user: User) -> QuerySet[User]:
 
 
 def managers_with_books(user: User) -> list[User]:
-    """Managers in scope with the size and AUM of their books (one grouped query)."""
+    """Managers in scope with the size and AUM of their books as far as the user may
+    see them (one grouped query): a customer of a book homed outside the user's
+    scope is not counted."""
     managers = list(managers_in_scope(user).order_by("branch__path", "employee_no"))
     figures = {
         row["primary_manager"]: row
-        for row in Customer.objects.filter(
-            primary_manager__in=[m.pk for m in managers], merged_into__isnull=True
-        )
+        for row in Customer.objects.visible_to(user)
+        .filter(primary_manager__in=[m.pk for m in managers], merged_into__isnull=True)
         .order_by()
         .values("primary_manager")
         .annotate(n=Count("pk"), aum=Sum("aum"))
@@ -234,13 +241,19 @@ def managers_with_books(user: User) -> list[User]:
 
 
 def pool_customers(
-    *, user: User, branch: Branch | None = None, cursor: str = "", size: int = 50
+    *,
+    user: User,
+    branch: Branch | None = None,
+    cursor: str = "",
+    size: int = 50,
+    customers: QuerySet[Customer] | None = None,
 ) -> KeysetPage:
-    """Customers without a manager of record in the user's scope (a branch subtree
-    when given), largest AUM first."""
-    customers = Customer.objects.visible_to(user).filter(
-        primary_manager__isnull=True, merged_into__isnull=True
-    )
+    """Customers without a manager of record in the user's scope (`customers`,
+    already narrowed to `user`, or `Customer.objects.visible_to(user)`; a branch
+    subtree when given), largest AUM first."""
+    if customers is None:
+        customers = Customer.objects.visible_to(user)
+    customers = customers.filter(primary_manager__isnull=True, merged_into__isnull=True)
     if branch is not None:
         customers = customers.filter(
             home_branch_id__in=list(Branch.objects.subtree(branch).values_list("pk", flat=True))
@@ -308,7 +321,7 @@ def customer_vip(customer: Customer) -> CustomerVip:
             .select_related("user")
         ),
         pending_transfer=TransferRequest.objects.filter(customer=customer, status=TransferStatus.PENDING)
-        .select_related("from_manager", "to_manager", "requested_by")
+        .select_related("from_manager", "to_manager", "proposed_by")
         .first(),
         names=names,
     )
@@ -321,18 +334,19 @@ def transfers_to_approve(user: User, limit: int = 200) -> list[TransferRequest]:
     if not user.has_perm("vip.approve_transferrequest"):
         return []
     return list(
-        TransferRequest.objects.filter(in_scope(user), status=TransferStatus.PENDING)
-        .exclude(requested_by=user)
-        .select_related("customer", "customer__home_branch", "from_manager", "to_manager", "requested_by")
-        .order_by("requested_at", "id")[:limit]
+        TransferRequest.objects.visible_to(user)
+        .filter(status=TransferStatus.PENDING)
+        .exclude(proposed_by=user)
+        .select_related("customer", "customer__home_branch", "from_manager", "to_manager", "proposed_by")
+        .order_by("proposed_at", "id")[:limit]
     )
 
 
 def my_transfer_requests(user: User, limit: int = 100) -> list[TransferRequest]:
     return list(
-        TransferRequest.objects.filter(requested_by=user)
+        TransferRequest.objects.filter(proposed_by=user)
         .select_related("customer", "from_manager", "to_manager", "decided_by")
-        .order_by("-requested_at", "-id")[:limit]
+        .order_by("-proposed_at", "-id")[:limit]
     )
 
 
@@ -361,8 +375,9 @@ def pending_approval_count(user: User) -> int:
     count = 0
     if user.has_perm("vip.approve_transferrequest"):
         count += (
-            TransferRequest.objects.filter(in_scope(user), status=TransferStatus.PENDING)
-            .exclude(requested_by=user)
+            TransferRequest.objects.visible_to(user)
+            .filter(status=TransferStatus.PENDING)
+            .exclude(proposed_by=user)
             .count()
         )
     if user.has_perm("vip.approve_parameterproposal"):
@@ -419,9 +434,7 @@ def open_reminders(
 ) -> tuple[list[ReminderRow], int]:
     """The user's open reminders, newest first, about customers they may (still)
     see; and how many there are in all. Two queries plus the level names."""
-    reminders = Reminder.objects.filter(user=user, done_at__isnull=True)
-    if not data_scope(user).sees_all:
-        reminders = reminders.filter(Q(customer__isnull=True) | in_scope(user))
+    reminders = Reminder.objects.visible_to(user).filter(done_at__isnull=True)
     total = reminders.count()
     names = names if names is not None else tier_names()
     rows = [
@@ -447,16 +460,12 @@ def customer_reminders(customer: Customer, user: User) -> list[PanelItem]:
 # --- prospects --------------------------------------------------------------------------------
 
 
-def prospects_for(user: User) -> QuerySet[VipProspect]:
+def prospect_list(*, user: User, prospects: QuerySet[VipProspect] | None = None) -> QuerySet[VipProspect]:
     """Client managers see their own prospects; branch heads their branches';
-    head office all."""
-    scope = data_scope(user)
-    prospects = VipProspect.objects.select_related("manager", "branch", "customer")
-    if scope.kind is ScopeKind.OWN:
-        return prospects.filter(manager=user)
-    if scope.kind is ScopeKind.NONE:
-        return prospects.none()
-    return prospects.filter(branch__in=visible_branches(user))
+    head office all (`VipProspect.objects.visible_to`), open ones first."""
+    if prospects is None:
+        prospects = VipProspect.objects.visible_to(user)
+    return prospects.select_related("manager", "branch", "customer").order_by("status", "-created_at")
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -544,12 +553,23 @@ def month_end(month: datetime.date) -> datetime.date:
     return min(following - datetime.timedelta(days=1), timezone.localdate())
 
 
-def _scope_sql(user: User) -> tuple[str, list]:
-    """` AND customer_id IN (...)` for the user's scope (nothing for the whole bank)."""
-    if data_scope(user).kind is ScopeKind.ALL:
-        return "", []
-    sql, params = _scoped_customers(user).values("pk").query.sql_with_params()
-    return f" AND t.customer_id IN ({sql})", list(params)
+def _last_tiers(changes: QuerySet[TierChange], on: datetime.date) -> QuerySet:
+    """(customer_id, to_tier) of each customer's last tier change up to `on`, among
+    `changes` (merged records aside: their survivor counts)."""
+    merged = Customer.objects.filter(merged_into__isnull=False).values("pk")
+    return (
+        changes.filter(effective_date__lte=on)
+        .exclude(customer_id__in=merged)
+        .annotate(
+            rn=Window(
+                RowNumber(),
+                partition_by=[F("customer_id")],
+                order_by=[F("effective_date").desc(), F("id").desc()],
+            )
+        )
+        .filter(rn=1)
+        .values("customer_id", "to_tier")
+    )
 
 
 @dataclass
@@ -568,20 +588,23 @@ def migration_matrix(user: User, month_from: datetime.date, month_to: datetime.d
     """How customers moved between tiers from the end of one month to the end of
     another, from the tier history (a customer never changed holds no tier)."""
     date_from, date_to = month_end(month_from), month_end(month_to)
-    scope_sql, scope_params = _scope_sql(user)
-    date = connection.ops.adapt_datefield_value
-    last = """SELECT customer_id, to_tier FROM (
-                 SELECT t.customer_id, t.to_tier,
-                        ROW_NUMBER() OVER (PARTITION BY t.customer_id
-                                           ORDER BY t.effective_date DESC, t.id DESC) AS rn
-                   FROM vip_tierchange t WHERE t.effective_date <= %s{scope}) x WHERE rn = 1"""
-    sql = f"""SELECT COALESCE(a.to_tier, ''), b.to_tier, COUNT(*)
-                FROM ({last.format(scope=scope_sql)}) b
-                LEFT JOIN ({last.format(scope=scope_sql)}) a ON a.customer_id = b.customer_id
-               GROUP BY COALESCE(a.to_tier, ''), b.to_tier"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [date(date_to), *scope_params, date(date_from), *scope_params])
-        counts = {(f or "", t or ""): n for f, t, n in cursor.fetchall()}
+    # The last tier of each customer at each end, as compiled querysets of the
+    # changes the user may see, joined and counted in SQL.
+    changes = TierChange.objects.visible_to(user)
+    counts: dict[tuple[str, str], int] = {}
+    try:
+        after_sql, after_params = _last_tiers(changes, date_to).query.sql_with_params()
+        before_sql, before_params = _last_tiers(changes, date_from).query.sql_with_params()
+    except EmptyResultSet:  # a user who may see no customer
+        pass
+    else:
+        sql = f"""SELECT COALESCE(a.to_tier, ''), b.to_tier, COUNT(*)
+                    FROM ({after_sql}) b
+                    LEFT JOIN ({before_sql}) a ON a.customer_id = b.customer_id
+                   GROUP BY COALESCE(a.to_tier, ''), b.to_tier"""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*after_params, *before_params])
+            counts = {(f or "", t or ""): n for f, t, n in cursor.fetchall()}
     never_changed = _scoped_customers(user).count() - sum(counts.values())
     counts[("", "")] = counts.get(("", ""), 0) + max(never_changed, 0)
     names = tier_names()
@@ -618,14 +641,13 @@ class WonLost:
 def won_and_lost(user: User, start: datetime.date, end: datetime.date, limit: int = 200) -> WonLost:
     """VIPs newly won (registered) and lost (liquidated) between two dates, and the
     customers who came into or dropped out of the tiers, in the user's scope."""
-    changes = VipStatusChange.objects.filter(
-        in_scope(user),
+    changes = VipStatusChange.objects.visible_to(user).filter(
         effective_date__gte=start,
         effective_date__lte=end,
         to_status__in=[VipStatus.REGISTERED, VipStatus.LIQUIDATED],
     )
     counts = dict(changes.order_by().values_list("to_status").annotate(n=Count("pk")))
-    tiers = TierChange.objects.filter(in_scope(user), effective_date__gte=start, effective_date__lte=end)
+    tiers = TierChange.objects.visible_to(user).filter(effective_date__gte=start, effective_date__lte=end)
     entered = tiers.filter(from_tier="").exclude(to_tier="").count()
     left = tiers.filter(to_tier="").exclude(from_tier="").count()
     by_branch = list(

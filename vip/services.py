@@ -22,16 +22,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.approvals import ApprovalFlow, decide, withdraw
 from accounts.audit import Action, audit
 from accounts.models import Branch, User
 from accounts.roles import Role
 from accounts.scope import ScopeKind, data_scope, has_role, visible_branches
 from core.months import month_back
-from core.serialization import jsonable
+from core.serialization import field_value, jsonable
 from customers.choices import AssignmentRole
 from customers.idnumbers import validate_mobile
 from customers.models import Customer, CustomerAssignment, CustomerMonthlyAum, CustomerUserObjectPermission
+from customers.permissions import require_in_scope
 from customers.services import assignment_end_primary, assignment_set_primary, ensure_not_merged
 
 from .choices import (
@@ -40,7 +43,6 @@ from .choices import (
     BatchStatus,
     OverrideEnd,
     ProposalSource,
-    ProposalStatus,
     ProspectSource,
     ProspectStatus,
     ReminderKind,
@@ -92,13 +94,6 @@ def _require_reason(reason: str, field: str = "reason") -> str:
     return reason[:200]
 
 
-def _in_scope(user: User, customer: Customer) -> None:
-    """The service checks the scope again: a customer the user may not see is refused
-    whatever the caller did before."""
-    if not Customer.objects.visible_to(user).filter(pk=customer.pk).exists():
-        raise PermissionDenied(_("This customer is not in your scope."))
-
-
 def is_client_manager(user: User | None) -> bool:
     return bool(user and user.is_active and has_role(user, Role.CLIENT_MANAGER))
 
@@ -144,19 +139,6 @@ def _policy_values(policy: TierPolicy) -> dict[str, Any]:
     return {f: jsonable(getattr(policy, f)) for f in POLICY_FIELDS}
 
 
-def _coerce(model, field: str, value: Any) -> Any:
-    """A proposed value as the model field holds it (text from a form or a sheet)."""
-    model_field = model._meta.get_field(field)
-    try:
-        value = model_field.to_python(value)
-    except ValidationError as exc:
-        raise ValidationError({field: exc.messages}) from exc
-    if isinstance(value, Decimal) and getattr(model_field, "decimal_places", None) is not None:
-        # "600000" and "600000.00" are the same value: compare and store them alike
-        value = value.quantize(Decimal(1).scaleb(-model_field.decimal_places))
-    return value
-
-
 def _validated_state(
     levels: dict[str, dict[str, Any]], policy: dict[str, Any]
 ) -> tuple[dict[str, TierLevel], TierPolicy]:
@@ -180,7 +162,7 @@ def _validated_state(
         else:
             level = TierLevel.objects.get(pk=level.pk)
         for field, value in fields.items():
-            setattr(level, field, _coerce(TierLevel, field, value))
+            setattr(level, field, field_value(TierLevel, field, value))
         try:
             level.full_clean(validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
@@ -204,7 +186,7 @@ def _validated_state(
     for field, value in policy.items():
         if field not in POLICY_FIELDS:
             raise ValidationError(_("Unknown policy field: %(f)s") % {"f": field})
-        setattr(new_policy, field, _coerce(TierPolicy, field, value))
+        setattr(new_policy, field, field_value(TierPolicy, field, value))
     new_policy.full_clean(validate_unique=False, validate_constraints=False)
     return result, new_policy
 
@@ -255,22 +237,9 @@ def parameter_propose(
     return proposal
 
 
-def _lock_proposal(proposal: ParameterProposal) -> ParameterProposal:
-    return ParameterProposal.objects.select_for_update().get(pk=proposal.pk)
-
-
-@transaction.atomic
-def parameter_approve(*, proposal: ParameterProposal, approved_by: User, note: str = "") -> ParameterProposal:
-    """Apply a proposal: only someone other than its proposer, and only if the values
-    it replaces are still the ones it was made against."""
-    _require(approved_by, "vip.approve_parameterproposal")
-    proposal = _lock_proposal(proposal)
-    if proposal.status == ProposalStatus.APPROVED:
-        return proposal
-    if proposal.status != ProposalStatus.PENDING:
-        raise ValidationError(_("Only a proposal waiting for approval can be approved."))
-    if proposal.proposed_by_id == approved_by.pk:
-        raise PermissionDenied(_("A proposal must be approved by someone other than its proposer."))
+def _apply_proposal(proposal: ParameterProposal, by: User) -> dict[str, Any]:
+    """The effect of an approval: the levels and the policy take the proposed
+    values, unless the values the proposal replaces moved since it was made."""
     changes = proposal.changes or {}
     level_changes: dict[str, dict[str, Any]] = changes.get("levels", {})
     policy_changes: dict[str, Any] = changes.get("policy", {})
@@ -293,7 +262,7 @@ def parameter_approve(*, proposal: ParameterProposal, approved_by: User, note: s
             % {"p": ", ".join(stale)}
         )
     new_levels, new_policy = _validated_state(level_changes, policy_changes)
-    now_time = timezone.now()
+    now_time = proposal.decided_at or timezone.now()
     # Thresholds are unique among active levels: the changed levels step out first,
     # so that two levels swapping thresholds do not collide half-way.
     TierLevel.objects.filter(pk__in=[lvl.pk for lvl in new_levels.values() if lvl.pk]).update(is_active=False)
@@ -306,61 +275,36 @@ def parameter_approve(*, proposal: ParameterProposal, approved_by: User, note: s
         new_policy.version = 1 if policy._state.adding else policy.version + 1
         new_policy.updated_at = now_time
         new_policy.save()
-    proposal.status = ProposalStatus.APPROVED
-    proposal.decided_by = approved_by
-    proposal.decided_at = now_time
-    proposal.decision_note = (note or "").strip()[:200]
-    proposal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit(
-        Action.PARAMETER_CHANGED,
-        actor=approved_by,
-        target=proposal,
-        details={
-            "status": "approved",
-            "changes": changes,
-            "before": proposal.base,
-            "note": proposal.decision_note,
-        },
-    )
-    return proposal
+    return {}
 
 
-@transaction.atomic
+def _proposal_details(proposal: ParameterProposal, decision: str) -> dict[str, Any]:
+    # "status" is the key of the proposal's other events (proposed) in the trail.
+    return {"status": decision, "changes": proposal.changes, "before": proposal.base}
+
+
+PARAMETER_FLOW: ApprovalFlow[ParameterProposal] = ApprovalFlow(
+    model=ParameterProposal,
+    item=gettext_lazy("tier parameter proposal"),
+    permission="vip.approve_parameterproposal",
+    action=Action.PARAMETER_CHANGED,
+    on_approve=_apply_proposal,
+    details=_proposal_details,
+)
+
+
+def parameter_approve(*, proposal: ParameterProposal, approved_by: User, note: str = "") -> ParameterProposal:
+    """Apply a proposal: only someone other than its proposer, and only if the values
+    it replaces are still the ones it was made against."""
+    return decide(PARAMETER_FLOW, proposal, by=approved_by, approve=True, note=note)
+
+
 def parameter_reject(*, proposal: ParameterProposal, rejected_by: User, note: str) -> ParameterProposal:
-    _require(rejected_by, "vip.approve_parameterproposal")
-    note = _require_reason(note, "note")
-    proposal = _lock_proposal(proposal)
-    if proposal.status != ProposalStatus.PENDING:
-        raise ValidationError(_("Only a proposal waiting for approval can be rejected."))
-    if proposal.proposed_by_id == rejected_by.pk:
-        raise PermissionDenied(_("Withdraw your own proposal instead of rejecting it."))
-    proposal.status = ProposalStatus.REJECTED
-    proposal.decided_by = rejected_by
-    proposal.decided_at = timezone.now()
-    proposal.decision_note = note
-    proposal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit(
-        Action.PARAMETER_CHANGED,
-        actor=rejected_by,
-        target=proposal,
-        details={"status": "rejected", "note": note},
-    )
-    return proposal
+    return decide(PARAMETER_FLOW, proposal, by=rejected_by, approve=False, note=note)
 
 
-@transaction.atomic
 def parameter_withdraw(*, proposal: ParameterProposal, by: User) -> ParameterProposal:
-    proposal = _lock_proposal(proposal)
-    if proposal.proposed_by_id != by.pk:
-        raise PermissionDenied(_("Only the proposer can withdraw a proposal."))
-    if proposal.status != ProposalStatus.PENDING:
-        raise ValidationError(_("Only a proposal waiting for approval can be withdrawn."))
-    proposal.status = ProposalStatus.WITHDRAWN
-    proposal.decided_by = by
-    proposal.decided_at = timezone.now()
-    proposal.save(update_fields=["status", "decided_by", "decided_at"])
-    audit(Action.PARAMETER_CHANGED, actor=by, target=proposal, details={"status": "withdrawn"})
-    return proposal
+    return withdraw(PARAMETER_FLOW, proposal, by=by)
 
 
 # --- tiers: overrides --------------------------------------------------------------------
@@ -412,7 +356,7 @@ def tier_override_set(
     (exclusive). It applies at once; the nightly evaluation keeps it until it
     expires, then the rules take over."""
     _require(by, "vip.add_tieroverride")
-    _in_scope(by, customer)
+    require_in_scope(by, customer)
     ensure_not_merged(customer)
     reason = _require_reason(reason)
     if tier and not TierLevel.objects.filter(code=tier, is_active=True).exists():
@@ -486,7 +430,7 @@ def rule_decision(customer: Customer, *, as_of: datetime.date | None = None):
 def tier_override_end(*, override: TierOverride, by: User, reason: str) -> TierOverride:
     """End a running override now: the rules decide the tier again at once."""
     _require(by, "vip.add_tieroverride")
-    _in_scope(by, override.customer)
+    require_in_scope(by, override.customer)
     reason = _require_reason(reason)
     lock_against_evaluation()
     customer = _lock_customer(override.customer)
@@ -555,7 +499,7 @@ def vip_register(
     """Register a customer as a VIP (with the benefits granted and the date). A VIP
     holds a tier, by rule or by override."""
     _require(by, "vip.register_vip")
-    _in_scope(by, customer)
+    require_in_scope(by, customer)
     ensure_not_merged(customer)
     benefits = (benefits or "").strip()
     if not benefits:
@@ -587,7 +531,7 @@ def vip_liquidate(
 ) -> VipStatusChange:
     """End a customer's VIP registration (销户), with a reason."""
     _require(by, "vip.register_vip")
-    _in_scope(by, customer)
+    require_in_scope(by, customer)
     reason = _require_reason(reason)
     liquidated_on = liquidated_on or timezone.localdate()
     if liquidated_on > timezone.localdate():
@@ -633,7 +577,7 @@ def prospect_create(
             raise ValidationError({"mobile": exc.messages}) from exc
     branch: Branch | None = by.branch
     if customer is not None:
-        _in_scope(by, customer)
+        require_in_scope(by, customer)
         ensure_not_merged(customer)
         name = name or customer.name
         branch = customer.home_branch
@@ -683,7 +627,7 @@ def prospect_close(
     if prospect.status != ProspectStatus.OPEN:
         raise ValidationError(_("This prospect is already closed."))
     if customer is not None:
-        _in_scope(by, customer)
+        require_in_scope(by, customer)
         prospect.customer = customer
     if won and prospect.customer is None:
         raise ValidationError({"customer": _("Say which customer the prospect became.")})
@@ -724,7 +668,7 @@ def customer_assign(*, customer: Customer, manager: User, by: User, reason: str)
     """Give a customer of the pool (no manager of record) to a client manager. A
     customer who already has a manager moves only through an approved transfer."""
     _require(by, "vip.assign_customer")
-    _in_scope(by, customer)
+    require_in_scope(by, customer)
     ensure_not_merged(customer)
     reason = _require_reason(reason)
     _check_manager(manager, by=by)
@@ -750,7 +694,7 @@ def transfer_request(
     """Ask for a customer to move to another manager; it takes effect when a branch
     head or business manager other than the requester approves."""
     _require(by, "vip.add_transferrequest")
-    _in_scope(by, customer)
+    require_in_scope(by, customer)
     ensure_not_merged(customer)
     reason = _require_reason(reason)
     _check_manager(to_manager)
@@ -771,7 +715,7 @@ def transfer_request(
                 from_manager=current.manager,
                 to_manager=to_manager,
                 reason=reason,
-                requested_by=by,
+                proposed_by=by,
                 batch=batch,
             )
     except IntegrityError:
@@ -791,20 +735,12 @@ def transfer_request(
     return transfer
 
 
-def _lock_transfer(transfer: TransferRequest) -> TransferRequest:
-    return TransferRequest.objects.select_for_update().select_related("customer").get(pk=transfer.pk)
+def _check_transfer_scope(transfer: TransferRequest, by: User) -> None:
+    require_in_scope(by, transfer.customer)
 
 
-@transaction.atomic
-def transfer_approve(*, transfer: TransferRequest, by: User, note: str = "") -> TransferRequest:
-    """Approve a transfer: the new manager becomes the manager of record today."""
-    _require(by, "vip.approve_transferrequest")
-    transfer = _lock_transfer(transfer)
-    _in_scope(by, transfer.customer)
-    if transfer.status != TransferStatus.PENDING:
-        raise ValidationError(_("Only a transfer waiting for approval can be approved."))
-    if transfer.requested_by_id == by.pk:
-        raise PermissionDenied(_("A transfer must be approved by someone other than its requester."))
+def _move_customer(transfer: TransferRequest, by: User) -> None:
+    """The effect of an approval: the new manager becomes the manager of record today."""
     customer = _lock_customer(transfer.customer)
     if customer.primary_manager_id != transfer.from_manager_id:
         raise ValidationError(
@@ -817,82 +753,61 @@ def transfer_approve(*, transfer: TransferRequest, by: User, note: str = "") -> 
         by=by,
         reason=f"transfer {transfer.pk}: {transfer.reason}",
     )
-    transfer.status = TransferStatus.APPROVED
-    transfer.decided_by = by
-    transfer.decided_at = timezone.now()
-    transfer.decision_note = (note or "").strip()[:200]
-    transfer.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit(
-        Action.ASSIGNMENT_CHANGED,
-        actor=by,
-        target=customer,
-        details={"transfer": transfer.pk, "status": "approved", "note": transfer.decision_note},
-    )
     remind(
         user=transfer.to_manager,
         customer=customer,
         kind=ReminderKind.CUSTOMER_ASSIGNED,
         detail=by.employee_no,
     )
-    if transfer.requested_by_id not in (by.pk, transfer.to_manager_id):
+    if transfer.proposed_by_id not in (by.pk, transfer.to_manager_id):
         remind(
-            user=transfer.requested_by,
+            user=transfer.proposed_by,
             customer=customer,
             kind=ReminderKind.TRANSFER_DECIDED,
             detail="approved",
         )
-    return transfer
 
 
-@transaction.atomic
-def transfer_reject(*, transfer: TransferRequest, by: User, note: str) -> TransferRequest:
-    _require(by, "vip.approve_transferrequest")
-    note = _require_reason(note, "note")
-    transfer = _lock_transfer(transfer)
-    _in_scope(by, transfer.customer)
-    if transfer.status != TransferStatus.PENDING:
-        raise ValidationError(_("Only a transfer waiting for approval can be rejected."))
-    if transfer.requested_by_id == by.pk:
-        raise PermissionDenied(_("Cancel your own request instead of rejecting it."))
-    transfer.status = TransferStatus.REJECTED
-    transfer.decided_by = by
-    transfer.decided_at = timezone.now()
-    transfer.decision_note = note
-    transfer.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit(
-        Action.ASSIGNMENT_CHANGED,
-        actor=by,
-        target=transfer.customer,
-        details={"transfer": transfer.pk, "status": "rejected", "note": note},
-    )
+def _tell_requester(transfer: TransferRequest, by: User) -> None:
     remind(
-        user=transfer.requested_by,
+        user=transfer.proposed_by,
         customer=transfer.customer,
         kind=ReminderKind.TRANSFER_DECIDED,
         detail="rejected",
     )
-    return transfer
 
 
-@transaction.atomic
+def _transfer_details(transfer: TransferRequest, decision: str) -> dict[str, Any]:
+    # "status" is the key of the request's other events (requested) in the trail.
+    return {"transfer": transfer.pk, "status": str(transfer.status)}
+
+
+TRANSFER_FLOW: ApprovalFlow[TransferRequest] = ApprovalFlow(
+    model=TransferRequest,
+    item=gettext_lazy("transfer request"),
+    permission="vip.approve_transferrequest",
+    action=Action.ASSIGNMENT_CHANGED,
+    on_approve=_move_customer,
+    on_reject=_tell_requester,
+    check=_check_transfer_scope,
+    details=_transfer_details,
+    audit_target=lambda transfer: transfer.customer,
+    related=("customer",),
+)
+
+
+def transfer_approve(*, transfer: TransferRequest, by: User, note: str = "") -> TransferRequest:
+    """Approve a transfer: the new manager becomes the manager of record today."""
+    return decide(TRANSFER_FLOW, transfer, by=by, approve=True, note=note)
+
+
+def transfer_reject(*, transfer: TransferRequest, by: User, note: str) -> TransferRequest:
+    return decide(TRANSFER_FLOW, transfer, by=by, approve=False, note=note)
+
+
 def transfer_cancel(*, transfer: TransferRequest, by: User, note: str = "") -> TransferRequest:
-    transfer = _lock_transfer(transfer)
-    if transfer.requested_by_id != by.pk:
-        raise PermissionDenied(_("Only the requester can cancel a transfer request."))
-    if transfer.status != TransferStatus.PENDING:
-        raise ValidationError(_("Only a transfer waiting for approval can be cancelled."))
-    transfer.status = TransferStatus.CANCELLED
-    transfer.decided_by = by
-    transfer.decided_at = timezone.now()
-    transfer.decision_note = (note or "").strip()[:200]
-    transfer.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit(
-        Action.ASSIGNMENT_CHANGED,
-        actor=by,
-        target=transfer.customer,
-        details={"transfer": transfer.pk, "status": "cancelled"},
-    )
-    return transfer
+    """The requester takes the request back."""
+    return withdraw(TRANSFER_FLOW, transfer, by=by, note=note)
 
 
 def _cancel_pending(customer_ids: QuerySet | list[int], *, by: User, note: str) -> int:
@@ -975,7 +890,7 @@ def customer_share(
     from guardian.shortcuts import assign_perm
 
     _require(by, "vip.share_customer")
-    _in_scope(by, customer)
+    require_in_scope(by, customer)
     ensure_not_merged(customer)
     reason = _require_reason(reason)
     if data_scope(by).kind is ScopeKind.OWN and customer.primary_manager_id != by.pk:
@@ -1008,7 +923,7 @@ def customer_share(
 def customer_share_revoke(*, grant: CustomerUserObjectPermission, by: User, reason: str = "") -> None:
     _require(by, "vip.share_customer")
     customer = grant.content_object
-    _in_scope(by, customer)
+    require_in_scope(by, customer)
     if data_scope(by).kind is ScopeKind.OWN and customer.primary_manager_id != by.pk:
         raise PermissionDenied(_("Only the customer's manager of record can end a share."))
     audit(
@@ -1175,13 +1090,21 @@ def batch_prepare(
         raise ValidationError(_("At most %(n)s rows per batch.") % {"n": MAX_BATCH_ROWS})
     if source not in BatchSource.values:
         raise ValueError(source)
-    return AssignmentBatch.objects.create(
+    batch = AssignmentBatch.objects.create(
         created_by=by,
         source=source,
         filename=filename[:200],
         reason=reason,
         rows=_classify_rows(rows, by=by),
     )
+    audit(
+        Action.ASSIGNMENT_BATCH_PREPARED,
+        actor=by,
+        target=batch,
+        target_repr=f"batch assignment {batch.pk}",
+        details={"batch": batch.pk, "source": source, "rows": len(batch.rows)},
+    )
+    return batch
 
 
 def batch_rows_from_search(
@@ -1261,6 +1184,13 @@ def batch_cancel(*, batch: AssignmentBatch, by: User) -> AssignmentBatch:
     if batch.status == BatchStatus.DRAFT:
         batch.status = BatchStatus.CANCELLED
         batch.save(update_fields=["status"])
+        audit(
+            Action.ASSIGNMENT_BATCH_CANCELLED,
+            actor=by,
+            target=batch,
+            target_repr=f"batch assignment {batch.pk}",
+            details={"batch": batch.pk},
+        )
     return batch
 
 
@@ -1271,6 +1201,13 @@ def reminder_done(*, reminder: Reminder, by: User) -> Reminder:
     if reminder.user_id != by.pk:
         raise PermissionDenied(_("This is not your reminder."))
     if reminder.done_at is None:
-        Reminder.objects.filter(pk=reminder.pk, done_at__isnull=True).update(done_at=timezone.now())
+        done = Reminder.objects.filter(pk=reminder.pk, done_at__isnull=True).update(done_at=timezone.now())
         reminder.refresh_from_db()
+        if done:
+            audit(
+                Action.REMINDER_DONE,
+                actor=by,
+                target=reminder,
+                details={"kind": reminder.kind, "customer": reminder.customer_id},
+            )
     return reminder

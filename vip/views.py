@@ -1,6 +1,7 @@
-"""Pages of the VIP area. Thin: each fetches customers through `access_customer`
-or a selector that starts from `visible_to(user)`, calls one service, and says what
-happened. Templates only hide buttons; the services check again."""
+"""Pages of the VIP area. Thin: each is a `core.views.ScopedView`, which fetches
+one object through an `access_<thing>` (`access_customer`, `vip.permissions`) or
+narrows its list to `visible_to(user)`, calls one service, and says what happened.
+Templates only hide buttons; the services check again."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.audit import Action, audit
-from accounts.models import User
 from accounts.scope import ScopeKind, data_scope, visible_branches
+from core.views import ScopedView
 from customers.exports import neutralise
-from customers.models import Customer, CustomerUserObjectPermission
+from customers.models import Customer
 from customers.permissions import access_customer
 from customers.selectors import customer_search
 
@@ -46,13 +47,19 @@ from .forms import (
     TransferForm,
 )
 from .models import (
-    AssignmentBatch,
     EvaluationRun,
     ParameterProposal,
-    Reminder,
     TierLevel,
     TierPolicy,
-    TransferRequest,
+    VipProspect,
+)
+from .permissions import (
+    access_batch,
+    access_manager,
+    access_prospect,
+    access_reminder,
+    access_share,
+    access_transfer,
 )
 from .reports import build_report_workbook
 
@@ -82,11 +89,12 @@ def _form_errors(request, form) -> None:
 # --- my customers -----------------------------------------------------------------------
 
 
-class MyCustomersView(PermissionRequiredMixin, View):
+class MyCustomersView(PermissionRequiredMixin, ScopedView):
     """A manager's book by tier, with the last contact and the next one due. A
     branch head or head office may open any manager's book in their scope."""
 
     permission_required = "customers.view_customer"
+    queryset = Customer.objects.all()
 
     def get(self, request):
         form = BookFilterForm(request.GET or None)
@@ -95,13 +103,13 @@ class MyCustomersView(PermissionRequiredMixin, View):
         manager = request.user
         employee_no = (data.get("manager") or "").strip()
         if employee_no and employee_no != request.user.employee_no:
-            if data_scope(request.user).kind is ScopeKind.OWN:
-                raise Http404
-            manager = get_object_or_404(
-                User, employee_no=employee_no, branch__in=visible_branches(request.user)
-            )
+            manager = access_manager(request.user, employee_no, for_change=False)
         book = selectors.manager_book(
-            user=request.user, manager=manager, tier=data.get("tier", ""), cursor=data.get("cursor", "")
+            user=request.user,
+            manager=manager,
+            tier=data.get("tier", ""),
+            cursor=data.get("cursor", ""),
+            customers=self.queryset,
         )
         reminders, reminder_total = selectors.open_reminders(request.user, limit=10, names=book.names)
         return render(
@@ -140,9 +148,11 @@ class ApprovalsPanelView(View):
         )
 
 
-class ReminderDoneView(View):
+class ReminderDoneView(ScopedView):
+    access = access_reminder
+
     def post(self, request, pk: int):
-        reminder = get_object_or_404(Reminder, pk=pk, user=request.user)
+        reminder = self.get_object(pk, for_change=True)
         services.reminder_done(reminder=reminder, by=request.user)
         return redirect(_next_or(request, reverse("vip:my_customers")))
 
@@ -150,14 +160,15 @@ class ReminderDoneView(View):
 # --- one customer ------------------------------------------------------------------------
 
 
-class CustomerVipView(PermissionRequiredMixin, View):
+class CustomerVipView(PermissionRequiredMixin, ScopedView):
     """A customer's tier, VIP status and manager of record with their histories, and
     the actions the user may take on them."""
 
     permission_required = "customers.view_customer"
+    access = access_customer
 
     def get(self, request, customer_no: str):
-        customer = access_customer(request.user, customer_no)
+        customer = self.get_object(customer_no, for_change=False)
         view = selectors.customer_vip(customer)
         user = request.user
         own = customer.primary_manager_id == user.pk
@@ -187,9 +198,10 @@ class CustomerVipView(PermissionRequiredMixin, View):
         return render(request, "vip/customer_vip.html", context)
 
 
-class CustomerActionView(PermissionRequiredMixin, View):
+class CustomerActionView(PermissionRequiredMixin, ScopedView):
     """POST one action on one customer, then back to the customer's VIP page."""
 
+    access = access_customer
     form_class: Any = ReasonForm
     success = ""
 
@@ -200,7 +212,7 @@ class CustomerActionView(PermissionRequiredMixin, View):
         raise NotImplementedError
 
     def post(self, request, customer_no: str):
-        customer = access_customer(request.user, customer_no)
+        customer = self.get_object(customer_no, for_change=True)
         form = self.get_form(request)
         if form.is_valid():
             try:
@@ -282,7 +294,9 @@ class ShareRevokeView(CustomerActionView):
         return super().post(request, customer_no)
 
     def act(self, request, customer, form):
-        grant = get_object_or_404(CustomerUserObjectPermission, pk=self.grant_id, content_object=customer)
+        grant = access_share(request.user, self.grant_id, for_change=True)
+        if grant.content_object_id != customer.pk:
+            raise Http404
         services.customer_share_revoke(grant=grant, by=request.user, reason=form.cleaned_data["note"])
         self.success = _("Share ended.")
 
@@ -348,11 +362,12 @@ class LiquidateView(CustomerActionView):
 # --- pool -------------------------------------------------------------------------------
 
 
-class PoolView(PermissionRequiredMixin, View):
+class PoolView(PermissionRequiredMixin, ScopedView):
     """Customers without a manager of record, per branch, and assigning a selection
     of them to one manager."""
 
     permission_required = "vip.assign_customer"
+    queryset = Customer.objects.all()
 
     def get(self, request):
         form = PoolFilterForm(request.GET or None)
@@ -363,7 +378,9 @@ class PoolView(PermissionRequiredMixin, View):
             branch = visible_branches(request.user).filter(code=data["branch"]).first()
             if branch is None:
                 messages.error(request, _("No branch with this code in your scope."))
-        page = selectors.pool_customers(user=request.user, branch=branch, cursor=data.get("cursor", ""))
+        page = selectors.pool_customers(
+            user=request.user, branch=branch, cursor=data.get("cursor", ""), customers=self.queryset
+        )
         return render(
             request,
             "vip/pool.html",
@@ -382,7 +399,7 @@ class PoolView(PermissionRequiredMixin, View):
         if not numbers:
             messages.error(request, _("Tick the customers to assign."))
         elif form.is_valid():
-            customers = Customer.objects.visible_to(request.user).filter(customer_no__in=numbers)
+            customers = self.queryset.filter(customer_no__in=numbers)
             assigned = 0
             for customer in customers:
                 try:
@@ -411,23 +428,21 @@ class ManagerListView(PermissionRequiredMixin, View):
         return render(request, "vip/managers.html", {"managers": selectors.managers_with_books(request.user)})
 
 
-class ManagerRecallView(PermissionRequiredMixin, View):
+class ManagerRecallView(PermissionRequiredMixin, ScopedView):
     """A manager leaves: their whole book back to the pool in one action."""
 
     permission_required = "vip.recall_customer"
-
-    def _manager(self, request, employee_no: str) -> User:
-        return get_object_or_404(selectors.managers_in_scope(request.user), employee_no=employee_no)
+    access = access_manager
 
     def get(self, request, employee_no: str):
-        manager = self._manager(request, employee_no)
+        manager = self.get_object(employee_no, for_change=True)
         size = Customer.objects.visible_to(request.user).filter(primary_manager=manager).count()
         return render(
             request, "vip/manager_recall.html", {"manager": manager, "size": size, "form": ReasonForm()}
         )
 
     def post(self, request, employee_no: str):
-        manager = self._manager(request, employee_no)
+        manager = self.get_object(employee_no, for_change=True)
         form = ReasonForm(request.POST)
         if not form.is_valid():
             size = Customer.objects.visible_to(request.user).filter(primary_manager=manager).count()
@@ -488,13 +503,14 @@ class ApprovalsView(View):
         )
 
 
-class TransferDecisionView(View):
+class TransferDecisionView(ScopedView):
+    access = access_transfer
     action = "approve"
 
     def post(self, request, pk: int):
         if self.action != "cancel" and not request.user.has_perm("vip.approve_transferrequest"):
             raise PermissionDenied
-        transfer = get_object_or_404(TransferRequest, pk=pk)
+        transfer = self.get_object(pk, for_change=True)
         form = NoteForm(request.POST)
         note = form.cleaned_data.get("note", "") if form.is_valid() else ""
         try:
@@ -509,11 +525,7 @@ class TransferDecisionView(View):
             else:
                 services.transfer_cancel(transfer=transfer, by=request.user, note=note)
                 messages.success(request, _("Transfer request cancelled."))
-        except ValidationError as exc:
-            _errors(request, exc)
-        except PermissionDenied as exc:
-            if not Customer.objects.visible_to(request.user).filter(pk=transfer.customer_id).exists():
-                raise Http404 from None
+        except (ValidationError, PermissionDenied) as exc:
             _errors(request, exc)
         return redirect("vip:approvals")
 
@@ -597,16 +609,14 @@ class BatchStartView(PermissionRequiredMixin, View):
         )
 
 
-class BatchView(PermissionRequiredMixin, View):
+class BatchView(PermissionRequiredMixin, ScopedView):
     """The preview of a batch (and its confirmation), or what it did."""
 
     permission_required = "vip.assign_customer"
-
-    def _batch(self, request, pk):
-        return get_object_or_404(AssignmentBatch, pk=pk, created_by=request.user)
+    access = access_batch
 
     def get(self, request, pk: int):
-        batch = self._batch(request, pk)
+        batch = self.get_object(pk, for_change=False)
         counts: dict[str, int] = {}
         for row in batch.rows:
             counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
@@ -625,7 +635,7 @@ class BatchView(PermissionRequiredMixin, View):
         )
 
     def post(self, request, pk: int):
-        batch = self._batch(request, pk)
+        batch = self.get_object(pk, for_change=True)
         try:
             if request.POST.get("cancel"):
                 services.batch_cancel(batch=batch, by=request.user)
@@ -638,13 +648,14 @@ class BatchView(PermissionRequiredMixin, View):
         return redirect("vip:batch", pk=batch.pk)
 
 
-class BatchErrorsView(PermissionRequiredMixin, View):
+class BatchErrorsView(PermissionRequiredMixin, ScopedView):
     """The rows of a batch that failed, as a CSV to correct and upload again."""
 
     permission_required = "vip.assign_customer"
+    access = access_batch
 
     def get(self, request, pk: int):
-        batch = get_object_or_404(AssignmentBatch, pk=pk, created_by=request.user)
+        batch = self.get_object(pk, for_change=False)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-errors.csv"'
         response.write("\ufeff")  # Excel reads UTF-8 with a byte-order mark
@@ -670,11 +681,12 @@ class BatchErrorsView(PermissionRequiredMixin, View):
 # --- prospects -----------------------------------------------------------------------------------
 
 
-class ProspectListView(PermissionRequiredMixin, View):
+class ProspectListView(PermissionRequiredMixin, ScopedView):
     permission_required = "vip.view_vipprospect"
+    queryset = VipProspect.objects.all()
 
     def _render(self, request, form, status=200):
-        prospects = selectors.prospects_for(request.user).order_by("status", "-created_at")[:200]
+        prospects = selectors.prospect_list(user=request.user, prospects=self.queryset)[:200]
         return render(
             request,
             "vip/prospects.html",
@@ -698,7 +710,7 @@ class ProspectListView(PermissionRequiredMixin, View):
             data = form.cleaned_data
             customer = None
             if data["customer_no"]:
-                customer = access_customer(request.user, data["customer_no"].strip())
+                customer = access_customer(request.user, data["customer_no"].strip(), for_change=True)
             try:
                 services.prospect_create(
                     by=request.user,
@@ -718,16 +730,19 @@ class ProspectListView(PermissionRequiredMixin, View):
         return self._render(request, form, status=400)
 
 
-class ProspectCloseView(PermissionRequiredMixin, View):
+class ProspectCloseView(PermissionRequiredMixin, ScopedView):
     permission_required = "vip.change_vipprospect"
+    access = access_prospect
 
     def post(self, request, pk: int):
-        prospect = get_object_or_404(selectors.prospects_for(request.user), pk=pk)
+        prospect = self.get_object(pk, for_change=True)
         form = ProspectCloseForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             customer = (
-                access_customer(request.user, data["customer_no"].strip()) if data["customer_no"] else None
+                access_customer(request.user, data["customer_no"].strip(), for_change=True)
+                if data["customer_no"]
+                else None
             )
             try:
                 services.prospect_close(

@@ -132,7 +132,7 @@ class CustomerDetailView(APIView):
         },
     )
     def get(self, request: Request, customer_no: str) -> Response:
-        customer = access_customer(request.user, customer_no)
+        customer = access_customer(request.user, customer_no, for_change=False)
         # The API shows no interactions: do not load them.
         view_360 = customer_360(customer, interactions=0)
         serializer = CustomerDetailSerializer(

@@ -34,7 +34,7 @@ def test_imported_users_are_pending_requests_audited_and_need_approval(make_user
     assert set(created) == {"zhang.wei", "li.na"}
     for user in created.values():
         assert user.status == UserStatus.PENDING and not user.is_active
-        assert user.requested_by == admin and user.must_change_password
+        assert user.proposed_by == admin and user.must_change_password
     assert created["zhang.wei"].employee_no == "E7001"
     assert set(created["li.na"].groups.values_list("name", flat=True)) == {"branch_head", "client_manager"}
     events = AuditEvent.objects.filter(action=Action.USER_REQUESTED, actor=admin)

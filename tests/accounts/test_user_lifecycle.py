@@ -39,7 +39,7 @@ class TestRequestApproveDisable:
         _log_in(client, "demo_audit", demo_password)
         client.post(f"/accounts/users/{user.pk}/approve/")
         user.refresh_from_db()
-        assert user.status == UserStatus.ACTIVE and user.approved_by == demo_users["demo_audit"]
+        assert user.status == UserStatus.ACTIVE and user.decided_by == demo_users["demo_audit"]
         # then the new user can log in, and must first choose their own password
         client.post("/accounts/logout/")
         _log_in(client, "zhang.wei", PASSWORD)
@@ -105,7 +105,7 @@ class TestRequestApproveDisable:
         )
         _log_in(client, "demo_audit", demo_password)
         response = client.post(f"/accounts/users/{pending.pk}/reject/", {"reason": ""}, follow=True)
-        assert "Give a reason." in response.content.decode()
+        assert "Give a reason (at least 4 characters)." in response.content.decode()
         pending.refresh_from_db()
         assert pending.status == UserStatus.PENDING
 

@@ -10,7 +10,6 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
-from customers.ingest.extract import make_extract
 from customers.ingest.runner import batch_load_create, ingest_run
 from customers.ingest.spec import CONTROL_FILE, CONTROL_HEADER, FILES
 from customers.models import (
@@ -24,6 +23,7 @@ from customers.models import (
     LoadError,
     TransactionSummary,
 )
+from demo.extract import make_extract
 
 DAY = datetime.date(2026, 3, 2)
 

@@ -1,4 +1,4 @@
-"""Demo customers (customers.demo.seed_customers): counts, idempotency, valid and
+"""Demo customers (demo.seeding.seed_customers): counts, idempotency, valid and
 unique identities, assignments, AUM consistency with aum_refresh, households."""
 
 import datetime
@@ -15,7 +15,6 @@ from accounts.audit import Action
 from accounts.models import AuditEvent, BranchLevel
 from customers.aum import aum_refresh
 from customers.choices import ASSET_CATEGORIES, LIABILITY_CATEGORIES, AssignmentRole, ContactType, IdType
-from customers.demo import _LOCK_KEY, _Generator, _outlets, seed_customers
 from customers.idnumbers import parse_resident_id, validate_mobile
 from customers.models import (
     Account,
@@ -28,6 +27,8 @@ from customers.models import (
     Household,
     Relationship,
 )
+from demo.people import Generator
+from demo.seeding import LOCK_KEY, demo_outlets, seed_customers
 
 N = 300
 
@@ -206,9 +207,9 @@ def test_households_and_relationships(seeded):
 def test_generator_is_deterministic(demo_users):
     now = timezone.now()
     latest = latest_date()
-    outlets = _outlets()
-    one = _Generator(seed=7, outlets=outlets, latest=latest, now=now).chunk(1000, 80)
-    two = _Generator(seed=7, outlets=outlets, latest=latest, now=now).chunk(1000, 80)
+    outlets = demo_outlets()
+    one = Generator(seed=7, outlets=outlets, latest=latest, now=now).chunk(1000, 80)
+    two = Generator(seed=7, outlets=outlets, latest=latest, now=now).chunk(1000, 80)
     assert one.customers == two.customers and one.children == two.children
 
 
@@ -245,7 +246,7 @@ def test_one_run_at_a_time(demo_users):
         dbname=db["NAME"], user=db["USER"], host=db["HOST"] or None, port=db["PORT"] or None,
         password=db["PASSWORD"] or None, autocommit=True,
     ) as other:  # fmt: skip
-        other.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
+        other.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         with pytest.raises(RuntimeError, match="Another seed_customers run"):
             seed_customers(count=10)
     assert Customer.objects.count() == 0

@@ -22,11 +22,11 @@ from django.db import connection
 from core.text import visible_control_characters
 from customers.choices import BatchStatus, ContactType
 from customers.forms import ContactForm, InteractionForm
-from customers.ingest.extract import resident_id
 from customers.ingest.spec import ACCOUNT, CONTACT, CUSTOMER
 from customers.masking import mask_id_number, mask_name
 from customers.models import Account, BatchLoad, ContactPoint, Customer, LoadError
 from customers.services import contact_add
+from demo.extract import resident_id
 from tests.customers.conftest import log_in
 from tests.customers.ingest_helpers import append_row, batch, load, rewrite_control, rows
 from tests.customers.test_ingest_crash import _dsn, no_sessions_left_behind  # noqa: F401

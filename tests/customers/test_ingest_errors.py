@@ -7,10 +7,10 @@ import shutil
 import pytest
 
 from customers.choices import BatchStatus
-from customers.ingest.extract import BAD_KINDS
 from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, FILES, TXN_SUMMARY
 from customers.masking import mask_account_no, mask_id_number, mask_mobile, mask_name
 from customers.models import Account, AccountBalance, BatchLoad, ContactPoint, Customer, LoadError
+from demo.extract import BAD_KINDS
 from tests.customers.ingest_helpers import append_row, batch, load, rewrite_control, rows
 
 pytestmark = pytest.mark.django_db

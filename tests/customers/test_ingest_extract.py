@@ -10,12 +10,12 @@ import pytest
 from django.core.management import call_command
 from pypinyin import lazy_pinyin
 
-from accounts.demo import DEMO_ORG
 from customers.idnumbers import parse_resident_id
 from customers.ingest.control import read_batch, verify
-from customers.ingest.extract import BAD_KINDS, make_extract
 from customers.ingest.spec import FILES
 from customers.search_text import syllables
+from demo.extract import BAD_KINDS, make_extract
+from demo.org import DEMO_ORG
 from tests.customers.ingest_helpers import DAY, rows
 
 

@@ -57,7 +57,7 @@ class TestApproval:
 
     def test_the_submitter_cannot_approve_or_reject(self, draft, users):
         services.campaign_submit(campaign=draft, user=users["demo_bm"])
-        with pytest.raises(PermissionDenied, match="another business manager"):
+        with pytest.raises(PermissionDenied, match="your own campaign: another user"):
             services.campaign_approve(campaign=draft, user=users["demo_bm"])
         with pytest.raises(PermissionDenied):
             services.campaign_reject(campaign=draft, user=users["demo_bm"], comment="not good")
@@ -130,7 +130,7 @@ class TestApproval:
 
     def test_rejection_needs_a_reason_and_a_rejected_campaign_is_revised_as_draft(self, draft, users):
         services.campaign_submit(campaign=draft, user=users["demo_bm"])
-        with pytest.raises(ValidationError, match="Say why"):
+        with pytest.raises(ValidationError, match="Give a reason"):
             services.campaign_reject(campaign=draft, user=users["bm2"], comment="")
         services.campaign_reject(campaign=draft, user=users["bm2"], comment="预算过高")
         with pytest.raises(ValidationError):

@@ -1,4 +1,4 @@
-"""Marketing demo data (marketing.demo.seed_marketing) on top of the demo org, users,
+"""Marketing demo data (demo.marketing.seed_marketing) on top of the demo org, users,
 customers and VIP data: a running campaign demo_cm1 can work, a campaign waiting
 for demo_bm's approval, a task decomposed down to demo_cm1, every step through the
 services (audited), and a second run that creates nothing."""
@@ -9,8 +9,10 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts.models import AuditEvent, User
-from customers.demo import seed_customers
 from customers.models import Customer, Interaction
+from demo.marketing import BOUNDED_TARGETS, seed_marketing
+from demo.seeding import seed_customers
+from demo.vip import seed_vip
 from marketing import services
 from marketing.choices import (
     AllocationStatus,
@@ -19,7 +21,6 @@ from marketing.choices import (
     PolicyStatus,
     TaskStatus,
 )
-from marketing.demo import BOUNDED_TARGETS, seed_marketing
 from marketing.models import (
     Campaign,
     CampaignTarget,
@@ -43,7 +44,6 @@ from marketing.selectors import (
     task_list,
 )
 from tests.marketing.conftest import campaign_actions
-from vip.demo import seed_vip
 
 pytestmark = pytest.mark.django_db
 N = 300
@@ -90,7 +90,7 @@ def test_a_running_campaign_demo_cm1_can_work(seeded):
     users, _counts = seeded
     cm1 = users["demo_cm1"]
     campaign = Campaign.objects.get(status=CampaignStatus.RUNNING)
-    assert campaign.decided_by_id not in (None, campaign.submitted_by_id)
+    assert campaign.decided_by_id not in (None, campaign.proposed_by_id)
     targets = CampaignTarget.objects.filter(campaign=campaign)
     # bounded to the largest customers of one manager's book, all in demo_cm1's scope
     assert 0 < targets.count() <= 2 * BOUNDED_TARGETS
@@ -130,7 +130,7 @@ def test_a_campaign_waits_for_demo_bms_approval(seeded):
     users, _counts = seeded
     bm = users["demo_bm"]
     waiting = campaign_list(user=bm, status=CampaignStatus.SUBMITTED).get()
-    assert waiting.submitted_by_id != bm.pk and bm.has_perm("marketing.approve_campaign")
+    assert waiting.proposed_by_id != bm.pk and bm.has_perm("marketing.approve_campaign")
     assert services.campaign_approve(campaign=waiting, user=bm).status == CampaignStatus.APPROVED
 
 

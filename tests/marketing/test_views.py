@@ -1,6 +1,7 @@
-"""Marketing pages: a roles × URLs permission table, scope on every list, masked
-mobiles, refusals shown with their reason, and query counts that do not grow with
-the data."""
+"""Marketing pages: scope on every list, masked mobiles, refusals shown with their
+reason, and query counts that do not grow with the data. Who may open and post
+what, role by role, is the roles × URLs harness's (tests/test_url_harness.py,
+table in tests/url_table.py)."""
 
 import datetime
 from decimal import Decimal
@@ -55,43 +56,6 @@ def world(users, make_customer, running_campaign, products):
         "opportunity": opportunity,
         "segment": campaign.segment,
     }
-
-
-ROLES = ["demo_cm1", "demo_bh", "demo_bm", "demo_pm", "demo_audit", "demo_admin"]
-# url name -> the roles that get 200 (everyone else 403, or 404 outside their scope)
-TABLE = {
-    "/marketing/": {"demo_cm1", "demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/campaigns/new/": {"demo_bm"},
-    "/marketing/campaigns/{campaign}/": {"demo_cm1", "demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/campaigns/{campaign}/targets/": {"demo_cm1", "demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/campaigns/{campaign}/export/": {"demo_bh", "demo_bm"},
-    "/marketing/targets/": {"demo_cm1"},
-    "/marketing/targets/{target}/": {"demo_cm1", "demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/segments/": {"demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/segments/new/": {"demo_bh", "demo_bm"},
-    "/marketing/products/": {"demo_cm1", "demo_bh", "demo_bm", "demo_pm", "demo_audit"},
-    "/marketing/opportunities/": {"demo_cm1", "demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/opportunities/new/": {"demo_cm1"},
-    "/marketing/opportunities/{opportunity}/": {"demo_cm1", "demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/tasks/": {"demo_cm1", "demo_bh", "demo_bm", "demo_audit"},
-    "/marketing/tasks/new/": {"demo_bm"},
-    "/marketing/tasks/{task}/": {"demo_bm", "demo_audit"},
-    "/marketing/tasks/{task}/export/": {"demo_bm"},
-    "/marketing/allocations/{root}/decompose/": {"demo_bm"},
-}
-
-
-@pytest.mark.parametrize("username", ROLES)
-def test_roles_by_urls(client, world, demo_password, username):
-    log_in(client, username, demo_password)
-    ids = {k: world[k].pk for k in ("campaign", "target", "task", "root", "opportunity")}
-    for pattern, allowed in TABLE.items():
-        url = pattern.format(**ids)
-        status = client.get(url).status_code
-        if username in allowed:
-            assert status == 200, (url, status)
-        else:
-            assert status in (403, 404), (url, status)
 
 
 def test_post_actions_are_refused_without_the_right(client, world, demo_password):

@@ -151,7 +151,7 @@ class TestTransfer:
         assert transfer.status == TransferStatus.CANCELLED  # the recall cancelled it
         t2 = TransferRequest.objects.create(
             customer=customer, from_manager=users["demo_cm1"], to_manager=users["demo_cm2"], reason="x",
-            requested_by=users["demo_cm1"],
+            proposed_by=users["demo_cm1"],
         )  # fmt: skip
         with pytest.raises(ValidationError, match="changed since"):
             transfer_approve(transfer=t2, by=users["demo_bh"])

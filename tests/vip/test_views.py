@@ -1,5 +1,6 @@
-"""The VIP pages: who may open what (a table of roles × URLs), scope and masking,
-bounded query counts, and the actions through their forms."""
+"""The VIP pages: scope and masking, bounded query counts, and the actions through
+their forms. Who may open and post what, role by role, is the roles × URLs harness's
+(tests/test_url_harness.py, table in tests/url_table.py)."""
 
 import datetime
 import io
@@ -18,24 +19,6 @@ from vip.services import transfer_request
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["demo_admin", "demo_pm", "demo_bm", "demo_audit", "demo_bh", "demo_cm1"]
-OK, NO = 200, 403
-
-# url -> expected status per role, in the order of ROLES
-PAGES = {
-    "/vip/my/": [OK, NO, OK, OK, OK, OK],
-    "/vip/pool/": [NO, NO, OK, NO, OK, NO],
-    "/vip/approvals/": [OK, OK, OK, NO, OK, OK],
-    "/vip/managers/": [NO, NO, OK, NO, OK, NO],
-    "/vip/managers/E1101/recall/": [NO, NO, OK, NO, OK, NO],
-    "/vip/batch/": [NO, NO, OK, NO, OK, NO],
-    "/vip/reports/": [NO, NO, OK, OK, OK, NO],
-    "/vip/reports/export/": [NO, NO, OK, NO, OK, NO],
-    "/vip/prospects/": [NO, NO, OK, NO, OK, OK],
-    "/vip/parameters/": [OK, OK, OK, OK, NO, NO],
-    "/vip/customers/{own}/": [OK, NO, OK, OK, OK, OK],
-}
-
 
 @pytest.fixture
 def book(users, new_customer):
@@ -44,42 +27,6 @@ def book(users, new_customer):
         "other": new_customer(branch="11102", manager=users["demo_cm2"], name="王大明", aum="90000"),
         "shanghai": new_customer(branch="12101", manager=users["demo_cm3"], name="王明远", aum="10000"),
     }
-
-
-@pytest.mark.parametrize("url", list(PAGES))
-def test_roles_by_url(client, users, book, demo_password, url):
-    target = url.format(own=book["own"].customer_no)
-    for role, expected in zip(ROLES, PAGES[url], strict=True):
-        client.logout()
-        log_in(client, role, demo_password)
-        assert client.get(target).status_code == expected, (role, target)
-
-
-def test_anonymous_users_go_to_the_login_page(client, book):
-    for url in PAGES:
-        response = client.get(url.format(own=book["own"].customer_no))
-        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "/vip/customers/{no}/assign/",
-        "/vip/customers/{no}/transfer/",
-        "/vip/customers/{no}/recall/",
-        "/vip/customers/{no}/share/",
-        "/vip/customers/{no}/override/",
-        "/vip/customers/{no}/register/",
-        "/vip/customers/{no}/liquidate/",
-    ],
-)
-def test_actions_on_a_customer_outside_the_scope_are_404(client, users, book, demo_password, url):
-    log_in(client, "demo_bh", demo_password)
-    assert client.post(url.format(no=book["shanghai"].customer_no), {"reason": "trying"}).status_code in (
-        403,
-        404,
-    )
-    assert not TransferRequest.objects.exists() and not TierOverride.objects.exists()
 
 
 def test_a_client_manager_cannot_open_a_colleagues_book_or_customer(client, users, book, demo_password):
@@ -197,7 +144,7 @@ class TestPages:
             {"manager": "E1102", "reason": "moving away"},
         )
         transfer = TransferRequest.objects.get()
-        assert transfer.requested_by == users["demo_cm1"] and transfer.status == "pending"
+        assert transfer.proposed_by == users["demo_cm1"] and transfer.status == "pending"
         # and cannot approve it
         assert client.post(f"/vip/transfers/{transfer.pk}/approve/").status_code == 403
         client.post(f"/vip/transfers/{transfer.pk}/cancel/")

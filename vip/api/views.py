@@ -38,6 +38,6 @@ class CustomerVipView(APIView):
         },
     )
     def get(self, request: Request, customer_no: str) -> Response:
-        view = customer_vip(access_customer(request.user, customer_no))
+        view = customer_vip(access_customer(request.user, customer_no, for_change=False))
         view.tier_changes = view.tier_changes[:20]
         return Response(CustomerVipSerializer(view).data)

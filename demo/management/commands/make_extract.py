@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.ingest.extract import BAD_KINDS, CODECS, DEFAULT_SEED, make_extract
+from demo.extract import BAD_KINDS, CODECS, DEFAULT_SEED, make_extract
 
 
 class Command(BaseCommand):

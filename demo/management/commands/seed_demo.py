@@ -1,12 +1,16 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.demo import DEMO_ORG, DEMO_USERS, seed_org, seed_users
+from demo.org import DEMO_ORG, DEMO_USERS, seed_org, seed_users
+from demo.seed import DemoLoadError, seed_demo_bank
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisation and demo users (idempotent); optionally demo customers."
+    help = (
+        "Create the demo organisation and demo users (idempotent); optionally demo customers, whose "
+        "business date is loaded from a core-banking batch by the nightly job's loader."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=0, help="number of demo customers")
@@ -22,16 +26,10 @@ class Command(BaseCommand):
         for code, name, level, _parent in DEMO_ORG:
             self.stdout.write(f"  {'  ' * level}{code} {name}")
         if customers:
-            from customers.demo import seed_customers
-
-            created = seed_customers(count=customers, stdout=self.stdout)
-            self.stdout.write(f"Demo customers: {created} created.")
-            from vip.demo import seed_vip
-
-            seed_vip(write=self.stdout.write)
-            from marketing.demo import seed_marketing
-
-            seed_marketing(write=self.stdout.write)
+            try:
+                seed_demo_bank(customers=customers, write=self.stdout.write)
+            except DemoLoadError as error:
+                raise CommandError(str(error)) from error
         self.stdout.write("Demo users:")
         for username, _no, _name, role, branch in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {role:<18} {branch}")

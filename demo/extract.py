@@ -6,8 +6,8 @@ Deterministic by seed: the same seed and customer count give the same customers
 batch of a later date is the next day's snapshot of the same bank; balances and
 transactions vary with the date. Identities, mobiles and account numbers are
 bijections of the customer's index, so none repeats by accident. Branch codes are
-the demo organisation's outlets (`accounts.demo`), names and places come from the
-demo data (`customers.demo`).
+the demo organisation's outlets (`demo.org`), names and places come from the
+demo's reference data (`demo.reference`).
 
 With `bad_rows=K`, K extra rows broken in every way the interface forbids (field
 count, date, amount, resident ID, gender or birth date disagreeing with the ID,
@@ -27,30 +27,9 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
-from accounts.demo import DEMO_ORG
 from accounts.models import BranchLevel
-
-# Reference data of the demo seeder (names, places, jobs, products): one source.
-from ..demo import (
-    _BRANDS,
-    _CITY_DISTRICTS,
-    _COMMUNITIES,
-    _COMMUNITY_WORDS,
-    _EDUCATION,
-    _EMAIL_DOMAINS,
-    _FEMALE_CHARS,
-    _INDUSTRIES,
-    _MALE_CHARS,
-    _OCCUPATIONS,
-    _OUTLET_PLACES,
-    _PRODUCTS,
-    _RISK,
-    _STREETS,
-    _SURNAMES,
-    _mobile,
-)
-from ..idnumbers import REGION_CODES, make_resident_id
-from .spec import (
+from customers.idnumbers import REGION_CODES, make_resident_id
+from customers.ingest.spec import (
     ACCOUNT,
     BALANCE,
     CONTACT,
@@ -61,6 +40,28 @@ from .spec import (
     OK_FILE,
     TXN_SUMMARY,
     FileSpec,
+)
+
+from .identities import mobile_number
+from .org import DEMO_ORG
+
+# Reference data of the demo bank (names, places, jobs, products): one source.
+from .reference import (
+    BRANDS,
+    CITY_DISTRICTS,
+    COMMUNITIES,
+    COMMUNITY_WORDS,
+    EDUCATION,
+    EMAIL_DOMAINS,
+    FEMALE_CHARS,
+    INDUSTRIES,
+    MALE_CHARS,
+    OCCUPATIONS,
+    OUTLET_PLACES,
+    PRODUCTS,
+    RISK,
+    STREETS,
+    SURNAMES,
 )
 
 DEFAULT_SEED = 20260301
@@ -142,11 +143,11 @@ class _Weighted:
         return rng.choices(self.values, cum_weights=self.cum)[0]
 
 
-_SURNAME = _Weighted([(s, w) for s, _p, w in _SURNAMES])
-_SURNAME_PINYIN = {s: p for s, p, _w in _SURNAMES}
-_OCCUPATION = _Weighted(_OCCUPATIONS)
-_EDUCATIONS = _Weighted(_EDUCATION)
-_RISKS = _Weighted(_RISK)
+_SURNAME = _Weighted([(s, w) for s, _p, w in SURNAMES])
+_SURNAME_PINYIN = {s: p for s, p, _w in SURNAMES}
+_OCCUPATION = _Weighted(OCCUPATIONS)
+_EDUCATIONS = _Weighted(EDUCATION)
+_RISKS = _Weighted(RISK)
 _ACCOUNT_COUNT = _Weighted([(1, 20), (2, 35), (3, 25), (4, 12), (5, 8)])
 _OTHER_CATEGORIES = _Weighted(
     [("DEP_TIME", 30), ("WEALTH", 18), ("FUND", 12), ("INSURANCE", 6), ("CUSTODY", 5),
@@ -208,13 +209,13 @@ class _Generator:
         number = customer_number(index)
         id_number, birth, gender = resident_id(index)
         surname = _SURNAME(rng)
-        chars = _MALE_CHARS if gender == "M" else _FEMALE_CHARS
+        chars = MALE_CHARS if gender == "M" else FEMALE_CHARS
         given = rng.choice(chars) + (rng.choice(chars) if rng.random() < 0.7 else "")
         outlet = rng.choice(OUTLETS)
-        city, district = _OUTLET_PLACES[outlet]
+        city, district = OUTLET_PLACES[outlet]
         age = (self.business_date - birth).days // 365
         opened = self.business_date - datetime.timedelta(days=rng.randrange(30, 365 * 20))
-        employer = f"{city[:2]}{rng.choice(_BRANDS)}{rng.choice(_INDUSTRIES)}有限公司" if age < 62 else ""
+        employer = f"{city[:2]}{rng.choice(BRANDS)}{rng.choice(INDUSTRIES)}有限公司" if age < 62 else ""
         risk = _RISKS(rng) if rng.random() < 0.6 else ""
         risk_expiry = self.business_date + datetime.timedelta(days=rng.randrange(-120, 600)) if risk else None
         status = "A" if rng.random() < 0.93 else ("D" if rng.random() < 0.8 else "C")
@@ -237,14 +238,14 @@ class _Generator:
             _yyyymmdd(opened),
             status,
         ]
-        contacts = [[number, "MOBILE", _mobile(index), "Y"]]
+        contacts = [[number, "MOBILE", mobile_number(index), "Y"]]
         if rng.random() < 0.4:
             local = f"{_SURNAME_PINYIN.get(surname, 'user')}{rng.randrange(10, 99999)}"
-            contacts.append([number, "EMAIL", f"{local}@{rng.choice(_EMAIL_DOMAINS)}", "Y"])
+            contacts.append([number, "EMAIL", f"{local}@{rng.choice(EMAIL_DOMAINS)}", "Y"])
         if rng.random() < 0.7:
-            other = rng.choice(_CITY_DISTRICTS[city])
-            street = rng.choice(_STREETS.get(other, ["人民路"]))
-            community = rng.choice(_COMMUNITY_WORDS) + rng.choice(_COMMUNITIES)
+            other = rng.choice(CITY_DISTRICTS[city])
+            street = rng.choice(STREETS.get(other, ["人民路"]))
+            community = rng.choice(COMMUNITY_WORDS) + rng.choice(COMMUNITIES)
             address = f"{city}{other}{street}{rng.randrange(1, 300)}号{community}{rng.randrange(1, 30)}号楼"
             contacts.append([number, "ADDRESS", address, "Y"])
         if rng.random() < 0.1:
@@ -262,7 +263,7 @@ class _Generator:
             if category in ("DEP_TIME", "WEALTH", "LOAN_MORTGAGE", "LOAN_CONSUMER"):
                 maturity = self.business_date + datetime.timedelta(days=rng.randrange(-30, 3650))
             account_status = "O" if rng.random() < 0.95 else ("C" if rng.random() < 0.6 else "F")
-            product = rng.choice(_PRODUCTS.get(category, [f"DT-{rng.choice(['03M', '12M', '36M'])}"]))
+            product = rng.choice(PRODUCTS.get(category, [f"DT-{rng.choice(['03M', '12M', '36M'])}"]))
             branch = outlet if rng.random() < 0.9 else rng.choice(OUTLETS)
             accounts.append(
                 [account_no, number, product, category, currency, _yyyymmdd(opened_on), _yyyymmdd(maturity),
@@ -345,6 +346,49 @@ def _md5(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+class BatchFolder:
+    """A batch folder being written, `outdir/YYYYMMDD/`: one writer per data file of
+    the interface, then the control file and the OK flag, written last so that a
+    half-written folder is never a complete batch. Used by `make_extract` and by the
+    demo's business date (`demo.business_day`)."""
+
+    def __init__(
+        self,
+        outdir: Path | str,
+        business_date: datetime.date,
+        *,
+        encoding: str = "UTF-8",
+        newline: str = "\n",
+    ):
+        encoding = encoding.upper()
+        if encoding not in CODECS:
+            raise ValueError(f"encoding must be one of {', '.join(CODECS)}")
+        self.path = Path(outdir) / business_date.strftime("%Y%m%d")
+        self.path.mkdir(parents=True, exist_ok=True)
+        for name in (OK_FILE, CONTROL_FILE):
+            (self.path / name).unlink(missing_ok=True)  # incomplete until written again
+        self.encoding = encoding
+        codec = CODECS[encoding]
+        self.writers = {spec.name: _Writer(self.path / spec.name, spec, codec, newline) for spec in FILES}
+
+    def write(self, name: str, fields: list[str]) -> int:
+        """Append a row to the data file `name`; return its line number."""
+        return self.writers[name].write(fields)
+
+    def finish(self) -> dict[str, int]:
+        """Close the data files, write the control file and the OK flag; return the
+        data rows per file."""
+        rows: dict[str, int] = {}
+        control = [CONTROL_HEADER]
+        for spec in FILES:
+            rows[spec.name] = self.writers[spec.name].close()
+            md5, size = _md5(self.path / spec.name)
+            control.append(f"{spec.name}|{rows[spec.name]}|{size}|{md5}|{self.encoding}")
+        (self.path / CONTROL_FILE).write_text("\n".join(control) + "\n", encoding="utf-8")
+        (self.path / OK_FILE).write_bytes(b"")
+        return rows
+
+
 def make_extract(
     outdir: Path | str,
     *,
@@ -361,13 +405,9 @@ def make_extract(
         raise ValueError(f"encoding must be one of {', '.join(CODECS)}")
     if customers < 0 or bad_rows < 0:
         raise ValueError("customers and bad_rows must be 0 or more")
-    path = Path(outdir) / business_date.strftime("%Y%m%d")
-    path.mkdir(parents=True, exist_ok=True)
-    for name in (OK_FILE, CONTROL_FILE):
-        (path / name).unlink(missing_ok=True)  # incomplete until written again
-    result = Extract(path=path)
-    codec = CODECS[encoding]
-    writers = {spec.name: _Writer(path / spec.name, spec, codec, newline) for spec in FILES}
+    folder = BatchFolder(outdir, business_date, encoding=encoding, newline=newline)
+    result = Extract(path=folder.path)
+    writers = folder.writers
     generator = _Generator(seed, business_date)
     # where the bad rows go: after the customer at evenly spread positions
     schedule: dict[int, list[int]] = {}
@@ -396,12 +436,5 @@ def make_extract(
             kind, file, column, code = BAD_KINDS[k % len(BAD_KINDS)]
             line = writers[file].write(_bad_row(kind, k, customer, business_date))
             result.bad.append(BadRow(kind, file, line, column, code))
-    control = [CONTROL_HEADER]
-    for spec in FILES:
-        rows = writers[spec.name].close()
-        result.rows[spec.name] = rows
-        md5, size = _md5(path / spec.name)
-        control.append(f"{spec.name}|{rows}|{size}|{md5}|{encoding}")
-    (path / CONTROL_FILE).write_text("\n".join(control) + "\n", encoding="utf-8")
-    (path / OK_FILE).write_bytes(b"")
+    result.rows = folder.finish()
     return result

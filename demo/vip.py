@@ -1,7 +1,8 @@
 """VIP demo data (idempotent), run by `seed_demo` after the demo customers: the
 tiers evaluated month by month over the last half-year (so the history and the
-migration matrix mean something), the contact warnings, a few registered VIPs, a
-prospect and a transfer waiting for the branch head."""
+migration matrix mean something) and as of the business date, the contact
+warnings, a few registered VIPs, a prospect and a transfer waiting for the branch
+head."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from django.db import transaction
 from django.db.models import Min
 
 from accounts.models import User
+from core.months import month_back
 from customers.models import Customer, CustomerMonthlyAum
-
-from .choices import ProspectSource, TransferStatus, VipStatus
-from .evaluation import evaluate_tiers, latest_business_date, month_back
-from .models import EvaluationRun, TransferRequest, VipProspect
-from .services import prospect_create, transfer_request, vip_register
-from .standards import contact_warnings_refresh
+from vip.choices import ProspectSource, RunStatus, TransferStatus, VipStatus
+from vip.evaluation import evaluate_tiers, latest_business_date
+from vip.models import EvaluationRun, TransferRequest, VipProspect
+from vip.services import prospect_create, transfer_request, vip_register
+from vip.standards import contact_warnings_refresh
 
 HISTORY_MONTHS = 6
 
@@ -27,10 +28,11 @@ def _month_end(month: datetime.date) -> datetime.date:
     return month_back(month, -1) - datetime.timedelta(days=1)
 
 
-def seed_vip(*, write=lambda text: None) -> dict[str, int]:
+def seed_vip(*, write=lambda text: None, business_date: datetime.date | None = None) -> dict[str, int]:
+    """`business_date` defaults to the latest date with daily AUM (or yesterday)."""
     if not Customer.objects.exists():
         return {}
-    latest = latest_business_date()
+    latest = business_date or latest_business_date()
     counts: dict[str, int] = {}
     if not EvaluationRun.objects.filter(source="seed_demo").exists():
         first_month = CustomerMonthlyAum.objects.aggregate(m=Min("month"))["m"] or latest.replace(day=1)
@@ -40,14 +42,17 @@ def seed_vip(*, write=lambda text: None) -> dict[str, int]:
             if month < first_month:
                 continue
             evaluate_tiers(as_of=_month_end(month), source="seed_demo", remind=False)
-    run = evaluate_tiers(as_of=latest, source="seed_demo")
-    counts["tier_changes"] = run.counts.get("tier_changes", 0)
+    # As of the business date, unless it was evaluated already (a second run of the
+    # seeding, or the jobs after the demo load): running it again would change nothing.
+    if not EvaluationRun.objects.filter(as_of=latest, status=RunStatus.DONE).exists():
+        run = evaluate_tiers(as_of=latest, source="seed_demo")
+        counts["tier_changes"] = run.counts.get("tier_changes", 0)
     counts["warnings"] = contact_warnings_refresh().get("warned", 0)
     counts.update(_seed_lifecycle())
     write(
         "VIP demo data: tiers evaluated ({tier_changes} changes today), {warnings} contact warnings, "
         "{registered} registered VIPs, {prospects} prospects, {transfers} transfers waiting.".format(
-            **{"registered": 0, "prospects": 0, "transfers": 0, **counts}
+            **{"tier_changes": 0, "registered": 0, "prospects": 0, "transfers": 0, **counts}
         )
     )
     return counts

@@ -1,12 +1,13 @@
-"""The demo organisation and its users (idempotent)."""
+"""The demo organisation and its users (idempotent): the branch tree of the README,
+one demo login per role and a client manager at every other outlet."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from .models import Branch, BranchLevel, User
-from .roles import Role, sync_roles
-from .services import user_provision
+from accounts.models import Branch, BranchLevel, User
+from accounts.roles import Role, sync_roles
+from accounts.services import user_provision
 
 # (code, name, level, parent code)
 DEMO_ORG: list[tuple[str, str, int, str | None]] = [

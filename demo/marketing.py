@@ -1,9 +1,9 @@
 """Marketing demo data (idempotent), run by `seed_demo` after the demo customers and
 the VIP data: the product catalogue with promotions, the contact-frequency policy
-in force, the nightly marketing profile, segments, campaigns in every stage of the
-approval flow (a draft, one waiting for approval, one running with contacts, an
-opportunity and a sale, one closed), and a yearly marketing task decomposed from
-head office down to demo_cm1.
+in force and the nightly marketing profile (`demo.catalogue`), segments, campaigns
+in every stage of the approval flow (a draft, one waiting for approval, one running
+with contacts, an opportunity and a sale won on the business date, one closed), and
+the business year's marketing task decomposed from head office down to demo_cm1.
 
 Everything goes through the marketing services, so the audit trail and the rules
 (maker-checker, investor suitability, the contact policy) hold. Each part is looked
@@ -22,41 +22,20 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import Action, audit
 from accounts.models import Branch, User
 from accounts.roles import Role
 from accounts.services import user_provision
 from customers.choices import AccountCategory, MarketingChannel
 from customers.models import Customer
+from marketing import services
+from marketing.choices import CampaignObjective, ContactOutcome, OpportunityStage, TaskIndicator
+from marketing.models import Campaign, CampaignTarget, MarketingTask, Product, Segment, TaskAllocation
+from marketing.segments import segment_customers
 from vip.evaluation import latest_business_date
 
-from . import services
-from .choices import (
-    CampaignObjective,
-    ContactOutcome,
-    OpportunityStage,
-    PolicyStatus,
-    PromotionKind,
-    RiskRating,
-    TaskIndicator,
-)
-from .models import (
-    Campaign,
-    CampaignTarget,
-    ContactPolicy,
-    MarketingProfile,
-    MarketingTask,
-    Product,
-    Promotion,
-    Segment,
-    TaskAllocation,
-)
-from .policy import DEFAULT_POLICY
-from .rfm import profile_refresh
-from .segments import segment_customers
+from .catalogue import SOURCE, seed_catalogue, seed_policy, seed_profile
 
 D = Decimal
-SOURCE = "seed_demo"
 
 # Approval needs a second business manager (the submitter may not decide on their
 # own campaign) and a Beijing branch share needs its branch head to accept it
@@ -72,139 +51,37 @@ MARKETING_USERS: list[tuple[str, str, str, str, str]] = [
 # customers (by AUM), whatever the number of customers.
 BOUNDED_TARGETS = 25
 
-CHANNELS_ALL = ["counter", "manager", "mobile", "online"]
 SUMMARY_KEYS = (
     "products", "promotions", "policy", "profiles", "segments", "campaigns", "targets", "contacts",
     "opportunities", "sales", "tasks", "allocations",
 )  # fmt: skip
 
 
-def _products(today: datetime.date) -> list[dict]:
-    since = datetime.date(2024, 1, 1)
-    return [
-        {
-            "code": "TD-12M",
-            "name": "一年期整存整取定期存款",
-            "category": AccountCategory.DEP_TIME,
-            "min_amount": D("50"),
-            "term_days": 365,
-            "rate": D("1.4500"),
-            "sale_start": since,
-            "channels": CHANNELS_ALL,
-            "description": "人民币整存整取，一年期，到期自动转存。",
-        },
-        {
-            "code": "WM-CASH",
-            "name": "天天盈现金管理理财",
-            "category": AccountCategory.WEALTH,
-            "risk_rating": RiskRating.R1,
-            "min_amount": D("1"),
-            "rate": D("1.9200"),
-            "sale_start": since,
-            "channels": ["manager", "mobile", "online"],
-            "description": "T+0 快速赎回，七日年化收益率参考 1.92%（业绩比较基准，不代表实际收益）。",
-        },
-        {
-            "code": "WM-2026A",
-            "name": "稳健增利2026A期（180天）",
-            "category": AccountCategory.WEALTH,
-            "risk_rating": RiskRating.R2,
-            "min_amount": D("10000"),
-            "term_days": 180,
-            "rate": D("2.6000"),
-            "sale_start": today - datetime.timedelta(days=60),
-            "sale_end": today + datetime.timedelta(days=120),
-            "channels": CHANNELS_ALL,
-            "description": "固定收益类，业绩比较基准 2.40%-2.80%，封闭期 180 天。",
-        },
-        {
-            "code": "WM-STABLE",
-            "name": "睿享平衡一年持有期理财",
-            "category": AccountCategory.WEALTH,
-            "risk_rating": RiskRating.R3,
-            "min_amount": D("10000"),
-            "term_days": 365,
-            "rate": D("3.1000"),
-            "sale_start": since,
-            "channels": ["counter", "manager", "mobile"],
-            "description": "固收+，少量配置权益资产，每笔份额持有满一年可赎回。",
-        },
-        {
-            "code": "FD-519732",
-            "name": "成长优选混合型证券投资基金",
-            "category": AccountCategory.FUND,
-            "risk_rating": RiskRating.R4,
-            "min_amount": D("1000"),
-            "sale_start": since,
-            "channels": ["manager", "mobile", "online"],
-            "description": "偏股混合型基金，代销，申购费率 1.5%（手机银行一折）。",
-        },
-        {
-            "code": "INS-ANNUITY",
-            "name": "金福年年养老年金保险",
-            "category": AccountCategory.INSURANCE,
-            "risk_rating": RiskRating.R2,
-            "min_amount": D("10000"),
-            "term_days": 3650,
-            "sale_start": since,
-            "channels": ["counter", "manager"],
-            "description": "代理保险，10 年交费，60 周岁起按年领取养老金。",
-        },
-        {
-            "code": "DC-SALARY",
-            "name": "薪享通代发工资卡",
-            "category": AccountCategory.DEP_CUR,
-            "is_payroll": True,
-            "sale_start": since,
-            "channels": ["counter", "manager"],
-            "description": "企业代发工资借记卡，免年费、免跨行取现手续费。",
-        },
-    ]
-
-
-def _promotions(today: datetime.date) -> list[dict]:
-    quarter_end = today + datetime.timedelta(days=90)
-    return [
-        {
-            "product": "TD-12M",
-            "name": "新资金一年期定期利率上浮",
-            "kind": PromotionKind.RATE,
-            "value": D("1.7500"),
-            "start_date": today - datetime.timedelta(days=30),
-            "end_date": quarter_end,
-            "eligible_tiers": [],
-        },
-        {
-            "product": "WM-2026A",
-            "name": "金级及以上客户专享收益加码",
-            "kind": PromotionKind.RATE,
-            "value": D("2.8000"),
-            "start_date": today - datetime.timedelta(days=30),
-            "end_date": quarter_end,
-            "eligible_tiers": ["core", "growth", "platinum", "gold"],
-        },
-    ]
-
-
 # --- the entry point ---------------------------------------------------------------------
 
 
-def seed_marketing(*, write: Callable[[str], object] = lambda text: None) -> dict[str, int]:
+def seed_marketing(
+    *, write: Callable[[str], object] = lambda text: None, business_date: datetime.date | None = None
+) -> dict[str, int]:
+    """`business_date` (default: the latest date with daily AUM, or yesterday) is the
+    day of the marketing profile, of the won sale core banking is to confirm and the
+    year of the marketing task; campaigns run around today."""
     if not Customer.objects.exists():
         return {}
     users = _users()
     if users is None:
         return {}
     today = timezone.localdate()
+    business_date = business_date or latest_business_date()
     counts = dict.fromkeys(SUMMARY_KEYS, 0)
-    counts.update(_seed_catalogue(today))
-    counts["policy"] = _seed_policy(users["demo_pm"])
-    counts["profiles"] = _seed_profile()
+    counts.update(seed_catalogue(today))
+    counts["policy"] = seed_policy(users["demo_pm"])
+    counts["profiles"] = seed_profile(business_date)
     segments, counts["segments"] = _seed_segments(users)
     for seed in (_draft_campaign, _submitted_campaign, _running_campaign, _closed_campaign):
-        for key, value in seed(users, segments, today).items():
+        for key, value in seed(users, segments, today, business_date).items():
             counts[key] += value
-    counts.update(_seed_task(users, today))
+    counts.update(_seed_task(users, business_date))
     write(
         "Marketing demo data created: {products} products, {promotions} promotions, {policy} contact "
         "policy, marketing profile of {profiles} customers, {segments} segments, {campaigns} campaigns "
@@ -237,82 +114,6 @@ def _users() -> dict[str, User] | None:
             )
         users[username] = user
     return users
-
-
-# --- catalogue, policy, profile ------------------------------------------------------------
-
-
-def _save_parameter(obj, *, target, details: dict) -> None:
-    """A catalogue row as the admin's import writes it: validated, saved, audited."""
-    obj.full_clean()
-    obj.save()
-    audit(
-        Action.PARAMETER_CHANGED, actor_username=SOURCE, target=target, details={**details, "source": SOURCE}
-    )
-
-
-@transaction.atomic
-def _seed_catalogue(today: datetime.date) -> dict[str, int]:
-    """The parameter manager's catalogue, as the admin's import would write it:
-    validated, and each new row audited."""
-    counts = {"products": 0, "promotions": 0}
-    existing = set(Product.objects.values_list("code", flat=True))
-    for fields in _products(today):
-        if fields["code"] in existing:
-            continue
-        product = Product(**fields)
-        _save_parameter(product, target=product, details={"parameter": "product", "code": product.code})
-        counts["products"] += 1
-    products = {
-        p.code: p for p in Product.objects.filter(code__in=[p["product"] for p in _promotions(today)])
-    }
-    for fields in _promotions(today):
-        product = products.get(fields["product"])
-        if product is None or Promotion.objects.filter(product=product, name=fields["name"]).exists():
-            continue
-        promotion = Promotion(**{**fields, "product": product})
-        _save_parameter(
-            promotion, target=product, details={"parameter": "promotion", "product": product.code}
-        )
-        counts["promotions"] += 1
-    return counts
-
-
-@transaction.atomic
-def _seed_policy(pm: User) -> int:
-    """The bank's contact-frequency policy in force: proposed by the seeding (as the
-    admin would record a proposal) and approved by the parameter manager through the
-    maker-checker service. Left alone when any policy exists."""
-    if ContactPolicy.objects.exists():
-        return 0
-    proposal = ContactPolicy(
-        max_contacts=DEFAULT_POLICY.max_contacts,
-        window_days=DEFAULT_POLICY.window_days,
-        quiet_start=DEFAULT_POLICY.quiet_start,
-        quiet_end=DEFAULT_POLICY.quiet_end,
-        quiet_channels=list(DEFAULT_POLICY.quiet_channels),
-        note="营销打扰控制：每位客户 7 天内最多 3 次营销接触，21:00-08:00 不电话、短信、微信营销",
-        status=PolicyStatus.PROPOSED,
-    )
-    proposal.full_clean()
-    proposal.save()
-    audit(
-        Action.PARAMETER_CHANGED,
-        actor_username=SOURCE,
-        target=proposal,
-        details={"parameter": "contact_policy", "decision": "proposed", "source": SOURCE},
-    )
-    services.policy_approve(policy_row=proposal, user=pm)
-    return 1
-
-
-def _seed_profile() -> int:
-    """The nightly marketing profile (RFM, AUM history), which the dormancy, RFM and
-    trend rules read: built once, as of the latest business date, if the nightly
-    job has not built it yet."""
-    if MarketingProfile.objects.exists():
-        return 0
-    return profile_refresh(latest_business_date())
 
 
 # --- segments --------------------------------------------------------------------------------
@@ -422,7 +223,7 @@ def _amount(customer: Customer, product: Product) -> Decimal:
 
 
 @transaction.atomic
-def _draft_campaign(users, segments, today) -> dict[str, int]:
+def _draft_campaign(users, segments, today, business_date) -> dict[str, int]:
     name = "高净值客户资产配置月"
     if _campaign_exists(name):
         return {}
@@ -444,7 +245,7 @@ def _draft_campaign(users, segments, today) -> dict[str, int]:
 
 
 @transaction.atomic
-def _submitted_campaign(users, segments, today) -> dict[str, int]:
+def _submitted_campaign(users, segments, today, business_date) -> dict[str, int]:
     """Proposed by the second business manager, so demo_bm can approve or reject it."""
     name = "沉睡客户唤醒计划"
     if _campaign_exists(name):
@@ -468,10 +269,11 @@ def _submitted_campaign(users, segments, today) -> dict[str, int]:
 
 
 @transaction.atomic
-def _running_campaign(users, segments, today) -> dict[str, int]:
+def _running_campaign(users, segments, today, business_date) -> dict[str, int]:
     """Approved by the second business manager and started by demo_bm; demo_cm1 has
     worked a few of its targets: contacts with different outcomes, an opportunity
-    still open and one won into a sale."""
+    still open and one won into a sale on the business date, which core banking
+    confirms when that day's batch opens its account (`demo.business_day`)."""
     name = "中关村网点理财配置季"
     if _campaign_exists(name):
         return {}
@@ -511,12 +313,12 @@ def _running_campaign(users, segments, today) -> dict[str, int]:
         ([(6, 11, 0, "call", ContactOutcome.DECLINED, "客户近期有购房计划，暂不考虑理财")], None),
         ([(2, 16, 20, "call", ContactOutcome.NOT_REACHED, "客户出差，约下周再联系")], None),
     ]
-    counts.update(_work_targets(campaign, cm1, channels, plan, wealth, today, won_on=today))
+    counts.update(_work_targets(campaign, cm1, channels, plan, wealth, today, won_on=business_date))
     return counts
 
 
 @transaction.atomic
-def _closed_campaign(users, segments, today) -> dict[str, int]:
+def _closed_campaign(users, segments, today, business_date) -> dict[str, int]:
     """A deposit campaign of demo_cm2's book that ran over the last two months:
     proposed by the second business manager, approved by demo_bm, started on its
     first day (the targets are those of that day), worked and closed; demo_bm can
@@ -608,13 +410,14 @@ def _work_targets(campaign, manager, channels, plan, products, today, *, won_on)
 
 
 @transaction.atomic
-def _seed_task(users: dict[str, User], today: datetime.date) -> dict[str, int]:
-    """This year's wealth-sales task: issued by head office, decomposed to the two
+def _seed_task(users: dict[str, User], business_date: datetime.date) -> dict[str, int]:
+    """The business year's wealth-sales task: issued by head office, decomposed to the two
     branches; Beijing's branch head accepts and gives it to the sub-branches; the
     Haidian branch head accepts and gives it to demo_cm1 and demo_cm2 (demo_cm2 has
     accepted, demo_cm1's share waits for their answer). Shanghai and Chaoyang have no
     branch head in the demo: their shares wait."""
-    name = f"{today.year}年度财富产品销售任务"
+    year = business_date.year
+    name = f"{year}年度财富产品销售任务"
     if MarketingTask.objects.filter(name=name).exists():
         return {}
     bm, bh_bj, bh = users["demo_bm"], users["bh_11000"], users["demo_bh"]
@@ -626,8 +429,8 @@ def _seed_task(users: dict[str, User], today: datetime.date) -> dict[str, int]:
         user=bm,
         name=name,
         indicator=TaskIndicator.WEALTH_SALES_AMOUNT,
-        period_start=datetime.date(today.year, 1, 1),
-        period_end=datetime.date(today.year, 12, 31),
+        period_start=datetime.date(year, 1, 1),
+        period_end=datetime.date(year, 12, 31),
         target=D("200000000"),
         description="全行个人理财产品销售额（不含代销基金、保险），以核心系统确认的销售为准，"
         "按销售日的管户客户经理归属。",
