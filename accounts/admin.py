@@ -54,6 +54,41 @@ class DecisionAdminMixin:
         self._decide(request, queryset, approve=False)
 
 
+class ImportProposesMixin:
+    """The confirmed import of a django-import-export admin proposes what the file
+    changes (validated like the preview) instead of writing it: `propose_import`
+    makes the flow's proposal; `request.<proposal_attribute>` holds it (None when
+    nothing was proposed) for the page that follows."""
+
+    proposal_attribute = "_proposal"
+
+    def propose_import(self, request, proposed, *, reason: str):
+        raise NotImplementedError
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        resource = self.choose_import_resource_class(form, request)(
+            **self.get_import_resource_kwargs(request, form=form, **kwargs)
+        )
+        result = resource.import_data(dataset, dry_run=True, raise_errors=False, user=request.user)
+        setattr(request, self.proposal_attribute, None)
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(request, _("The file has errors: nothing was proposed."), messages.ERROR)
+        elif not resource.proposed:
+            self.message_user(request, _("The file changes nothing."), messages.INFO)
+        else:
+            reason = _("Imported from %(file)s") % {
+                "file": form.cleaned_data.get("original_file_name") or "a file"
+            }
+            try:
+                proposal = self.propose_import(request, resource.proposed, reason=reason)
+            except (ValidationError, PermissionDenied) as exc:
+                for message in getattr(exc, "messages", None) or [str(exc)]:
+                    self.message_user(request, message, messages.ERROR)
+            else:
+                setattr(request, self.proposal_attribute, proposal)
+        return result
+
+
 class ProposalAdmin(DecisionAdminMixin, admin.ModelAdmin):
     """A proposal of a maker-checker flow in the admin: read-only (it is made by
     saving the form or an import of what it changes, and decided by the actions)."""

@@ -17,7 +17,7 @@ from import_export import fields, resources, widgets
 from import_export.admin import ImportExportModelAdmin
 from import_export.tmp_storages import CacheStorage
 
-from accounts.admin import DecisionAdminMixin, ProposalAdmin
+from accounts.admin import DecisionAdminMixin, ImportProposesMixin, ProposalAdmin
 from accounts.audit import Action, audit
 from core.approvals import ProposalSource
 from core.serialization import jsonable
@@ -78,11 +78,12 @@ class PromotionInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportModelAdmin):
+class ProductAdmin(ImportProposesMixin, ImportExportModelAdmin):
     """Saving the form (the product and its promotions) proposes a product change
     and shows it; nothing of the catalogue is written here."""
 
     resource_classes = [ProductResource]
+    proposal_attribute = "_product_change"
     tmp_storage_class = CacheStorage  # any web process can confirm the import
     form = ProductProposalForm
     list_display = (
@@ -187,30 +188,10 @@ class ProductAdmin(ImportExportModelAdmin):
     def response_change(self, request, obj):
         return self._after_save(request)
 
-    def process_dataset(self, dataset, form, request, **kwargs):
-        """The confirmed import: validated like the preview, then proposed."""
-        resource = self.choose_import_resource_class(form, request)(
-            **self.get_import_resource_kwargs(request, form=form, **kwargs)
+    def propose_import(self, request, proposed, *, reason: str):
+        return catalogue.product_change_propose(
+            proposed_by=request.user, reason=reason, products=proposed, source=ProposalSource.IMPORT
         )
-        result = resource.import_data(dataset, dry_run=True, raise_errors=False, user=request.user)
-        request._product_change = None
-        if result.has_errors() or result.has_validation_errors():
-            self.message_user(request, _("The file has errors: nothing was proposed."), messages.ERROR)
-        elif not resource.proposed:
-            self.message_user(request, _("The file changes nothing."), messages.INFO)
-        else:
-            try:
-                request._product_change = catalogue.product_change_propose(
-                    proposed_by=request.user,
-                    reason=_("Imported from %(file)s")
-                    % {"file": form.cleaned_data.get("original_file_name") or "a file"},
-                    products=resource.proposed,
-                    source=ProposalSource.IMPORT,
-                )
-            except (ValidationError, PermissionDenied) as exc:
-                for message in getattr(exc, "messages", None) or [str(exc)]:
-                    self.message_user(request, message, messages.ERROR)
-        return result
 
     def process_result(self, result, request):
         if getattr(request, "_product_change", None) is None:

@@ -18,7 +18,7 @@ from import_export import resources
 from import_export.admin import ImportExportMixin
 from import_export.tmp_storages import CacheStorage
 
-from accounts.admin import ProposalAdmin
+from accounts.admin import ImportProposesMixin, ProposalAdmin
 
 from . import services
 from .choices import ProposalSource
@@ -115,7 +115,8 @@ class ProposalAdminMixin:
 
 
 @admin.register(TierLevel)
-class TierLevelAdmin(ProposalAdminMixin, ImportExportMixin, admin.ModelAdmin):
+class TierLevelAdmin(ProposalAdminMixin, ImportProposesMixin, ImportExportMixin, admin.ModelAdmin):
+    proposal_attribute = "_vip_proposal"
     resource_classes = [TierLevelResource]
     tmp_storage_class = CacheStorage  # any web process can confirm the import
     form = LevelProposalForm
@@ -155,30 +156,10 @@ class TierLevelAdmin(ProposalAdminMixin, ImportExportMixin, admin.ModelAdmin):
     def has_export_permission(self, request):
         return request.user.has_perm("vip.view_tierlevel")
 
-    def process_dataset(self, dataset, form, request, **kwargs):
-        """The confirmed import: validated like the preview, then proposed."""
-        resource = self.choose_import_resource_class(form, request)(
-            **self.get_import_resource_kwargs(request, form=form, **kwargs)
+    def propose_import(self, request, proposed, *, reason: str):
+        return services.parameter_propose(
+            proposed_by=request.user, reason=reason, levels=proposed, source=ProposalSource.IMPORT
         )
-        result = resource.import_data(dataset, dry_run=True, raise_errors=False, user=request.user)
-        request._vip_proposal = None
-        if result.has_errors() or result.has_validation_errors():
-            self.message_user(request, _("The file has errors: nothing was proposed."), messages.ERROR)
-        elif not resource.proposed:
-            self.message_user(request, _("The file changes nothing."), messages.INFO)
-        else:
-            try:
-                request._vip_proposal = services.parameter_propose(
-                    proposed_by=request.user,
-                    reason=_("Imported from %(file)s")
-                    % {"file": form.cleaned_data.get("original_file_name") or "a file"},
-                    levels=resource.proposed,
-                    source=ProposalSource.IMPORT,
-                )
-            except ValidationError as exc:
-                for message in exc.messages:
-                    self.message_user(request, message, messages.ERROR)
-        return result
 
     def process_result(self, result, request):
         proposal = getattr(request, "_vip_proposal", None)
