@@ -100,3 +100,23 @@ class ApprovalRecord(models.Model):
         field = self._meta.get_field(self.APPROVAL_STATUS_FIELD)
         value = getattr(self, self.APPROVAL_STATUS_FIELD) if value is None else value
         return str(dict(field.flatchoices).get(value, value))
+
+
+class ChangeProposal(ApprovalRecord):
+    """A proposed change of reference values (parameters, the product catalogue):
+    `changes` holds the new values, `base` the values they replace as they were when
+    proposed, so that an approval can refuse when they moved since. Each model says
+    the shape of both."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    changes = models.JSONField(_("changes"), default=dict)
+    base = models.JSONField(_("values before"), default=dict)
+    reason = models.CharField(_("reason"), max_length=200)
+    source = models.CharField(
+        _("source"), max_length=10, choices=ProposalSource.choices, default=ProposalSource.FORM
+    )
+
+    class Meta(ApprovalRecord.Meta):
+        abstract = True

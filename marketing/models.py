@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
-from core.approvals import ApprovalRecord, ApprovalStatus, ProposalSource
+from core.approvals import ApprovalRecord, ApprovalStatus, ChangeProposal
 from core.money import MONEY
 from customers.choices import AccountCategory, MarketingChannel
 from customers.models import Customer, Interaction
@@ -159,7 +159,7 @@ class Promotion(models.Model):
         )
 
 
-class ProductChange(ApprovalRecord):
+class ProductChange(ChangeProposal):
     """A change of the product catalogue waiting for approval (产品变更申请): what
     a parameter manager saves in the admin, or imports from a spreadsheet, changes
     no product until another user with the right approves it (maker-checker).
@@ -169,16 +169,6 @@ class ProductChange(ApprovalRecord):
     were when proposed ({"products": {code: {field: value} or null for a new
     product}, "promotions": {id: {field: value}}}): approval refuses if they moved
     since. Approved changes are the catalogue's history."""
-
-    status = models.CharField(
-        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
-    )
-    changes = models.JSONField(_("changes"), default=dict)
-    base = models.JSONField(_("values before"), default=dict)
-    reason = models.CharField(_("reason"), max_length=200)
-    source = models.CharField(
-        _("source"), max_length=10, choices=ProposalSource.choices, default=ProposalSource.FORM
-    )
 
     class Meta:
         verbose_name = _("product change (产品变更申请)")

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.approvals import ApprovalRecord, ApprovalStatus
+from core.approvals import ApprovalRecord, ApprovalStatus, ChangeProposal
 from core.money import MONEY
 from customers.crypto import cipher
 from customers.querysets import CustomerHeldQuerySet
@@ -26,7 +26,6 @@ from .choices import (
     BatchSource,
     BatchStatus,
     OverrideEnd,
-    ProposalSource,
     ProspectSource,
     ProspectStatus,
     ReminderKind,
@@ -144,23 +143,14 @@ class TierPolicy(models.Model):
         return policy if policy is not None else cls(pk=1)
 
 
-class ParameterProposal(ApprovalRecord):
+class ParameterProposal(ChangeProposal):
     """A proposed change of tier parameters (maker-checker): one parameter manager
     proposes, another parameter manager or a system administrator approves, and only
     then do the levels change. `changes` holds the new values, `base` the values they
     replace as they were when proposed (approval refuses if they moved since).
     Approved proposals are the parameters' history."""
 
-    status = models.CharField(
-        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
-    )
-    # {"levels": {code: {field: value}}, "policy": {field: value}}; values as text
-    changes = models.JSONField(_("changes"), default=dict)
-    base = models.JSONField(_("values before"), default=dict)
-    reason = models.CharField(_("reason"), max_length=200)
-    source = models.CharField(
-        _("source"), max_length=10, choices=ProposalSource.choices, default=ProposalSource.FORM
-    )
+    # changes: {"levels": {code: {field: value}}, "policy": {field: value}}; values as text
 
     class Meta:
         verbose_name = _("parameter proposal (参数变更申请)")
