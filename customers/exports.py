@@ -37,7 +37,7 @@ from .choices import ExportStatus
 from .crypto import cipher
 from .masking import mask_account_no, mask_id_number, mask_mobile
 from .models import Customer, ExportJob
-from .selectors import SearchFilters, classify_query, customer_search
+from .search import SearchFilters, classify_query, customer_search
 from .tasks import export_build_task
 
 logger = logging.getLogger(__name__)

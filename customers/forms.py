@@ -20,8 +20,8 @@ from .choices import (
     RiskLevel,
 )
 from .masking import MASK_CHAR
+from .search import SORTS, SearchFilters
 from .search_keys import SearchKeys, display_text, identifier_mask
-from .selectors import SORTS, SearchFilters
 from .services import EDITABLE_FIELDS
 
 BLANK = [("", "—")]

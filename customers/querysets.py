@@ -66,16 +66,28 @@ class ScopeRule:
         return cls(user, scope.kind)
 
     def condition(self, path: str = "") -> Q | None:
+        alternatives = self.alternatives(path)
+        if alternatives is None:
+            return None
+        condition = Q()
+        for alternative in alternatives:
+            condition |= alternative
+        return condition
+
+    def alternatives(self, path: str = "") -> tuple[Q, ...] | None:
+        """The condition as the OR of these: a manager's own customers and those
+        shared with them are two index ranges, which the search reads apart
+        (customers.search); None when nothing is visible."""
         prefix = f"{path}__" if path else ""
         if self.kind is ScopeKind.ALL:
-            return Q()
+            return (Q(),)
         if self.kind is ScopeKind.SUBTREE:
-            return Q(**{f"{prefix}home_branch_id__in": list(self.branch_ids)})
+            return (Q(**{f"{prefix}home_branch_id__in": list(self.branch_ids)}),)
         if self.kind is ScopeKind.OWN:
             own = Q(**{f"{prefix}primary_manager": self.user})
             if not self.granted:
-                return own
-            return own | Q(**{f"{path or 'pk'}__in": list(self.granted)})
+                return (own,)
+            return (own, Q(**{f"{path or 'pk'}__in": list(self.granted)}))
         return None
 
 
@@ -116,9 +128,7 @@ def granted_customer_ids(user) -> models.QuerySet:
 
 class CustomerQuerySet(models.QuerySet):
     def visible_to(self, user) -> CustomerQuerySet:
-        """The customers the user may see (`customer_scope`). The conditions are the
-        shapes the search reads apart (customers.selectors): a branch head's
-        `home_branch_id IN (...)` per branch, a manager's "mine OR shared" per arm."""
+        """The customers the user may see (`customer_scope`)."""
         condition = customer_scope(user)
         return self.none() if condition is None else self.filter(condition)
 

@@ -18,7 +18,7 @@ import time
 from .crypto import DecryptionError, cipher
 from .masking import mask_value
 from .models import Customer
-from .selectors import classify_query
+from .search import classify_query
 
 KEY_MINUTES = 15
 MAX_KEYS = 20  # per session: the oldest goes first

@@ -23,6 +23,7 @@ from .forms import (
 from .masking import mask_contact
 from .models import Customer
 from .permissions import access_customer
+from .search import CustomerSearch, keyset_page
 from .search_keys import SearchKeys
 
 
@@ -41,24 +42,20 @@ def _to_results(form: CustomerSearchForm, *, keep_cursor: bool = False) -> HttpR
     return SeeOther(f"{url}?{query}" if query else url)
 
 
-def _search_page(request, form: CustomerSearchForm, customers):
-    """The results of the search among `customers` (already held to the user's
-    scope), or its errors (400); an htmx request gets the results table only (live
-    search)."""
+def _search_page(request, form: CustomerSearchForm):
+    """The results of the search (held to the user's scope by the search itself), or
+    its errors (400); an htmx request gets the results table only (live search)."""
     context = {"form": form, "page": None}
     if not form.is_bound:
-        found = selectors.customer_search(user=request.user, customers=customers)
-        context["page"] = selectors.keyset_page(found, sort="aum")
+        context["page"] = keyset_page(CustomerSearch(user=request.user))
     elif form.is_valid():
-        sort = form.cleaned_data["sort"] or "aum"
-        found = selectors.customer_search(
+        search = CustomerSearch(
             user=request.user,
             q=form.cleaned_data["q"],
             filters=form.filters(),
-            sort=sort,
-            customers=customers,
+            sort=form.cleaned_data["sort"] or "aum",
         )
-        context["page"] = selectors.keyset_page(found, sort=sort, cursor=form.cleaned_data["cursor"])
+        context["page"] = keyset_page(search, cursor=form.cleaned_data["cursor"])
     context["customers"] = context["page"].rows if context["page"] else []
     context["searched"] = form.is_bound and bool(form.data.get("q") or form.data.get("k"))
     context["search_key"] = form.search_key()
@@ -78,7 +75,7 @@ class CustomerListView(PermissionRequiredMixin, ScopedView):
         form = _search_form(request, request.GET or None)
         if form.text_in_url():
             return _to_results(form, keep_cursor=True)
-        return _search_page(request, form, self.queryset)
+        return _search_page(request, form)
 
 
 class CustomerSearchView(PermissionRequiredMixin, View):

@@ -13,7 +13,8 @@ from rest_framework import serializers
 from core.money import MONEY
 from customers.choices import CustomerStatus
 from customers.masking import mask_account_no, mask_contact, mask_id_number, mask_mobile
-from customers.selectors import Customer360, SearchFilters
+from customers.search import Cursor, SearchFilters
+from customers.selectors import Customer360
 
 
 class MaskedField(serializers.CharField):
@@ -44,7 +45,7 @@ class CustomerSearchParamsSerializer(serializers.Serializer):
     """Parameters of the customer search (all optional): the query string of
     `GET /api/v1/customers/`, or the JSON body of `POST /api/v1/customers/search/`."""
 
-    # Unknown parameters (page, format) are ignored here. The AUM bounds are read as
+    # Unknown parameters (cursor, format) are ignored here. The AUM bounds are read as
     # numbers or decimal strings; `coerce_to_string=False` only makes the schema say
     # so (a number, minimum 0) instead of a bare string pattern.
 
@@ -112,6 +113,27 @@ class CustomerSearchParamsSerializer(serializers.Serializer):
                 aum_max=data["aum_max"],
             ),
         }
+
+
+class CustomerCursorSerializer(serializers.Serializer):
+    """Where a page of the search starts (the query string, for GET and POST alike).
+    Pages are followed by key: a page number is refused, except `page=1`, the first
+    page (clients written for page numbers start there)."""
+
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    page = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_cursor(self, value: str) -> str:
+        if value and Cursor.decode(value, "aum") is None:
+            raise serializers.ValidationError(_("This cursor was not written by this API: follow `next`."))
+        return value
+
+    def validate_page(self, value: str) -> str:
+        if value not in ("", "1"):
+            raise serializers.ValidationError(
+                _("Pages are followed by key, not by number: follow the `next` and `previous` links.")
+            )
+        return value
 
 
 class CustomerSummarySerializer(serializers.Serializer):

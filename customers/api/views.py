@@ -1,22 +1,30 @@
-"""Customer API views: thin wrappers around the selectors. Scope comes from
-`customer_search` / `access_customer` (a customer outside it is 404, exactly like
-one that does not exist); masking from the serializers."""
+"""Customer API views: thin wrappers around the search and the selectors. Scope
+comes from `CustomerSearch` / `access_customer` (a customer outside it is 404,
+exactly like one that does not exist); masking from the serializers."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, permissions
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions
+from rest_framework import serializers as drf_serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from customers.models import Customer
 from customers.permissions import access_customer
-from customers.selectors import customer_360, customer_search
+from customers.search import COUNT_CAP, CustomerSearch, keyset_page
+from customers.selectors import customer_360
 
-from .serializers import CustomerDetailSerializer, CustomerSearchParamsSerializer, CustomerSummarySerializer
+from .serializers import (
+    CustomerCursorSerializer,
+    CustomerDetailSerializer,
+    CustomerSearchParamsSerializer,
+    CustomerSummarySerializer,
+)
 
 ERRORS = {
     401: OpenApiResponse(description="Not authenticated."),
@@ -31,65 +39,89 @@ class CanViewCustomers(permissions.BasePermission):
         return request.user.has_perm("customers.view_customer")
 
 
-PAGE = OpenApiParameter(
-    "page",
-    {"type": "integer", "minimum": 1},
+CURSOR = OpenApiParameter(
+    "cursor",
+    OpenApiTypes.STR,
     OpenApiParameter.QUERY,
     required=False,
-    description="Page number, from 1 (default 1). `page=0`, a page past the last one or "
-    "a page that is not a number answers 404.",
+    description="Where the page starts: the cursor of a `next` or `previous` link (follow the "
+    "links; their cursors are opaque). Absent: the first page.",
 )
-PAGE_NOT_FOUND = OpenApiResponse(
-    description="No such page: `page` is below 1 (`?page=0`), past the last page or not a number."
+PAGE_ENVELOPE = inline_serializer(
+    "CustomerPage",
+    {
+        "count": drf_serializers.IntegerField(help_text=f"Matches, counted up to {COUNT_CAP}."),
+        "count_capped": drf_serializers.BooleanField(
+            help_text=f"True when more than {COUNT_CAP} customers match (`count` is then {COUNT_CAP})."
+        ),
+        "next": drf_serializers.URLField(allow_null=True, help_text="The next page, or null."),
+        "previous": drf_serializers.URLField(allow_null=True, help_text="The previous page, or null."),
+        "results": CustomerSummarySerializer(many=True),
+    },
+)
+BAD_PARAMETERS = OpenApiResponse(
+    description="Invalid parameters (per parameter messages), a cursor this API did not write, "
+    "or a page number (pages are followed by key)."
 )
 
 
-class CustomerListView(generics.ListAPIView):
-    """Search the customers in the caller's data scope, largest AUM first."""
+class CustomerListView(APIView):
+    """Search the customers in the caller's data scope, largest AUM first, paged by
+    key: `next` and `previous` are links to follow, `count` stops at COUNT_CAP."""
 
     permission_classes = [permissions.IsAuthenticated, CanViewCustomers]
-    serializer_class = CustomerSummarySerializer
 
-    def search_data(self):
+    def search_data(self, request: Request):
         """Where the search parameters are: the query string."""
-        return self.request.query_params
+        return request.query_params
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation
-            return Customer.objects.none()
-        params = CustomerSearchParamsSerializer(data=self.search_data())
+    def page_response(self, request: Request) -> Response:
+        params = CustomerSearchParamsSerializer(data=self.search_data(request))
         params.is_valid(raise_exception=True)
-        return customer_search(user=self.request.user, **params.search_arguments())
+        cursor = CustomerCursorSerializer(data=request.query_params)
+        cursor.is_valid(raise_exception=True)
+        search = CustomerSearch(user=request.user, **params.search_arguments())
+        page = keyset_page(search, cursor=cursor.validated_data["cursor"], size=api_settings.PAGE_SIZE)
+        return Response(
+            {
+                "count": page.count,
+                "count_capped": page.count_capped,
+                "next": self._link(request, page.next_cursor),
+                "previous": self._link(request, page.previous_cursor),
+                "results": CustomerSummarySerializer(page.rows, many=True).data,
+            }
+        )
+
+    def _link(self, request: Request, cursor: str) -> str | None:
+        if not cursor:
+            return None
+        return replace_query_param(request.build_absolute_uri(), "cursor", cursor)
 
     @extend_schema(
         operation_id="customers_search",
         tags=["customers"],
         summary="Search customers",
-        description="Search the customers in the caller's data scope, largest AUM first. "
+        description="Search the customers in the caller's data scope, largest AUM first, "
+        f"{api_settings.PAGE_SIZE} a page, paged by key. "
         "A full ID, mobile, account or card number in `q` ends up in URLs and access logs: "
         "systems should send such a search with `POST /api/v1/customers/search/` instead.",
-        parameters=[CustomerSearchParamsSerializer, PAGE],
-        responses={
-            200: CustomerSummarySerializer(many=True),
-            400: OpenApiResponse(description="Invalid query parameters (per parameter messages)."),
-            404: PAGE_NOT_FOUND,
-            **ERRORS,
-        },
+        parameters=[CustomerSearchParamsSerializer, CURSOR],
+        responses={200: PAGE_ENVELOPE, 400: BAD_PARAMETERS, **ERRORS},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
+        return self.page_response(request)
 
 
 class CustomerSearchView(CustomerListView):
     """The customer search with its parameters in a JSON body, so that an identifier
-    searched for never appears in a URL (nor in access logs). The page number stays
-    in the query string: `next` and `previous` are URLs to POST the same body to."""
+    searched for never appears in a URL (nor in access logs). The cursor stays in the
+    query string: `next` and `previous` are URLs to POST the same body to."""
 
     http_method_names = ["post", "options"]
     parser_classes = [JSONParser]
 
-    def search_data(self):
-        return self.request.data
+    def search_data(self, request: Request):
+        return request.data
 
     @extend_schema(
         operation_id="customers_search_post",
@@ -99,16 +131,11 @@ class CustomerSearchView(CustomerListView):
         "(all optional). Results, paging and errors are those of the GET; `next` and `previous` "
         "are to be POSTed with the same body.",
         request=CustomerSearchParamsSerializer,
-        parameters=[PAGE],
-        responses={
-            200: CustomerSummarySerializer(many=True),
-            400: OpenApiResponse(description="Invalid parameters (per parameter messages)."),
-            404: PAGE_NOT_FOUND,
-            **ERRORS,
-        },
+        parameters=[CURSOR],
+        responses={200: PAGE_ENVELOPE, 400: BAD_PARAMETERS, **ERRORS},
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
-        return self.list(request, *args, **kwargs)
+        return self.page_response(request)
 
 
 class CustomerDetailView(APIView):

@@ -520,20 +520,32 @@ def test_list_query_count_is_bounded(api, demo_users, org, django_assert_max_num
     body = response.json()
     assert body["count"] == 60
     assert len(body["results"]) == 50
-    assert body["previous"] is None and "page=2" in body["next"]
+    assert body["previous"] is None and "cursor=" in body["next"] and not body["count_capped"]
     assert {r["manager"] for r in body["results"]} == {"E1101", "E1102", "E911201"}
 
     with django_assert_max_num_queries(10):
-        page2 = client.get(LIST, {"page": 2}).json()
-    assert len(page2["results"]) == 10 and page2["next"] is None
+        page2 = client.get(body["next"]).json()
+    assert len(page2["results"]) == 10 and page2["next"] is None and page2["count"] == 60
     assert {r["customer_no"] for r in body["results"]}.isdisjoint(r["customer_no"] for r in page2["results"])
 
     with django_assert_max_num_queries(10):
         assert client.get(LIST, {"branch": "11100", "aum_min": "10"}).json()["count"] == 33
 
 
-def test_page_out_of_range_is_404(api, demo_users, world):
-    assert api(demo_users["demo_bm"]).get(LIST, {"page": 99}).status_code == 404
+def test_the_count_stops_at_the_cap_and_says_so(api, demo_users, org, monkeypatch):
+    monkeypatch.setattr("customers.search.paging.COUNT_CAP", 40)
+    for i in range(60):
+        customer_managed_by(demo_users["demo_cm1"], org["11101"], aum=Decimal(i))
+    body = api(demo_users["demo_bm"]).get(LIST).json()
+    assert body["count"] == 40 and body["count_capped"] is True and len(body["results"]) == 50
+
+
+def test_a_page_number_or_a_forged_cursor_is_refused(api, demo_users, world):
+    client = api(demo_users["demo_bm"])
+    for params in ({"page": 99}, {"page": 0}, {"cursor": "bm90IGEgY3Vyc29y"}):
+        response = client.get(LIST, params)
+        assert response.status_code == 400, params
+        assert set(response.json()) <= {"page", "cursor"}, params
 
 
 # --- schema -----------------------------------------------------------------------
@@ -547,7 +559,7 @@ def test_schema_documents_the_api(api, demo_users):
     assert {"/api/v1/customers/", "/api/v1/customers/{customer_no}/"} <= set(schema["paths"])
     search = schema["paths"]["/api/v1/customers/"]["get"]
     params = {p["name"] for p in search["parameters"]}
-    assert {"q", "page", "branch", "tier", "status", "manager", "aum_min", "aum_max"} <= params
+    assert {"q", "cursor", "branch", "tier", "status", "manager", "aum_min", "aum_max"} <= params
     detail = schema["components"]["schemas"]["CustomerDetail"]["properties"]
     assert {"contacts", "accounts", "household", "vip_status", "id_number"} <= set(detail)
 

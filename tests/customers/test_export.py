@@ -20,7 +20,7 @@ from customers import exports
 from customers.choices import ExportStatus
 from customers.masking import mask_id_number, mask_mobile
 from customers.models import ExportJob
-from customers.selectors import SearchFilters
+from customers.search import SearchFilters
 from customers.tasks import export_build_task, export_expire_task
 from tests.customers.conftest import log_in
 

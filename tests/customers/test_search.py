@@ -8,7 +8,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from customers.selectors import COUNT_CAP, SearchFilters, classify_query, customer_search, keyset_page
+from customers.search import (
+    COUNT_CAP,
+    CustomerSearch,
+    SearchFilters,
+    classify_query,
+    customer_search,
+    keyset_page,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +59,9 @@ def all_pages(user, q="", *, sort="aum", size=2, **filters):
     page], the SQL the pages ran)."""
     pages, sqls, cursor = [], [], ""
     while True:
-        search = customer_search(user=user, q=q, filters=SearchFilters(**filters), sort=sort)
+        search = CustomerSearch(user=user, q=q, filters=SearchFilters(**filters), sort=sort)
         with CaptureQueriesContext(connection) as captured:
-            page = keyset_page(search, sort=sort, cursor=cursor, size=size)
+            page = keyset_page(search, cursor=cursor, size=size)
         sqls += [query["sql"] for query in captured.captured_queries]
         pages.append(([c.name for c in page.rows], page.count, page.count_capped))
         cursor = page.next_cursor
@@ -171,14 +178,14 @@ class TestPinyinPlacesReadApart:
 
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="the union is PostgreSQL's")
     def test_two_letters_read_the_places_apart_one_letter_walks(self, people, demo_users):
-        search = customer_search(user=demo_users["demo_bm"], q="zs")
+        search = CustomerSearch(user=demo_users["demo_bm"], q="zs")
         with CaptureQueriesContext(connection) as two:
-            page = keyset_page(search, sort="aum")
+            page = keyset_page(search)
         assert [c.name for c in page.rows] == ["张三丰", "张三"]
         assert " UNION " in two.captured_queries[1]["sql"]
         assert "name_initials" in two.captured_queries[1]["sql"]
         with CaptureQueriesContext(connection) as one:
-            keyset_page(customer_search(user=demo_users["demo_bm"], q="z"), sort="aum")
+            keyset_page(CustomerSearch(user=demo_users["demo_bm"], q="z"))
         assert not any(" UNION " in query["sql"] for query in one.captured_queries)
 
     def test_a_manager_sees_shared_customers_in_the_page_and_the_count(self, people, demo_users):
@@ -233,9 +240,9 @@ class TestOneCharacter:
 
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="the union is PostgreSQL's")
     def test_the_two_places_are_read_apart(self, li):
-        search = customer_search(user=li["demo_bm"], q="李")
+        search = CustomerSearch(user=li["demo_bm"], q="李")
         with CaptureQueriesContext(connection) as captured:
-            page = keyset_page(search, sort="aum")
+            page = keyset_page(search)
         assert [c.name for c in page.rows] == ["李四", "李雷", "韩李", "李李", "Anna李", "王小李"]
         keys = captured.captured_queries[1]["sql"]
         assert " UNION " in keys and "LIKE '李%'" in keys and "'2李'" in keys
@@ -248,7 +255,7 @@ class TestABranchHeadsWalkPerBranch:
 
     @pytest.fixture
     def spread(self, demo_users, new_customer, monkeypatch):
-        monkeypatch.setattr("customers.selectors.COUNT_CAP", 4)
+        monkeypatch.setattr("customers.search.paging.COUNT_CAP", 4)
         for i in range(9):
             branch = ["11100", "11101", "11102", "12101"][i % 4]
             new_customer(branch=branch, name=f"周{i}", aum=str(1000 * (i % 5)))
@@ -259,40 +266,65 @@ class TestABranchHeadsWalkPerBranch:
         pages = [names[i : i + 2] for i in range(0, len(names), 2)] or [[]]
         return [(page, min(len(names), 4), len(names) > 4) for page in pages]
 
-    @pytest.mark.parametrize("walks", [True, False])
-    def test_pages_and_counts_whether_it_walks_or_not(self, spread, monkeypatch, walks):
-        monkeypatch.setattr("customers.selectors._reads_aum_order", lambda keys: walks)
-        for q, filters in (
-            ("", {}),
-            ("周", {}),
-            ("", {"branch": "11100"}),
-            ("周", {"aum_min": Decimal("1000")}),
+    def test_pages_and_counts_whichever_way_it_is_read(self, spread):
+        for q, filters, walks in (
+            ("", {}, True),  # browsing: each branch's AUM index, as far as the page
+            ("z", {}, True),  # one letter matches a tenth of the bank: the same walk
+            ("周", {}, False),  # the two places of one character, each for all branches
+            ("", {"branch": "11100"}, True),
+            ("周", {"aum_min": Decimal("1000")}, False),
+            ("周3", {}, False),  # a selective text fetches its matches once
         ):
             seen, sqls = all_pages(spread, q, **filters)
             assert seen == self._expected(spread, q, **filters), (q, filters)
-            # one branch per part; a one-character name is read in its two places
-            # instead (the surname, a later character), each for all branches
             per_branch = any(re.search(r'"home_branch_id" IN \(\d+\)', sql) for sql in sqls)
-            assert per_branch == (walks and not q), (q, filters)
+            assert per_branch == walks, (q, filters)
 
-    def test_one_branch_is_one_walk_already(self, spread, monkeypatch):
-        monkeypatch.setattr("customers.selectors._reads_aum_order", lambda keys: True)
+    def test_one_branch_is_one_walk_already(self, spread):
         seen, sqls = all_pages(spread, "", branch="11101")
         assert seen == self._expected(spread, "", branch="11101")
         assert not any("UNION" in sql for sql in sqls)
 
-    def test_the_plan_tells_reading_in_aum_order_from_fetching_the_matches(self, spread):
-        from customers.selectors import _reads_aum_order
+    def test_the_way_is_chosen_from_the_parameters_without_asking_for_a_plan(self, spread):
+        for q, filters, sort in (("", {}, "aum"), ("周3", {}, "aum"), ("", {}, "name"), ("z", {}, "-aum")):
+            with CaptureQueriesContext(connection) as captured:
+                keyset_page(CustomerSearch(user=spread, q=q, filters=SearchFilters(**filters), sort=sort))
+            assert not any("EXPLAIN" in query["sql"].upper() for query in captured.captured_queries), q
+        assert len(CustomerSearch(user=spread, sort="name").parts()[0]) == 1  # by name: one ordered read
 
-        keys = customer_search(user=spread, q="周一").values_list("pk", "aum")[:3]
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_sort = off")
-            assert _reads_aum_order(keys)
-            cursor.execute("SET LOCAL enable_sort = on")
-            cursor.execute("SET LOCAL enable_indexscan = off")
-            cursor.execute("SET LOCAL enable_indexonlyscan = off")
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            assert not _reads_aum_order(keys)
+    def test_more_branches_than_the_bound_are_one_read(self, spread, monkeypatch):
+        monkeypatch.setattr("customers.search.plan.BRANCH_PARTS_MAX", 2)
+        seen, sqls = all_pages(spread, "")
+        assert seen == self._expected(spread, "")
+        assert not any("UNION" in sql for sql in sqls)
+
+
+class TestPreviousPages:
+    """A page also links back: `previous_cursor` reads the page before it in the same
+    order, so that a client following only links (the API) can walk both ways."""
+
+    @pytest.mark.parametrize("username", ["demo_bm", "demo_bh", "demo_cm1"])
+    @pytest.mark.parametrize("sort", ["aum", "-aum", "name", "customer_no"])
+    def test_walking_back_gives_the_same_pages(self, demo_users, new_customer, username, sort):
+        for i in range(11):
+            branch = ["11101", "11102"][i % 2]
+            new_customer(manager=demo_users["demo_cm1"], branch=branch, name=f"冯{i}", aum=str(100 * (i % 3)))
+        user = demo_users[username]
+        for q in ("", "冯"):
+            search = CustomerSearch(user=user, q=q, sort=sort)
+            forward, page = [], keyset_page(search, size=3)
+            assert page.is_first and not page.previous_cursor
+            while True:
+                forward.append([c.pk for c in page.rows])
+                if not page.next_cursor:
+                    break
+                page = keyset_page(search, size=3, cursor=page.next_cursor)
+            backward = [[c.pk for c in page.rows]]
+            while page.previous_cursor:
+                page = keyset_page(search, size=3, cursor=page.previous_cursor)
+                backward.append([c.pk for c in page.rows])
+            assert backward[::-1] == forward, (q, sort)
+            assert page.is_first and not page.previous_cursor and page.next_cursor
 
 
 class TestScope:
@@ -315,7 +347,7 @@ class TestScope:
             assert names(user, q) == expected & {"张三丰"}, q
 
     def test_counts_never_include_what_the_scope_hides(self, people, demo_users):
-        page = keyset_page(customer_search(user=demo_users["demo_cm1"], q="张"), sort="aum")
+        page = keyset_page(CustomerSearch(user=demo_users["demo_cm1"], q="张"))
         assert page.count == 1 and [c.name for c in page.rows] == ["张三"]
 
 
@@ -332,9 +364,7 @@ class TestKeysetPagination:
 
     def test_a_broken_cursor_starts_again_at_the_first_page(self, demo_users, new_customer):
         new_customer(manager=demo_users["demo_cm1"], name="孙一")
-        page = keyset_page(
-            customer_search(user=demo_users["demo_cm1"], q="孙"), sort="aum", cursor="!!garbage"
-        )
+        page = keyset_page(CustomerSearch(user=demo_users["demo_cm1"], q="孙"), cursor="!!garbage")
         assert page.is_first and [c.name for c in page.rows] == ["孙一"]
 
     @pytest.mark.parametrize(
@@ -361,19 +391,17 @@ class TestKeysetPagination:
 
         new_customer(manager=demo_users["demo_cm1"], name="孙一")
         cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
-        page = keyset_page(
-            customer_search(user=demo_users["demo_cm1"], q="孙", sort=sort), sort=sort, cursor=cursor
-        )
+        page = keyset_page(CustomerSearch(user=demo_users["demo_cm1"], q="孙", sort=sort), cursor=cursor)
         assert page.is_first and [c.name for c in page.rows] == ["孙一"]
         log_in(client, "demo_cm1", demo_password)
         response = client.get("/customers/", {"q": "孙", "sort": sort, "cursor": cursor})
         assert response.status_code == 200 and "孙一" in response.content.decode()
 
     def test_the_count_is_capped(self, demo_users, new_customer, monkeypatch):
-        monkeypatch.setattr("customers.selectors.COUNT_CAP", 3)
+        monkeypatch.setattr("customers.search.paging.COUNT_CAP", 3)
         for i in range(5):
             new_customer(manager=demo_users["demo_cm1"], name=f"周{i}")
-        page = keyset_page(customer_search(user=demo_users["demo_cm1"], q="周"), sort="aum")
+        page = keyset_page(CustomerSearch(user=demo_users["demo_cm1"], q="周"))
         assert page.count_capped and page.count == 3
         assert COUNT_CAP == 500
 
@@ -399,7 +427,7 @@ class TestOnePassOverTheMatches:
 
     @pytest.fixture
     def many(self, demo_users, new_customer, monkeypatch):
-        monkeypatch.setattr("customers.selectors.COUNT_CAP", 3)
+        monkeypatch.setattr("customers.search.paging.COUNT_CAP", 3)
         for i in range(8):
             new_customer(manager=demo_users["demo_cm1"], name=f"郑{i}", aum=str(1000 * (i + 1)))
         return demo_users["demo_cm1"]
@@ -412,33 +440,33 @@ class TestOnePassOverTheMatches:
             return cursor.fetchone()
 
     def test_the_first_page_and_its_count_come_from_one_read_of_the_matches(self, many):
-        search = customer_search(user=many, q="郑")
+        search = CustomerSearch(user=many, q="郑")
         with CaptureQueriesContext(connection) as captured:
-            page = keyset_page(search, sort="aum", size=2)
+            page = keyset_page(search, size=2)
         assert page.count == 3 and page.count_capped
         assert [c.name for c in page.rows] == ["郑7", "郑6"] and page.next_cursor
         assert len(selects(captured)) == 2  # the ordered keys, then the two rows
         assert "LIMIT 4" in selects(captured)[0]
 
     def test_a_later_page_counts_apart_and_reads_only_its_own_keys(self, many):
-        search = customer_search(user=many, q="郑")
-        first = keyset_page(search, sort="aum", size=2)
+        search = CustomerSearch(user=many, q="郑")
+        first = keyset_page(search, size=2)
         with CaptureQueriesContext(connection) as captured:
-            page = keyset_page(search, sort="aum", size=2, cursor=first.next_cursor)
+            page = keyset_page(search, size=2, cursor=first.next_cursor)
         assert [c.name for c in page.rows] == ["郑5", "郑4"] and not page.is_first
         assert page.count == 3 and page.count_capped  # the whole search's count, not the rest's
         assert len(selects(captured)) == 3 and "LIMIT 3" in selects(captured)[1]
 
     def test_the_rows_keep_the_order_and_the_planner_settings_do_not_outlive_the_page(self, many):
         before = self._setting()
-        page = keyset_page(customer_search(user=many, q="郑", sort="-aum"), sort="-aum", size=5)
+        page = keyset_page(CustomerSearch(user=many, q="郑", sort="-aum"), size=5)
         assert [c.name for c in page.rows] == ["郑0", "郑1", "郑2", "郑3", "郑4"]
         assert self._setting() == before
 
     def test_an_empty_search_reads_no_rows(self, many):
-        search = customer_search(user=many, q="没有这个人")
+        search = CustomerSearch(user=many, q="没有这个人")
         with CaptureQueriesContext(connection) as captured:
-            page = keyset_page(search, sort="aum")
+            page = keyset_page(search)
         assert page.rows == [] and page.count == 0 and not page.next_cursor
         assert len(selects(captured)) == 1
 

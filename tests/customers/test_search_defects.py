@@ -6,7 +6,7 @@
 2. a full identifier searched for travelled in the URL (`?q=110101...`) and was
    echoed back in full; the box now posts, the identifier is kept in the session
    under a short-lived key and shown masked, and the API takes a search in a body;
-3. the OpenAPI schema did not document `?page=0` (404) nor the AUM bounds' minimum.
+3. the OpenAPI schema did not document how pages are followed nor the AUM bounds' minimum.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from customers.crypto import cipher
 from customers.exports import QUERY_CONTEXT
 from customers.masking import mask_account_no, mask_id_number, mask_mobile
 from customers.models import Customer, ExportJob
-from customers.selectors import SearchFilters, customer_search, keyset_page
+from customers.search import CustomerSearch, SearchFilters, keyset_page
 from tests.customers.conftest import log_in, search_settings_statements
 from tests.customers.factories import CustomerFactory
 
@@ -174,7 +174,7 @@ class TestUnknownBranch:
 
 
 class TestEmptySearches:
-    """The selectors themselves: an empty queryset, or a search that can match
+    """The search itself: a search emptied with `none()`, or one that can match
     nothing (an identifier nobody has), is an empty page, not an error."""
 
     @pytest.mark.parametrize("username", SEARCHERS)
@@ -182,14 +182,14 @@ class TestEmptySearches:
     def test_keyset_page_of_none_is_an_empty_page(self, people, demo_users, username, sort):
         user = demo_users[username]
         for search in (
-            customer_search(user=user, q="zhang", sort=sort).none(),
-            customer_search(user=user, sort=sort).none(),
-            customer_search(user=user, q="zhang", filters=SearchFilters(branch="99999"), sort=sort),
-            customer_search(user=user, filters=SearchFilters(branch="99999"), sort=sort),
+            CustomerSearch(user=user, q="zhang", sort=sort).none(),
+            CustomerSearch(user=user, sort=sort).none(),
+            CustomerSearch(user=user, q="zhang", filters=SearchFilters(branch="99999"), sort=sort),
+            CustomerSearch(user=user, filters=SearchFilters(branch="99999"), sort=sort),
         ):
-            page = keyset_page(search, sort=sort)
+            page = keyset_page(search)
             assert page.rows == [] and page.count == 0 and not page.count_capped and not page.next_cursor
-            later = keyset_page(search, sort=sort, cursor="WyIxMDAiLCA1XQ")
+            later = keyset_page(search, cursor="WyIxMDAiLCA1XQ")
             assert later.rows == [] and not later.is_first
 
     @pytest.mark.parametrize("username", SEARCHERS)
@@ -198,7 +198,7 @@ class TestEmptySearches:
     ):
         user = demo_users[username]
         for q in ("13800000000", "110101199003071234", "6222020000000000001"):
-            assert keyset_page(customer_search(user=user, q=q), sort="aum").rows == []
+            assert keyset_page(CustomerSearch(user=user, q=q)).rows == []
         log_in(client, username, demo_password)
         response = client.post(SEARCH, {"q": "13800000000"}, follow=True)
         assert response.status_code == 200 and b'data-testid="no-results"' in response.content
@@ -526,12 +526,16 @@ class TestApiSearchInABody:
         assert first.status_code == 200 and first.json()["count"] == 55
         assert len(first.json()["results"]) == 50
         next_url = first.json()["next"]
-        assert urlsplit(next_url).path == API_SEARCH and parse_qs(urlsplit(next_url).query) == {"page": ["2"]}
+        assert urlsplit(next_url).path == API_SEARCH and set(parse_qs(urlsplit(next_url).query)) == {"cursor"}
         assert first.json() == client.get(API_LIST, body).json() | {"next": next_url}
+        assert first.json()["previous"] is None and not first.json()["count_capped"]
         second = client.post(next_url, body, format="json")
         assert second.status_code == 200 and len(second.json()["results"]) == 5
-        assert second.json()["previous"] and urlsplit(second.json()["previous"]).path == API_SEARCH
-        assert client.post(API_SEARCH + "?page=0", body, format="json").status_code == 404
+        assert second.json()["count"] == 55 and second.json()["next"] is None
+        previous = second.json()["previous"]
+        assert previous and urlsplit(previous).path == API_SEARCH
+        assert client.post(previous, body, format="json").json()["results"] == first.json()["results"]
+        assert client.post(API_SEARCH + "?page=0", body, format="json").status_code == 400
 
     def test_post_validates_like_get(self, api, demo_users):
         client = api(demo_users["demo_bm"])
@@ -563,11 +567,14 @@ def schema(api, demo_users):
 
 
 class TestSchema:
-    def test_the_search_documents_page_0_as_404(self, schema):
+    def test_the_search_documents_its_cursor_and_no_page_number(self, schema):
         get = schema["paths"]["/api/v1/customers/"]["get"]
-        assert "404" in get["responses"] and "page=0" in get["responses"]["404"]["description"]
-        page = next(p for p in get["parameters"] if p["name"] == "page")
-        assert page["in"] == "query" and page["schema"]["minimum"] == 1
+        params = {p["name"]: p for p in get["parameters"]}
+        assert "page" not in params and params["cursor"]["in"] == "query"
+        assert "page number" in get["responses"]["400"]["description"]
+        envelope = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        fields = schema["components"]["schemas"][envelope]["properties"]
+        assert {"count", "count_capped", "next", "previous", "results"} <= set(fields)
 
     def test_the_aum_bounds_document_their_minimum(self, schema):
         get = schema["paths"]["/api/v1/customers/"]["get"]
@@ -584,14 +591,15 @@ class TestSchema:
         properties = schema["components"]["schemas"][ref]["properties"]
         assert {"q", "branch", "tier", "status", "manager", "aum_min", "aum_max"} <= set(properties)
         assert properties["aum_min"]["minimum"] == 0 and properties["aum_max"]["minimum"] == 0
-        assert "404" in post["responses"] and "page=0" in post["responses"]["404"]["description"]
-        assert {p["name"] for p in post["parameters"]} == {"page"}
-        assert set(post["responses"]) >= {"200", "400", "401", "403", "404"}
+        assert {p["name"] for p in post["parameters"]} == {"cursor"}
+        assert set(post["responses"]) >= {"200", "400", "401", "403"}
 
     def test_what_the_schema_says_is_what_the_api_does(self, api, demo_users, people):
         client = api(demo_users["demo_bm"])
-        assert client.get(API_LIST, {"page": 0}).status_code == 404
-        assert client.get(API_LIST, {"page": 1}).status_code == 200
+        assert client.get(API_LIST, {"page": 0}).status_code == 400
+        assert client.get(API_LIST, {"page": 2}).status_code == 400
+        assert client.get(API_LIST, {"page": 1}).status_code == 200  # the first page
+        assert client.get(API_LIST, {"cursor": "!!forged"}).status_code == 400
         assert client.get(API_LIST, {"aum_min": "-0.01"}).status_code == 400
         assert client.get(API_LIST, {"aum_max": "0"}).status_code == 200
         assert Customer.objects.count() == 2
