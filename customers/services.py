@@ -2,7 +2,8 @@
 server and writes its audit event in the same transaction. A write given a user and
 a customer checks the customer is in that user's scope again (`require_in_scope`),
 whatever its caller checked before; the assignment building blocks are the
-exception, their callers check (`customer_create`, the VIP services)."""
+exception, their callers check (`customer_create`, the VIP services). The merge of a
+duplicate customer into its survivor is in `customers.merging`."""
 
 from __future__ import annotations
 

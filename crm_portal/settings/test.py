@@ -14,7 +14,7 @@ PII_KEY_FILE = ""
 PII_ENCRYPTION_KEYS = "t1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 PII_BLIND_INDEX_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 
-# Test hook of customers.ingest.runner: park a load at a named point (inside its
+# Test hook of customers.ingest.progress: park a load at a named point (inside its
 # transaction) so that a test can kill the process there. Never set elsewhere.
 INGEST_TEST_PAUSE_AT = env("INGEST_TEST_PAUSE_AT", default="")  # noqa: F405
 INGEST_TEST_PAUSE_SECONDS = env.float("INGEST_TEST_PAUSE_SECONDS", default=3600)  # noqa: F405

@@ -32,8 +32,9 @@ from accounts.models import Branch
 
 from ..choices import QualityIssueKind, QualityIssueStatus
 from ..models import Account, AccountBalance, ContactPoint, Customer, DataQualityIssue, TransactionSummary
+from .dialect import Dialect
 from .spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, TXN_SUMMARY
-from .staging import Dialect, Staging, staging_table
+from .staging import Staging, staging_table
 
 MOBILES = "ing_mobile"
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ SEPARATOR = "|"
 # with it (a GBK file is a valid GB18030 file).
 ENCODINGS = {"UTF-8": "utf-8", "UTF8": "utf-8", "GBK": "gb18030", "GB18030": "gb18030"}
 
-# Column kinds (each has its checks in customers.ingest.staging)
+# Column kinds (each has its checks in customers.ingest.rules)
 TEXT, CODE, DATE, AMOUNT, COUNT, ALPHA3 = "text", "code", "date", "amount", "count", "alpha3"
 
 # What an error report value is masked as (customers.masking), by column

@@ -17,229 +17,58 @@ executemany: slower, the same rows.
 
 Staging tables are TEMP tables: private to the load's session, gone at commit
 (PostgreSQL: ON COMMIT DROP; both: dropped explicitly after each file), so the
-plain ID numbers and mobiles they hold never outlive the load transaction."""
+plain ID numbers and mobiles they hold never outlive the load transaction.
+
+The rules themselves are in `rules`, the reading and splitting of a file's lines in
+`reading`, the SQL spellings of each database in `dialect`."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from core.text import EMAIL_RE, control_character_class
-
-from .control import READ_CHUNK, ControlEntry
+from .control import ControlEntry
+from .dialect import Dialect
 from .python_checks import Error
-from .spec import (
-    ALPHA3,
-    ALPHA3_RE,
-    AMOUNT,
-    AMOUNT_RE,
-    CODE,
-    CONTACT,
-    COUNT,
-    COUNT_RE,
-    CUSTOMER,
-    DATE,
-    MASK_CONTACT,
-    MOBILE_RE,
-    SEPARATOR,
-    TEXT,
-    Column,
-    FileSpec,
+from .reading import Block, copy_escaped, read_blocks, split_block
+from .rules import (
+    CALENDAR_DATE_RE,
+    CONTROL_CODE,
+    CONTROL_RE,
+    CONTROL_REASON,
+    NEGATIVE_RE,
+    PATTERNS,
+    Rule,
+    column_rules,
+    file_rules,
 )
+from .spec import MASK_CONTACT, SEPARATOR, Column, FileSpec
+
+__all__ = [
+    "CALENDAR_DATE_RE",
+    "CONTROL_CODE",
+    "CONTROL_RE",
+    "CONTROL_REASON",
+    "ERROR_TABLE",
+    "HITS_TABLE",
+    "NEGATIVE_RE",
+    "PATTERNS",
+    "Block",
+    "Dialect",
+    "Rule",
+    "Staging",
+    "read_blocks",
+    "split_block",
+    "staging_table",
+]
 
 ERROR_TABLE = "ing_error"
 HITS_TABLE = "ing_hits"
 _SQLITE_BATCH = 5000
 
-# Every real date YYYYMMDD from 00010101 to 99991231 (99991231 is core banking's "no
-# end date"): the months of 31 and 30 days, February to the 28th in any year and the
-# 29th in a leap year (divisible by 4, centuries by 400). Non-capturing groups and a
-# lookahead, read alike by PostgreSQL and Python.
-_MONTH_AND_DAY = (
-    "(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
-    "|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)"
-    "|02(?:0[1-9]|1[0-9]|2[0-8])"
-)
-_LEAP_YEAR = "[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00"
-CALENDAR_DATE_RE = f"^(?!0000)(?:[0-9]{{4}}(?:{_MONTH_AND_DAY})|(?:{_LEAP_YEAR})0229)$"
-# A control character in a field (the portal's one list, core.text; a field
-# is one line, so tabs and line breaks too). A line holding NUL never gets here: it
-# is refused while decoding, as a whole ("contains a NUL character").
-CONTROL_RE = control_character_class(single_line=True)
-CONTROL_CODE, CONTROL_REASON = "bad_character", "contains a control character"
-# A negative amount (with a digit other than 0: -0.00 is not negative).
-NEGATIVE_RE = "^-.*[1-9]"
-
-# pattern, error code and reason of the value kinds checked by a regular expression
-PATTERNS = {
-    AMOUNT: (AMOUNT_RE, "bad_amount", "not an amount (digits, a dot and up to 2 decimals)"),
-    COUNT: (COUNT_RE, "bad_number", "not a whole number"),
-    ALPHA3: (ALPHA3_RE, "bad_code", "not a 3-letter code"),
-    DATE: (CALENDAR_DATE_RE, "bad_date", "not a date (YYYYMMDD)"),
-}
-
 
 def staging_table(spec: FileSpec) -> str:
     return f"ing_{spec.kind}"
-
-
-class Dialect:
-    """The few places where PostgreSQL and SQLite spell things differently."""
-
-    def __init__(self, vendor: str):
-        self.postgres = vendor == "postgresql"
-
-    def regex(self, expr: str) -> str:
-        # Django registers a REGEXP function on every SQLite connection.
-        return f"{expr} ~ %s" if self.postgres else f"{expr} REGEXP %s"
-
-    def date(self, expr: str) -> str:
-        """YYYYMMDD text (already checked) to the date column's type."""
-        if self.postgres:
-            return f"to_date({expr}, 'YYYYMMDD')"
-        return f"(substr({expr}, 1, 4) || '-' || substr({expr}, 5, 2) || '-' || substr({expr}, 7, 2))"
-
-    def iso_date(self, expr: str) -> str:
-        return f"CAST({expr} AS DATE)" if self.postgres else expr
-
-    def amount(self, expr: str) -> str:
-        return f"CAST({expr} AS NUMERIC(18, 2))" if self.postgres else f"CAST({expr} AS NUMERIC)"
-
-    @property
-    def boolean(self) -> str:
-        return "BOOLEAN" if self.postgres else "INTEGER"
-
-    def create_temp(self, name: str, columns: str) -> str:
-        suffix = " ON COMMIT DROP" if self.postgres else ""
-        return f"CREATE TEMP TABLE {name} ({columns}){suffix}"
-
-
-@dataclass
-class Rule:
-    column: Column
-    where: str
-    params: list
-    code: str
-    reason: str
-    # A control-character rule: the rows breaking one are found by a single test
-    # over all the file's text columns (see check_fields).
-    control: bool = False
-
-
-@dataclass
-class Block:
-    """Whole lines of a file, decoded: `text` ends with a newline; lines that could not
-    be decoded (or hold a NUL character) are empty in `text` and listed in `bad`."""
-
-    first_line: int
-    text: str
-    bad: dict[int, tuple[str, str]] = field(default_factory=dict)
-
-
-def _decode_lines(raw: bytes, first_line: int, codec: str, encoding: str) -> Block:
-    lines, bad = [], {}
-    for offset, line in enumerate(raw.split(b"\n")[:-1]):
-        number = first_line + offset
-        try:
-            text = line.decode(codec)
-        except UnicodeDecodeError:
-            bad[number] = ("bad_encoding", f"not valid {encoding} text")
-            lines.append("")
-            continue
-        if "\x00" in text:
-            bad[number] = ("bad_character", "contains a NUL character")
-            lines.append("")
-            continue
-        lines.append(text)
-    return Block(first_line, "\n".join(lines) + "\n", bad)
-
-
-def _decode(raw: bytes, first_line: int, codec: str, encoding: str) -> Block:
-    try:
-        text = raw.decode(codec)
-    except UnicodeDecodeError:
-        return _decode_lines(raw, first_line, codec, encoding)
-    if "\x00" in text:
-        return _decode_lines(raw, first_line, codec, encoding)
-    return Block(first_line, text)
-
-
-def read_blocks(path: Path, entry: ControlEntry, progress: Callable[[int], None]) -> Iterator[Block]:
-    """The data lines of a file (the header skipped), a few megabytes at a time,
-    with CR LF turned into LF. `progress(bytes read)` after each block."""
-    line_no = 2
-    pending = b""
-    header_done = False
-    done = 0
-    with path.open("rb") as handle:
-        while True:
-            chunk = handle.read(READ_CHUNK)
-            if chunk:
-                done += len(chunk)
-                data = pending + chunk
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    pending = data
-                    continue
-                raw, pending = data[: cut + 1], data[cut + 1 :]
-            else:
-                if not pending:
-                    break
-                raw, pending = pending + b"\n", b""
-            if not header_done:
-                raw = raw[raw.find(b"\n") + 1 :]
-                header_done = True
-            if raw:
-                raw = raw.replace(b"\r\n", b"\n")
-                block = _decode(raw, line_no, entry.codec, entry.encoding)
-                line_no += raw.count(b"\n")
-                yield block
-            progress(done)
-            if not chunk:
-                break
-
-
-_SPACES_AROUND_SEPARATORS = re.compile(r" *\| *")
-_SPACES_AT_LINE_ENDS = re.compile(r"(?m)^ +| +$")
-
-
-def _copy_escaped(text: str) -> str:
-    """COPY text format: a backslash and a carriage return in data are escaped.
-    (str.replace, not str.translate: translate walks a non-ASCII text character by
-    character in Python, 250 times slower on these files.)"""
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if "\r" in text:
-        text = text.replace("\r", "\\r")
-    return text
-
-
-def split_block(block: Block, width: int) -> tuple[list[str | None], list[Error]]:
-    """The block's lines with their fields trimmed (spaces around separators and at
-    line ends removed); a line that could not be decoded or has the wrong number
-    of fields is None, with its error."""
-    text = block.text
-    if "| " in text or " |" in text or "\n " in text or " \n" in text or text.startswith(" "):
-        text = _SPACES_AT_LINE_ENDS.sub("", _SPACES_AROUND_SEPARATORS.sub(SEPARATOR, text))
-    lines: list[str | None] = text.split("\n")
-    lines.pop()  # the text ends with a newline
-    errors: list[Error] = []
-    for number, (code, reason) in block.bad.items():
-        lines[number - block.first_line] = None
-        errors.append((number, "", None, code, reason, ""))
-    separators = width - 1
-    counts = [line.count(SEPARATOR) if line else -1 for line in lines]
-    if counts.count(separators) != len(counts):
-        expected = f"wrong number of fields (expected {width}, separated by {SEPARATOR})"
-        for offset, count in enumerate(counts):
-            if count != separators and lines[offset] is not None:
-                lines[offset] = None
-                errors.append(
-                    (block.first_line + offset, "", f"{count + 1} fields", "field_count", expected, "")
-                )
-    return lines, errors
 
 
 class Staging:
@@ -363,7 +192,7 @@ class Staging:
             f"COPY {staging_table(spec)} ({names}) FROM STDIN WITH (DELIMITER '{SEPARATOR}', NULL '')"
         ) as copy:
             for block in blocks:
-                block.text = _copy_escaped(block.text)
+                block.text = copy_escaped(block.text)
                 split, errors = split_block(block, width)
                 lines += len(split)
                 if errors:
@@ -449,8 +278,8 @@ class Staging:
         must exist elsewhere (`references`: column -> ([(table, column), ...], code,
         reason)) is one anti-join per column."""
         table = staging_table(spec)
-        rules = [rule for column in spec.columns for rule in self._rules(column)]
-        rules.extend(self._file_rules(spec))
+        rules = [rule for column in spec.columns for rule in column_rules(column, self.dialect)]
+        rules.extend(file_rules(spec, self.dialect))
         names = [c.staged for c in spec.columns]
         self.drop(HITS_TABLE)
         flags = ", ".join(f"h{i} INTEGER" for i in range(len(rules)))
@@ -479,75 +308,6 @@ class Staging:
             )
             self._reject(table, spec, column, f"{c} IS NOT NULL AND {absent}", [], code, reason)
         self.remove_rejected(spec)
-
-    def _rules(self, column: Column) -> list[Rule]:
-        """The rules on a column's own value."""
-        c = f"s.{column.staged}"
-        rules: list[Rule] = []
-        if column.required:
-            rules.append(Rule(column, f"{c} IS NULL", [], "required", "a value is required"))
-        if column.max_length:
-            rules.append(
-                Rule(
-                    column,
-                    f"LENGTH({c}) > %s",
-                    [column.max_length],
-                    "too_long",
-                    f"longer than {column.max_length} characters",
-                )
-            )
-        if column.kind == CODE:
-            marks = ", ".join(["%s"] * len(column.codes))
-            reason = "not one of " + ", ".join(column.codes)
-            rules.append(Rule(column, f"{c} NOT IN ({marks})", list(column.codes), "bad_code", reason))
-        elif column.kind == TEXT:
-            rules.append(
-                Rule(column, self.dialect.regex(c), [CONTROL_RE], CONTROL_CODE, CONTROL_REASON, control=True)
-            )
-        elif column.kind in PATTERNS:
-            pattern, code, reason = PATTERNS[column.kind]
-            rules.append(Rule(column, f"NOT ({self.dialect.regex(c)})", [pattern], code, reason))
-        # a missing value is only the "required" rule's business
-        for rule in rules:
-            if rule.code != "required":
-                rule.where = f"{c} IS NOT NULL AND {rule.where}"
-        return rules
-
-    def _file_rules(self, spec: FileSpec) -> list[Rule]:
-        """The interface's rules that involve more than a column's kind."""
-        regex = self.dialect.regex
-        if spec.name == CONTACT.name:
-            value = spec.column("VALUE")
-            return [
-                Rule(
-                    value,
-                    f"s.c_type = 'MOBILE' AND s.c_value IS NOT NULL AND NOT ({regex('s.c_value')})",
-                    [MOBILE_RE],
-                    "bad_mobile",
-                    "not a mobile number (11 digits starting with 1)",
-                ),
-                Rule(
-                    value,
-                    f"s.c_type = 'EMAIL' AND s.c_value IS NOT NULL AND NOT ({regex('s.c_value')})",
-                    [EMAIL_RE],
-                    "bad_email",
-                    "not an e-mail address (name@example.com)",
-                ),
-            ]
-        if spec.name == CUSTOMER.name:
-            # an income is never negative (the web forms agree: min_value=0)
-            income = spec.column("ANNUAL_INCOME")
-            c = f"s.{income.staged}"
-            return [
-                Rule(
-                    income,
-                    f"{c} IS NOT NULL AND {regex(c)} AND {regex(c)}",
-                    [AMOUNT_RE, NEGATIVE_RE],
-                    "negative_amount",
-                    "must not be negative",
-                )
-            ]
-        return []
 
     def check_repeats(self, spec: FileSpec) -> None:
         """A later row with the key of an earlier (valid) row is rejected: the first

@@ -3,8 +3,8 @@ in batches by primary-key range, and their name search tokens computed."""
 
 from django.db import migrations
 
-from customers import crypto
-from customers.search_text import name_search
+from . import _frozen_crypto as crypto
+from ._frozen_search_text import name_search
 
 BATCH = 5000
 

@@ -5,6 +5,8 @@ migration adds to the stored tokens of existing customers."""
 from django.conf import settings
 from django.db import migrations, models
 
+from ._frozen_search_text import name_search
+
 # Each CJK character after the first, once, as "2<character>" (the order of the
 # tokens does not matter to the search).
 LATER_TOKENS_SQL = r"""
@@ -24,8 +26,6 @@ def add_later_tokens(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(LATER_TOKENS_SQL)
         return
-    from customers.search_text import name_search
-
     customer = apps.get_model("customers", "Customer")
     batch = []
     for row in customer.objects.only("id", "name", "search_tokens").iterator(chunk_size=2000):

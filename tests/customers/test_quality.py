@@ -13,7 +13,7 @@ from guardian.shortcuts import assign_perm
 
 from accounts.audit import Action
 from accounts.models import AuditEvent
-from customers import quality
+from customers import merging, quality
 from customers.choices import (
     AccountCategory,
     AssignmentRole,
@@ -833,7 +833,7 @@ class TestCustomerMerge:
             raise RuntimeError("disk full")
 
         # the last step before the records themselves change: everything else has moved
-        monkeypatch.setattr(quality, "_fold_figures", fail)
+        monkeypatch.setattr(merging, "_fold_figures", fail)
         with pytest.raises(RuntimeError):
             quality.customer_merge(
                 survivor=survivor, merged=merged, merged_by=demo_users["demo_bm"], reason="x"
