@@ -1,8 +1,9 @@
 """Benchmark: counting segments at bench scale on PostgreSQL (one SQL statement per
-count, `marketing.selectors.segment_count(...)`), side by side with the
-baseline of evaluating the same rules in Python over the rows (fetch the customers,
-their open accounts and marketing profiles, test each rule in a loop) on a sample,
-extrapolated to the whole table.
+count, `marketing.selectors.segment_count(...)`, and the preview's first page),
+side by side with the fair baseline -- the plain ORM queryset a Django developer
+would write for the same rules -- and with evaluating the same rules in Python over
+the rows (fetch the customers, their open accounts and marketing profiles, test
+each rule in a loop) on a sample, extrapolated to the whole table.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mkt_bench \\
         .venv/bin/python bench/segments.py [--prepare] [--runs 20] [--sample 50000]
@@ -12,12 +13,29 @@ portal's migrations applied, e.g. `bench/seed_customers.py --db mkt_bench`), nev
 the shared read-only one. `--prepare` (needed once) sets demo tiers from the
 month-average AUM with the default tier thresholds (the VIP evaluation's job; the
 seed leaves tiers empty) and times the nightly marketing profile (RFM, AUM history)
-for every customer. Each segment is then counted `--runs` times as head office and
-as a branch head (p50/p95), its plan's top node is printed, and the Python baseline
-runs over `--sample` customers (an id range) and is checked against the SQL count
-of the same range. Freezing the largest segment into a target list (the
-INSERT ... SELECT of `campaign_start`) is timed in a transaction that is rolled
-back.
+for every customer.
+
+Each segment is then measured `--runs` times (after one warm-up) as head office and
+as a branch head, p50/p95, two ways side by side:
+
+* the portal: the count (`segment_count`, the compiled segment statement) and the
+  preview's first page (`segment_customers(...)` with branch and manager, the
+  largest 10 by AUM, as `segment_preview` reads it);
+* the fair baseline (`plain_segment`): the filter chain written straight from the
+  rules -- the scope as a branch-path prefix (`home_branch__path__startswith`), a
+  branch rule the same way, managers through `primary_manager__employee_no__in`,
+  held products and maturities as joins over `accounts` then `.distinct()`, lacked
+  products as `exclude(pk__in=<accounts subquery>)`, birthdays as OR-ed
+  `birth_date__month`/`__day` pairs, the profile rules through `marketing_profile__`
+  -- counted with `.count()` and paged the same way. Both counts run without JIT
+  (the portal's count sets it off; the baseline gets the same setting).
+
+The count and the first page of the two must agree (printed "same"). The headline
+ratio is the portal's p50 against the plain queryset's. The top of each plan is
+printed for both. The Python baseline then runs over `--sample` customers (an id
+range) and is checked against the SQL count of the same range. Freezing the largest
+segment into a target list (the INSERT ... SELECT of `campaign_start`) is timed in
+a transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -25,6 +43,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import statistics
 import sys
 import time
 from decimal import Decimal
@@ -94,6 +113,13 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def versus(ours: float, theirs: float) -> str:
+    """How our time compares with a baseline's: "3.1x faster" or "1.4x slower"."""
+    if ours <= 0 or theirs <= 0:
+        return "-"
+    return f"{theirs / ours:.1f}x faster" if ours <= theirs else f"{ours / theirs:.1f}x slower"
+
+
 def latest_business_date() -> datetime.date:
     from django.db import connection
 
@@ -125,26 +151,141 @@ def prepare() -> None:
         cursor.execute("ANALYZE customers_customer")
 
 
-def time_counts(rules: dict, user, runs: int, today: datetime.date) -> tuple[int, list[float]]:
-    from marketing.selectors import segment_count
-
-    timings, count = [], 0
-    segment_count(rules, user=user, today=today)  # warm the cache once
+def time_calls(call, runs: int) -> tuple[object, list[float]]:
+    """`call()` once to warm the cache, then `runs` times: its result and the times (ms)."""
+    result = call()
+    timings = []
     for _ in range(runs):
         started = time.perf_counter()
-        count = segment_count(rules, user=user, today=today)
+        result = call()
         timings.append((time.perf_counter() - started) * 1000)
-    return count, timings
+    return result, timings
 
 
-def plan_top(rules: dict, user, today: datetime.date) -> str:
+def portal_count(rules: dict, user, today: datetime.date) -> int:
+    from marketing.selectors import segment_count
+
+    return segment_count(rules, user=user, today=today)
+
+
+def portal_page(rules: dict, user, today: datetime.date) -> list[tuple]:
+    """The preview's first page (`segment_preview`'s sample), as of `today`."""
+    from marketing.segments import segment_customers
+    from marketing.selectors import SAMPLE_SIZE
+
+    customers = segment_customers(rules, user=user, today=today)
+    page = customers.select_related("home_branch", "primary_manager").order_by("-aum", "-id")[:SAMPLE_SIZE]
+    return [(c.pk, c.home_branch.name, c.primary_manager_id and c.primary_manager.username) for c in page]
+
+
+# --- the fair baseline: the plain ORM queryset for the same rules --------------------------
+
+
+def plain_segment(rules: dict, *, user, today: datetime.date):
+    """The segment as a Django developer would write it without the portal's
+    segment compiler: one filter per rule, joins over the related rows."""
+    from django.db.models import F, Q
+
+    from accounts.models import Branch
+    from accounts.scope import ScopeKind, data_scope
+    from customers.models import Account, Customer
+    from marketing.segments import TREND_FIELD, birthday_keys, clean_rules, years_before
+
+    rules = clean_rules(rules)
+    qs = Customer.objects.filter(merged_into__isnull=True).exclude(status="C")
+    scope = data_scope(user)
+    if scope.kind is ScopeKind.SUBTREE:
+        qs = qs.filter(home_branch__path__startswith=scope.branch.path)
+    elif scope.kind is not ScopeKind.ALL:
+        qs = qs & Customer.objects.visible_to(user)  # a manager's book and shares, as the portal has it
+    if "aum_min" in rules:
+        qs = qs.filter(aum__gte=Decimal(rules["aum_min"]))
+    if "aum_max" in rules:
+        qs = qs.filter(aum__lte=Decimal(rules["aum_max"]))
+    if "tiers" in rules:
+        qs = qs.filter(tier__in=rules["tiers"])
+    if "age_min" in rules:
+        qs = qs.filter(birth_date__lte=years_before(today, rules["age_min"]))
+    if "age_max" in rules:
+        qs = qs.filter(birth_date__gt=years_before(today, rules["age_max"] + 1))
+    if "gender" in rules:
+        qs = qs.filter(gender=rules["gender"])
+    if "branches" in rules:
+        within = Q(pk__in=[])
+        for path in Branch.objects.filter(code__in=rules["branches"]).values_list("path", flat=True):
+            within |= Q(home_branch__path__startswith=path)
+        qs = qs.filter(within)
+    if "managers" in rules:
+        qs = qs.filter(primary_manager__employee_no__in=rules["managers"])
+    joined = False
+    if "holds_categories" in rules or "holds_products" in rules:
+        qs = qs.filter(
+            Q(accounts__category__in=rules.get("holds_categories", []))
+            | Q(accounts__product_code__in=rules.get("holds_products", [])),
+            accounts__status="O",
+        )
+        joined = True
+    if "lacks_categories" in rules or "lacks_products" in rules:
+        lacking = Account.objects.filter(status="O").filter(
+            Q(category__in=rules.get("lacks_categories", []))
+            | Q(product_code__in=rules.get("lacks_products", []))
+        )
+        qs = qs.exclude(pk__in=lacking.values("customer_id"))
+    if "maturing_within_days" in rules:
+        until = today + datetime.timedelta(days=rules["maturing_within_days"])
+        qs = qs.filter(accounts__status="O", accounts__maturity_date__range=(today, until))
+        joined = True
+    if "birthday_within_days" in rules:
+        born = Q(pk__in=[])
+        for key in birthday_keys(today, rules["birthday_within_days"]):
+            born |= Q(birth_date__month=key // 100, birth_date__day=key % 100)
+        qs = qs.filter(born)
+    if "dormant_days" in rules:
+        since = today - datetime.timedelta(days=rules["dormant_days"])
+        qs = qs.filter(marketing_profile__isnull=False).filter(
+            Q(marketing_profile__last_txn_date__isnull=True) | Q(marketing_profile__last_txn_date__lte=since)
+        )
+    for rule, field in (
+        ("r_min", "recency_score"),
+        ("f_min", "frequency_score"),
+        ("m_min", "monetary_score"),
+        ("rfm_min", "rfm_score"),
+    ):
+        if rule in rules:
+            qs = qs.filter(**{f"marketing_profile__{field}__gte": rules[rule]})
+    if rules.get("trend_direction") in ("up", "down"):
+        before = F(f"marketing_profile__{TREND_FIELD[rules['trend_months']]}")
+        factor = Decimal(rules.get("trend_pct", 0)) / 100
+        if rules["trend_direction"] == "up":
+            qs = qs.filter(marketing_profile__aum_now__gt=before).filter(
+                marketing_profile__aum_now__gte=before * (1 + factor)
+            )
+        else:
+            qs = qs.filter(marketing_profile__aum_now__lt=before).filter(
+                marketing_profile__aum_now__lte=before * (1 - factor)
+            )
+    return qs.distinct() if joined else qs
+
+
+def plain_count(rules: dict, user, today: datetime.date) -> int:
+    from core.db import read_with
+
+    with read_with(jit="off"):  # the setting the portal's count runs with
+        return plain_segment(rules, user=user, today=today).count()
+
+
+def plain_page(rules: dict, user, today: datetime.date) -> list[tuple]:
+    from marketing.selectors import SAMPLE_SIZE
+
+    customers = plain_segment(rules, user=user, today=today)
+    page = customers.select_related("home_branch", "primary_manager").order_by("-aum", "-id")[:SAMPLE_SIZE]
+    return [(c.pk, c.home_branch.name, c.primary_manager_id and c.primary_manager.username) for c in page]
+
+
+def plan_top(queryset) -> str:
     from django.db import connection
 
-    from marketing.segments import segment_customers
-
-    sql, params = (
-        segment_customers(rules, user=user, today=today).order_by().values("pk").query.sql_with_params()
-    )
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) s", params)
         lines = [row[0] for row in cursor.fetchall()]
@@ -331,30 +472,82 @@ def main() -> None:
         "head office": User.objects.get(username="demo_bm"),
         "branch head": User.objects.get(username="demo_bh"),
     }
-    print(f"{total:,} customers; rules evaluated as of {today}; {args.runs} counts per segment and role\n")
-    header = f"{'segment':<66} {'role':<12} {'count':>9} {'p50 ms':>8} {'p95 ms':>8}"
+    print(
+        f"{total:,} customers; rules evaluated as of {today}; {args.runs} runs per segment, role and way "
+        "(after one warm-up)\n"
+    )
+    print(
+        "count: the portal's compiled segment statement (segment_count) against the plain ORM queryset "
+        "(plain_segment(...).count())"
+    )
+    header = (
+        f"{'segment':<66} {'role':<12} {'count':>9} {'portal p50':>10} {'p95':>6} {'plain p50':>10} {'p95':>6} "
+        f"{'portal vs plain':>16} {'same':>5}"
+    )
     print(header)
     print("-" * len(header))
-    results = []
+    results, ratios = [], {"count": [], "page": []}
+    pages = []
     for name, rules in SEGMENTS:
         for role, user in users.items():
-            count, timings = time_counts(rules, user, args.runs, today)
-            print(f"{name[:66]:<66} {role:<12} {count:>9,} {pct(timings, 50):>8.0f} {pct(timings, 95):>8.0f}")
+            count, timings = time_calls(lambda r=rules, u=user: portal_count(r, u, today), args.runs)
+            plain, plain_timings = time_calls(lambda r=rules, u=user: plain_count(r, u, today), args.runs)
+            p50, plain_p50 = pct(timings, 50), pct(plain_timings, 50)
+            ratios["count"].append(plain_p50 / p50)
+            print(
+                f"{name[:66]:<66} {role:<12} {count:>9,} {p50:>10.1f} {pct(timings, 95):>6.1f} "
+                f"{plain_p50:>10.1f} {pct(plain_timings, 95):>6.1f} {versus(p50, plain_p50):>16} "
+                f"{'yes' if count == plain else 'NO':>5}"
+            )
             if role == "head office":
-                results.append((name, rules, count, pct(timings, 50)))
-    print("\nplans (head office):")
-    for name, rules, *_ in results:
-        print(f"  {name[:60]}: {plan_top(rules, users['head office'], today)[:220]}")
+                results.append((name, rules, count, p50))
+            page, page_timings = time_calls(lambda r=rules, u=user: portal_page(r, u, today), args.runs)
+            plain_rows, plain_page_timings = time_calls(
+                lambda r=rules, u=user: plain_page(r, u, today), args.runs
+            )
+            pages.append((name, role, page, page_timings, plain_rows, plain_page_timings))
 
     print(
-        f"\nbaseline: the same rules in Python over {args.sample:,} customers (ids {lo}..{hi - 1}), "
+        "\nfirst page: the 10 largest by AUM with branch and manager (segment_preview's sample) against "
+        "the plain queryset's same page"
+    )
+    header = (
+        f"{'segment':<66} {'role':<12} {'rows':>9} {'portal p50':>10} {'p95':>6} {'plain p50':>10} {'p95':>6} "
+        f"{'portal vs plain':>16} {'same':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, role, page, timings, plain_rows, plain_timings in pages:
+        p50, plain_p50 = pct(timings, 50), pct(plain_timings, 50)
+        ratios["page"].append(plain_p50 / p50)
+        print(
+            f"{name[:66]:<66} {role:<12} {len(page):>9,} {p50:>10.1f} {pct(timings, 95):>6.1f} "
+            f"{plain_p50:>10.1f} {pct(plain_timings, 95):>6.1f} {versus(p50, plain_p50):>16} "
+            f"{'yes' if page == plain_rows else 'NO':>5}"
+        )
+    for what, values in ratios.items():
+        mean = statistics.geometric_mean(values)
+        print(
+            f"\n{what}: the portal against the plain ORM queryset, geometric mean of the p50 ratios over "
+            f"{len(values)} segment x role: {versus(1.0, mean)} (plain p50 / portal p50 from {min(values):.2f} "
+            f"to {max(values):.2f})"
+        )
+
+    from marketing.segments import segment_customers
+
+    print("\nplans (head office), portal / plain queryset:")
+    for name, rules, *_ in results:
+        portal = segment_customers(rules, user=users["head office"], today=today)
+        plain = plain_segment(rules, user=users["head office"], today=today)
+        print(f"  {name[:60]}:\n    portal: {plan_top(portal)[:220]}\n    plain:  {plan_top(plain)[:220]}")
+
+    print(
+        f"\nthe same rules in Python over fetched rows, {args.sample:,} customers (ids {lo}..{hi - 1}), "
         f"extrapolated to {total:,}"
     )
     print(
-        f"{'segment':<66} {'sample':>8} {'SQL ok':>7} {'Python s':>9} {'x1M est. s':>11} {'SQL p50 s':>10} {'speed-up':>9}"
+        f"{'segment':<66} {'sample':>8} {'SQL ok':>7} {'Python s':>9} {'all est. s':>11} {'SQL p50 s':>10} {'speed-up':>9}"
     )
-    from marketing.segments import segment_customers
-
     for name, rules, _count, sql_p50 in results:
         started = time.perf_counter()
         found = python_count(rules, lo=lo, hi=hi, today=today)

@@ -13,7 +13,7 @@ from django.db import connection
 
 from customers.models import Customer
 from customers.search_text import LATER, name_search
-from customers.selectors import customer_search
+from customers.search import customer_search
 
 pytestmark = pytest.mark.django_db
 migration = importlib.import_module("customers.migrations.0009_later_characters")

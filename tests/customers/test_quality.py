@@ -42,7 +42,7 @@ from customers.models import (
     TransactionSummary,
 )
 from customers.numbers import format_customer_number
-from customers.selectors import customer_search
+from customers.search import customer_search
 from customers.services import assignment_set_primary
 from tests.customers.conftest import log_in
 
