@@ -27,6 +27,7 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A crm_portal worker -l info

@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -19,7 +21,13 @@ class DecisionActionForm(helpers.ActionForm):
     note = forms.CharField(label=_("Note (needed to reject)"), required=False, max_length=300)
 
 
-class DecisionAdminMixin:
+if TYPE_CHECKING:
+    _ModelAdminMixinBase = admin.ModelAdmin
+else:
+    _ModelAdminMixinBase = object
+
+
+class DecisionAdminMixin(_ModelAdminMixinBase):
     """Approve and reject, as change-list actions, the selected items of a
     maker-checker flow (`approval_flow`), each through `accounts.approvals.decide`:
     the proposer's own items and items already decided are refused one by one,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -110,7 +110,7 @@ _DECISION_VERBS: dict[str, Callable[[], str]] = {
 def _record(flow: ApprovalFlow[R], row: R, *, by: Any, decision: str, note: str) -> None:
     row.decided_by = by
     row.decided_at = timezone.now()
-    row.decision_note = note[: row._meta.get_field("decision_note").max_length]
+    row.decision_note = note[: cast(models.Field, row._meta.get_field("decision_note")).max_length]
     setattr(row, row.APPROVAL_STATUS_FIELD, row.status_for(decision))
 
 

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -114,8 +116,9 @@ class User(AbstractUser, ApprovalRecord):
     is_active = models.BooleanField(_("active"), default=False)
     must_change_password = models.BooleanField(_("must change password"), default=False)
     # Nobody requested an account made from the command line (the first
-    # administrator, demo data): the request's proposer is optional here.
-    proposed_by = models.ForeignKey(
+    # administrator, demo data): the request's proposer is optional here, a nullable
+    # override of the abstract base's field.
+    proposed_by = models.ForeignKey(  # type: ignore[assignment]
         "self",
         null=True,
         blank=True,
@@ -126,7 +129,7 @@ class User(AbstractUser, ApprovalRecord):
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
     status_reason = models.CharField(_("reason"), max_length=200, blank=True)
 
-    objects = PortalUserManager()
+    objects: ClassVar[PortalUserManager] = PortalUserManager()
 
     REQUIRED_FIELDS = ["employee_no", "display_name", "email"]
 

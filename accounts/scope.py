@@ -65,6 +65,7 @@ def visible_branches(user) -> BranchQuerySet:
     if scope.kind is ScopeKind.ALL:
         return Branch.objects.all()
     if scope.kind is ScopeKind.SUBTREE:
+        assert scope.branch is not None  # a subtree scope always has its root
         return Branch.objects.subtree(scope.branch)
     if scope.kind is ScopeKind.OWN and scope.branch is not None:
         return Branch.objects.filter(pk=scope.branch.pk)

@@ -17,7 +17,7 @@ with the audit trail: core imports no app, so the user model is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.db import models
@@ -97,7 +97,7 @@ class ApprovalRecord(models.Model):
 
     def status_label(self, value: str | None = None) -> str:
         """The label of a status value of this model (its current one by default)."""
-        field = self._meta.get_field(self.APPROVAL_STATUS_FIELD)
+        field = cast(models.Field, self._meta.get_field(self.APPROVAL_STATUS_FIELD))
         value = getattr(self, self.APPROVAL_STATUS_FIELD) if value is None else value
         return str(dict(field.flatchoices).get(value, value))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -23,7 +23,7 @@ def field_value(model: type[models.Model], field: str, value: Any) -> Any:
     """A value given as text (a form, a spreadsheet, a stored proposal) as the
     model's field holds it; decimals at the field's places, so that "600000" and
     "600000.00" compare and store alike. Refused: ValidationError on the field."""
-    model_field = model._meta.get_field(field)
+    model_field = cast(models.Field, model._meta.get_field(field))
     try:
         value = model_field.to_python(value)
     except ValidationError as exc:

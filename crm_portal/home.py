@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserStatus
@@ -15,7 +16,7 @@ from accounts.scope import data_scope, user_roles
 
 @dataclass
 class Panel:
-    title: str
+    title: str | Promise
     template: str
     context: dict[str, Any] = field(default_factory=dict)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str | Promise
     url_name: str
     permission: str | None = None
     staff_only: bool = False
@@ -62,7 +63,7 @@ NAVIGATION: list[NavItem] = [
 ]
 
 
-def navigation_for(user) -> list[dict[str, str]]:
+def navigation_for(user) -> list[dict[str, str | Promise]]:
     items = []
     for item in NAVIGATION:
         if not item.visible_to(user):

@@ -130,14 +130,16 @@ def nightly_load(self) -> dict[str, object]:
 
     inbox = settings.INGEST_INBOX
     loaded: list[datetime.date] = []
-    report: dict[str, object] = {"loads": []}
+    loads: list[dict[str, object]] = []
+    report: dict[str, object] = {"loads": loads}
     try:
         for path in waiting_batches(inbox):
             load = ingest_run(batch_load_for_inbox(path).pk, notify=False)
-            report["loads"].append({"load": load.pk, "batch": path.name, "status": load.status})
+            loads.append({"load": load.pk, "batch": path.name, "status": load.status})
             if load.status in (BatchStatus.LOADED, BatchStatus.DUPLICATE):
                 archive_batch(path, inbox)
             if load.status == BatchStatus.LOADED:
+                assert load.business_date is not None  # a loaded batch has its business date
                 loaded.append(load.business_date)
             elif load.status != BatchStatus.DUPLICATE:
                 logger.error("nightly load stopped at %s: %s %s", path.name, load.status, load.message)

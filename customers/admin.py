@@ -231,7 +231,9 @@ class BatchLoadAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if load.status != BatchStatus.LOADED:
             messages.error(request, _("Only a loaded batch has jobs to run after it."))
-        elif after_load_again(load.business_date, request=request):
+            return HttpResponseRedirect(reverse("admin:customers_batchload_change", args=[pk]))
+        assert load.business_date is not None  # a loaded batch has its business date
+        if after_load_again(load.business_date, request=request):
             messages.success(request, _("The jobs after the load of %(date)s were started.") % {
                 "date": load.business_date.isoformat()})  # fmt: skip
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -51,6 +52,11 @@ def link_state(job: ExportJob) -> str:
     return str(job.status)
 
 
+def _choice_labels(field: forms.Field) -> dict[Any, Any]:
+    """A form field's choices as value -> label (none for a field without choices)."""
+    return dict(getattr(field, "choices", []) or [])
+
+
 def filter_summary(query: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) of the search an export was made from, with the search form's
     labels; the text is the masked form kept for display."""
@@ -62,11 +68,10 @@ def filter_summary(query: dict[str, Any]) -> list[tuple[str, str]]:
         field = fields.get(name)
         if field is None:
             continue
-        choices = dict(getattr(field, "choices", []) or [])
-        rows.append((str(field.label), str(choices.get(value, value))))
+        rows.append((str(field.label), str(_choice_labels(field).get(value, value))))
     sort = query.get("sort")
     if sort:
-        rows.append((str(fields["sort"].label), str(dict(fields["sort"].choices).get(sort, sort))))
+        rows.append((str(fields["sort"].label), str(_choice_labels(fields["sort"]).get(sort, sort))))
     return rows
 
 

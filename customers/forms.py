@@ -223,7 +223,9 @@ class CustomerCreateForm(BootstrapFormMixin, forms.Form):
         help_text=_("Taken from a resident ID when left empty."),
     )
     mobile = forms.CharField(label=_("Mobile"), required=False, max_length=20)
-    home_branch = forms.ModelChoiceField(label=_("Home branch"), queryset=None)
+    home_branch: "forms.ModelChoiceField[Branch]" = forms.ModelChoiceField(
+        label=_("Home branch"), queryset=None
+    )
     occupation = forms.CharField(label=_("Occupation"), required=False, max_length=60)
     employer = forms.CharField(label=_("Employer"), required=False, max_length=100)
     education = forms.ChoiceField(

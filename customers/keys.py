@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 
 from . import crypto
 from .crypto import cipher
@@ -38,26 +38,31 @@ class RotationReport:
         return sum(self.rows.values())
 
 
-def encrypted_models() -> list[tuple[type, dict[str, str]]]:
+def encrypted_models() -> list[tuple[type[Model], dict[str, str]]]:
     """(model, {field: context}) for every installed model holding ciphertext."""
-    return [
-        (model, dict(model.ENCRYPTED_FIELDS))
-        for model in apps.get_models()
-        if getattr(model, "ENCRYPTED_FIELDS", None)
-    ]
+    found = []
+    for model in apps.get_models():
+        declared = getattr(model, "ENCRYPTED_FIELDS", None)
+        if declared:
+            found.append((model, dict(declared)))
+    return found
 
 
 def _not_current(field: str, key_id: str) -> Q:
     return ~Q(**{field: ""}) & ~Q(**{f"{field}__startswith": f"{key_id}{crypto.SEPARATOR}"})
 
 
-def _rotate_batch(model, fields: dict[str, str], key_id: str, after: int, size: int) -> tuple[int, int]:
+def _rotate_batch(
+    model: type[Model], fields: dict[str, str], key_id: str, after: int, size: int
+) -> tuple[int, int]:
     """Re-encrypt one batch after primary key `after`; returns (rows, last pk)."""
     stale = Q()
     for name in fields:
         stale |= _not_current(name, key_id)
     with transaction.atomic():
-        rows = list(model.objects.select_for_update().filter(stale, pk__gt=after).order_by("pk")[:size])
+        rows = list(
+            model._default_manager.select_for_update().filter(stale, pk__gt=after).order_by("pk")[:size]
+        )
         if not rows:
             return 0, after
         c = cipher()
@@ -66,7 +71,7 @@ def _rotate_batch(model, fields: dict[str, str], key_id: str, after: int, size: 
                 value = getattr(row, name)
                 if value and c.key_id_of(value) != key_id:
                     setattr(row, name, c.encrypt(c.decrypt(value, context=context), context=context))
-        model.objects.bulk_update(rows, list(fields))
+        model._default_manager.bulk_update(rows, list(fields))
     return len(rows), rows[-1].pk
 
 
@@ -99,5 +104,5 @@ def rows_under_old_keys() -> int:
         stale = Q()
         for name in fields:
             stale |= _not_current(name, key_id)
-        left += model.objects.filter(stale).count()
+        left += model._default_manager.filter(stale).count()
     return left

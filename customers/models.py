@@ -9,6 +9,8 @@ without a change of key."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -550,6 +552,9 @@ class CustomerAssignment(models.Model):
         return f"{self.customer_id} -> {self.manager_id} ({self.start_date}..{self.end_date or ''})"
 
 
+GrantManager = UserObjectPermissionManager.from_queryset(GrantQuerySet)
+
+
 class CustomerUserObjectPermission(UserObjectPermissionBase):
     """Explicit grants of one customer to one user (django-guardian, direct foreign
     key so the data-scope query joins on an integer, not on text). Optional expiry
@@ -558,7 +563,7 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Customer, on_delete=models.CASCADE)
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    objects = UserObjectPermissionManager.from_queryset(GrantQuerySet)()
+    objects: ClassVar[GrantManager] = GrantManager()
 
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "permission"], name="customer_grant_user")]
@@ -712,7 +717,7 @@ class BatchLoad(models.Model):
 
     @property
     def started_by_label(self) -> str:
-        if self.started_by_id:
+        if self.started_by is not None:
             return f"{self.started_by.username} ({self.started_via})"
         return self.started_via
 

@@ -60,6 +60,7 @@ class ScopeRule:
     def of(cls, user) -> ScopeRule:
         scope = data_scope(user)
         if scope.kind is ScopeKind.SUBTREE:
+            assert scope.branch is not None  # a subtree scope always has its root
             return cls(user, scope.kind, branch_ids=_subtree(user, scope.branch))
         if scope.kind is ScopeKind.OWN:
             return cls(user, scope.kind, granted=tuple(_granted(user)))
@@ -153,6 +154,7 @@ class CustomerHeldQuerySet(models.QuerySet):
             return condition
         for path in self.other_customer_paths:
             other = rule.condition(path)
+            assert other is not None  # the same rule gave the row's own condition
             condition &= (Q(**{f"{path}__isnull": True}) | other) if self._nullable(path) else other
         if self.customerless_visible:
             condition = Q(**{f"{self.customer_path}__isnull": True}) | condition

@@ -71,7 +71,7 @@ EVERYDAY_PRODUCT = ("WM-CASH", AccountCategory.WEALTH)
 UNKNOWN_BRANCH = "13101"
 # Accounts opened on the business date: a prefix of their category that the seeded
 # accounts never use (theirs end in 1), so the two can never meet.
-_OPENING_PREFIX = {category: prefix[:3] + "9" for category, prefix in ACCOUNT_PREFIX.items()}
+_OPENING_PREFIX: dict[str, str] = {category: prefix[:3] + "9" for category, prefix in ACCOUNT_PREFIX.items()}
 _OPENING_PREFIX[AccountCategory.DEP_CUR] = "6219"
 _CONTACT_ORDER = {kind: n for n, kind in enumerate(ContactType.values)}
 
@@ -209,7 +209,8 @@ def _openings(business_date: datetime.date) -> list[Opening]:
     terms = dict(
         Product.objects.filter(code__in={o.product_code for o in found}).values_list("code", "term_days")
     )
-    numbered, slots = [], {}
+    numbered: list[Opening] = []
+    slots: dict[int, int] = {}
     for opening in found:
         slot = slots[opening.customer_pk] = slots.get(opening.customer_pk, -1) + 1
         term = terms.get(opening.product_code)
@@ -290,6 +291,7 @@ def write_business_day(
         result.duplicate_of = (original.customer_no, twin_no)
 
         typo = _customer_row(mistyped)
+        assert mistyped.birth_date is not None  # chosen for having one
         typo[5] = _yyyymmdd(mistyped.birth_date + datetime.timedelta(days=1))
         result.refused.append((CUSTOMER.name, folder.write(CUSTOMER.name, typo), "birth_mismatch"))
 

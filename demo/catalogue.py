@@ -156,12 +156,12 @@ def seed_catalogue(today: datetime.date) -> dict[str, int]:
         p.code: p for p in Product.objects.filter(code__in=[p["product"] for p in promotion_rows(today)])
     }
     for fields in promotion_rows(today):
-        product = products.get(fields["product"])
-        if product is None or Promotion.objects.filter(product=product, name=fields["name"]).exists():
+        promoted = products.get(fields["product"])
+        if promoted is None or Promotion.objects.filter(product=promoted, name=fields["name"]).exists():
             continue
-        promotion = Promotion(**{**fields, "product": product})
+        promotion = Promotion(**{**fields, "product": promoted})
         _save_parameter(
-            promotion, target=product, details={"parameter": "promotion", "product": product.code}
+            promotion, target=promoted, details={"parameter": "promotion", "product": promoted.code}
         )
         counts["promotions"] += 1
     return counts

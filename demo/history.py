@@ -25,13 +25,14 @@ import datetime
 import time
 
 from django.db import connection
+from django.db.models import Model
 
 from customers.models import Account, AccountBalance, Customer, CustomerDailyAum, CustomerMonthlyAum
 
 from .tables import SeedStats
 
 # The tables written here (the seeding refreshes their planner statistics).
-HISTORY_TABLES = (AccountBalance, CustomerDailyAum, CustomerMonthlyAum)
+HISTORY_TABLES: tuple[type[Model], ...] = (AccountBalance, CustomerDailyAum, CustomerMonthlyAum)
 
 
 def _days_in_month(month: datetime.date) -> int:

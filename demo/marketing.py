@@ -376,10 +376,12 @@ def _work_targets(campaign, manager, channels, plan, products, today, *, won_on)
     targets = [t for t in targets if _channel_for(t.customer, channels)]
     for target, (contacts, opportunity) in zip(targets, plan, strict=False):
         for days_ago, hour, minute, channel, outcome, notes in contacts:
+            chosen = _channel_for(target.customer, channels, channel)
+            assert chosen is not None  # the targets were kept for having a channel
             services.contact_log(
                 user=manager,
                 target=target,
-                channel=_channel_for(target.customer, channels, channel),
+                channel=chosen,
                 outcome=outcome,
                 occurred_at=_at(today - datetime.timedelta(days=days_ago), hour, minute),
                 notes=notes,

@@ -48,7 +48,12 @@ def seed_org() -> dict[str, Branch]:
     for code, name, level, parent_code in DEMO_ORG:
         if code in branches:
             continue
-        branch = Branch(code=code, name=name, level=level, parent=branches.get(parent_code))
+        branch = Branch(
+            code=code,
+            name=name,
+            level=level,
+            parent=branches.get(parent_code) if parent_code is not None else None,
+        )
         branch.save()
         branches[code] = branch
     return branches

@@ -100,8 +100,8 @@ class Generator:
         pool: dict[tuple[str, int], list[int]] = {}
         for pos, person in enumerate(people):
             pool.setdefault((person.gender, person.age), []).append(pos)
-        for members in pool.values():
-            rng.shuffle(members)
+        for positions in pool.values():
+            rng.shuffle(positions)
 
         def take(gender: str | None, lo: int, hi: int) -> int | None:
             if lo > hi:
@@ -376,7 +376,7 @@ class Generator:
                     relationships.append((parent, RelationType.CHILD, child, "", ""))
                     relationships.append((child, RelationType.PARENT, parent, "", ""))
             for parent in by_role.get(HouseholdRole.PARENT, []):
-                head = members[0]
-                relationships.append((head, RelationType.PARENT, parent, "", ""))
-                relationships.append((parent, RelationType.CHILD, head, "", ""))
+                head_pos = members[0]
+                relationships.append((head_pos, RelationType.PARENT, parent, "", ""))
+                relationships.append((parent, RelationType.CHILD, head_pos, "", ""))
         return out

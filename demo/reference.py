@@ -177,7 +177,7 @@ CARS = [
     ("蔚来", ["ET5", "ES6"]),
 ]
 TIME_TERMS = [(90, "03M"), (180, "06M"), (365, "12M"), (730, "24M"), (1095, "36M"), (1825, "60M")]
-PRODUCTS = {
+PRODUCTS: dict[str, list[str]] = {
     AccountCategory.DEP_CUR: ["DC-DEBIT", "DC-DEBIT", "DC-SALARY"],
     AccountCategory.WEALTH: ["WM-2025A", "WM-2025B", "WM-2026A", "WM-CASH", "WM-STABLE"],
     AccountCategory.FUND: ["FD-000001", "FD-110011", "FD-161725", "FD-519732", "FD-005827"],

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.fields import AutoFieldMixin
 
 # The columns every writer fills, in order (the id comes from the database or is
@@ -67,6 +67,8 @@ class SeedStats:
 class _Sink:
     """Stands in for a model instance when the model's own code derives stored
     columns from a value (encrypting setters, the name search)."""
+
+    name: str
 
 
 class Layout:
@@ -144,7 +146,12 @@ class Layout:
         )
 
     def columns(self) -> list[str]:
-        return [self.model._meta.get_field(a).column for a in self.attnames]
+        columns = []
+        for attname in self.attnames:
+            concrete = self.model._meta.get_field(attname)
+            assert isinstance(concrete, Field) and concrete.column is not None  # see __init__
+            columns.append(concrete.column)
+        return columns
 
 
 # --- writers: COPY on PostgreSQL, bulk_create elsewhere ------------------------------

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import BASE_DIR, PII_ENCRYPTION_KEYS, PII_KEY_FILE, env
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -15,10 +15,10 @@ WHITENOISE_AUTOREFRESH = True
 
 # The embedded default keeps its own PII keys in var/pii.keys, made on first start
 # (outside the repository and the database).
-if not (PII_KEY_FILE or PII_ENCRYPTION_KEYS):  # noqa: F405
+if not (PII_KEY_FILE or PII_ENCRYPTION_KEYS):
     from customers.crypto import generate_key_file
 
-    PII_KEY_FILE = str(BASE_DIR / "var" / "pii.keys")  # noqa: F405
+    PII_KEY_FILE = str(BASE_DIR / "var" / "pii.keys")
     if not os.path.exists(PII_KEY_FILE):
         # another process may make it at the same moment
         with contextlib.suppress(FileExistsError):
