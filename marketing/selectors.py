@@ -45,12 +45,16 @@ SAMPLE_SIZE = 10
 def product_list(*, on_sale_only: bool = False) -> QuerySet[Product]:
     products = Product.objects.prefetch_related("promotions").order_by("category", "code")
     if on_sale_only:
-        today = timezone.localdate()
-        products = products.filter(is_active=True).filter(
-            Q(sale_start__isnull=True) | Q(sale_start__lte=today),
-            Q(sale_end__isnull=True) | Q(sale_end__gte=today),
-        )
+        products = on_sale(products, on=timezone.localdate())
     return products
+
+
+def on_sale(products: QuerySet[Product], *, on: datetime.date) -> QuerySet[Product]:
+    """The active products whose sale period includes the day."""
+    return products.filter(is_active=True).filter(
+        Q(sale_start__isnull=True) | Q(sale_start__lte=on),
+        Q(sale_end__isnull=True) | Q(sale_end__gte=on),
+    )
 
 
 def segment_list(*, user, segments: QuerySet[Segment] | None = None) -> QuerySet[Segment]:
@@ -105,24 +109,17 @@ def campaign_list(
 
 
 def campaign_targets(
-    campaign: Campaign,
-    *,
-    user,
-    status: str = "",
-    excluded: bool = False,
-    mine: bool = False,
-    targets: QuerySet[CampaignTarget] | None = None,
+    campaign: Campaign, *, user, targets: QuerySet[CampaignTarget] | None = None
 ) -> QuerySet[CampaignTarget]:
+    """Every member of the campaign in the user's scope, targets and excluded alike
+    (`marketing.filters.CampaignTargetFilter` tells them apart), by branch and
+    manager."""
     if targets is None:
         targets = CampaignTarget.objects.visible_to(user)
-    targets = targets.filter(campaign=campaign)
-    targets = targets.exclude(excluded_reason="") if excluded else targets.filter(excluded_reason="")
-    if status:
-        targets = targets.filter(status=status)
-    if mine:
-        targets = targets.filter(customer__primary_manager=user)
-    return targets.select_related("customer", "manager", "branch").order_by(
-        "branch__path", "manager_id", "id"
+    return (
+        targets.filter(campaign=campaign)
+        .select_related("customer", "manager", "branch")
+        .order_by("branch__path", "manager_id", "id")
     )
 
 

@@ -1,0 +1,191 @@
+"""The filters of the marketing lists, declared with django-filter.
+
+A list page narrows its rows to the user's scope first (`core.views.ScopedView`,
+`visible_to(user)`) and hands only those rows to its FilterSet: no filter value can
+reach a row outside the scope, and the FilterSets declare no model, so none can
+start from an unscoped manager. A choice of branch or campaign is offered, and
+accepted, only among those the user may see.
+
+Every value is validated: an unknown code or an id that is not among the choices is
+a form error, which the page answers with 400 and the message, never a silently
+ignored filter. The query-string names are the pages' own (`status`, `excluded`,
+`all`, `on_sale`), so bookmarks keep working.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scope import visible_branches
+from core.forms import BootstrapFormMixin
+from customers.choices import AccountCategory
+
+from .choices import (
+    OPEN_STAGES,
+    OPEN_TARGET_STATUSES,
+    CampaignObjective,
+    CampaignStatus,
+    OpportunityStage,
+    TargetStatus,
+    TaskIndicator,
+    TaskStatus,
+)
+from .models import Campaign, Product
+from .selectors import on_sale
+
+# The value a two-way switch of a list takes in the query string (`?excluded=1`).
+ON = "1"
+
+
+class FilterForm(BootstrapFormMixin, forms.Form):
+    """A filter bar: small Bootstrap controls; a changed choice applies at once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.Select):
+                widget.attrs["class"] += " form-select-sm"
+                widget.attrs["data-autosubmit"] = ""
+            else:
+                widget.attrs["class"] += " form-control-sm"
+
+
+class ListFilter(django_filters.FilterSet):
+    class Meta:
+        form = FilterForm
+
+
+def _visible_branches(request) -> QuerySet:
+    return visible_branches(request.user).order_by("path")
+
+
+def _visible_campaigns(request) -> QuerySet:
+    return Campaign.objects.visible_to(request.user).order_by("-start_date", "-id")
+
+
+def _running_campaigns(request) -> QuerySet:
+    return _visible_campaigns(request).filter(status=CampaignStatus.RUNNING)
+
+
+# --- products and segments ------------------------------------------------------------------
+
+
+class ProductFilter(ListFilter):
+    on_sale = django_filters.ChoiceFilter(
+        label=_("Products"),
+        choices=[(ON, _("On sale today"))],
+        empty_label=_("All products"),
+        method="filter_on_sale",
+    )
+    category = django_filters.ChoiceFilter(
+        label=_("Category"), choices=AccountCategory.choices, empty_label=_("All")
+    )
+
+    def filter_on_sale(self, products, name, value):
+        return on_sale(products, on=timezone.localdate())
+
+
+class SegmentFilter(ListFilter):
+    q = django_filters.CharFilter(
+        label=_("Segment"), field_name="name", lookup_expr="icontains", max_length=100
+    )
+
+
+# --- campaigns and their targets ---------------------------------------------------------------
+
+
+class CampaignFilter(ListFilter):
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=CampaignStatus.choices, empty_label=_("All statuses")
+    )
+    objective = django_filters.ChoiceFilter(
+        label=_("Objective"), choices=CampaignObjective.choices, empty_label=_("All")
+    )
+
+
+class CampaignTargetFilter(ListFilter):
+    """A campaign's members: its targets by default, or the excluded ones
+    (`?excluded=1`), by where they stand and by branch (the branch and all below)."""
+
+    excluded = django_filters.ChoiceFilter(
+        label=_("Show"),
+        choices=[(ON, _("Excluded members"))],
+        empty_label=_("Targets"),
+        method="filter_excluded",
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=TargetStatus.choices, empty_label=_("All")
+    )
+    branch = django_filters.ModelChoiceFilter(
+        label=_("Branch"), queryset=_visible_branches, empty_label=_("All"), method="filter_branch"
+    )
+
+    def filter_queryset(self, queryset):
+        if self.form.cleaned_data.get("excluded") != ON:
+            queryset = queryset.filter(excluded_reason="")
+        return super().filter_queryset(queryset)
+
+    def filter_excluded(self, targets, name, value):
+        return targets.exclude(excluded_reason="")
+
+    def filter_branch(self, targets, name, branch):
+        return targets.filter(branch__path__startswith=branch.path)
+
+
+class MyTargetFilter(ListFilter):
+    campaign = django_filters.ModelChoiceFilter(
+        label=_("Campaign"), queryset=_running_campaigns, empty_label=_("All")
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=[(s.value, s.label) for s in OPEN_TARGET_STATUSES],
+        empty_label=_("All"),
+    )
+
+
+# --- opportunities ------------------------------------------------------------------------------
+
+
+class OpportunityFilter(ListFilter):
+    """Open opportunities by default; `?all=1` includes the closed ones, and a
+    chosen stage shows that stage, open or closed."""
+
+    all = django_filters.ChoiceFilter(
+        label=_("Show"),
+        choices=[(ON, _("Include closed"))],
+        empty_label=_("Open only"),
+        method="include_closed",
+    )
+    stage = django_filters.ChoiceFilter(
+        label=_("Stage"), choices=OpportunityStage.choices, empty_label=_("All")
+    )
+    product = django_filters.ModelChoiceFilter(
+        label=_("Product"), queryset=Product.objects.order_by("category", "code"), empty_label=_("All")
+    )
+    campaign = django_filters.ModelChoiceFilter(
+        label=_("Campaign"), queryset=_visible_campaigns, empty_label=_("All")
+    )
+
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        if data.get("all") != ON and not data.get("stage"):
+            queryset = queryset.filter(stage__in=OPEN_STAGES)
+        return super().filter_queryset(queryset)
+
+    def include_closed(self, opportunities, name, value):
+        return opportunities
+
+
+# --- marketing tasks ----------------------------------------------------------------------------
+
+
+class TaskFilter(ListFilter):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=TaskStatus.choices, empty_label=_("All"))
+    indicator = django_filters.ChoiceFilter(
+        label=_("Indicator"), choices=TaskIndicator.choices, empty_label=_("All")
+    )
