@@ -8,7 +8,6 @@ from core.forms import BootstrapFormMixin
 from core.text import validate_email_address
 
 from .choices import (
-    AccountCategory,
     ContactType,
     CustomerStatus,
     Education,
@@ -19,6 +18,7 @@ from .choices import (
     RevealField,
     RiskLevel,
 )
+from .filters import FILTER_NAMES, filter_form_class, from_cleaned
 from .masking import MASK_CHAR
 from .search import SORTS, SearchFilters
 from .search_keys import SearchKeys, display_text, identifier_mask
@@ -32,9 +32,10 @@ def _date_widget():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class CustomerSearchForm(BootstrapFormMixin, forms.Form):
-    """The customer search. A full identifier typed as the text never travels in a
-    URL: it is kept in the session under a key (`k`, customers.search_keys), the
+class CustomerSearchForm(filter_form_class()):  # type: ignore[misc]  # the FilterSet's form class
+    """The customer search: the text, and the filters of `CustomerFilterSet` (its
+    form's fields and checks). A full identifier typed as the text never travels in
+    a URL: it is kept in the session under a key (`k`, customers.search_keys), the
     results URL carries the key and the box shows the text masked; submitted again
     with the box unchanged, the key stands for the text."""
 
@@ -51,23 +52,7 @@ class CustomerSearchForm(BootstrapFormMixin, forms.Form):
         ),
     )
     k = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
-    branch = forms.CharField(label=_("Branch code"), required=False, max_length=20)
-    tier = forms.CharField(label=_("Tier"), required=False, max_length=20)
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=BLANK + list(CustomerStatus.choices)
-    )
-    manager = forms.CharField(label=_("Manager (employee no.)"), required=False, max_length=20)
-    aum_min = forms.DecimalField(
-        label=_("AUM from"), required=False, min_value=0, max_digits=18, decimal_places=2
-    )
-    aum_max = forms.DecimalField(
-        label=_("AUM to"), required=False, min_value=0, max_digits=18, decimal_places=2
-    )
-    age_min = forms.IntegerField(label=_("Age from"), required=False, min_value=0, max_value=130)
-    age_max = forms.IntegerField(label=_("Age to"), required=False, min_value=0, max_value=130)
-    product = forms.ChoiceField(
-        label=_("Holds"), required=False, choices=BLANK + list(AccountCategory.choices)
-    )
+    field_order = ["q", "k", *FILTER_NAMES]
     cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     sort = forms.ChoiceField(
         label=_("Sort"),
@@ -87,26 +72,7 @@ class CustomerSearchForm(BootstrapFormMixin, forms.Form):
         self._mask: str | None = None
 
     def filters(self) -> SearchFilters:
-        data = self.cleaned_data
-        return SearchFilters(
-            branch=data["branch"],
-            tier=data["tier"],
-            status=data["status"],
-            manager=data["manager"],
-            aum_min=data["aum_min"],
-            aum_max=data["aum_max"],
-            age_min=data["age_min"],
-            age_max=data["age_max"],
-            product=data["product"],
-        )
-
-    def clean_branch(self):
-        code = self.cleaned_data["branch"]
-        if code and not Branch.objects.filter(code=code).exists():
-            raise ValidationError(
-                _("No branch has the code %(code)s."), code="unknown_branch", params={"code": code}
-            )
-        return code
+        return from_cleaned(self.cleaned_data)
 
     def clean(self):
         data = super().clean()
@@ -121,12 +87,6 @@ class CustomerSearchForm(BootstrapFormMixin, forms.Form):
             )
         elif "q" in data:
             data["q"] = text
-        low, high = data.get("aum_min"), data.get("aum_max")
-        if low is not None and high is not None and low > high:
-            raise ValidationError(_("The lower AUM bound is above the upper one."))
-        young, old = data.get("age_min"), data.get("age_max")
-        if young is not None and old is not None and young > old:
-            raise ValidationError(_("The lower age bound is above the upper one."))
         if data.get("sort") and data["sort"] not in SORTS:
             data["sort"] = "aum"
         return data

@@ -277,8 +277,8 @@ def _move_contacts(survivor: Customer, merged: Customer, moved: dict[str, Any]) 
 
 
 def _move_by_customer(model: type[Model], survivor: Customer, merged: Customer) -> list[int]:
-    ids = list(model.objects.filter(customer=merged).order_by("pk").values_list("pk", flat=True))
-    model.objects.filter(pk__in=ids).update(customer=survivor)
+    ids = list(model._default_manager.filter(customer=merged).order_by("pk").values_list("pk", flat=True))
+    model._default_manager.filter(pk__in=ids).update(customer=survivor)
     return ids
 
 
@@ -315,11 +315,11 @@ def _move_relationships(survivor: Customer, merged: Customer, moved: dict[str, A
     )
     incoming = []
     for r in Relationship.objects.filter(related_customer=merged).exclude(customer=merged).order_by("pk"):
-        key = (r.customer_id, r.relation_type)
-        if r.customer_id == survivor.pk or key in incoming_keys:
+        incoming_key = (r.customer_id, r.relation_type)
+        if r.customer_id == survivor.pk or incoming_key in incoming_keys:
             deleted.append(r)
         else:
-            incoming_keys.add(key)
+            incoming_keys.add(incoming_key)
             incoming.append(r.pk)
     moved["relationship_deleted"] = [_relationship_row(r) for r in deleted]
     Relationship.objects.filter(pk__in=[r.pk for r in deleted]).delete()
@@ -403,9 +403,9 @@ def _fold_rows(
     here = " AND ".join(f"m.{k} = {table}.{k}" for k in keys)
     there = " AND ".join(f"s.{k} = {table}.{k}" for k in keys)
     # read through the ORM so that amounts come back as Decimal on every database
-    overlap = Exists(model.objects.filter(customer=survivor, **{k: OuterRef(k) for k in keys}))
+    overlap = Exists(model._default_manager.filter(customer=survivor, **{k: OuterRef(k) for k in keys}))
     rows = list(
-        model.objects.filter(customer=merged)
+        model._default_manager.filter(customer=merged)
         .annotate(overlap=overlap)
         .order_by(*keys)
         .values_list(*keys, *sums, *maxima, "overlap")

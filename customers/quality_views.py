@@ -5,7 +5,7 @@ rules are in `customers.quality`; every customer is fetched through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -71,7 +71,8 @@ class MergeForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args, pair: tuple[Customer, Customer], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["survivor"].choices = [(c.customer_no, c.customer_no) for c in pair]
+        survivor = cast(forms.ChoiceField, self.fields["survivor"])
+        survivor.choices = [(c.customer_no, c.customer_no) for c in pair]
 
 
 class DismissForm(BootstrapFormMixin, forms.Form):

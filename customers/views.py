@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
@@ -45,7 +47,7 @@ def _to_results(form: CustomerSearchForm, *, keep_cursor: bool = False) -> HttpR
 def _search_page(request, form: CustomerSearchForm):
     """The results of the search (held to the user's scope by the search itself), or
     its errors (400); an htmx request gets the results table only (live search)."""
-    context = {"form": form, "page": None}
+    context: dict[str, Any] = {"form": form, "page": None}
     if not form.is_bound:
         context["page"] = keyset_page(CustomerSearch(user=request.user))
     elif form.is_valid():

@@ -11,9 +11,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import MONEY
-from customers.choices import CustomerStatus
+from customers.filters import FILTER_NAMES, CustomerFilterSet, serializer_fields
 from customers.masking import mask_account_no, mask_contact, mask_id_number, mask_mobile
-from customers.search import Cursor, SearchFilters
+from customers.search import Cursor
 from customers.selectors import Customer360
 
 
@@ -37,13 +37,15 @@ class CodeOrNullField(serializers.CharField):
         kwargs.setdefault("allow_null", True)
         super().__init__(**kwargs)
 
-    def to_representation(self, value) -> str | None:
+    def to_representation(self, value) -> str | None:  # type: ignore[override]  # null is this field's point
         return value or None
 
 
 class CustomerSearchParamsSerializer(serializers.Serializer):
     """Parameters of the customer search (all optional): the query string of
-    `GET /api/v1/customers/`, or the JSON body of `POST /api/v1/customers/search/`."""
+    `GET /api/v1/customers/`, or the JSON body of `POST /api/v1/customers/search/`.
+    The text is declared here; the filters are the list page's
+    (`customers.filters.CustomerFilterSet`), declared and validated there."""
 
     # Unknown parameters (cursor, format) are ignored here. The AUM bounds are read as
     # numbers or decimal strings; `coerce_to_string=False` only makes the schema say
@@ -56,63 +58,20 @@ class CustomerSearchParamsSerializer(serializers.Serializer):
         default="",
         help_text=_("Name (substring), customer number, mobile, ID number or account number (exact)."),
     )
-    branch = serializers.CharField(
-        required=False, allow_blank=True, max_length=20, default="", help_text=_("Branch code (and below).")
-    )
-    tier = serializers.CharField(
-        required=False, allow_blank=True, max_length=20, default="", help_text=_("Tier code.")
-    )
-    status = serializers.ChoiceField(
-        choices=CustomerStatus.choices, required=False, allow_blank=True, default=""
-    )
-    manager = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=20,
-        default="",
-        help_text=_("Employee number of the manager of record."),
-    )
-    aum_min = serializers.DecimalField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=0,
-        coerce_to_string=False,
-        help_text=_("Minimum AUM (CNY)."),
-        **MONEY,
-    )
-    aum_max = serializers.DecimalField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=0,
-        coerce_to_string=False,
-        help_text=_("Maximum AUM (CNY)."),
-        **MONEY,
-    )
+
+    def get_fields(self):
+        return {**super().get_fields(), **serializer_fields()}
 
     def validate(self, attrs):
-        low, high = attrs.get("aum_min"), attrs.get("aum_max")
-        if low is not None and high is not None and low > high:
-            raise serializers.ValidationError(
-                {"aum_max": _("The maximum AUM must not be less than the minimum AUM.")}
-            )
+        filterset = CustomerFilterSet(data={name: attrs.get(name) for name in FILTER_NAMES})
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        attrs["filters"] = filterset.search_filters()
         return attrs
 
     def search_arguments(self) -> dict:
-        """Keyword arguments for `customer_search` (after `is_valid()`)."""
-        data = self.validated_data
-        return {
-            "q": data["q"],
-            "filters": SearchFilters(
-                branch=data["branch"],
-                tier=data["tier"],
-                status=data["status"],
-                manager=data["manager"],
-                aum_min=data["aum_min"],
-                aum_max=data["aum_max"],
-            ),
-        }
+        """Keyword arguments for `CustomerSearch` (after `is_valid()`)."""
+        return {"q": self.validated_data["q"], "filters": self.validated_data["filters"]}
 
 
 class CustomerCursorSerializer(serializers.Serializer):
@@ -209,12 +168,12 @@ class CustomerDetailSerializer(CustomerSummarySerializer):
 
     @extend_schema_field(ContactSerializer(many=True))
     def get_contacts(self, customer) -> list:
-        return ContactSerializer(self.view_360.contacts, many=True).data
+        return list(ContactSerializer(self.view_360.contacts, many=True).data)
 
     @extend_schema_field(AccountSerializer(many=True))
     def get_accounts(self, customer) -> list:
         accounts = [account for group in self.view_360.account_groups for account in group.accounts]
-        return AccountSerializer(accounts, many=True).data
+        return list(AccountSerializer(accounts, many=True).data)
 
     @extend_schema_field(HouseholdSerializer(allow_null=True))
     def get_household(self, customer) -> dict | None:

@@ -81,7 +81,7 @@ class CustomerListView(APIView):
         cursor = CustomerCursorSerializer(data=request.query_params)
         cursor.is_valid(raise_exception=True)
         search = CustomerSearch(user=request.user, **params.search_arguments())
-        page = keyset_page(search, cursor=cursor.validated_data["cursor"], size=api_settings.PAGE_SIZE)
+        page = keyset_page(search, cursor=cursor.validated_data["cursor"], size=api_settings.PAGE_SIZE or 50)
         return Response(
             {
                 "count": page.count,

@@ -126,6 +126,7 @@ class BatchLoader:
     # ------------------------------------------------------------------- steps
 
     def _phase(self, spec: FileSpec, phase: str, percent: float) -> None:
+        assert self.progress is not None  # set for the length of run()
         self.progress(spec, phase, percent)
 
     @contextmanager

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from .control import READ_CHUNK, ControlEntry
 from .python_checks import Error
@@ -110,7 +111,7 @@ def split_block(block: Block, width: int) -> tuple[list[str | None], list[Error]
     text = block.text
     if "| " in text or " |" in text or "\n " in text or " \n" in text or text.startswith(" "):
         text = _SPACES_AT_LINE_ENDS.sub("", _SPACES_AROUND_SEPARATORS.sub(SEPARATOR, text))
-    lines: list[str | None] = text.split("\n")
+    lines = cast("list[str | None]", text.split("\n"))  # a line becomes None below
     lines.pop()  # the text ends with a newline
     errors: list[Error] = []
     for number, (code, reason) in block.bad.items():

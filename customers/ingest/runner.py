@@ -93,6 +93,7 @@ def ingest_run(load_id: int, *, notify: bool = True, on_busy: str = "raise") -> 
         return finish_load(BatchLoad.objects.get(pk=load_id), BatchStatus.REFUSED, str(busy))
     if notify and load.status == BatchStatus.LOADED:
         day = load.business_date
+        assert day is not None  # a loaded batch has its business date
         transaction.on_commit(lambda: after_load(day))
     return load
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 from .control import ControlEntry
 from .dialect import Dialect
@@ -198,7 +199,8 @@ class Staging:
                 if errors:
                     self.add_errors(spec, errors, copying=True)
                     split = [placeholder if line is None else line for line in split]
-                copy.write("\n".join(split) + "\n")
+                # a line is None only with an error: none is left here
+                copy.write("\n".join(cast("list[str]", split)) + "\n")
         self.flush_errors(spec)
         return lines
 

@@ -44,7 +44,7 @@ def quality_issue_dismiss(*, issue: DataQualityIssue, by: User, reason: str) -> 
         details={
             "quality_issue": issue.pk,
             "kind": issue.kind,
-            "other": issue.other_customer.customer_no if issue.other_customer_id else None,
+            "other": issue.other_customer.customer_no if issue.other_customer is not None else None,
             "dismissed": reason[:200],
         },
     )

@@ -123,7 +123,7 @@ def _risk_expired_condition(today: datetime.date) -> Q:
     return ~Q(risk_level="") & Q(risk_expiry__lt=today)
 
 
-def _single_kind_conditions(today: datetime.date) -> dict[str, tuple[Q, Q]]:
+def _single_kind_conditions(today: datetime.date) -> dict[QualityIssueKind, tuple[Q, Q]]:
     """kind -> (condition to raise an issue, condition for an open one to stay open).
     An open invalid_id issue may come from the full check (`quality_check_ids`), which
     SQL cannot repeat: SQL only resolves it when the customer is no longer a resident-ID
@@ -207,7 +207,7 @@ def _resolve_single(kind: str, condition: Q, *, now: datetime.datetime) -> int:
 
 
 # The pair conditions over two customers `a` (the older) and `b`.
-_PAIR_CONDITIONS = {
+_PAIR_CONDITIONS: dict[str, str] = {
     QualityIssueKind.DUPLICATE_ID: "a.id_type = b.id_type AND a.id_hash = b.id_hash AND a.id_hash <> ''",
     QualityIssueKind.DUPLICATE_PERSON: (
         "a.mobile_hash = b.mobile_hash AND a.mobile_hash <> '' AND a.name = b.name "

@@ -33,10 +33,9 @@ class SearchFilters:
         without a branch filter."""
         if not self.branch:
             return None
-        root = Branch.objects.filter(code=self.branch).first()
-        if root is None:
-            return frozenset()
-        return frozenset(Branch.objects.subtree(root).values_list("pk", flat=True))
+        # One read: a branch's path is the codes from the root, each ending in "/".
+        below = Q(path__startswith=f"{self.branch}/") | Q(path__contains=f"/{self.branch}/")
+        return frozenset(Branch.objects.filter(below).values_list("pk", flat=True))
 
     def condition(self) -> Q:
         """Every filter but the branch, as one condition on customers."""

@@ -146,7 +146,7 @@ def _beyond(at: Cursor, field: str, descending: bool) -> Q:
 
 def _ordered_keys(
     parts: list[QuerySet[Customer]],
-    order: tuple[str, str],
+    order: tuple[str, ...],
     limit: int,
     *,
     distinct: bool,
@@ -167,9 +167,10 @@ def _ordered_keys(
 
 
 def _first_of_union(
-    parts: list[QuerySet], order: tuple[str, str], limit: int, *, distinct: bool
+    parts: list[QuerySet], order: tuple[str, ...], limit: int, *, distinct: bool
 ) -> list[tuple]:
-    sqls, params = [], []
+    sqls: list[str] = []
+    params: list[Any] = []
     for part in parts:
         try:
             sql, part_params = part.query.sql_with_params()

@@ -112,7 +112,7 @@ class CustomerSearch:
             return [self._matching(scopes[0], text, self.branch_ids) for text in texts], True
         if len(texts) == 1 and 1 < len(scopes) <= ALTERNATIVES_MAX:
             return [self._matching(scope, texts[0], self.branch_ids) for scope in scopes], True
-        if self._per_branch():
+        if self.branch_ids is not None and self._per_branch():
             return [
                 self._matching(scopes[0], texts[0], {branch}) for branch in sorted(self.branch_ids)
             ], False

@@ -12,8 +12,8 @@ from django.apps import apps
 from django.db import connection
 
 from customers.models import Customer
-from customers.search_text import LATER, name_search
 from customers.search import customer_search
+from customers.search_text import LATER, name_search
 
 pytestmark = pytest.mark.django_db
 migration = importlib.import_module("customers.migrations.0009_later_characters")

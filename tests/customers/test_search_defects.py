@@ -151,21 +151,21 @@ class TestUnknownBranch:
         assert client.post(SEARCH, {"q": "zhang", "branch": "99999"}).status_code == 403
 
     @pytest.mark.parametrize("username", SEARCHERS)
-    def test_the_api_answers_an_empty_result_for_every_role(self, api, people, demo_users, username):
-        # (the API answered cleanly before the fix: this keeps it so)
+    def test_the_api_says_the_branch_is_unknown_for_every_role(self, api, people, demo_users, username):
+        # the API validates its filters with the page's FilterSet: the same message
         client = api(demo_users[username])
         for params in ({"q": "zhang", "branch": "99999"}, {"branch": "99999"}):
             response = client.get(API_LIST, params)
-            assert response.status_code == 200, params
-            assert response.json()["count"] == 0 and response.json()["results"] == []
+            assert response.status_code == 400, params
+            assert response.json() == {"branch": ["No branch has the code 99999."]}
 
     @pytest.mark.parametrize("username", SEARCHERS)
-    def test_the_api_search_in_a_body_answers_an_empty_result_too(self, api, people, demo_users, username):
+    def test_the_api_search_in_a_body_says_so_too(self, api, people, demo_users, username):
         client = api(demo_users[username])
         for params in ({"q": "zhang", "branch": "99999"}, {"branch": "99999"}):
             response = client.post(API_SEARCH, params, format="json")
-            assert response.status_code == 200, params
-            assert response.json()["count"] == 0 and response.json()["results"] == []
+            assert response.status_code == 400, params
+            assert response.json() == {"branch": ["No branch has the code 99999."]}
 
     def test_the_api_refuses_a_role_without_the_search(self, api, people, demo_users):
         client = api(demo_users["demo_pm"])
