@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import BranchLevel, User
+from accounts.models import User
 from accounts.roles import Role
 from core.forms import BootstrapFormMixin
 from customers.forms import CustomerSearchForm
@@ -16,7 +16,7 @@ from .models import TierLevel, TierPolicy
 from .selectors import NO_TIER, managers_in_scope
 
 
-def _date_widget():
+def date_widget():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -71,7 +71,7 @@ class ShareForm(BootstrapFormMixin, forms.Form):
     with_user = ManagerChoiceField(
         label=_("Share with"), queryset=User.objects.none(), to_field_name="employee_no"
     )
-    until = forms.DateField(label=_("Until (end of day)"), widget=_date_widget())
+    until = forms.DateField(label=_("Until (end of day)"), widget=date_widget())
     reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
 
     def __init__(self, *args, user: User, **kwargs):
@@ -88,7 +88,7 @@ class ShareForm(BootstrapFormMixin, forms.Form):
 
 class OverrideForm(BootstrapFormMixin, forms.Form):
     tier = forms.ChoiceField(label=_("Tier"))
-    expires_on = forms.DateField(label=_("Until (exclusive)"), widget=_date_widget())
+    expires_on = forms.DateField(label=_("Until (exclusive)"), widget=date_widget())
     reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
 
     def __init__(self, *args, **kwargs):
@@ -108,7 +108,7 @@ class OverrideForm(BootstrapFormMixin, forms.Form):
 class RegisterForm(BootstrapFormMixin, forms.Form):
     benefits = forms.CharField(label=_("Benefits"), max_length=200)
     registered_on = forms.DateField(
-        label=_("Registered on"), widget=_date_widget(), initial=timezone.localdate
+        label=_("Registered on"), widget=date_widget(), initial=timezone.localdate
     )
     reason = forms.CharField(label=_("Note"), required=False, max_length=200)
 
@@ -116,19 +116,8 @@ class RegisterForm(BootstrapFormMixin, forms.Form):
 class LiquidateForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
     liquidated_on = forms.DateField(
-        label=_("Liquidated on"), widget=_date_widget(), initial=timezone.localdate
+        label=_("Liquidated on"), widget=date_widget(), initial=timezone.localdate
     )
-
-
-class BookFilterForm(BootstrapFormMixin, forms.Form):
-    tier = forms.CharField(required=False, max_length=20)
-    manager = forms.CharField(label=_("Manager (employee no.)"), required=False, max_length=20)
-    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
-
-
-class PoolFilterForm(BootstrapFormMixin, forms.Form):
-    branch = forms.CharField(label=_("Branch code"), required=False, max_length=20)
-    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
 
 class BatchUploadForm(BootstrapFormMixin, forms.Form):
@@ -170,56 +159,6 @@ class ProspectCloseForm(BootstrapFormMixin, forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[("won", _("Won")), ("lost", _("Lost"))])
     customer_no = forms.CharField(label=_("Customer number"), required=False, max_length=20)
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
-
-
-def _month_choices(count: int = 24) -> list[tuple[str, str]]:
-    today = timezone.localdate().replace(day=1)
-    months = []
-    for k in range(count):
-        index = today.year * 12 + today.month - 1 - k
-        month = datetime.date(index // 12, index % 12 + 1, 1)
-        months.append((month.strftime("%Y-%m"), month.strftime("%Y-%m")))
-    return months
-
-
-class ReportForm(BootstrapFormMixin, forms.Form):
-    level = forms.TypedChoiceField(
-        label=_("Per"),
-        coerce=int,
-        required=False,
-        choices=[
-            (BranchLevel.BRANCH, _("Branch")),
-            (BranchLevel.SUB_BRANCH, _("Sub-branch")),
-            (BranchLevel.OUTLET, _("Outlet")),
-        ],
-    )
-    month_from = forms.ChoiceField(label=_("Migration from month"), required=False)
-    month_to = forms.ChoiceField(label=_("to month"), required=False)
-    start = forms.DateField(label=_("Won / lost from"), required=False, widget=_date_widget())
-    end = forms.DateField(label=_("to"), required=False, widget=_date_widget())
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        choices = _month_choices()
-        self.fields["month_from"].choices = choices
-        self.fields["month_to"].choices = choices
-
-    def clean(self):
-        data = super().clean()
-        today = timezone.localdate()
-        data["level"] = data.get("level") or BranchLevel.BRANCH
-        month_to = data.get("month_to") or today.strftime("%Y-%m")
-        default_from = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
-        month_from = data.get("month_from") or default_from
-        data["month_from"] = datetime.date.fromisoformat(month_from + "-01")
-        data["month_to"] = datetime.date.fromisoformat(month_to + "-01")
-        if data["month_from"] > data["month_to"]:
-            self.add_error("month_to", _("The second month must not be before the first."))
-        data["start"] = data.get("start") or today.replace(day=1)
-        data["end"] = data.get("end") or today
-        if data["start"] > data["end"]:
-            self.add_error("end", _("The end must not be before the start."))
-        return data
 
 
 class LevelProposalForm(BootstrapFormMixin, forms.ModelForm):

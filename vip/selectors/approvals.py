@@ -1,0 +1,66 @@
+"""What waits for a user's decision (transfers in their scope, parameter proposals)
+and what they asked for themselves. Nobody decides their own request."""
+
+from __future__ import annotations
+
+from accounts.models import User
+
+from ..choices import ProposalStatus, TransferStatus
+from ..models import ParameterProposal, TransferRequest
+
+
+def transfers_to_approve(user: User, limit: int = 200) -> list[TransferRequest]:
+    if not user.has_perm("vip.approve_transferrequest"):
+        return []
+    return list(
+        TransferRequest.objects.visible_to(user)
+        .filter(status=TransferStatus.PENDING)
+        .exclude(proposed_by=user)
+        .select_related("customer", "customer__home_branch", "from_manager", "to_manager", "proposed_by")
+        .order_by("proposed_at", "id")[:limit]
+    )
+
+
+def my_transfer_requests(user: User, limit: int = 100) -> list[TransferRequest]:
+    return list(
+        TransferRequest.objects.filter(proposed_by=user)
+        .select_related("customer", "from_manager", "to_manager", "decided_by")
+        .order_by("-proposed_at", "-id")[:limit]
+    )
+
+
+def proposals_to_approve(user: User) -> list[ParameterProposal]:
+    if not user.has_perm("vip.approve_parameterproposal"):
+        return []
+    return list(
+        ParameterProposal.objects.filter(status=ProposalStatus.PENDING)
+        .exclude(proposed_by=user)
+        .select_related("proposed_by")
+        .order_by("proposed_at", "id")
+    )
+
+
+def my_proposals(user: User, limit: int = 50) -> list[ParameterProposal]:
+    if not user.has_perm("vip.add_parameterproposal"):
+        return []
+    return list(
+        ParameterProposal.objects.filter(proposed_by=user)
+        .select_related("decided_by")
+        .order_by("-proposed_at")[:limit]
+    )
+
+
+def pending_approval_count(user: User) -> int:
+    count = 0
+    if user.has_perm("vip.approve_transferrequest"):
+        count += (
+            TransferRequest.objects.visible_to(user)
+            .filter(status=TransferStatus.PENDING)
+            .exclude(proposed_by=user)
+            .count()
+        )
+    if user.has_perm("vip.approve_parameterproposal"):
+        count += (
+            ParameterProposal.objects.filter(status=ProposalStatus.PENDING).exclude(proposed_by=user).count()
+        )
+    return count

@@ -1,0 +1,231 @@
+"""Whose customers: a manager's book (by tier, with the last contact and the next one
+due), the managers of the user's branches with the size of their books, and the
+branch pool of customers without a manager of record."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.scope import visible_branches
+from customers.choices import AssignmentRole
+from customers.models import Customer, CustomerAssignment, Interaction
+from customers.selectors import KeysetPage, keyset_page
+
+from ..models import TierPolicy
+from ..standards import CONTACT_KINDS, next_due
+from .levels import LevelTable, level_table, tier_label
+
+
+@dataclass
+class BookRow:
+    customer: Customer
+    tier_name: str
+    last_contact: datetime.datetime | None
+    since: datetime.date | None
+    next_due: datetime.date | None
+    interval: int | None
+    major: bool
+    overdue: bool
+
+
+@dataclass
+class Book:
+    manager: User
+    page: KeysetPage
+    rows: list[BookRow]
+    tiers: list[dict[str, Any]]
+    total: int
+    total_aum: Decimal
+    major_floor: Decimal | None
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def _last_contact():
+    return Subquery(
+        Interaction.objects.filter(customer=OuterRef("pk"), kind__in=CONTACT_KINDS)
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+
+
+def _assigned_since():
+    return Subquery(
+        CustomerAssignment.objects.filter(
+            customer=OuterRef("pk"), role=AssignmentRole.PRIMARY, end_date__isnull=True
+        ).values("start_date")[:1]
+    )
+
+
+def major_floor(manager: User, share_pct: int) -> Decimal | None:
+    """The smallest AUM among the manager's top `share_pct` % (None: nobody)."""
+    book = Customer.objects.filter(primary_manager=manager, merged_into__isnull=True)
+    size = book.count()
+    top = math.ceil(size * share_pct / 100)
+    if not top:
+        return None
+    return book.order_by("-aum", "-id").values_list("aum", flat=True)[top - 1]
+
+
+def _tier_summary(book: QuerySet[Customer], levels: LevelTable) -> list[dict[str, Any]]:
+    """Count and AUM of the book per tier held, highest tier first (no tier last)."""
+    tiers = [
+        {
+            "code": row["tier"],
+            "name": tier_label(row["tier"], levels.names),
+            "count": row["n"],
+            "aum": row["aum"],
+        }
+        for row in book.order_by().values("tier").annotate(n=Count("pk"), aum=Sum("aum"))
+    ]
+    tiers.sort(key=lambda t: -(levels.thresholds.get(t["code"]) or Decimal("-1")))
+    return tiers
+
+
+def _book_rows(
+    customers: list[Customer], *, manager: User, levels: LevelTable
+) -> tuple[list[BookRow], Decimal | None]:
+    """The page's customers with the due date of their next contact (by their
+    tier's service standard, or as a major customer of the book), and the AUM from
+    which a customer is one of the book's major customers."""
+    policy = TierPolicy.current()
+    floor = major_floor(manager, policy.major_share_pct)
+    per_tier, default_days = levels.intervals, policy.major_contact_interval_days
+    today = timezone.localdate()
+    rows = []
+    for customer in customers:
+        major = bool(customer.tier) or (floor is not None and customer.aum >= floor)
+        due, interval = next_due(
+            tier=customer.tier,
+            major=major,
+            last_contact=customer.last_contact,
+            since=customer.assigned_since,
+            per_tier=per_tier,
+            default_days=default_days,
+        )
+        rows.append(
+            BookRow(
+                customer=customer,
+                tier_name=tier_label(customer.tier, levels.names),
+                last_contact=customer.last_contact,
+                since=customer.assigned_since,
+                next_due=due,
+                interval=interval,
+                major=major,
+                overdue=bool(due and due < today),
+            )
+        )
+    return rows, floor
+
+
+def manager_book(
+    *,
+    user: User,
+    manager: User,
+    cursor: str = "",
+    size: int = 25,
+    customers: QuerySet[Customer] | None = None,
+    filtered: QuerySet[Customer] | None = None,
+) -> Book:
+    """A manager's customers (as far as `user` may see them: `customers`, already
+    narrowed to `user`, or `Customer.objects.visible_to(user)`), largest AUM first,
+    with their last contact and the due date of the next one.
+
+    `filtered` is `customers` narrowed further by the page's filters
+    (`vip.filters.BookFilterSet`): the rows come from it, while the per-tier
+    summary counts the whole book."""
+    levels = level_table()
+    if customers is None:
+        customers = Customer.objects.visible_to(user)
+    if filtered is None:
+        filtered = customers
+    tiers = _tier_summary(customers.filter(primary_manager=manager, merged_into__isnull=True), levels)
+    shown = (
+        filtered.filter(primary_manager=manager, merged_into__isnull=True)
+        .annotate(last_contact=_last_contact(), assigned_since=_assigned_since())
+        .order_by("-aum", "-id")
+    )
+    page = keyset_page(shown, sort="aum", cursor=cursor, size=size)
+    rows, floor = _book_rows(page.rows, manager=manager, levels=levels)
+    return Book(
+        manager=manager,
+        page=page,
+        rows=rows,
+        tiers=tiers,
+        total=sum(t["count"] for t in tiers),
+        total_aum=sum((t["aum"] or Decimal("0") for t in tiers), Decimal("0")),
+        major_floor=floor,
+        names=levels.names,
+    )
+
+
+def managers_in_scope(user: User) -> QuerySet[User]:
+    """Client managers (active or not: a manager who left still has a book) of the
+    branches the user may see."""
+    return (
+        User.objects.filter(branch__in=visible_branches(user), groups__name=Role.CLIENT_MANAGER)
+        .select_related("branch")
+        .distinct()
+    )
+
+
+def managers_with_books(user: User) -> list[User]:
+    """Managers in scope with the size and AUM of their books as far as the user may
+    see them (one grouped query): a customer of a book homed outside the user's
+    scope is not counted."""
+    managers = list(managers_in_scope(user).order_by("branch__path", "employee_no"))
+    figures = {
+        row["primary_manager"]: row
+        for row in Customer.objects.visible_to(user)
+        .filter(primary_manager__in=[m.pk for m in managers], merged_into__isnull=True)
+        .order_by()
+        .values("primary_manager")
+        .annotate(n=Count("pk"), aum=Sum("aum"))
+    }
+    for manager in managers:
+        row = figures.get(manager.pk, {})
+        manager.book_size = row.get("n", 0)
+        manager.book_aum = row.get("aum") or Decimal("0")
+    return managers
+
+
+# --- pool -----------------------------------------------------------------------------
+
+
+def pool_customers(
+    *,
+    user: User,
+    cursor: str = "",
+    size: int = 50,
+    customers: QuerySet[Customer] | None = None,
+) -> KeysetPage:
+    """Customers without a manager of record in the user's scope (`customers`,
+    already narrowed to `user` and perhaps by the page's filters,
+    `vip.filters.PoolFilterSet`; or `Customer.objects.visible_to(user)`), largest
+    AUM first."""
+    if customers is None:
+        customers = Customer.objects.visible_to(user)
+    customers = customers.filter(primary_manager__isnull=True, merged_into__isnull=True)
+    customers = customers.select_related("home_branch").order_by("-aum", "-id")
+    return keyset_page(customers, sort="aum", cursor=cursor, size=size)
+
+
+def pool_counts(user: User) -> list[dict[str, Any]]:
+    """Pool size per home branch in the user's scope."""
+    rows = (
+        Customer.objects.visible_to(user)
+        .filter(primary_manager__isnull=True, merged_into__isnull=True)
+        .order_by()
+        .values("home_branch__code", "home_branch__name")
+        .annotate(n=Count("pk"), aum=Sum("aum"))
+        .order_by("home_branch__code")
+    )
+    return list(rows)
