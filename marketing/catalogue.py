@@ -119,7 +119,7 @@ def _promotion_changes(
             base[str(pk)] = _values(existing, PROMOTION_FIELDS)
             continue
         _require(by, "marketing.change_promotion" if existing else "marketing.add_promotion")
-        candidate = Promotion.objects.get(pk=pk) if existing else Promotion()
+        candidate = Promotion.objects.get(pk=existing.pk) if existing else Promotion()
         try:
             _set(candidate, entry.get("values", {}), PROMOTION_FIELDS)
             candidate.full_clean(exclude=["product"])

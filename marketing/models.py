@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -96,7 +97,7 @@ class Product(models.Model):
         return f"{self.code} {self.name}"
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, Any] = {}
         if self.category in RATED_CATEGORIES and not self.risk_rating:
             errors["risk_rating"] = _("An investment product needs a risk rating (R1..R5).")
         if self.sale_start and self.sale_end and self.sale_end < self.sale_start:
@@ -285,11 +286,12 @@ class Campaign(ApprovalRecord):
     )
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
-    # A draft is not proposed yet: submitting it is.
-    proposed_by = models.ForeignKey(
+    # A draft is not proposed yet: submitting it is. Both are nullable overrides of
+    # the abstract base's fields.
+    proposed_by = models.ForeignKey(  # type: ignore[assignment]
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
     )
-    proposed_at = models.DateTimeField(_("proposed at"), null=True, blank=True)
+    proposed_at = models.DateTimeField(_("proposed at"), null=True, blank=True)  # type: ignore[assignment]
     started_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -324,7 +326,7 @@ class Campaign(ApprovalRecord):
         return self.start_date > timezone.localdate()
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, Any] = {}
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = _("The campaign ends before it starts.")
         try:
@@ -430,8 +432,9 @@ class ContactPolicy(ApprovalRecord):
         _("status"), max_length=10, choices=PolicyStatus.choices, default=PolicyStatus.PROPOSED
     )
     note = models.CharField(_("why"), max_length=200, blank=True)
-    # The policy the demo seeding records has no proposer.
-    proposed_by = models.ForeignKey(
+    # The policy the demo seeding records has no proposer: a nullable override of the
+    # abstract base's field.
+    proposed_by = models.ForeignKey(  # type: ignore[assignment]
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
     )
 

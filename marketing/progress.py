@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -83,7 +83,7 @@ def _sale_rows(task: MarketingTask, until: datetime.date) -> list[tuple[int | No
             open_date__lt=task.period_start,
         )
         sales = sales.filter(product__is_payroll=True).exclude(Exists(earlier))
-        value = Count("customer_id", distinct=True)
+        value: Aggregate = Count("customer_id", distinct=True)
     else:
         value = Sum("amount")
     rows = sales.values("manager_id", "branch_id").annotate(value=value).order_by()
@@ -165,7 +165,9 @@ def task_progress(
         if allocation.manager_id:
             actual = by_manager.get(allocation.manager_id, Decimal("0"))
         else:
-            root = allocation.branch.path
+            branch = allocation.branch
+            assert branch is not None  # an allocation is a manager's or a branch's
+            root = branch.path
             actual = sum((v for b, v in by_branch.items() if paths.get(b, "").startswith(root)), Decimal("0"))
         completion = float(actual / allocation.target) if allocation.target else 0.0
         result.append(
@@ -195,7 +197,9 @@ def _tree_order(allocations: list[TaskAllocation]) -> list[TaskAllocation]:
     for a in allocations:
         children[a.parent_id if a.parent_id in ids else None].append(a)
     for siblings in children.values():
-        siblings.sort(key=lambda a: (a.manager_id is not None, a.branch.path if a.branch_id else "", a.pk))
+        siblings.sort(
+            key=lambda a: (a.manager_id is not None, a.branch.path if a.branch is not None else "", a.pk)
+        )
     ordered: list[TaskAllocation] = []
 
     def walk(node_id):

@@ -124,7 +124,7 @@ def _day_end(day: datetime.date) -> datetime.datetime:
 
 @transaction.atomic
 def sales_from_new_accounts(business_date: datetime.date) -> dict[str, int]:
-    params = {
+    params: dict[str, datetime.date | str | None] = {
         "day": business_date,
         "since": business_date - datetime.timedelta(days=MATCH_DAYS),
         "opportunity": SaleSource.OPPORTUNITY.value,

@@ -81,7 +81,7 @@ def clean_rules(rules: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for key in ALL_RULES:
         value = (rules or {}).get(key)
-        if value in (None, "", [], ()):
+        if value is None or value in ("", [], ()):
             continue
         if key in LIST_RULES:
             cleaned[key] = sorted({str(v) for v in value})
@@ -174,7 +174,7 @@ def rules_condition(rules: dict[str, Any], *, today: datetime.date) -> Q:
     return q
 
 
-def _subtrees(codes: list[str]) -> QuerySet[Branch]:
+def _subtrees(codes: list[str]) -> QuerySet[Branch, dict[str, Any]]:
     """The branches within the subtree of any of `codes` (a branch is within a root
     when its path starts with the root's path)."""
     roots = Branch.objects.filter(code__in=codes, path=Substr(OuterRef("path"), 1, Length("path")))

@@ -35,3 +35,29 @@ def test_a_layer_imports_only_the_layers_below_it(package):
         if name not in allowed
     ]
     assert not offences, "\n".join(offences)
+
+
+def _app_sources():
+    for package in [*LAYERS, *sorted(ABOVE_THE_APPS)]:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
+def test_no_app_rewrites_a_query_tree_or_asks_for_a_plan_to_choose_its_sql():
+    """A query is built from its parameters with the ORM's public API: assigning to
+    `query.where` (or its children) breaks silently on a Django release, and an
+    EXPLAIN per request makes the SQL depend on the planner's mood."""
+    offences = []
+    for path in _app_sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                text = ast.unparse(target)
+                if ".query.where" in text or text.endswith(".where.children") or ".where.children[" in text:
+                    offences.append(f"{path.relative_to(ROOT)}:{node.lineno} assigns {text}")
+            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if is_text and node.value.lstrip().upper().startswith("EXPLAIN"):
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno} runs EXPLAIN")
+    assert not offences, "\n".join(offences)

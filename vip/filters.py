@@ -124,8 +124,8 @@ class PoolFilterSet(PageFilterSet):
         form = PoolPageForm
 
     def filter_branch(self, queryset: QuerySet[Customer], name: str, branch: Branch) -> QuerySet[Customer]:
-        # A list of ids, not a subquery: the keyset page reads a few branches'
-        # AUM-ordered indexes one by one (customers.selectors.keyset_page).
+        # A list of ids, not a subquery: the planner then knows how many customers
+        # they hold (as for the data scope, customers.querysets.ScopeRule).
         subtree = list(Branch.objects.subtree(branch).values_list("pk", flat=True))
         return queryset.filter(home_branch_id__in=subtree)
 

@@ -3,7 +3,7 @@ built from its parameters (`plan`) and its keyset pages (`paging`)."""
 
 from .filters import SearchFilters
 from .paging import COUNT_CAP, MATCH_SETTINGS, Cursor, KeysetPage, keyset_page
-from .plan import SORTS, CustomerSearch, customer_search
+from .plan import SORTS, CustomerRows, CustomerSearch, customer_search
 from .text import TextMatch, classify_query, text_condition, text_match
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "MATCH_SETTINGS",
     "SORTS",
     "Cursor",
+    "CustomerRows",
     "CustomerSearch",
     "KeysetPage",
     "SearchFilters",

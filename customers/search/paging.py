@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from core.db import read_with
 from customers.models import Customer
 
-from .plan import SORTS, CustomerSearch
+from .plan import SORTS, CustomerRows, CustomerSearch
 
 COUNT_CAP = 500
 # The planner settings of fetching a search's matches in order. A scope or AUM
@@ -86,7 +86,7 @@ class Cursor:
         return None
 
 
-def keyset_page(search: CustomerSearch, *, cursor: str = "", size: int = 25) -> KeysetPage:
+def keyset_page(search: CustomerSearch | CustomerRows, *, cursor: str = "", size: int = 25) -> KeysetPage:
     """One page of `search` after `cursor` (the sort value and id of the previous
     page's last row), or before it (a `previous_cursor`).
 

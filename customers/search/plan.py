@@ -147,6 +147,25 @@ class CustomerSearch:
         return empty
 
 
+class CustomerRows:
+    """A plain queryset of customers (a manager's book, a pool), paged like a search:
+    one part read in the sort's order, its page's rows read back by key with the
+    queryset's own conditions and annotations."""
+
+    def __init__(self, queryset: QuerySet[Customer], *, sort: str = "aum"):
+        self.sort = sort if sort in SORTS else "aum"
+        self.field, descending = SORTS[self.sort]
+        self.order = (f"-{self.field}", "-id") if descending else (self.field, "id")
+        self.queryset = queryset.order_by(*self.order)
+        self.empty = False
+
+    def parts(self) -> tuple[list[QuerySet[Customer]], bool]:
+        return [self.queryset.order_by()], False
+
+    def rows(self, ids: list[int]) -> QuerySet[Customer]:
+        return self.queryset.order_by().filter(pk__in=ids)
+
+
 def customer_search(
     *,
     user,

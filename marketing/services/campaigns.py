@@ -24,7 +24,7 @@ from core.approvals import ApprovalStatus
 
 from .. import suitability
 from ..choices import CampaignStatus, MarketingAction, TargetStatus
-from ..models import Campaign, CampaignTarget, Product
+from ..models import Campaign, CampaignTarget, Product, Segment
 from ..segments import segment_customers
 from ._common import require
 
@@ -170,13 +170,15 @@ def _refuse_outside_dates(campaign: Campaign, today: datetime.date) -> None:
         )
 
 
-def _freeze_targets(campaign: Campaign, *, user: User, today: datetime.date) -> dict[str, int]:
+def _freeze_targets(
+    campaign: Campaign, segment: Segment, *, user: User, today: datetime.date
+) -> dict[str, int]:
     """Insert the segment's members, evaluated in the starter's scope, as the
     campaign's targets (one INSERT ... SELECT), each with the reason it is
     excluded, if any; the included and excluded counts."""
     rating = suitability.highest_rating(campaign.products.values_list("risk_rating", flat=True))
     members = (
-        segment_customers(campaign.segment.rules, user=user, today=today)
+        segment_customers(segment.rules, user=user, today=today)
         .annotate(exclusion=suitability.exclusion_case(rating, on=today, channels=campaign.channels))
         .values("id", "primary_manager_id", "home_branch_id", "exclusion")
         .order_by()
@@ -201,7 +203,8 @@ def campaign_start(*, campaign: Campaign, user: User, today: datetime.date | Non
     campaign = _lock_in_status(campaign, [CampaignStatus.APPROVED], _("started"))
     _refuse_outside_dates(campaign, today)
     segment = campaign.segment
-    counts = _freeze_targets(campaign, user=user, today=today)
+    assert segment is not None  # a campaign is submitted, so approved, with a segment
+    counts = _freeze_targets(campaign, segment, user=user, today=today)
     campaign.status = CampaignStatus.RUNNING
     campaign.started_by, campaign.started_at = user, timezone.now()
     campaign.frozen_rules = segment.rules

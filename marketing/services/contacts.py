@@ -25,7 +25,7 @@ from ..choices import CampaignStatus, ContactOutcome, MarketingAction, PolicySta
 from ..models import Campaign, CampaignTarget, ContactPolicy, MarketingContact
 from ._common import require
 
-OUTCOME_STATUS = {
+OUTCOME_STATUS: dict[str, TargetStatus] = {
     ContactOutcome.NOT_REACHED: TargetStatus.NOT_REACHED,
     ContactOutcome.INTERESTED: TargetStatus.INTERESTED,
     ContactOutcome.DECLINED: TargetStatus.DECLINED,

@@ -123,6 +123,8 @@ def _take_for_the_branch(allocation: TaskAllocation, user: User) -> None:
 def _share_errors(allocation: TaskAllocation, shares: Sequence[tuple[Branch | User, Decimal]]) -> list[str]:
     """What is wrong with the shares: their sum, a negative or repeated share, a
     receiver that is neither a child branch nor a client manager of the subtree."""
+    parent = allocation.branch
+    assert parent is not None  # only a branch's share is decomposed
     errors = []
     total = sum((Decimal(target) for _receiver, target in shares), Decimal("0"))
     if total != allocation.target:
@@ -147,7 +149,8 @@ def _share_errors(allocation: TaskAllocation, shares: Sequence[tuple[Branch | Us
             receiver.branch_id
             and receiver.is_active
             and has_role(receiver, Role.CLIENT_MANAGER)
-            and receiver.branch.is_within(allocation.branch)
+            and receiver.branch is not None
+            and receiver.branch.is_within(parent)
         ):
             errors.append(
                 _("%(r)s is not a client manager of %(b)s.") % {"r": receiver, "b": allocation.branch}
@@ -215,7 +218,7 @@ def task_decompose(
     errors = _share_errors(allocation, shares)
     if errors:
         raise ValidationError(errors)
-    wanted = {
+    wanted: dict[tuple[int | None, int | None], Decimal] = {
         ((receiver.pk, None) if isinstance(receiver, Branch) else (None, receiver.pk)): Decimal(target)
         for receiver, target in shares
     }

@@ -96,12 +96,11 @@ def log_in(client, username, password):
     return client
 
 
-def search_settings_statements(*, per_branch: bool = False) -> int:
+def search_settings_statements() -> int:
     """Statements a search page adds on PostgreSQL: its planner settings set and
-    reset (customers.selectors.MATCH_SETTINGS through core.db.read_with); for
-    a search held to several branches (`per_branch`), also its plan, asked first."""
+    reset (customers.search.MATCH_SETTINGS through core.db.read_with)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return 0
-    return 3 if per_branch else 2
+    return 2

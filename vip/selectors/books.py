@@ -18,7 +18,7 @@ from accounts.roles import Role
 from accounts.scope import visible_branches
 from customers.choices import AssignmentRole
 from customers.models import Customer, CustomerAssignment, Interaction
-from customers.selectors import KeysetPage, keyset_page
+from customers.search import CustomerRows, KeysetPage, keyset_page
 
 from ..models import TierPolicy
 from ..standards import CONTACT_KINDS, next_due
@@ -148,12 +148,10 @@ def manager_book(
     if filtered is None:
         filtered = customers
     tiers = _tier_summary(customers.filter(primary_manager=manager, merged_into__isnull=True), levels)
-    shown = (
-        filtered.filter(primary_manager=manager, merged_into__isnull=True)
-        .annotate(last_contact=_last_contact(), assigned_since=_assigned_since())
-        .order_by("-aum", "-id")
+    shown = filtered.filter(primary_manager=manager, merged_into__isnull=True).annotate(
+        last_contact=_last_contact(), assigned_since=_assigned_since()
     )
-    page = keyset_page(shown, sort="aum", cursor=cursor, size=size)
+    page = keyset_page(CustomerRows(shown, sort="aum"), cursor=cursor, size=size)
     rows, floor = _book_rows(page.rows, manager=manager, levels=levels)
     return Book(
         manager=manager,
@@ -214,8 +212,8 @@ def pool_customers(
     if customers is None:
         customers = Customer.objects.visible_to(user)
     customers = customers.filter(primary_manager__isnull=True, merged_into__isnull=True)
-    customers = customers.select_related("home_branch").order_by("-aum", "-id")
-    return keyset_page(customers, sort="aum", cursor=cursor, size=size)
+    customers = customers.select_related("home_branch")
+    return keyset_page(CustomerRows(customers, sort="aum"), cursor=cursor, size=size)
 
 
 def pool_counts(user: User) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from django.views import View
 
 from core.views import ScopedView
 from customers.exports import neutralise
-from customers.selectors import customer_search
+from customers.search import customer_search
 
 from .. import services
 from ..choices import BatchRowOutcome, BatchSource, BatchStatus
