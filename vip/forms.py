@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -24,7 +25,7 @@ class ManagerChoiceField(forms.ModelChoiceField):
     """An active client manager, chosen by employee number."""
 
     def label_from_instance(self, obj: User) -> str:
-        branch = obj.branch.name if obj.branch_id else ""
+        branch = obj.branch.name if obj.branch is not None else ""
         return f"{obj.employee_no} {obj.display_name} · {branch}"
 
 
@@ -48,7 +49,7 @@ class AssignForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = active_managers(user)
+        cast(ManagerChoiceField, self.fields["manager"]).queryset = active_managers(user)
 
 
 def all_active_managers():
@@ -64,7 +65,7 @@ class TransferForm(AssignForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        self.fields["manager"].queryset = all_active_managers()
+        cast(ManagerChoiceField, self.fields["manager"]).queryset = all_active_managers()
 
 
 class ShareForm(BootstrapFormMixin, forms.Form):
@@ -77,7 +78,7 @@ class ShareForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         # Any active client manager of the bank may be asked to help.
-        self.fields["with_user"].queryset = all_active_managers()
+        cast(ManagerChoiceField, self.fields["with_user"]).queryset = all_active_managers()
         if not self.is_bound:
             self.initial.setdefault("until", timezone.localdate() + datetime.timedelta(days=14))
 
@@ -138,7 +139,7 @@ class BatchSearchForm(CustomerSearchForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_manager"].queryset = active_managers(user)
+        cast(ManagerChoiceField, self.fields["to_manager"]).queryset = active_managers(user)
 
 
 class ProspectForm(BootstrapFormMixin, forms.Form):

@@ -11,7 +11,9 @@ class TierChangeSerializer(serializers.Serializer):
     date = serializers.DateField(source="effective_date")
     from_tier = serializers.CharField(allow_blank=True)
     to_tier = serializers.CharField(allow_blank=True)
-    source = serializers.CharField()
+    # The serializer metaclass moves declared fields off the class, so this field does
+    # not replace `Field.source` (the attribute the stubs see).
+    source = serializers.CharField()  # type: ignore[assignment]
     by = serializers.CharField(source="changed_by.employee_no", allow_null=True, default=None)
     reason = serializers.CharField(allow_blank=True)
     window_avg_aum = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)

@@ -8,7 +8,7 @@ import datetime
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -23,6 +23,23 @@ from customers.search import CustomerRows, KeysetPage, keyset_page
 from ..models import TierPolicy
 from ..standards import CONTACT_KINDS, next_due
 from .levels import LevelTable, level_table, tier_label
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class ContactAnnotations(TypedDict):
+    """What a customer of a book is annotated with (`manager_book`)."""
+
+    last_contact: datetime.datetime | None
+    assigned_since: datetime.date | None
+
+
+class BookFigures(TypedDict):
+    """What a manager is given with the figures of their book (`managers_with_books`)."""
+
+    book_size: int
+    book_aum: Decimal
 
 
 @dataclass
@@ -91,7 +108,7 @@ def _tier_summary(book: QuerySet[Customer], levels: LevelTable) -> list[dict[str
 
 
 def _book_rows(
-    customers: list[Customer], *, manager: User, levels: LevelTable
+    customers: list[WithAnnotations[Customer, ContactAnnotations]], *, manager: User, levels: LevelTable
 ) -> tuple[list[BookRow], Decimal | None]:
     """The page's customers with the due date of their next contact (by their
     tier's service standard, or as a major customer of the book), and the AUM from
@@ -152,7 +169,9 @@ def manager_book(
         last_contact=_last_contact(), assigned_since=_assigned_since()
     )
     page = keyset_page(CustomerRows(shown, sort="aum"), cursor=cursor, size=size)
-    rows, floor = _book_rows(page.rows, manager=manager, levels=levels)
+    # The page's rows are read back from `shown`, with its annotations.
+    annotated = cast("list[WithAnnotations[Customer, ContactAnnotations]]", page.rows)
+    rows, floor = _book_rows(annotated, manager=manager, levels=levels)
     return Book(
         manager=manager,
         page=page,
@@ -175,11 +194,15 @@ def managers_in_scope(user: User) -> QuerySet[User]:
     )
 
 
-def managers_with_books(user: User) -> list[User]:
+def managers_with_books(user: User) -> list[WithAnnotations[User, BookFigures]]:
     """Managers in scope with the size and AUM of their books as far as the user may
     see them (one grouped query): a customer of a book homed outside the user's
     scope is not counted."""
-    managers = list(managers_in_scope(user).order_by("branch__path", "employee_no"))
+    # Each manager is given `BookFigures` below, before the list is returned.
+    managers = cast(
+        "list[WithAnnotations[User, BookFigures]]",
+        list(managers_in_scope(user).order_by("branch__path", "employee_no")),
+    )
     figures = {
         row["primary_manager"]: row
         for row in Customer.objects.visible_to(user)

@@ -182,7 +182,7 @@ def _classified(row: dict[str, Any], named: _Named, *, seen: set[str]) -> dict[s
         row["outcome"] = BatchRowOutcome.UNCHANGED.value
     elif number in named.pending:
         row["message"] = _("A transfer of this customer is already waiting for approval.")
-    elif customer.primary_manager_id is None:
+    elif customer.primary_manager is None:
         row["outcome"] = BatchRowOutcome.ASSIGN.value
     else:
         row["outcome"] = BatchRowOutcome.TRANSFER.value

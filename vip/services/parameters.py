@@ -180,7 +180,9 @@ def _stale_parameters(
     stale = []
     for code, before in (proposal.base or {}).get("levels", {}).items():
         now = _level_values(current.get(code))
-        if (before is None) != (now is None) or (before and any(now[f] != v for f, v in before.items())):
+        if (before is None) != (now is None) or (
+            before and now is not None and any(now[f] != v for f, v in before.items())
+        ):
             stale.append(code)
     for field, before in (proposal.base or {}).get("policy", {}).items():
         if jsonable(getattr(policy, field)) != before:

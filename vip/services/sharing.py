@@ -50,6 +50,7 @@ def customer_share(
             {"until": _("A share lasts at most %(n)s days.") % {"n": policy.share_max_days}}
         )
     grant = assign_perm("customers.view_customer", with_user, customer)
+    assert isinstance(grant, CustomerUserObjectPermission)  # a user's grant on a customer
     grant.expires_at = until
     grant.save(update_fields=["expires_at"])
     audit(

@@ -212,7 +212,7 @@ def prospect_close(
     prospect.closed_at = timezone.now()
     prospect.note = (note or prospect.note).strip()[:200]
     prospect.save(update_fields=["status", "closed_at", "note", "customer"])
-    if not won and prospect.customer_id:
+    if not won and prospect.customer is not None:
         lock_against_evaluation()
         linked = lock_customer(prospect.customer)
         if linked.vip_status == VipStatus.TO_BE_WON:
