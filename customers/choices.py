@@ -195,3 +195,15 @@ class BatchFilePhase(models.TextChoices):
     CHECKING = "checking", _("Checking")
     MERGING = "merging", _("Writing")
     DONE = "done", _("Done")
+
+
+class IncomeType(models.TextChoices):
+    """Intermediary-business (中间业务) income kinds of INCOME.dat (extract v1.1)."""
+
+    AGENCY_FUND = "AGENCY_FUND", _("Fund distribution fees")
+    AGENCY_WEALTH = "AGENCY_WEALTH", _("Wealth-product fees")
+    AGENCY_INSURANCE = "AGENCY_INSURANCE", _("Insurance commissions")
+    CARD_FEE = "CARD_FEE", _("Card fees")
+    SETTLEMENT_FEE = "SETTLEMENT_FEE", _("Settlement fees")
+    CUSTODY_FEE = "CUSTODY_FEE", _("Custody fees")
+    OTHER = "OTHER", _("Other intermediary income")

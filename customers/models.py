@@ -38,6 +38,7 @@ from .choices import (
     Gender,
     HouseholdRole,
     IdType,
+    IncomeType,
     InteractionKind,
     Marital,
     QualityIssueKind,
@@ -433,6 +434,30 @@ class TransactionSummary(models.Model):
         return f"{self.customer_id} {self.business_date} {self.channel}"
 
 
+class IncomeEntry(models.Model):
+    """Intermediary-business income the finance system booked for a customer (and
+    account, where known) on a business date: a row of INCOME.dat (extract v1.1). A
+    reversal is negative; several rows of one kind on one day add up."""
+
+    business_date = models.DateField(_("business date"))
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="income_entries")
+    account = models.ForeignKey(
+        "Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="income_entries"
+    )
+    income_type = models.CharField(_("income type"), max_length=20, choices=IncomeType.choices)
+    cny_amount = models.DecimalField(_("amount (CNY)"), **MONEY)
+
+    objects = CustomerHeldQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("intermediary income")
+        verbose_name_plural = _("intermediary income")
+        indexes = [models.Index(fields=["business_date", "customer"], name="income_date_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.business_date} {self.income_type} {self.cny_amount}"
+
+
 class Relationship(models.Model):
     """A link from a customer to another person or a company (employer)."""
 
@@ -526,6 +551,11 @@ class CustomerAssignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
     )
     role = models.CharField(max_length=10, choices=AssignmentRole.choices, default=AssignmentRole.PRIMARY)
+    # Split credit: an assisting manager's share of the customer's figures, in
+    # percent; the manager of record counts what the assisting shares leave.
+    credit_share = models.DecimalField(
+        _("credit share (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
     start_date = models.DateField(default=timezone.localdate)
     end_date = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
