@@ -5,31 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0009_later_characters'),
+        ("customers", "0009_later_characters"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customerassignment',
-            name='credit_share',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='credit share (%)'),
+            model_name="customerassignment",
+            name="credit_share",
+            field=models.DecimalField(
+                blank=True, decimal_places=2, max_digits=5, null=True, verbose_name="credit share (%)"
+            ),
         ),
         migrations.CreateModel(
-            name='IncomeEntry',
+            name="IncomeEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('business_date', models.DateField(verbose_name='business date')),
-                ('income_type', models.CharField(choices=[('AGENCY_FUND', 'Fund distribution fees'), ('AGENCY_WEALTH', 'Wealth-product fees'), ('AGENCY_INSURANCE', 'Insurance commissions'), ('CARD_FEE', 'Card fees'), ('SETTLEMENT_FEE', 'Settlement fees'), ('CUSTODY_FEE', 'Custody fees'), ('OTHER', 'Other intermediary income')], max_length=20, verbose_name='income type')),
-                ('cny_amount', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='amount (CNY)')),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='income_entries', to='customers.account')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='income_entries', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("business_date", models.DateField(verbose_name="business date")),
+                (
+                    "income_type",
+                    models.CharField(
+                        choices=[
+                            ("AGENCY_FUND", "Fund distribution fees"),
+                            ("AGENCY_WEALTH", "Wealth-product fees"),
+                            ("AGENCY_INSURANCE", "Insurance commissions"),
+                            ("CARD_FEE", "Card fees"),
+                            ("SETTLEMENT_FEE", "Settlement fees"),
+                            ("CUSTODY_FEE", "Custody fees"),
+                            ("OTHER", "Other intermediary income"),
+                        ],
+                        max_length=20,
+                        verbose_name="income type",
+                    ),
+                ),
+                (
+                    "cny_amount",
+                    models.DecimalField(decimal_places=2, max_digits=18, verbose_name="amount (CNY)"),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="income_entries",
+                        to="customers.account",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="income_entries",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'intermediary income',
-                'verbose_name_plural': 'intermediary income',
-                'indexes': [models.Index(fields=['business_date', 'customer'], name='income_date_customer')],
+                "verbose_name": "intermediary income",
+                "verbose_name_plural": "intermediary income",
+                "indexes": [models.Index(fields=["business_date", "customer"], name="income_date_customer")],
             },
         ),
     ]

@@ -7,137 +7,378 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0004_user_approval_record'),
-        ('customers', '0010_income_and_credit_share'),
+        ("accounts", "0004_user_approval_record"),
+        ("customers", "0010_income_and_credit_share"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Period',
+            name="Period",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=7, unique=True, verbose_name='period')),
-                ('kind', models.CharField(choices=[('month', 'Month'), ('quarter', 'Quarter'), ('year', 'Year')], max_length=7, verbose_name='kind')),
-                ('start', models.DateField(verbose_name='first day')),
-                ('end', models.DateField(verbose_name='last day')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=6, verbose_name='status')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=7, unique=True, verbose_name="period")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("month", "Month"), ("quarter", "Quarter"), ("year", "Year")],
+                        max_length=7,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("start", models.DateField(verbose_name="first day")),
+                ("end", models.DateField(verbose_name="last day")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")],
+                        default="open",
+                        max_length=6,
+                        verbose_name="status",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'assessment period',
-                'verbose_name_plural': 'assessment periods',
-                'ordering': ['-start', 'kind'],
+                "verbose_name": "assessment period",
+                "verbose_name_plural": "assessment periods",
+                "ordering": ["-start", "kind"],
             },
         ),
         migrations.CreateModel(
-            name='FtpProposal',
+            name="FtpProposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('proposed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='proposed at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('decision_note', models.CharField(blank=True, max_length=300, verbose_name='decision note')),
-                ('status', models.CharField(choices=[('pending', 'Waiting for approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='pending', max_length=10, verbose_name='status')),
-                ('changes', models.JSONField(default=dict, verbose_name='changes')),
-                ('base', models.JSONField(default=dict, verbose_name='values before')),
-                ('reason', models.CharField(max_length=200, verbose_name='reason')),
-                ('source', models.CharField(choices=[('form', 'Form'), ('import', 'Spreadsheet import')], default='form', max_length=10, verbose_name='source')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('proposed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='proposed by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "proposed_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="proposed at"),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("decision_note", models.CharField(blank=True, max_length=300, verbose_name="decision note")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("changes", models.JSONField(default=dict, verbose_name="changes")),
+                ("base", models.JSONField(default=dict, verbose_name="values before")),
+                ("reason", models.CharField(max_length=200, verbose_name="reason")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("form", "Form"), ("import", "Spreadsheet import")],
+                        default="form",
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "proposed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="proposed by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'FTP spread proposal',
-                'verbose_name_plural': 'FTP spread proposals',
-                'ordering': ['-proposed_at', '-id'],
-                'permissions': [('approve_ftpproposal', 'Can approve FTP spread proposals')],
+                "verbose_name": "FTP spread proposal",
+                "verbose_name_plural": "FTP spread proposals",
+                "ordering": ["-proposed_at", "-id"],
+                "permissions": [("approve_ftpproposal", "Can approve FTP spread proposals")],
             },
         ),
         migrations.CreateModel(
-            name='ResultVersion',
+            name="ResultVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('status', models.CharField(choices=[('provisional', 'Provisional'), ('published', 'Published'), ('pending', 'Waiting for approval'), ('superseded', 'Superseded'), ('rejected', 'Rejected')], max_length=12, verbose_name='status')),
-                ('computed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='computed')),
-                ('counted_through', models.DateField(blank=True, null=True, verbose_name='counted through')),
-                ('counted_days', models.PositiveIntegerField(default=0, verbose_name='counted days')),
-                ('ftp_spreads', models.JSONField(default=dict, verbose_name='FTP spreads')),
-                ('seconds', models.FloatField(blank=True, null=True, verbose_name='seconds')),
-                ('computed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('period', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='performance.period')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="version")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("provisional", "Provisional"),
+                            ("published", "Published"),
+                            ("pending", "Waiting for approval"),
+                            ("superseded", "Superseded"),
+                            ("rejected", "Rejected"),
+                        ],
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "computed_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="computed"),
+                ),
+                ("counted_through", models.DateField(blank=True, null=True, verbose_name="counted through")),
+                ("counted_days", models.PositiveIntegerField(default=0, verbose_name="counted days")),
+                ("ftp_spreads", models.JSONField(default=dict, verbose_name="FTP spreads")),
+                ("seconds", models.FloatField(blank=True, null=True, verbose_name="seconds")),
+                (
+                    "computed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "period",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="performance.period",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'result version',
-                'verbose_name_plural': 'result versions',
-                'ordering': ['period', '-number'],
+                "verbose_name": "result version",
+                "verbose_name_plural": "result versions",
+                "ordering": ["period", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='ManagerResult',
+            name="ManagerResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deposit_avg', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='deposits, daily average')),
-                ('loan_avg', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='loans, daily average')),
-                ('aum_avg', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='AUM, daily average')),
-                ('liability', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='liability business')),
-                ('asset', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='asset business')),
-                ('intermediary', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='intermediary business')),
-                ('total', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='contribution')),
-                ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.branch')),
-                ('manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='managers', to='performance.resultversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "deposit_avg",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="deposits, daily average"
+                    ),
+                ),
+                (
+                    "loan_avg",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="loans, daily average"
+                    ),
+                ),
+                (
+                    "aum_avg",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="AUM, daily average"
+                    ),
+                ),
+                (
+                    "liability",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="liability business"
+                    ),
+                ),
+                (
+                    "asset",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="asset business"
+                    ),
+                ),
+                (
+                    "intermediary",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="intermediary business"
+                    ),
+                ),
+                (
+                    "total",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="contribution"
+                    ),
+                ),
+                (
+                    "branch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.branch"
+                    ),
+                ),
+                (
+                    "manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="managers",
+                        to="performance.resultversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "manager's figures",
-                'verbose_name_plural': "managers' figures",
+                "verbose_name": "manager's figures",
+                "verbose_name_plural": "managers' figures",
             },
         ),
         migrations.CreateModel(
-            name='CustomerResult',
+            name="CustomerResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deposit_days', models.DecimalField(decimal_places=10, default=0, max_digits=30, verbose_name='deposit balance-days')),
-                ('loan_days', models.DecimalField(decimal_places=10, default=0, max_digits=30, verbose_name='loan balance-days')),
-                ('aum_days', models.DecimalField(decimal_places=10, default=0, max_digits=30, verbose_name='AUM balance-days')),
-                ('liability', models.DecimalField(decimal_places=10, default=0, max_digits=30, verbose_name='liability business')),
-                ('asset', models.DecimalField(decimal_places=10, default=0, max_digits=30, verbose_name='asset business')),
-                ('intermediary', models.DecimalField(decimal_places=10, default=0, max_digits=30, verbose_name='intermediary business')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer')),
-                ('manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customers', to='performance.resultversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "deposit_days",
+                    models.DecimalField(
+                        decimal_places=10, default=0, max_digits=30, verbose_name="deposit balance-days"
+                    ),
+                ),
+                (
+                    "loan_days",
+                    models.DecimalField(
+                        decimal_places=10, default=0, max_digits=30, verbose_name="loan balance-days"
+                    ),
+                ),
+                (
+                    "aum_days",
+                    models.DecimalField(
+                        decimal_places=10, default=0, max_digits=30, verbose_name="AUM balance-days"
+                    ),
+                ),
+                (
+                    "liability",
+                    models.DecimalField(
+                        decimal_places=10, default=0, max_digits=30, verbose_name="liability business"
+                    ),
+                ),
+                (
+                    "asset",
+                    models.DecimalField(
+                        decimal_places=10, default=0, max_digits=30, verbose_name="asset business"
+                    ),
+                ),
+                (
+                    "intermediary",
+                    models.DecimalField(
+                        decimal_places=10, default=0, max_digits=30, verbose_name="intermediary business"
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="customers.customer"
+                    ),
+                ),
+                (
+                    "manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="customers",
+                        to="performance.resultversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "customer's figures",
-                'verbose_name_plural': "customers' figures",
+                "verbose_name": "customer's figures",
+                "verbose_name_plural": "customers' figures",
             },
         ),
         migrations.CreateModel(
-            name='FtpSpreads',
+            name="FtpSpreads",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('spreads', models.JSONField(default=dict, verbose_name='spreads')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated')),
-                ('period', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ftp_spreads', to='performance.period')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("spreads", models.JSONField(default=dict, verbose_name="spreads")),
+                (
+                    "updated_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="updated"),
+                ),
+                (
+                    "period",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ftp_spreads",
+                        to="performance.period",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'FTP spreads',
-                'verbose_name_plural': 'FTP spreads',
-                'constraints': [models.UniqueConstraint(fields=('period',), name='ftp_one_default', nulls_distinct=False)],
+                "verbose_name": "FTP spreads",
+                "verbose_name_plural": "FTP spreads",
+                "constraints": [
+                    models.UniqueConstraint(fields=("period",), name="ftp_one_default", nulls_distinct=False)
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='resultversion',
-            constraint=models.UniqueConstraint(fields=('period', 'number'), name='version_number'),
+            model_name="resultversion",
+            constraint=models.UniqueConstraint(fields=("period", "number"), name="version_number"),
         ),
         migrations.AddConstraint(
-            model_name='managerresult',
-            constraint=models.UniqueConstraint(fields=('version', 'manager', 'branch'), name='manager_result_once', nulls_distinct=False),
+            model_name="managerresult",
+            constraint=models.UniqueConstraint(
+                fields=("version", "manager", "branch"), name="manager_result_once", nulls_distinct=False
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerresult',
-            index=models.Index(fields=['version', 'manager'], name='customer_result_manager'),
+            model_name="customerresult",
+            index=models.Index(fields=["version", "manager"], name="customer_result_manager"),
         ),
     ]
