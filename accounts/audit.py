@@ -41,6 +41,8 @@ class Action(models.TextChoices):
     GRANT_CHANGED = "grant_changed", _("Customer access granted or revoked")
     TIER_CHANGED = "tier_changed", _("Tier changed")
     PARAMETER_CHANGED = "parameter_changed", _("Parameter changed")
+    PERFORMANCE_COMPUTED = "performance_computed", _("Performance figures computed")
+    PERFORMANCE_PUBLISHED = "performance_published", _("Performance figures published")
     BATCH_LOADED = "batch_loaded", _("Batch load")
     INTERACTION_LOGGED = "interaction_logged", _("Contact logged")
     REMINDER_DONE = "reminder_done", _("Reminder done")

@@ -9,6 +9,8 @@ INGEST = 7_310_101
 QUALITY_SCAN = 7_310_001
 # "a tier evaluation is running" (exclusive) / "a manual tier change" (shared)
 TIER_EVALUATION = 0x71E2_E7A1
+# "a period's performance figures are being computed" (transaction lock)
+PERFORMANCE_RUN = 0x7E2F_0A11
 # "the demo seeding is running"
 DEMO_SEED = 0x5EED_C057
 
@@ -17,5 +19,6 @@ KEYS = {
     "quality_scan": QUALITY_SCAN,
     "tier_evaluation": TIER_EVALUATION,
     "demo_seed": DEMO_SEED,
+    "performance_run": PERFORMANCE_RUN,
 }
 assert len(set(KEYS.values())) == len(KEYS), "advisory-lock keys must differ"

@@ -2,4 +2,8 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("", include("customers.api.urls")), path("", include("vip.api.urls"))]
+urlpatterns = [
+    path("", include("customers.api.urls")),
+    path("", include("vip.api.urls")),
+    path("", include("performance.api.urls")),
+]

@@ -79,11 +79,20 @@ def customer_upkeep(dates: list[datetime.date]) -> None:
 # A step that fails is logged and the next steps still run (each is idempotent and
 # can be run again from the admin's periodic tasks).
 # ---------------------------------------------------------------------------------
+def refresh_performance(dates: list[datetime.date]) -> None:
+    """The open periods' provisional performance figures (month, quarter, year of each
+    loaded date)."""
+    from performance.services import refresh_after_load
+
+    refresh_after_load(dates)
+
+
 POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...] = (
     ("aum", refresh_aum),
     ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
     ("marketing_profile", refresh_marketing_profile),
     ("marketing_sales", record_sales),
+    ("performance", refresh_performance),  # after the sales it may count
     ("data_quality", scan_data_quality),
     ("customer_upkeep", customer_upkeep),  # last: after every step that writes customers
 )

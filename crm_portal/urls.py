@@ -39,6 +39,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("vip/", include("vip.urls")),
     path("marketing/", include("marketing.urls")),
+    path("performance/", include("performance.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "admin/login/",

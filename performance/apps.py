@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PerformanceConfig(AppConfig):
     name = "performance"
     verbose_name = _("Performance")
+
+    def ready(self) -> None:
+        # the approval flows of this app's maker-checker models
+        from . import parameters, publication  # noqa: F401

@@ -4,21 +4,24 @@ of a period as a version with its figures per customer and per manager."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
-from core.approvals import ChangeProposal
+from core.approvals import ApprovalRecord, ApprovalStatus, ChangeProposal
 from core.money import MONEY
 from customers.models import Customer
 from customers.querysets import CustomerHeldQuerySet
 
 from .choices import PeriodKind, PeriodStatus, VersionStatus
+from .querysets import ManagerResultManager
 
 # Unrounded amounts: summed as they are and rounded once, per manager and figure.
-EXACT = {"max_digits": 30, "decimal_places": 10}
+EXACT: dict[str, Any] = {"max_digits": 30, "decimal_places": 10}
 
 
 class Period(models.Model):
@@ -28,7 +31,9 @@ class Period(models.Model):
     kind = models.CharField(_("kind"), max_length=7, choices=PeriodKind.choices)
     start = models.DateField(_("first day"))
     end = models.DateField(_("last day"))
-    status = models.CharField(_("status"), max_length=6, choices=PeriodStatus.choices, default=PeriodStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=6, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
+    )
 
     class Meta:
         verbose_name = _("assessment period")
@@ -53,9 +58,7 @@ class FtpSpreads(models.Model):
         verbose_name = _("FTP spreads")
         verbose_name_plural = _("FTP spreads")
         constraints = [
-            models.UniqueConstraint(
-                fields=["period"], name="ftp_one_default", nulls_distinct=False
-            ),
+            models.UniqueConstraint(fields=["period"], name="ftp_one_default", nulls_distinct=False),
         ]
 
     def __str__(self) -> str:
@@ -104,6 +107,30 @@ class ResultVersion(models.Model):
         return f"{self.period} v{self.number} ({self.status})"
 
 
+class Publication(ApprovalRecord):
+    """A version waiting for a second person before it becomes the period's published
+    figures: the one that closes a period, or a recalculation of a published period
+    (which replaces the published version only once approved)."""
+
+    version = models.OneToOneField(ResultVersion, on_delete=models.CASCADE, related_name="publication")
+    status = models.CharField(
+        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+
+    class Meta:
+        verbose_name = _("publication of figures")
+        verbose_name_plural = _("publications of figures")
+        ordering = ["-proposed_at", "-id"]
+        permissions = [
+            ("propose_publication", _("Can close a period or recalculate a published one")),
+            ("approve_publication", _("Can approve the publication of performance figures")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.get_status_display()})"
+
+
 class Figures(models.Model):
     """The figures of docs/performance.md, rounded half-up to 2 decimals once."""
 
@@ -128,6 +155,8 @@ class ManagerResult(Figures):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+
+    objects = ManagerResultManager()
 
     class Meta:
         verbose_name = _("manager's figures")

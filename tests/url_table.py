@@ -389,6 +389,21 @@ URLS["customers_api:customer-list"] = Url(Case(get=API_VIEWERS))
 URLS["customers_api:customer-search"] = Url(Case(post=API_VIEWERS, data=lambda w, s: {}, json=True))
 URLS["customers_api:customer-detail"] = Url(scoped(_customer(), get=API_VIEWERS))
 URLS["vip_api:customer-vip"] = Url(scoped(_customer(), get=API_VIEWERS))
+# performance figures: every role has a data scope; the harness's world has computed
+# no period (404), and a period that is not one is refused (400)
+for _name in ("performance_api:managers", "performance_api:branches"):
+    URLS[_name] = Url(
+        Case(
+            label="not computed",
+            get="404 404 404 404 404 404 404 404 401",
+            query=lambda w, s: {"period": "1999-01"},
+        ),
+        Case(
+            label="not a period",
+            get="400 400 400 400 400 400 400 400 401",
+            query=lambda w, s: {"period": "1999-13"},
+        ),
+    )
 
 # customers -----------------------------------------------------------------------------
 URLS["customers:list"] = Url(Case(get=CUSTOMER_VIEWERS))
@@ -838,6 +853,29 @@ URLS["marketing:respond"] = Url(
     ),
 )
 
+# performance ------------------------------------------------------------------------------
+URLS["performance:ftp"] = Url(
+    Case(
+        get="200 200 200 200 403 403 403 403 login",
+        post="403 302w 403 403 403 403 403 403 login",
+        data=lambda w, s: {"period": "", "DEP_CUR": "0.0190", "LOAN_BUSINESS": "0.0175", "reason": "curve"},
+    ),
+    # refused by the service (5 decimals): the form again, nothing kept
+    Case(
+        label="invalid",
+        post="403 400 403 403 403 403 403 403 login",
+        data=lambda w, s: {"period": "", "DEP_CUR": "0.02005", "reason": "curve"},
+    ),
+)
+FTP_APPROVERS = "302w 302w 403 403 403 403 403 403 login"
+URLS["performance:ftp_approve"] = Url(Case(kwargs=_of("ftp_other"), post=FTP_APPROVERS))
+URLS["performance:ftp_reject"] = Url(
+    Case(kwargs=_of("ftp_other"), post=FTP_APPROVERS, data=lambda w, s: {"note": "not convinced"})
+)
+URLS["performance:ftp_withdraw"] = Url(
+    Case(kwargs=_of("ftp_own"), post="403 302w 403 403 403 403 403 403 login")
+)
+
 
 # --- the admin's own views (the generated model pages follow ADMIN_MODELS) -----------
 
@@ -1016,6 +1054,9 @@ ADMIN_MODELS: dict[str, AdminRule] = {
     ),
     "marketing.productchange": AdminRule(view=_roles("pm", "audit")),
     "marketing.contactpolicy": AdminRule(view=_roles("pm", "audit"), add=_roles("pm")),
+    # FTP spreads change through proposals (the portal's page); the admin shows them
+    "performance.ftpspreads": AdminRule(view=_roles("admin", "pm", "audit")),
+    "performance.ftpproposal": AdminRule(view=_roles("admin", "pm", "audit")),
 }
 
 # The generated pages: route suffix after "admin/<app_label>/<model_name>/" -> page.

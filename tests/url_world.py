@@ -36,6 +36,7 @@ from marketing import catalogue
 from marketing import services as marketing
 from marketing.choices import CampaignObjective, RiskRating, TaskIndicator
 from marketing.models import CampaignTarget, ContactPolicy, Product, TaskAllocation
+from performance import parameters as performance_parameters
 from tests.customers.factories import AccountFactory, ContactPointFactory, CustomerFactory
 from vip import services as vip
 from vip.models import AssignmentBatch, EvaluationRun, Reminder
@@ -165,6 +166,7 @@ def build_world() -> World:
     _build_accounts_objects(world)
     _build_vip_objects(world, today)
     _build_marketing_objects(world, today)
+    _build_performance_objects(world)
     _build_per_user_objects(world, today)
     _build_admin_objects(world, today)
     # token for the admin's token page
@@ -266,6 +268,22 @@ def _build_vip_objects(world: World, today: datetime.date) -> None:
         proposed_by=u["demo_pm"], reason="contact review", levels={"platinum": {"contact_interval_days": 45}}
     )
     world.objects["evaluation_run"] = EvaluationRun.objects.create(as_of=today)
+
+
+def _build_performance_objects(world: World) -> None:
+    """FTP spreads: the bank's default row (an approved proposal writes it), pm2's
+    proposal waiting for demo_pm or demo_admin, and demo_pm's own (withdraw)."""
+    u = world.users
+    approved = performance_parameters.ftp_propose(
+        by=u["pm2"], spreads={"DEP_CUR": "0.0210"}, reason="treasury curve"
+    )
+    performance_parameters.ftp_approve(proposal=approved, by=u["demo_pm"])
+    world.objects["ftp_other"] = performance_parameters.ftp_propose(
+        by=u["pm2"], spreads={"DEP_TIME": "0.0090"}, reason="treasury curve, time deposits"
+    )
+    world.objects["ftp_own"] = performance_parameters.ftp_propose(
+        by=u["demo_pm"], spreads={"CREDIT_CARD": "0.0450"}, reason="card margins"
+    )
 
 
 def _build_marketing_objects(world: World, today: datetime.date) -> None:

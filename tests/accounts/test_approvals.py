@@ -1,6 +1,6 @@
 """One maker-checker flow: `accounts.approvals.decide` driven alike for every flow
 that needs a second person (tier parameters, customer transfers, campaigns, the
-contact-frequency policy, product changes, user accounts). The proposer cannot
+contact-frequency policy, product changes, user accounts, FTP spreads). The proposer cannot
 decide, a rejection needs a reason, a decided item stays decided, a user without
 the flow's permission is refused, an approval applies the flow's effect and
 writes one audit event, a rejection applies nothing."""
@@ -30,6 +30,7 @@ from marketing import catalogue
 from marketing import services as marketing
 from marketing.choices import CampaignObjective, PolicyStatus
 from marketing.models import Campaign, ContactPolicy, Product
+from performance import parameters as ftp
 from tests.conftest import PASSWORD
 from tests.customers.conftest import new_customer  # noqa: F401  (fixture)
 from vip import services as vip
@@ -189,6 +190,18 @@ def _user(users, make_user, make_customer) -> Case:
     )
 
 
+def _ftp(users, make_user, make_customer) -> Case:
+    proposal = ftp.ftp_propose(by=users["demo_pm"], spreads={"DEP_CUR": "0.0210"}, reason="treasury curve")
+    return Case(
+        flow=ftp.FTP_FLOW,
+        item=proposal,
+        proposer=users["demo_pm"],
+        checker=make_user(Role.PARAMETER_MANAGER, "10000"),
+        outsider=users["demo_bm"],
+        applied=lambda: ftp.spreads_for(None)["DEP_CUR"] == Decimal("0.0210"),
+    )
+
+
 CASES = {
     "parameters": _parameters,
     "transfer": _transfer,
@@ -196,6 +209,7 @@ CASES = {
     "policy": _policy,
     "product": _product,
     "user": _user,
+    "ftp": _ftp,
 }
 
 
@@ -237,6 +251,8 @@ def test_every_approval_record_has_one_flow():
             "marketing.contactpolicy",
             "marketing.productchange",
             "accounts.user",
+            "performance.ftpproposal",
+            "performance.publication",
         }
     )
 

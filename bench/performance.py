@@ -1,0 +1,252 @@
+"""Benchmark: a period's performance figures (performance.engine) at bank scale,
+against the plain ORM per-manager aggregation, side by side in one run.
+
+    psql -c "CREATE DATABASE crm_perf TEMPLATE crm_bench"
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_perf \\
+        .venv/bin/python bench/performance.py --prepare [--managers 2000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_perf .venv/bin/python bench/performance.py
+
+On a copy of a seeded bench database (bench/seed_customers.py; it is changed):
+`--prepare` (once, not timed beyond its own print) makes `--managers` client managers
+over the outlets, gives nine customers in ten a manager of record from 1 January
+(one in fifty moves to another manager on 16 November, one in a hundred has an
+assisting manager with 30%), writes a month of daily balances (the seeded day's
+balances, moved a little each business day, for 30 October and every weekday of
+November 2026: about 47 million rows at a million customers), intermediary income
+for three customers in a hundred each day, and a loaded batch record for each of
+those days.
+
+Then, timed:
+1. `performance_run("2026-11")`: the full computation of the month (every counted
+   day, every customer, every manager), its figures written;
+2. the same after one more day is loaded (the nightly run: the open month is
+   computed again, whole);
+3. the baseline: the plain ORM a Django developer would write, one aggregation per
+   manager (`AccountBalance` rows of the manager's current customers in the month,
+   summed by category group, and their income) on a sample of managers,
+   extrapolated to all of them. It is not the definition (no carry-forward over
+   weekends, no transfer split by days, no split credit, no pool): it is the
+   cost of the obvious loop.
+Prints wall time, rows written and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DAYS = [datetime.date(2026, 10, 30)] + [
+    datetime.date(2026, 11, d) for d in range(1, 31) if datetime.date(2026, 11, d).weekday() < 5
+]
+NEXT_DAY = datetime.date(2026, 12, 1)
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_portal.settings.local")
+    os.environ.setdefault("DEBUG", "False")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def prepare(managers: int) -> None:
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django.db import connection, transaction
+
+    from accounts.models import Branch, BranchLevel, User
+    from accounts.roles import Role
+    from customers.models import BatchLoad
+
+    started = time.perf_counter()
+    outlets = list(Branch.objects.filter(level=BranchLevel.OUTLET).order_by("path"))
+    group = Group.objects.get(name=Role.CLIENT_MANAGER)
+    with transaction.atomic():
+        made = User.objects.bulk_create(
+            [
+                User(
+                    username=f"bench_cm{i:05d}",
+                    employee_no=f"B{i:05d}",
+                    display_name=f"Manager {i}",
+                    branch=outlets[i % len(outlets)],
+                    password=make_password(None),
+                )
+                for i in range(managers)
+            ]
+        )
+        User.groups.through.objects.bulk_create(
+            [User.groups.through(user_id=u.pk, group_id=group.pk) for u in made]
+        )
+        ids = [u.pk for u in made]
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE bench_managers (n INTEGER, id BIGINT)")
+            cursor.executemany("INSERT INTO bench_managers VALUES (%s, %s)", list(enumerate(ids)))
+            cursor.execute("DELETE FROM customers_customerassignment")
+            cursor.execute("CREATE UNIQUE INDEX ON bench_managers (n)")
+            cursor.execute(
+                "UPDATE customers_customer c SET primary_manager_id = m.id FROM bench_managers m "
+                "WHERE m.n = c.id %% %s AND c.id %% 10 <> 0",
+                [managers],
+            )
+            cursor.execute("UPDATE customers_customer SET primary_manager_id = NULL WHERE id %% 10 = 0")
+            cursor.execute(
+                "INSERT INTO customers_customerassignment (customer_id, manager_id, role, start_date, end_date, "
+                "reason, created_at) SELECT id, primary_manager_id, 'primary', DATE '2026-01-01', "
+                "CASE WHEN id %% 50 = 1 THEN DATE '2026-11-15' END, 'bench', now() "
+                "FROM customers_customer WHERE primary_manager_id IS NOT NULL"
+            )
+            cursor.execute(
+                "INSERT INTO customers_customerassignment (customer_id, manager_id, role, start_date, reason, "
+                "created_at) SELECT c.id, m.id, 'primary', DATE '2026-11-16', 'bench', now() "
+                "FROM customers_customer c JOIN bench_managers m ON m.n = (c.id + 7) %% %s "
+                "WHERE c.primary_manager_id IS NOT NULL AND c.id %% 50 = 1",
+                [managers],
+            )
+            cursor.execute(
+                "INSERT INTO customers_customerassignment (customer_id, manager_id, role, credit_share, "
+                "start_date, reason, created_at) SELECT c.id, m.id, 'secondary', 30, DATE '2026-01-01', "
+                "'bench', now() FROM customers_customer c JOIN bench_managers m ON m.n = (c.id + 3) %% %s "
+                "WHERE c.primary_manager_id IS NOT NULL AND c.id %% 100 = 3",
+                [managers],
+            )
+            say(f"  managers and assignments: {time.perf_counter() - started:.0f} s")
+            cursor.execute("SELECT max(business_date) FROM customers_accountbalance")
+            (seeded,) = cursor.fetchone()
+            for day in [*DAYS, NEXT_DAY]:
+                cursor.execute(
+                    "INSERT INTO customers_accountbalance (business_date, account_id, balance, cny_balance) "
+                    "SELECT %s, account_id, round(balance * (1 + ((account_id + %s) %% 7 - 3) / 1000.0), 2), "
+                    "round(cny_balance * (1 + ((account_id + %s) %% 7 - 3) / 1000.0), 2) "
+                    "FROM customers_accountbalance WHERE business_date = %s ON CONFLICT DO NOTHING",
+                    [day, day.day, day.day, seeded],
+                )
+                cursor.execute(
+                    "INSERT INTO customers_incomeentry (business_date, customer_id, income_type, cny_amount) "
+                    "SELECT %s, id, 'AGENCY_FUND', round((id %% 997) / 3.0, 2) FROM customers_customer "
+                    "WHERE (id + %s) %% 33 = 0",
+                    [day, day.day],
+                )
+                say(f"  balances and income of {day}: {time.perf_counter() - started:.0f} s")
+        BatchLoad.objects.bulk_create(
+            [
+                BatchLoad(
+                    business_date=day, source=f"bench/{day:%Y%m%d}", status="loaded", started_via="bench"
+                )
+                for day in DAYS
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE customers_accountbalance")
+        cursor.execute("VACUUM ANALYZE customers_customerassignment")
+        cursor.execute("VACUUM ANALYZE customers_incomeentry")
+    say(f"prepared in {time.perf_counter() - started:.0f} s")
+
+
+def plain_per_manager(sample: int) -> tuple[float, int]:
+    """The obvious ORM loop over a sample of managers: (seconds per manager, queries)."""
+    from django.db import connection
+    from django.db.models import Q, Sum
+
+    from accounts.models import User
+    from customers.models import AccountBalance, IncomeEntry
+    from performance.engine import AUM, DEPOSIT, LOAN
+
+    managers = list(User.objects.filter(username__startswith="bench_cm").order_by("pk"))
+    picked = random.Random(5).sample(managers, min(sample, len(managers)))
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(count):
+        for manager in picked:
+            rows = AccountBalance.objects.filter(
+                account__customer__primary_manager=manager,
+                business_date__gte=datetime.date(2026, 11, 1),
+                business_date__lte=datetime.date(2026, 11, 30),
+            )
+            rows.aggregate(
+                deposit=Sum("cny_balance", filter=Q(account__category__in=DEPOSIT)),
+                loan=Sum("cny_balance", filter=Q(account__category__in=LOAN)),
+                aum=Sum("cny_balance", filter=Q(account__category__in=AUM)),
+            )
+            IncomeEntry.objects.filter(
+                customer__primary_manager=manager, business_date__month=11, business_date__year=2026
+            ).aggregate(total=Sum("cny_amount"))
+    return (time.perf_counter() - started) / len(picked), queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--prepare", action="store_true")
+    parser.add_argument("--managers", type=int, default=2000)
+    parser.add_argument("--sample", type=int, default=20, help="managers of the ORM baseline")
+    args = parser.parse_args()
+    setup()
+    from django.db import connection
+
+    from accounts.models import User
+    from customers.models import AccountBalance, BatchLoad, Customer
+    from performance.models import CustomerResult, ManagerResult
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("run it on PostgreSQL (DATABASE_URL)")
+    if args.prepare:
+        prepare(args.managers)
+        return
+    managers = User.objects.filter(username__startswith="bench_cm").count()
+    balances = AccountBalance.objects.filter(business_date__in=DAYS).count()
+    say(
+        f"customers {Customer.objects.count():,}; managers {managers:,}; balance rows in the month {balances:,}"
+    )
+
+    from performance.services import performance_run
+
+    started = time.perf_counter()
+    version = performance_run("2026-11")
+    full = time.perf_counter() - started
+    customers = CustomerResult.objects.filter(version=version).count()
+    rows = ManagerResult.objects.filter(version=version).count()
+    say(
+        f"1. full computation of 2026-11: {full:.1f} s ({version.counted_days} counted days through "
+        f"{version.counted_through}; {customers:,} customer rows, {rows:,} manager and pool rows)"
+    )
+    BatchLoad.objects.create(
+        business_date=NEXT_DAY, status="loaded", source="bench/next", started_via="bench"
+    )
+    try:
+        started = time.perf_counter()
+        performance_run("2026-12")
+        nightly = time.perf_counter() - started
+        started = time.perf_counter()
+        performance_run("2026-11")
+        again = time.perf_counter() - started
+    finally:
+        BatchLoad.objects.filter(source="bench/next").delete()
+    say(f"2. one more day loaded: the new month {nightly:.1f} s; the open month again {again:.1f} s")
+    per_manager, queries = plain_per_manager(args.sample)
+    say(
+        f"3. baseline, plain ORM per manager: {per_manager * 1000:.0f} ms a manager ({queries} queries for "
+        f"{args.sample}), {per_manager * managers:.0f} s for {managers:,} managers"
+    )
+    say(f"   the engine against it: {per_manager * managers / full:.1f}x faster for the whole month")
+
+
+if __name__ == "__main__":
+    main()

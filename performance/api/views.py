@@ -1,0 +1,180 @@
+"""Performance API views: thin over the selectors; rows narrowed to the caller's
+scope (`ManagerResult.objects.visible_to`), listed by key."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+from accounts.models import BranchLevel
+from accounts.scope import ScopeKind, data_scope
+
+from ..models import Period
+from ..selectors import branch_rows, manager_rows, shown_version
+from .serializers import BranchParamsSerializer, FiguresSerializer, PeriodParamsSerializer, figures_row
+
+LEVELS = {"outlet": BranchLevel.OUTLET, "sub_branch": BranchLevel.SUB_BRANCH, "branch": BranchLevel.BRANCH}
+CURSOR = OpenApiParameter(
+    "cursor",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="From a `next` or `previous` link.",
+)
+
+
+class HasAScope(permissions.BasePermission):
+    message = "You may not view performance figures."
+
+    def has_permission(self, request, view) -> bool:
+        return data_scope(request.user).kind is not ScopeKind.NONE
+
+
+def _envelope(name: str) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "period": serializers.CharField(),
+            "status": serializers.CharField(help_text="provisional, published or pending"),
+            "version": serializers.IntegerField(),
+            "counted_days": serializers.IntegerField(),
+            "counted_through": serializers.DateField(allow_null=True),
+            "ftp_spreads": serializers.DictField(child=serializers.CharField()),
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": FiguresSerializer(many=True),
+        },
+    )
+
+
+class _PeriodView(APIView):
+    permission_classes = [permissions.IsAuthenticated, HasAScope]
+    params_class: type[PeriodParamsSerializer] = PeriodParamsSerializer
+
+    def version(self, params: dict):
+        period = Period.objects.filter(code=params["period"]).first()
+        version = shown_version(period, params.get("version")) if period else None
+        if version is None:
+            raise Http404("No figures of this period (and version) have been computed.")
+        return version
+
+    def envelope(
+        self, request: Request, version, rows: list[dict], *, count: int, after: str, before: str
+    ) -> dict:
+        return {
+            "period": version.period.code,
+            "status": version.status,
+            "version": version.number,
+            "counted_days": version.counted_days,
+            "counted_through": version.counted_through,
+            "ftp_spreads": version.ftp_spreads,
+            "count": count,
+            "next": _link(request, after),
+            "previous": _link(request, before),
+            "results": FiguresSerializer(rows, many=True).data,
+        }
+
+
+def _link(request: Request, cursor: str) -> str | None:
+    return replace_query_param(request.build_absolute_uri(), "cursor", cursor) if cursor else None
+
+
+def _encode(position: int, *, before: bool = False) -> str:
+    values = [position, "b"] if before else [position]
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int, bool]:
+    """(offset in the list, whether the page ends there); a forged cursor is a 400."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        position, before = values[0], len(values) == 2 and values[1] == "b"
+        if isinstance(position, int) and not isinstance(position, bool) and position >= 0:
+            return position, before
+    except (ValueError, TypeError, IndexError, KeyError):
+        pass
+    raise serializers.ValidationError({"cursor": ["This cursor was not written by this API: follow `next`."]})
+
+
+class ManagerFiguresView(_PeriodView):
+    """Each manager's figures (and each branch pool's) for a period, as far as the
+    caller may see them: a client manager their own row, a branch head their
+    subtree's, head office all."""
+
+    @extend_schema(
+        operation_id="performance_managers",
+        tags=["performance"],
+        parameters=[PeriodParamsSerializer, CURSOR],
+        responses={
+            200: _envelope("ManagerFiguresPage"),
+            400: OpenApiResponse(description="Bad parameters."),
+            404: OpenApiResponse(description="No figures of this period yet."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = PeriodParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        version = self.version(params.validated_data)
+        rows = manager_rows(request.user, version)
+        page, count, after, before = _page(request, rows)
+        shaped = [
+            figures_row(
+                employee_no=row.manager.employee_no if row.manager else None,
+                branch=row.branch.code,
+                figures={name: getattr(row, name) for name in FIGURE_NAMES},
+            )
+            for row in page
+        ]
+        return Response(self.envelope(request, version, shaped, count=count, after=after, before=before))
+
+
+class BranchFiguresView(_PeriodView):
+    """Each branch of a level the caller may see: the sum of its subtree's managers
+    and pools."""
+
+    @extend_schema(
+        operation_id="performance_branches",
+        tags=["performance"],
+        parameters=[BranchParamsSerializer, CURSOR],
+        responses={
+            200: _envelope("BranchFiguresPage"),
+            400: OpenApiResponse(description="Bad parameters."),
+            404: OpenApiResponse(description="No figures of this period yet."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = BranchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        version = self.version(params.validated_data)
+        branches = branch_rows(request.user, version, LEVELS[params.validated_data["level"]])
+        page, count, after, before = _page(request, branches)
+        shaped = [figures_row(employee_no=None, branch=b.branch.code, figures=b.figures) for b in page]
+        return Response(self.envelope(request, version, shaped, count=count, after=after, before=before))
+
+
+FIGURE_NAMES = ("deposit_avg", "loan_avg", "aum_avg", "liability", "asset", "intermediary", "total")
+
+
+def _page(request: Request, rows) -> tuple[list, int, str, str]:
+    """One page of a short ordered list (a bank's managers, its branches) by position."""
+    size = api_settings.PAGE_SIZE or 50
+    cursor = request.query_params.get("cursor", "")
+    start, before = _decode(cursor) if cursor else (0, False)
+    if before:
+        start = max(0, start - size)
+    listed = list(rows)
+    page = listed[start : start + size]
+    after = _encode(start + size) if start + size < len(listed) else ""
+    back = _encode(start, before=True) if start > 0 else ""
+    return page, len(listed), after, back

@@ -1,0 +1,151 @@
+"""Publishing figures, maker-checker. Closing a period computes a version from the
+data loaded so far and proposes it; a recalculation of a published period does the
+same with the next version number. Nothing replaces a published figure until a
+second person approves (`accounts.approvals.decide`): then the version is
+published, the one it replaces is superseded (and stays readable) and the period is
+closed. `version_diff` says, per manager, what changed between two versions and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.approvals import REASON_MIN_LENGTH, ApprovalFlow, decide
+from accounts.audit import Action
+from core.approvals import ApprovalStatus
+
+from .choices import PeriodStatus, VersionStatus
+from .models import CustomerResult, ManagerResult, Period, Publication, ResultVersion
+from .periods import parse_period
+from .selectors import FIGURES
+from .services import compute_version, period_for
+
+
+def publication_propose(*, code: str, by, reason: str) -> Publication:
+    """Compute the period's next version from the data loaded so far and propose it
+    for publication: the closing of an open period, or a recalculation of a
+    published one. One proposal at a time per period."""
+    reason = (reason or "").strip()
+    if len(reason) < REASON_MIN_LENGTH:
+        raise ValidationError(
+            _("Say why (at least %(n)s characters).") % {"n": REASON_MIN_LENGTH}, code="reason"
+        )
+    if not by.has_perm("performance.propose_publication"):
+        raise PermissionDenied(_("You may not close a period nor recalculate its figures."))
+    span = parse_period(code)
+    with transaction.atomic():
+        period = Period.objects.select_for_update().get(pk=period_for(span).pk)
+        if Publication.objects.filter(version__period=period, status=ApprovalStatus.PENDING).exists():
+            raise ValidationError(
+                _("A version of %(period)s is already waiting for approval.") % {"period": period.code},
+                code="pending",
+            )
+        number = (period.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        version = ResultVersion.objects.create(period=period, number=number, status=VersionStatus.PENDING)
+        compute_version(version, span, by=by)
+        return Publication.objects.create(version=version, proposed_by=by, reason=reason)
+
+
+def _publish(publication: Publication, by) -> dict[str, Any]:
+    version = publication.version
+    period = version.period
+    replaced = list(
+        period.versions.filter(status=VersionStatus.PUBLISHED)
+        .exclude(pk=version.pk)
+        .values_list("number", flat=True)
+    )
+    period.versions.filter(status=VersionStatus.PUBLISHED).exclude(pk=version.pk).update(
+        status=VersionStatus.SUPERSEDED
+    )
+    version.status = VersionStatus.PUBLISHED
+    version.save(update_fields=["status"])
+    if period.status != PeriodStatus.CLOSED:
+        period.status = PeriodStatus.CLOSED
+        period.save(update_fields=["status"])
+    return {"published": version.number, "superseded": replaced}
+
+
+def _reject(publication: Publication, by) -> None:
+    publication.version.status = VersionStatus.REJECTED
+    publication.version.save(update_fields=["status"])
+
+
+def _details(publication: Publication, decision: str) -> dict[str, Any]:
+    version = publication.version
+    return {"period": version.period.code, "version": version.number, "reason": publication.reason}
+
+
+PUBLICATION_FLOW: ApprovalFlow[Publication] = ApprovalFlow(
+    model=Publication,
+    item=gettext_lazy("publication of figures"),
+    permission="performance.approve_publication",
+    action=Action.PERFORMANCE_PUBLISHED,
+    on_approve=_publish,
+    on_reject=_reject,
+    details=_details,
+    related=("version", "version__period"),
+)
+
+
+def publication_decide(*, publication: Publication, by, approve: bool, note: str = "") -> Publication:
+    return decide(PUBLICATION_FLOW, publication, by=by, approve=approve, note=note)
+
+
+@dataclass(frozen=True)
+class ManagerChange:
+    manager_id: int | None
+    branch_id: int
+    before: dict[str, Decimal]
+    after: dict[str, Decimal]
+    causes: tuple[str, ...]  # "data", "rule", "ownership"
+
+    @property
+    def delta(self) -> dict[str, Decimal]:
+        return {name: self.after[name] - self.before[name] for name in FIGURES}
+
+
+def version_diff(before: ResultVersion, after: ResultVersion) -> list[ManagerChange]:
+    """Per manager (and pool), the figures that differ between two versions of a
+    period and the causes: the FTP spreads changed (rule), customers credited to the
+    manager changed (ownership), or the loaded data did (data)."""
+    zero = dict.fromkeys(FIGURES, Decimal("0"))
+
+    def figures(version: ResultVersion) -> dict[tuple[int | None, int], dict[str, Decimal]]:
+        return {
+            (row.manager_id, row.branch_id): {name: getattr(row, name) for name in FIGURES}
+            for row in ManagerResult.objects.filter(version=version)
+        }
+
+    def credited(version: ResultVersion) -> dict[int | None, set[int]]:
+        found: dict[int | None, set[int]] = {}
+        for manager, customer in CustomerResult.objects.filter(version=version).values_list(
+            "manager_id", "customer_id"
+        ):
+            found.setdefault(manager, set()).add(customer)
+        return found
+
+    old, new = figures(before), figures(after)
+    old_customers, new_customers = credited(before), credited(after)
+    rule = before.ftp_spreads != after.ftp_spreads
+    changes = []
+    for key in sorted(set(old) | set(new), key=lambda k: (k[1], k[0] or 0)):
+        was, now = old.get(key, zero), new.get(key, zero)
+        if was == now:
+            continue
+        causes = []
+        if rule:
+            causes.append("rule")
+        if old_customers.get(key[0], set()) != new_customers.get(key[0], set()):
+            causes.append("ownership")
+        if not causes:  # the same customers under the same rules: the loaded data changed
+            causes.append("data")
+        changes.append(ManagerChange(key[0], key[1], was, now, tuple(causes)))
+    return changes

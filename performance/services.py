@@ -1,0 +1,101 @@
+"""Writes of performance figures: computing a period (`performance_run`), and the
+nightly refresh of the open periods a load touched."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import Action, audit
+from core import locks
+from customers.choices import BatchStatus
+from customers.models import BatchLoad
+
+from . import engine
+from .choices import PeriodStatus, VersionStatus
+from .models import Period, ResultVersion
+from .parameters import spreads_for
+from .periods import PeriodSpan, parse_period, periods_of
+
+
+def period_for(span: PeriodSpan) -> Period:
+    period, _created = Period.objects.get_or_create(
+        code=span.code, defaults={"kind": span.kind, "start": span.start, "end": span.end}
+    )
+    return period
+
+
+def last_loaded_date() -> datetime.date | None:
+    return BatchLoad.objects.filter(status=BatchStatus.LOADED).aggregate(last=Max("business_date"))["last"]
+
+
+def performance_run(code: str, *, by=None) -> ResultVersion:
+    """Compute an open period's provisional figures (version 0) from the data loaded
+    so far, replacing them (idempotent). A closed period's published figures are
+    never computed over: its recalculation is a new version proposed for approval
+    (`performance.publication.publication_propose`)."""
+    span = parse_period(code)
+    with transaction.atomic():
+        period = period_for(span)
+        if period.status != PeriodStatus.OPEN:
+            raise ValidationError(
+                _(
+                    "%(period)s is closed: its published figures change only through a recalculation "
+                    "that a second person approves."
+                )
+                % {"period": period.code},
+                code="closed",
+            )
+        version, _created = ResultVersion.objects.get_or_create(
+            period=period, number=0, defaults={"status": VersionStatus.PROVISIONAL}
+        )
+        return compute_version(version, span, by=by)
+
+
+def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> ResultVersion:
+    """Write a version's figures from the data loaded so far, with the period's FTP
+    spreads, under the one-run-at-a-time lock; audited."""
+    started = time.monotonic()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [locks.PERFORMANCE_RUN])
+        spreads = spreads_for(version.period)
+        through = span.counted_through(last_loaded_date())
+        version.counted_days = engine.compute(version, start=span.start, through=through, spreads=spreads)
+        version.counted_through = through
+        version.ftp_spreads = {category: str(value) for category, value in sorted(spreads.items())}
+        version.computed_at = timezone.now()
+        version.computed_by = by
+        version.seconds = round(time.monotonic() - started, 3)
+        version.save()
+        audit(
+            Action.PERFORMANCE_COMPUTED,
+            actor=by,
+            target=version,
+            details={
+                "period": version.period.code,
+                "version": version.number,
+                "status": version.status,
+                "counted_through": through.isoformat() if through else None,
+                "managers": version.managers.count(),
+            },
+        )
+    return version
+
+
+def refresh_after_load(dates: Iterable[datetime.date]) -> list[ResultVersion]:
+    """The post-load step: compute again the open periods (month, quarter, year) of
+    the loaded dates."""
+    codes = sorted({span.code for day in dates for span in periods_of(day)})
+    closed = set(
+        Period.objects.filter(code__in=codes, status=PeriodStatus.CLOSED).values_list("code", flat=True)
+    )
+    return [performance_run(code) for code in codes if code not in closed]

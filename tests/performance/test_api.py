@@ -1,0 +1,120 @@
+"""GET /api/v1/performance/managers/ and /branches/ (docs/performance.md): scoped like
+every read, the figures of the version the period shows, managers plus pools equal
+each branch and the bank, paged by links."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from performance.services import performance_run
+
+pytestmark = pytest.mark.django_db
+
+MANAGERS = "/api/v1/performance/managers/"
+BRANCHES = "/api/v1/performance/branches/"
+
+
+@pytest.fixture
+def computed(world):
+    performance_run("2026-11")
+    return world
+
+
+def rows(response):
+    assert response.status_code == 200, response.content
+    return {(r["employee_no"], r["branch"]): r for r in response.json()["results"]}
+
+
+def test_head_office_sees_every_manager_and_pool(api, computed, demo_users):
+    body = api(demo_users["demo_bm"]).get(MANAGERS, {"period": "2026-11"})
+    assert body.status_code == 200
+    data = body.json()
+    assert data["period"] == "2026-11" and data["status"] == "provisional" and data["version"] == 0
+    assert data["counted_days"] == 10 and data["ftp_spreads"]["LOAN_MORTGAGE"] == "0.0100"
+    found = rows(body)
+    assert set(found) == {
+        (computed["m1"].employee_no, "11101"),
+        (computed["m2"].employee_no, "11102"),
+        (None, "11101"),
+    }
+    m1 = found[(computed["m1"].employee_no, "11101")]
+    assert m1["deposit_avg"] == "7700.00" and m1["contribution"] == {
+        "liability": "2.58",
+        "asset": "13.70",
+        "intermediary": "24.00",
+        "total": "40.27",
+    }
+    assert m1["score"] is None and m1["rank"] is None and m1["indicators"] == []
+
+
+def test_a_client_manager_sees_only_their_own_row(api, computed):
+    found = rows(api(computed["m1"]).get(MANAGERS, {"period": "2026-11"}))
+    assert set(found) == {(computed["m1"].employee_no, "11101")}
+
+
+def test_a_branch_head_sees_their_subtree_with_its_pool(api, computed, demo_users, make_user):
+    found = rows(api(demo_users["demo_bh"]).get(MANAGERS, {"period": "2026-11"}))
+    assert {key[1] for key in found} == {"11101", "11102"} and (None, "11101") in found
+    elsewhere = make_user("branch_head", "12100", username="bh_shanghai")
+    assert rows(api(elsewhere).get(MANAGERS, {"period": "2026-11"})) == {}
+
+
+def test_managers_plus_pools_give_each_branch_and_the_bank(api, computed, demo_users):
+    client = api(demo_users["demo_bm"])
+    managers = rows(client.get(MANAGERS, {"period": "2026-11"}))
+    outlets = {
+        r["branch"]: r
+        for r in client.get(BRANCHES, {"period": "2026-11", "level": "outlet"}).json()["results"]
+    }
+    for code in ("11101", "11102"):
+        mine = [r for (_e, branch), r in managers.items() if branch == code]
+        for figure in ("deposit_avg", "loan_avg", "aum_avg"):
+            assert Decimal(outlets[code][figure]) == sum(Decimal(r[figure]) for r in mine), (code, figure)
+    bank = client.get(BRANCHES, {"period": "2026-11", "level": "branch"}).json()["results"]
+    beijing = next(r for r in bank if r["branch"] == "11000")
+    assert Decimal(beijing["deposit_avg"]) == Decimal("9200.00")  # A + D + E, nothing lost or doubled
+    assert Decimal(beijing["contribution"]["total"]) == sum(
+        Decimal(r["contribution"]["total"]) for r in managers.values()
+    )
+
+
+def test_bad_parameters_and_unknown_periods(api, computed, demo_users):
+    client = api(demo_users["demo_bm"])
+    assert client.get(MANAGERS).status_code == 400  # the period is required
+    bad = client.get(MANAGERS, {"period": "2026-13"})
+    assert bad.status_code == 400 and "period" in bad.json()
+    assert client.get(MANAGERS, {"period": "2025-01"}).status_code == 404  # never computed
+    assert client.get(MANAGERS, {"period": "2026-11", "version": 3}).status_code == 404
+    assert client.get(BRANCHES, {"period": "2026-11", "level": "planet"}).status_code == 400
+    assert client.get(MANAGERS, {"period": "2026-11", "cursor": "!!"}).status_code == 400
+
+
+def test_authentication_and_a_scope_are_required(computed, make_user, api):
+    assert APIClient().get(MANAGERS, {"period": "2026-11"}).status_code == 401
+    nobody = make_user("client_manager", "11101", username="no_roles")
+    nobody.groups.clear()
+    nobody._role_cache = None
+    assert api(nobody).get(MANAGERS, {"period": "2026-11"}).status_code == 403
+
+
+def test_every_version_stays_readable(api, computed, demo_users, make_user):
+    from performance.publication import publication_decide, publication_propose
+
+    publication = publication_propose(code="2026-11", by=demo_users["demo_bm"], reason="Month end close")
+    publication_decide(publication=publication, by=make_user("business_manager", "10000"), approve=True)
+    client = api(demo_users["demo_bm"])
+    shown = client.get(MANAGERS, {"period": "2026-11"}).json()
+    assert shown["status"] == "published" and shown["version"] == 1
+    provisional = client.get(MANAGERS, {"period": "2026-11", "version": 0}).json()
+    assert provisional["version"] == 0 and provisional["results"] == shown["results"]
+
+
+def test_pages_follow_links_both_ways(api, computed, demo_users, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 2}
+    client = api(demo_users["demo_bm"])
+    first = client.get(MANAGERS, {"period": "2026-11"}).json()
+    assert len(first["results"]) == 2 and first["count"] == 3 and first["previous"] is None
+    second = client.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert client.get(second["previous"]).json()["results"] == first["results"]
