@@ -184,19 +184,23 @@ class _Credit:
             "CREATE TEMP TABLE perf_credit (customer_id BIGINT, manager_id BIGINT, kind CHAR(1), "
             "share NUMERIC(12, 6), d0 INTEGER, d1 INTEGER)"
         )
-        start_day = sql.day("start_date")
-        end_day = sql.day("COALESCE(end_date, %s)")
-        in_period = "start_date <= %s AND (end_date IS NULL OR end_date >= %s)"
+        # An assignment's last day: its end date, and the day before the next one of the
+        # same role starts (a change of manager ends the old assignment on the day the
+        # new one starts: that day is the new manager's).
+        next_start = sql.day("LEAD(start_date) OVER (PARTITION BY customer_id ORDER BY start_date, id)")
+        last_day = sql.least(sql.day("COALESCE(end_date, %s)"), f"COALESCE({next_start} - 1, %s)")
         for kind, role, share in (
             ("P", AssignmentRole.PRIMARY, "1"),
             ("S", AssignmentRole.SECONDARY, "credit_share / 100.0"),
         ):
             condition = "" if kind == "P" else " AND credit_share IS NOT NULL AND credit_share > 0"
             cursor.execute(
-                f"INSERT INTO perf_credit SELECT customer_id, manager_id, %s, {share}, "
-                f"{sql.greatest(start_day, '%s')}, {sql.least(end_day, '%s')} "
-                f"FROM customers_customerassignment WHERE role = %s AND {in_period}{condition}",
-                [kind, self.d0, self.through, self.d1, role, self.through, self.start],
+                f"INSERT INTO perf_credit SELECT customer_id, manager_id, %s, share, "
+                f"{sql.greatest('first_day', '%s')}, {sql.least('last_day', '%s')} FROM ("
+                f"SELECT customer_id, manager_id, {share} AS share, {sql.day('start_date')} AS first_day, "
+                f"{last_day} AS last_day FROM customers_customerassignment "
+                f"WHERE role = %s AND start_date <= %s{condition}) AS spans WHERE last_day >= %s",
+                [kind, self.d0, self.d1, self.through, self.d1, role, self.through, self.d0],
             )
         overlap = f"{sql.greatest('p.d0', 's.d0')}, {sql.least('p.d1', 's.d1')}"
         both = (

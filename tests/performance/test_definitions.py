@@ -103,3 +103,16 @@ def test_a_quarter_counts_from_its_first_day(world):
     assert version.counted_days == 41
     # October's 999 of fees for C now counts too: 30% of (999 + 100 - 20)
     assert figures(version, world["m1"])["intermediary"] == Decimal("323.70")
+
+
+def test_a_change_of_manager_on_a_day_counts_that_day_once_for_the_new_manager(world):
+    """The portal's own transfers end the old assignment on the day the new one
+    starts (customers.services.assignment_set_primary): that day is the new
+    manager's, not both managers'."""
+    from customers.models import CustomerAssignment
+
+    b = world["b"]
+    CustomerAssignment.objects.filter(customer=b, manager=world["m1"]).update(end_date=D(2026, 11, 6))
+    version = performance_run("2026-11")
+    assert figures(version, world["m1"])["loan_avg"] == Decimal("50000.00")  # 1-5 November
+    assert figures(version, world["m2"])["loan_avg"] == Decimal("50000.00")  # 6-10 November
