@@ -99,12 +99,13 @@ def prepare(managers: int) -> None:
                 "WHERE m.n = c.id %% %s AND c.id %% 10 <> 0",
                 [managers],
             )
-            cursor.execute("UPDATE customers_customer SET primary_manager_id = NULL WHERE id %% 10 = 0")
+            cursor.execute("UPDATE customers_customer SET primary_manager_id = NULL WHERE id %% 10 = 0", [])
             cursor.execute(
                 "INSERT INTO customers_customerassignment (customer_id, manager_id, role, start_date, end_date, "
                 "reason, created_at) SELECT id, primary_manager_id, 'primary', DATE '2026-01-01', "
                 "CASE WHEN id %% 50 = 1 THEN DATE '2026-11-15' END, 'bench', now() "
-                "FROM customers_customer WHERE primary_manager_id IS NOT NULL"
+                "FROM customers_customer WHERE primary_manager_id IS NOT NULL",
+                [],
             )
             cursor.execute(
                 "INSERT INTO customers_customerassignment (customer_id, manager_id, role, start_date, reason, "
