@@ -1,11 +1,11 @@
 """Merging a duplicate customer into its survivor: a customer write, in one
 transaction, audited. Everything the merged record held moves to the survivor
 (accounts, contacts, interactions, relationships, other assets, grants, assignment
-history, daily and monthly figures); the merged record is closed and points at the
-survivor; its open data-quality issues are resolved ("merged"). The CustomerMerge
-row records what moved (ids per table) and the records' values before, enough to
-undo the merge. The data-quality queue (`customers.quality`) offers the merge for
-a duplicate pair."""
+history, daily and monthly figures, income); the merged record is closed and points
+at the survivor; its open data-quality issues are resolved ("merged"). The
+CustomerMerge row records what moved (ids per table) and the records' values before,
+enough to undo the merge. The data-quality queue (`customers.quality`) offers the
+merge for a duplicate pair."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from .models import (
     CustomerMonthlyAum,
     CustomerUserObjectPermission,
     DataQualityIssue,
+    IncomeEntry,
     Interaction,
     OtherAsset,
     Relationship,
@@ -60,10 +61,10 @@ SNAPSHOT_EXCLUDED = frozenset({"id_suffix", "mobile_suffix"})
 @transaction.atomic
 def customer_merge(*, survivor: Customer, merged: Customer, merged_by: User, reason: str) -> CustomerMerge:
     """Fold the duplicate `merged` into `survivor`, in one transaction: accounts,
-    contacts, interactions, relationships, other assets, grants, assignment history
-    and daily/monthly figures move to the survivor; `merged` is closed and points at
-    the survivor. The CustomerMerge row records what moved (ids per table) and the
-    records' values before, enough to undo the merge."""
+    contacts, interactions, relationships, other assets, grants, assignment history,
+    daily/monthly figures and income move to the survivor; `merged` is closed and
+    points at the survivor. The CustomerMerge row records what moved (ids per table)
+    and the records' values before, enough to undo the merge."""
     reason = _check_merge(survivor=survivor, merged=merged, merged_by=merged_by, reason=reason)
     survivor, merged = _lock_pair(survivor, merged)
     if merged.merged_into_id or survivor.merged_into_id:
@@ -459,3 +460,5 @@ def _fold_figures(survivor: Customer, merged: Customer, moved: dict[str, Any]) -
         keys=["business_date", "channel"],
         sums=["txn_count", "txn_amount"],
     )
+    # income rows are kept as booked (several of a type on a day add up): they move
+    moved["incomeentry"] = _move_by_customer(IncomeEntry, survivor, merged)

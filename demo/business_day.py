@@ -3,7 +3,7 @@
 `manage.py seed_demo` writes the demo bank as it stands on the eve of its business
 date (`demo.seeding`; the months before, `demo.history`). This module writes the
 business date itself the way core banking delivers a day -- a folder `YYYYMMDD/` with
-the v1 files, `BATCH.ctl` and `BATCH.ok` (docs/core-banking-extract.md) -- and
+the data files, `BATCH.ctl` and `BATCH.ok` (docs/core-banking-extract.md) -- and
 `demo.seed` loads it with the nightly job's loader, then runs the jobs after a load.
 
 What the day's batch holds, a day's changes as core banking reports them:
@@ -11,6 +11,8 @@ What the day's batch holds, a day's changes as core banking reports them:
 - BALANCE.dat: the end-of-day balance of every open account (the balances the
   accounts were seeded with, or last loaded with) and of the accounts opened that day.
 - TXN_SUMMARY.dat: the day's transactions of the active customers.
+- INCOME.dat: the intermediary income booked that day, for a few active customers in
+  a hundred, on the accounts they held the day before (or tied to no account).
 - ACCOUNT.dat: the accounts opened that day. The sale demo_cm1 won on the business
   date in the running campaign gets its account (core banking confirms the sale); a
   target of a running campaign with an open opportunity buys its product (a sale the
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import datetime
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -45,13 +48,13 @@ from django.utils import timezone
 
 from accounts.models import Branch, BranchLevel
 from customers.choices import AccountCategory, AccountStatus, ContactType, CustomerStatus, IdType
-from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, TXN_SUMMARY
+from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, TXN_SUMMARY
 from customers.models import Account, ContactPoint, Customer
 from customers.numbers import PREFIX
 from marketing.choices import OPEN_STAGES, CampaignStatus, SaleSource
 from marketing.models import Opportunity, Product, Sale
 
-from .extract import BatchFolder
+from .extract import INCOME_SHARE, BatchFolder, income_rows
 from .identities import account_scramble, luhn
 from .reference import (
     ACCOUNT_PREFIX,
@@ -351,5 +354,32 @@ def write_business_day(
                 TXN_SUMMARY.name, [customer_no, channel, str(count), f"{cents // 100}.{cents % 100:02d}"]
             )
 
+    _write_income(folder, business_date, seed)
     result.rows = folder.finish()
     return result
+
+
+def _write_income(folder: BatchFolder, business_date: datetime.date, seed: int) -> None:
+    """The intermediary income booked on the business date: a few active customers in
+    a hundred, on the open accounts they held before that day."""
+    rng = random.Random(f"{seed}:{_yyyymmdd(business_date)}:income")  # noqa: S311  (demo data, not secrets)
+    active = (
+        Customer.objects.filter(status=CustomerStatus.ACTIVE, merged_into__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "customer_no")
+    )
+    earning = [(pk, no) for pk, no in active.iterator(chunk_size=20_000) if rng.random() < INCOME_SHARE]
+    for start in range(0, len(earning), 5_000):
+        part = earning[start : start + 5_000]
+        held: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        accounts = (
+            Account.objects.filter(customer_id__in=[pk for pk, _number in part], status=AccountStatus.OPEN)
+            .filter(Q(open_date__lt=business_date) | Q(open_date__isnull=True))
+            .order_by("customer_id", "pk")
+            .values_list("customer_id", "account_no", "category")
+        )
+        for customer_id, account_no, category in accounts:
+            held[customer_id].append((account_no, category))
+        for pk, number in part:
+            for row in income_rows(rng, number, held[pk]):
+                folder.write(INCOME.name, row)

@@ -3,15 +3,16 @@ benchmarks (`manage.py make_extract`).
 
 Deterministic by seed: the same seed and customer count give the same customers
 (numbers, identities, names, contacts, accounts) whatever the business date, so a
-batch of a later date is the next day's snapshot of the same bank; balances and
-transactions vary with the date. Identities, mobiles and account numbers are
-bijections of the customer's index, so none repeats by accident. Branch codes are
-the demo organisation's outlets (`demo.org`), names and places come from the
+batch of a later date is the next day's snapshot of the same bank; balances,
+transactions and income vary with the date. Identities, mobiles and account numbers
+are bijections of the customer's index, so none repeats by accident. Branch codes
+are the demo organisation's outlets (`demo.org`), names and places come from the
 demo's reference data (`demo.reference`).
 
 With `bad_rows=K`, K extra rows broken in every way the interface forbids (field
 count, date, amount, resident ID, gender or birth date disagreeing with the ID,
-branch, account category, unknown customer, mobile) are spread through the files,
+branch, account category, unknown customer, mobile, income type, an amount of 3
+decimals, an income on another customer's account) are spread through the files,
 cycling through the kinds (K >= len(BAD_KINDS) covers them all), plus one
 duplicate person: the same ID under a second customer number, which is not a bad
 row (it loads and goes to the data-quality queue). `Extract.bad` lists where
@@ -23,6 +24,7 @@ import datetime
 import hashlib
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -37,6 +39,7 @@ from customers.ingest.spec import (
     CONTROL_HEADER,
     CUSTOMER,
     FILES,
+    INCOME,
     OK_FILE,
     TXN_SUMMARY,
     FileSpec,
@@ -93,6 +96,9 @@ BAD_KINDS: tuple[tuple[str, str, str, str], ...] = (
     ("bad_mobile", CONTACT.name, "VALUE", "bad_mobile"),
     ("bad_balance", BALANCE.name, "BALANCE", "bad_amount"),
     ("bad_channel", TXN_SUMMARY.name, "CHANNEL", "bad_code"),
+    ("bad_income_type", INCOME.name, "INCOME_TYPE", "bad_code"),
+    ("income_decimals", INCOME.name, "CNY_AMOUNT", "bad_amount"),
+    ("income_other_account", INCOME.name, "ACCT_NO", "account_of_other_customer"),
 )
 
 
@@ -160,6 +166,45 @@ _BALANCE_SCALE = {"DEP_CUR": 9.5, "DEP_TIME": 11.0, "WEALTH": 11.5, "FUND": 10.5
                   "CREDIT_CARD": 8.5}  # fmt: skip
 
 
+# Intermediary income (INCOME.dat): the share of customers with income booked on a
+# day, the income type an account of each category brings (weighted: the agency
+# fees are the business), the log of a typical amount per type, the share of
+# reversals.
+INCOME_SHARE = 0.04
+_INCOME_OF_CATEGORY = {
+    "FUND": ("AGENCY_FUND", 4), "WEALTH": ("AGENCY_WEALTH", 4), "INSURANCE": ("AGENCY_INSURANCE", 3),
+    "CREDIT_CARD": ("CARD_FEE", 2), "CUSTODY": ("CUSTODY_FEE", 2), "DEP_CUR": ("SETTLEMENT_FEE", 1),
+}  # fmt: skip
+_INCOME_SCALE = {"AGENCY_FUND": 5.5, "AGENCY_WEALTH": 6.0, "AGENCY_INSURANCE": 6.8, "CARD_FEE": 4.0,
+                 "CUSTODY_FEE": 4.2, "SETTLEMENT_FEE": 2.5, "OTHER": 3.5}  # fmt: skip
+_REVERSAL_SHARE = 0.05
+
+
+def income_rows(rng: random.Random, customer_no: str, accounts: Sequence[tuple[str, str]]) -> list[list[str]]:
+    """The INCOME.dat rows of a customer with income booked on the day, from their
+    open accounts ((account number, category)): a fee of the type the account's
+    category brings (fund distribution on a fund, card fees on a card...), now and
+    then an OTHER fee tied to no account; sometimes a second row of the same type
+    and account (they add up), and now and then a reversal (a negative amount)."""
+    earning = [(no, *_INCOME_OF_CATEGORY[c]) for no, c in accounts if c in _INCOME_OF_CATEGORY]
+    picks: list[tuple[str, str]] = []
+    for _ in range(1 + (rng.random() < 0.15)):
+        if earning and rng.random() < 0.9:
+            account_no, kind, _weight = rng.choices(earning, weights=[w for _n, _k, w in earning])[0]
+        else:
+            account_no, kind = "", "OTHER"
+        picks.append((account_no, kind))
+        if rng.random() < 0.2:
+            picks.append((account_no, kind))
+    rows = []
+    for account_no, kind in picks:
+        cents = max(1, int(math.exp(_INCOME_SCALE[kind] + rng.gauss(0, 0.7)) * 100))
+        if rng.random() < _REVERSAL_SHARE:
+            cents = -cents
+        rows.append([customer_no, account_no, kind, _money(cents)])
+    return rows
+
+
 def _money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     cents = abs(cents)
@@ -202,6 +247,7 @@ class _Generator:
         # demo data, not secrets: a seeded generator is the point
         self.rng = random.Random(seed)  # noqa: S311
         self.daily = random.Random(f"{seed}:{business_date.isoformat()}")  # noqa: S311
+        self.income_rng = random.Random(f"{seed}:{business_date.isoformat()}:income")  # noqa: S311
         self.business_date = business_date
 
     def customer(self, index: int) -> _Customer:
@@ -297,10 +343,21 @@ class _Generator:
             for ch in sorted(channels)
         ]
 
+    def income(self, customer: _Customer) -> list[list[str]]:
+        """A few customers in a hundred (not closed ones) have income booked on the
+        day, on their open accounts."""
+        if self.income_rng.random() >= INCOME_SHARE or customer.fields[16] == "C":
+            return []
+        accounts = [(a[0], a[3]) for a in customer.accounts if a[7] == "O"]
+        return income_rows(self.income_rng, customer.number, accounts)
 
-def _bad_row(kind: str, k: int, good: _Customer, business_date: datetime.date) -> list[str]:
+
+def _bad_row(
+    kind: str, k: int, good: _Customer, business_date: datetime.date, other_account: str
+) -> list[str]:
     """A row of the file of `kind`, broken that way; made from a good customer's row
-    but under its own numbers, so that it breaks nothing else."""
+    but under its own numbers, so that it breaks nothing else (`other_account`: an
+    account of another customer)."""
     number = f"5{k:011d}"  # a customer number no good row uses
     fields = list(good.fields)
     fields[0] = number
@@ -334,6 +391,12 @@ def _bad_row(kind: str, k: int, good: _Customer, business_date: datetime.date) -
         return [good.accounts[0][0], "1,000.00", "CNY", "1000.00"]
     elif kind == "bad_channel":
         return [good.number, "WECHAT", "1", "10.00"]
+    elif kind == "bad_income_type":
+        return [good.number, "", "COMMISSION", "10.00"]
+    elif kind == "income_decimals":
+        return [good.number, "", "AGENCY_FUND", "12.345"]
+    elif kind == "income_other_account":
+        return [good.number, other_account, "CARD_FEE", "25.00"]
     return fields
 
 
@@ -427,14 +490,21 @@ def make_extract(
             writers[BALANCE.name].write(row)
         for row in generator.transactions(customer):
             writers[TXN_SUMMARY.name].write(row)
+        for row in generator.income(customer):
+            writers[INCOME.name].write(row)
         if index == duplicate_at and first is not None:
             twin = list(first.fields)
             twin[0] = f"7{index:011d}"
             writers[CUSTOMER.name].write(twin)
             result.duplicate_of = (first.number, twin[0])
+        # the first account of a neighbour (slot 0 always exists); a batch of one
+        # customer has none, and that account is then unknown
+        other_account = account_number(index - 1 if index else index + 1, 0)
         for k in schedule.get(index, []):
             kind, file, column, code = BAD_KINDS[k % len(BAD_KINDS)]
-            line = writers[file].write(_bad_row(kind, k, customer, business_date))
+            line = writers[file].write(_bad_row(kind, k, customer, business_date, other_account))
+            if kind == "income_other_account" and customers == 1:
+                code = "unknown_account"
             result.bad.append(BadRow(kind, file, line, column, code))
     result.rows = folder.finish()
     return result

@@ -25,6 +25,7 @@ from ..models import (
     BatchLoad,
     ContactPoint,
     Customer,
+    IncomeEntry,
     LoadError,
     TransactionSummary,
 )
@@ -39,6 +40,7 @@ from .spec import (
     BALANCE,
     CONTACT,
     CUSTOMER,
+    INCOME,
     MASK_ACCOUNT,
     MASK_CONTACT,
     MASK_ID,
@@ -67,7 +69,12 @@ _CONTACT_PY_COLUMNS = ("line_no", "value_enc", "value_hash")
 
 
 # The table each of the later files is written to.
-TARGETS = {ACCOUNT: Account, BALANCE: AccountBalance, TXN_SUMMARY: TransactionSummary}
+TARGETS = {
+    ACCOUNT: Account,
+    BALANCE: AccountBalance,
+    TXN_SUMMARY: TransactionSummary,
+    INCOME: IncomeEntry,
+}
 
 
 class BatchLoader:
@@ -104,12 +111,13 @@ class BatchLoader:
             self.progress.close()
 
     def _later_files(self, staging: Staging, merger: Merger) -> None:
-        """Accounts, balances and transaction summaries, in that order: each file is
-        checked once what it refers to is written."""
+        """Accounts, balances, transaction summaries and income, in that order: each
+        file is checked once what it refers to is written."""
         merges = {
             ACCOUNT: merger.accounts,
             BALANCE: merger.balances,
             TXN_SUMMARY: merger.transactions,
+            INCOME: merger.income,
         }
         for spec, merge in merges.items():
             self._stage_and_check(spec, staging)
@@ -155,6 +163,7 @@ class BatchLoader:
         self._phase(spec, BatchFilePhase.CHECKING, 50)
         with self._timing(spec):
             staging.check_fields(spec, _references(spec))
+            staging.check_conditions(spec, _belongs(spec))
             if spec is not CUSTOMER:  # customers are checked for repeats after the ID check
                 staging.check_repeats(spec)
 
@@ -340,7 +349,28 @@ def _references(spec: FileSpec) -> dict[str, tuple[list[tuple[str, str]], str, s
         ACCOUNT.name: {"CUST_NO": customer, "BRANCH": branch},
         BALANCE.name: {"ACCT_NO": account},
         TXN_SUMMARY.name: {"CUST_NO": customer},
+        INCOME.name: {"CUST_NO": customer, "ACCT_NO": account},
     }[spec.name]
+
+
+def _belongs(spec: FileSpec) -> dict[str, tuple[str, str, str]]:
+    """Values that must belong to another value of the same row, checked once both
+    are known to exist: column -> (condition on the staged row `s` that breaks the
+    rule, code, reason). The account of an income row is its customer's; after a
+    merge in the portal, the account is the survivor's, which counts as the
+    customer's too."""
+    if spec is not INCOME:
+        return {}
+    account, customer = table(Account), table(Customer)
+    return {
+        "ACCT_NO": (
+            f"s.c_acct_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {account} a"
+            f" JOIN {customer} c ON c.customer_no = s.c_cust_no"
+            f" WHERE a.account_no = s.c_acct_no AND a.customer_id IN (c.id, c.merged_into_id))",
+            "account_of_other_customer",
+            "the account belongs to another customer",
+        )
+    }
 
 
 def _masked(mask: str | None, value: str | None, ctype: str | None) -> str:

@@ -10,8 +10,10 @@ per file, the same SQL on PostgreSQL and SQLite 3.33+.
   points; the customer's mobile follows (the primary mobile, else the first).
 - ACCOUNT: INSERT ... ON CONFLICT (account_no) DO UPDATE; the latest balance stays
   with the AUM refresh that runs after the load.
-- BALANCE, TXN_SUMMARY: the business date's rows are replaced as a whole, so a
-  corrected batch of the same date leaves no stale row behind.
+- BALANCE, TXN_SUMMARY, INCOME: the business date's rows are replaced as a whole,
+  so a corrected batch of the same date leaves no stale row behind (a batch without
+  the file has no rows of that kind that day). Income rows are kept one by one, as
+  booked: several of one type on a day add up when summed.
 
 Columns of the target tables that the interface does not fill get their model
 default, read from the model, so a column added later by another area does not
@@ -31,9 +33,17 @@ from django.db.models import Model
 from accounts.models import Branch
 
 from ..choices import QualityIssueKind, QualityIssueStatus
-from ..models import Account, AccountBalance, ContactPoint, Customer, DataQualityIssue, TransactionSummary
+from ..models import (
+    Account,
+    AccountBalance,
+    ContactPoint,
+    Customer,
+    DataQualityIssue,
+    IncomeEntry,
+    TransactionSummary,
+)
 from .dialect import Dialect
-from .spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, TXN_SUMMARY
+from .spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, TXN_SUMMARY
 from .staging import Staging, staging_table
 
 MOBILES = "ing_mobile"
@@ -353,6 +363,28 @@ class Merger:
             f" SELECT %s, c.id, s.c_channel, CAST(s.c_txn_count AS INTEGER), {d.amount('s.c_txn_amount')}"
             f" FROM {s} s JOIN {customer} c ON c.customer_no = s.c_cust_no ORDER BY s.line_no",
             [self.day],
+        )
+
+    def income(self) -> int:
+        """The day's income rows, each as booked (its account where one is given)."""
+        d, s = self.d, staging_table(INCOME)
+        income, customer, account = table(IncomeEntry), table(Customer), table(Account)
+        self.execute(f"DELETE FROM {income} WHERE business_date = %s", [self.day])
+        columns, select, params = _insert_columns(
+            IncomeEntry,
+            {
+                "business_date": Param(self.day),
+                "customer_id": "c.id",
+                "account_id": "a.id",
+                "income_type": "s.c_income_type",
+                "cny_amount": d.amount("s.c_cny_amount"),
+            },
+        )
+        return self.execute(
+            f"INSERT INTO {income} ({columns}) SELECT {select}"
+            f" FROM {s} s JOIN {customer} c ON c.customer_no = s.c_cust_no"
+            f" LEFT JOIN {account} a ON a.account_no = s.c_acct_no ORDER BY s.line_no",
+            params,
         )
 
 

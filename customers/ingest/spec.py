@@ -1,7 +1,8 @@
-"""The core-banking extract interface v1 (`shared/spec/core-banking-extract.md`) as
-data: the files of a batch, their columns in order and each column's rule. The
-loader builds its checks from these, and `make_extract` writes files from them, so
-the two cannot disagree about a header."""
+"""The core-banking extract interface v1.1 (`docs/core-banking-extract.md`) as data:
+the files of a batch the portal loads, their columns in order and each column's
+rule. The loader builds its checks from these, and `make_extract` writes files from
+them, so the two cannot disagree about a header. (LOAN_STATUS.dat, added in v1.1,
+is not loaded yet and not declared here.)"""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..choices import (
     Education,
     Gender,
     IdType,
+    IncomeType,
     Marital,
     RiskLevel,
 )
@@ -55,7 +57,8 @@ class Column:
 class FileSpec:
     name: str
     columns: tuple[Column, ...]
-    # Columns identifying a row: a later row with the same key is rejected.
+    # Columns identifying a row: a later row with the same key is rejected. Empty:
+    # rows never repeat one another (they add up).
     key: tuple[str, ...]
     # Rows of this kind are the complete set for the business date (replaced as a whole).
     per_date: bool = False
@@ -151,9 +154,23 @@ TXN_SUMMARY = FileSpec(
     per_date=True,
 )
 
-# In load order: customers first (accounts and contacts need them), balances after
-# accounts.
-FILES: tuple[FileSpec, ...] = (CUSTOMER, CONTACT, ACCOUNT, BALANCE, TXN_SUMMARY)
+# v1.1, optional (batches written against v1 have none). Several rows of one customer
+# and type on a day add up, so no row repeats another.
+INCOME = FileSpec(
+    "INCOME.dat",
+    (
+        Column("CUST_NO", required=True, max_length=20),
+        Column("ACCT_NO", max_length=32, mask=MASK_ACCOUNT),
+        Column("INCOME_TYPE", CODE, required=True, codes=_codes(IncomeType)),
+        Column("CNY_AMOUNT", AMOUNT, required=True),
+    ),
+    key=(),
+    per_date=True,
+)
+
+# In load order: customers first (accounts and contacts need them), balances and
+# income after accounts.
+FILES: tuple[FileSpec, ...] = (CUSTOMER, CONTACT, ACCOUNT, BALANCE, TXN_SUMMARY, INCOME)
 FILES_BY_NAME = {f.name: f for f in FILES}
 
 # Patterns of the value kinds (PostgreSQL and Python regular expressions alike).

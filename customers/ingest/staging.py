@@ -311,10 +311,25 @@ class Staging:
             self._reject(table, spec, column, f"{c} IS NOT NULL AND {absent}", [], code, reason)
         self.remove_rejected(spec)
 
+    def check_conditions(self, spec: FileSpec, conditions: dict[str, tuple[str, str, str]]) -> None:
+        """Rules between the values of a row and the portal's tables, run once
+        `check_fields` has removed the rows whose values do not exist (`conditions`:
+        column -> (condition on the staged row `s` that breaks the rule, code,
+        reason)); one INSERT ... SELECT per rule."""
+        if not conditions:
+            return
+        table = staging_table(spec)
+        for name, (where, code, reason) in conditions.items():
+            self._reject(table, spec, spec.column(name), where, [], code, reason)
+        self.remove_rejected(spec)
+
     def check_repeats(self, spec: FileSpec) -> None:
         """A later row with the key of an earlier (valid) row is rejected: the first
         one loads. (The keys seen more than once are found by one aggregate, which
-        is empty on a clean file.)"""
+        is empty on a clean file.) A file without a key has no repeats: its rows add
+        up."""
+        if not spec.key:
+            return
         table = staging_table(spec)
         keys = [spec.column(k).staged for k in spec.key]
         first = spec.column(spec.key[0])

@@ -12,7 +12,7 @@ from django.db import connection
 from accounts.audit import Action
 from accounts.models import AuditEvent
 from customers.choices import BatchStatus, QualityIssueKind
-from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, TXN_SUMMARY
+from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, TXN_SUMMARY
 from customers.models import (
     Account,
     AccountBalance,
@@ -265,7 +265,7 @@ def test_an_empty_batch_and_absent_files(org, tmp_path):
     result = load(path)
     assert result.status == BatchStatus.LOADED, result.message
     assert Customer.objects.count() == 20 and not ContactPoint.objects.exists()
-    assert {f.name for f in result.files.all()} == {CUSTOMER.name, ACCOUNT.name, BALANCE.name}
+    assert {f.name for f in result.files.all()} == {CUSTOMER.name, ACCOUNT.name, BALANCE.name, INCOME.name}
 
 
 def _schema() -> list[tuple]:
@@ -274,7 +274,7 @@ def _schema() -> list[tuple]:
             "SELECT c.relname, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
             " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname LIKE 'customers\\_%%'"
             " UNION ALL SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
-            " JOIN pg_class t ON t.oid = k.conrelid WHERE t.relname LIKE 'customers\\_%%' ORDER BY 1, 2"
+            " JOIN pg_class t ON t.oid = k.conrelid WHERE t.relname LIKE 'customers\\_%%' ORDER BY 1, 2, 3"
         )
         return cursor.fetchall()
 

@@ -36,6 +36,7 @@ from customers.models import (
     CustomerMonthlyAum,
     CustomerUserObjectPermission,
     DataQualityIssue,
+    IncomeEntry,
     Interaction,
     OtherAsset,
     Relationship,
@@ -53,6 +54,7 @@ from marketing.models import (
     Product,
     Sale,
 )
+from performance.models import CustomerResult, Period, ResultVersion
 from tests.customers.conftest import log_in
 from vip import permissions as vip_permissions
 from vip.models import Reminder, TierChange, TierOverride, TransferRequest, VipProspect, VipStatusChange
@@ -178,6 +180,17 @@ def _build(model, customer: Customer, world) -> None:
             end_aum=Decimal("1"),
             avg_liabilities=Decimal("0"),
         )
+    elif model is IncomeEntry:
+        IncomeEntry.objects.create(
+            business_date=TODAY, customer=customer, income_type="OTHER", cny_amount=Decimal("1")
+        )
+    elif model is CustomerResult:
+        period, _new = Period.objects.get_or_create(
+            code="2026-06",
+            defaults={"kind": "month", "start": TODAY.replace(day=1), "end": TODAY.replace(day=30)},
+        )
+        version, _new = ResultVersion.objects.get_or_create(period=period, number=0, status="provisional")
+        CustomerResult.objects.create(version=version, customer=customer, manager=manager)
     elif model is TransactionSummary:
         TransactionSummary.objects.create(
             business_date=TODAY, customer=customer, channel="ATM", txn_count=1, txn_amount=Decimal("1")
@@ -263,6 +276,8 @@ BUILT = {
     CustomerDailyAum,
     CustomerMonthlyAum,
     TransactionSummary,
+    IncomeEntry,
+    CustomerResult,
     Relationship,
     OtherAsset,
     Interaction,

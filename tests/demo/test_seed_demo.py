@@ -22,7 +22,7 @@ from customers.choices import (
     QualityIssueKind,
     QualityIssueStatus,
 )
-from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, FILES, TXN_SUMMARY
+from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, FILES, INCOME, TXN_SUMMARY
 from customers.models import (
     Account,
     AccountBalance,
@@ -80,6 +80,7 @@ def test_batch_loads_shows_the_demo_load_with_its_file_counts(seeded, client, de
     }
     assert {f.name: f.rejected for f in files.values()} == {
         CUSTOMER.name: 1, CONTACT.name: 1, ACCOUNT.name: 1, BALANCE.name: 1, TXN_SUMMARY.name: 0,
+        INCOME.name: 0,
     }  # fmt: skip
 
     # when the administrator opens Batch loads and the load's page
