@@ -9,6 +9,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.scope import ScopeKind, data_scope
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -39,6 +41,15 @@ class AnyOfNavItem(NavItem):
         return any(user.has_perm(p) for p in self.any_of)
 
 
+@dataclass(frozen=True)
+class ScopedNavItem(NavItem):
+    """Shown to users with a data scope (their own customers, a branch subtree or
+    the bank): pages whose rows are narrowed to it."""
+
+    def visible_to(self, user) -> bool:
+        return data_scope(user).kind is not ScopeKind.NONE
+
+
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("Customers"), "customers:list", "customers.view_customer"),
@@ -57,6 +68,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Marketing tasks"), "marketing:task_list", "marketing.view_marketingtask"),
     NavItem(_("Segments"), "marketing:segment_list", "marketing.view_segment"),
     NavItem(_("Products"), "marketing:product_list", "marketing.view_product"),
+    ScopedNavItem(_("Performance"), "performance:figures"),
+    NavItem(_("FTP spreads"), "performance:ftp", "performance.view_ftpspreads"),
     NavItem(_("Users"), "accounts:user_list", "accounts.view_user"),
     NavItem(_("Audit trail"), "accounts:audit_list", "accounts.view_auditevent"),
     NavItem(_("Administration"), "admin:index", staff_only=True),

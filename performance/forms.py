@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Branch, BranchLevel
 from core.forms import BootstrapFormMixin
 
+from .choices import PeriodKind
 from .models import Period
 from .parameters import CATEGORIES, category_label, spread_text, spreads_for
+from .selectors import DEFAULT_SORT, SORTS
 
 
 class FtpProposalForm(BootstrapFormMixin, forms.Form):
@@ -49,3 +55,105 @@ class FtpProposalForm(BootstrapFormMixin, forms.Form):
 
 class NoteForm(BootstrapFormMixin, forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
+
+
+# --- the figures pages' parameters (validated on the server: a bad one is a 400) ---------
+
+_PERIOD_GROUPS = (
+    (PeriodKind.MONTH, _("Months")),
+    (PeriodKind.QUARTER, _("Quarters")),
+    (PeriodKind.YEAR, _("Years")),
+)
+LEVELS = {"branch": BranchLevel.BRANCH, "sub_branch": BranchLevel.SUB_BRANCH, "outlet": BranchLevel.OUTLET}
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+class FiguresForm(BootstrapFormMixin, forms.Form):
+    """The period a figures page shows, by its code: one of the periods with figures
+    (`periods`, newest first); blank for the default (`selectors.default_period`)."""
+
+    period = forms.ChoiceField(
+        label=_("Assessment period"),
+        required=False,
+        error_messages={"invalid_choice": _("No figures have been computed for %(value)s.")},
+    )
+
+    def __init__(self, data, *, periods: Sequence[Period], default: Period | None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.periods = {p.code: p for p in periods}
+        self.default = default
+        _choice_field(self, "period").choices = [
+            (label, [(p.code, p.code) for p in periods if p.kind == kind])
+            for kind, label in _PERIOD_GROUPS
+            if any(p.kind == kind for p in periods)
+        ]
+
+    def clean_period(self) -> Period | None:
+        code = self.cleaned_data.get("period")
+        return self.periods[code] if code else self.default
+
+
+class BoardForm(FiguresForm):
+    """The team board's filters and order: a manager's name or employee number, a
+    branch the user may see (`branches`, its subtree), a column (`selectors.SORTS`,
+    "-" first for the largest first)."""
+
+    q = forms.CharField(
+        label=_("Manager"),
+        required=False,
+        max_length=60,
+        widget=forms.SearchInput(attrs={"placeholder": _("Name or employee no."), "autocomplete": "off"}),
+    )
+    branch = forms.ChoiceField(
+        label=_("Branch"),
+        required=False,
+        error_messages={"invalid_choice": _("%(value)s is not a branch whose figures you may see.")},
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[(f"{sign}{name}", name) for name in SORTS for sign in ("", "-")],
+        error_messages={"invalid_choice": _("%(value)s is not a column the figures can be sorted by.")},
+    )
+
+    def __init__(self, data, *, branches: Sequence[Branch], **kwargs):
+        super().__init__(data, **kwargs)
+        self.branches = {b.code: b for b in branches}
+        _choice_field(self, "branch").choices = [
+            ("", _("All")),
+            *[(b.code, f"{'· ' * max(b.level - 1, 0)}{b.code} {b.name}") for b in branches],
+        ]
+
+    def clean_branch(self) -> Branch | None:
+        code = self.cleaned_data.get("branch")
+        return self.branches[code] if code else None
+
+    def clean_sort(self) -> str:
+        return self.cleaned_data.get("sort") or DEFAULT_SORT
+
+
+class RankingForm(FiguresForm):
+    """The branch ranking's level: one of `levels` (those the user may rank)."""
+
+    level = forms.ChoiceField(
+        label=_("Level"),
+        required=False,
+        error_messages={"invalid_choice": _("%(value)s is not a level you may rank.")},
+    )
+
+    def __init__(self, data, *, levels: Sequence[int], **kwargs):
+        super().__init__(data, **kwargs)
+        keys: dict[int, str] = {int(value): key for key, value in LEVELS.items()}
+        self.levels = levels
+        _choice_field(self, "level").choices = [
+            (keys[level], BranchLevel(level).label) for level in reversed(levels)
+        ]
+
+    def clean_level(self) -> int | None:
+        key = self.cleaned_data.get("level")
+        if key:
+            return LEVELS[key]
+        return self.levels[-1] if self.levels else None

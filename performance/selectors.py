@@ -1,18 +1,23 @@
 """Reads of performance figures: the version a period shows, and its rows as far as
-the user may see them (`ManagerResult.objects.visible_to`)."""
+the user may see them (`ManagerResult.objects.visible_to`), for the API and the
+pages (the team board, a manager's customers, the branch ranking)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Sum, Value, When
 
-from accounts.models import Branch
-from accounts.scope import visible_branches
+from accounts.models import Branch, BranchLevel
+from accounts.scope import ScopeKind, data_scope, visible_branches
+from customers.masking import mask_name
 
-from .choices import PeriodStatus, VersionStatus
-from .models import ManagerResult, Period, ResultVersion
+from .choices import PeriodKind, PeriodStatus, VersionStatus
+from .engine import round_half_up
+from .models import CustomerResult, ManagerResult, Period, ResultVersion
 
 FIGURES = ("deposit_avg", "loan_avg", "aum_avg", "liability", "asset", "intermediary", "total")
 
@@ -61,3 +66,220 @@ def branch_rows(user, version: ResultVersion, level: int) -> list[BranchFigures]
             totals.figures[name] += getattr(row, name)
         totals.managers += row.manager_id is not None
     return list(by_path.values())
+
+
+# --- the pages: periods, the team board, a manager's customers, branch rankings -----------
+
+# What the team board sorts by: each figure, the manager (employee number) and the
+# branch (its place in the tree).
+SORTS: dict[str, str] = {
+    **{name: name for name in FIGURES},
+    "manager": "manager__employee_no",
+    "branch": "branch__path",
+}
+DEFAULT_SORT = "-total"
+TREND_PERIODS = 12
+
+
+def periods_with_figures() -> list[Period]:
+    """The periods that have a computed version, newest first (a month before the
+    quarter and the year that start with it)."""
+    return list(Period.objects.filter(versions__isnull=False).distinct().order_by("-start", "kind", "code"))
+
+
+def default_period(periods: Sequence[Period]) -> Period | None:
+    """The period a page shows unless asked: the latest open month, else the newest."""
+    open_months = (p for p in periods if p.kind == PeriodKind.MONTH and p.status == PeriodStatus.OPEN)
+    return next(open_months, periods[0] if periods else None)
+
+
+def _ordering(sort: str) -> list:
+    name = sort.removeprefix("-")
+    field = F(SORTS[name])
+    first = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
+    # ties in a stable order, so that pages neither repeat nor skip a row
+    return [first, "branch__path", F("manager__employee_no").asc(nulls_last=True), "pk"]
+
+
+def board_rows(
+    user, version: ResultVersion, *, q: str = "", branch: Branch | None = None, sort: str = DEFAULT_SORT
+) -> QuerySet[ManagerResult]:
+    """The team board: each manager's row and each branch pool's the user may see,
+    within `branch` (a branch the user may see) and matching `q` (a manager's name
+    or employee number; pools have neither), in the order of `sort` (a key of
+    SORTS, "-" first for the largest first)."""
+    rows = ManagerResult.objects.visible_to(user).filter(version=version).select_related("manager", "branch")
+    if branch is not None:
+        rows = rows.filter(branch__path__startswith=branch.path)
+    if q:
+        rows = rows.filter(Q(manager__display_name__icontains=q) | Q(manager__employee_no__icontains=q))
+    return rows.order_by(*_ordering(sort))
+
+
+def figure_totals(rows: QuerySet[ManagerResult]) -> dict[str, Decimal]:
+    """The sum of each figure over the rows: over a branch's managers and pools, the
+    branch's figures."""
+    sums = rows.order_by().aggregate(**{name: Sum(name) for name in FIGURES})
+    return {name: sums[name] or Decimal("0") for name in FIGURES}
+
+
+def own_figures(user, version: ResultVersion) -> ManagerResult | None:
+    """The user's own row of a version (a client manager's figures)."""
+    return (
+        ManagerResult.objects.visible_to(user)
+        .filter(version=version, manager=user)
+        .select_related("manager", "branch")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    version: ResultVersion
+    total: Decimal | None  # None: no figures of the user in that version
+
+
+def contribution_trend(user, period: Period, *, count: int = TREND_PERIODS) -> list[TrendPoint]:
+    """The user's total contribution over the last `count` periods of the period's
+    kind up to it that have figures, oldest first: each period's shown version
+    (an open period's provisional figures, a closed one's latest published)."""
+    shown = (
+        ResultVersion.objects.filter(period__kind=period.kind, period__start__lte=period.start)
+        .filter(
+            Q(period__status=PeriodStatus.OPEN, number=0)
+            | Q(period__status=PeriodStatus.CLOSED, status=VersionStatus.PUBLISHED)
+        )
+        .select_related("period")
+        .order_by("-period__start", "-number")
+    )
+    chosen: dict[int, ResultVersion] = {}
+    for version in shown:
+        if version.period_id not in chosen:
+            chosen[version.period_id] = version
+            if len(chosen) == count:
+                break
+    totals = dict(
+        ManagerResult.objects.visible_to(user)
+        .filter(version__in=[v.pk for v in chosen.values()], manager=user)
+        .values_list("version_id", "total")
+    )
+    return [TrendPoint(v.period, v, totals.get(v.pk)) for v in reversed(chosen.values())]
+
+
+def manager_figures(user, version: ResultVersion, employee_no: str) -> ManagerResult | None:
+    """A manager's row of a version, if the user may see it (a client manager their
+    own, a branch head their subtree's managers, head office any)."""
+    return (
+        ManagerResult.objects.visible_to(user)
+        .filter(version=version, manager__isnull=False, manager__employee_no=employee_no)
+        .select_related("manager", "branch")
+        .first()
+    )
+
+
+def customer_rows(user, result: ManagerResult) -> QuerySet[CustomerResult]:
+    """The customers whose days make a manager's figures (`result`, a row the user
+    may see: `manager_figures`), largest contribution first. Every one of them is
+    listed, so that they add up to the manager's figures; `may_open` says whether
+    the customer is in the user's own customer scope (a customer who has since moved
+    to another manager may not be)."""
+    condition = CustomerResult.objects.scope_condition(user)
+    if condition is None or not condition:  # no customer, or the whole bank
+        may_open: Any = Value(condition is not None, output_field=BooleanField())
+    else:
+        may_open = Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+    return (
+        CustomerResult.objects.filter(version_id=result.version_id, manager_id=result.manager_id)
+        .select_related("customer")
+        .annotate(
+            contribution=F("liability") + F("asset") + F("intermediary"),
+            may_open=may_open,
+        )
+        .order_by("-contribution", "customer_id")
+    )
+
+
+@dataclass(frozen=True)
+class CustomerFigures:
+    """One customer's share of a manager's figures, as the drill-down shows it:
+    balance-days turned into daily averages over the counted days, amounts rounded
+    half-up to 2 decimals."""
+
+    row: CustomerResult
+    figures: dict[str, Decimal]
+
+    @property
+    def customer(self):
+        return self.row.customer
+
+    @property
+    def values(self) -> list[Decimal]:
+        return [self.figures[name] for name in FIGURES]
+
+    @property
+    def may_open(self) -> bool:
+        return bool(getattr(self.row, "may_open", False))
+
+    @property
+    def name(self) -> str:
+        """The name as the customer list shows it; masked (surname and *) for a
+        customer outside the user's own customer scope."""
+        return self.customer.name if self.may_open else mask_name(self.customer.name)
+
+
+def customer_figures(rows: Iterable[CustomerResult], counted_days: int) -> list[CustomerFigures]:
+    days = Decimal(counted_days or 1)
+    shaped = []
+    for row in rows:
+        liability, asset, intermediary = row.liability, row.asset, row.intermediary
+        shaped.append(
+            CustomerFigures(
+                row,
+                {
+                    "deposit_avg": round_half_up(row.deposit_days / days),
+                    "loan_avg": round_half_up(row.loan_days / days),
+                    "aum_avg": round_half_up(row.aum_days / days),
+                    "liability": round_half_up(liability),
+                    "asset": round_half_up(asset),
+                    "intermediary": round_half_up(intermediary),
+                    "total": round_half_up(liability + asset + intermediary),
+                },
+            )
+        )
+    return shaped
+
+
+BRANCH_LEVELS = (BranchLevel.BRANCH, BranchLevel.SUB_BRANCH, BranchLevel.OUTLET)
+
+
+def ranking_levels(user) -> list[int]:
+    """The branch levels the user may rank: head office all, a branch head the
+    levels of their own branch and below."""
+    scope = data_scope(user)
+    if scope.kind is ScopeKind.ALL:
+        return list(BRANCH_LEVELS)
+    if scope.kind is ScopeKind.SUBTREE and scope.branch is not None:
+        return [level for level in BRANCH_LEVELS if level >= scope.branch.level]
+    return []
+
+
+@dataclass(frozen=True)
+class RankedBranch:
+    rank: int
+    figures: BranchFigures
+
+    @property
+    def values(self) -> list[Decimal]:
+        return [self.figures.figures[name] for name in FIGURES]
+
+
+def branch_ranking(user, version: ResultVersion, level: int) -> list[RankedBranch]:
+    """The branches of a level the user may see by total contribution, largest
+    first; equal totals share a rank (1, 2, 2, 4)."""
+    branches = sorted(branch_rows(user, version, level), key=lambda b: (-b.figures["total"], b.branch.path))
+    ranked: list[RankedBranch] = []
+    for position, branch in enumerate(branches, start=1):
+        tied = bool(ranked) and ranked[-1].figures.figures["total"] == branch.figures["total"]
+        ranked.append(RankedBranch(ranked[-1].rank if tied else position, branch))
+    return ranked

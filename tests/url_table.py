@@ -389,8 +389,8 @@ URLS["customers_api:customer-list"] = Url(Case(get=API_VIEWERS))
 URLS["customers_api:customer-search"] = Url(Case(post=API_VIEWERS, data=lambda w, s: {}, json=True))
 URLS["customers_api:customer-detail"] = Url(scoped(_customer(), get=API_VIEWERS))
 URLS["vip_api:customer-vip"] = Url(scoped(_customer(), get=API_VIEWERS))
-# performance figures: every role has a data scope; the harness's world has computed
-# no period (404), and a period that is not one is refused (400)
+# performance figures: every role has a data scope; a period the world has not
+# computed is a 404, and a period that is not one is refused (400)
 for _name in ("performance_api:managers", "performance_api:branches"):
     URLS[_name] = Url(
         Case(
@@ -875,6 +875,28 @@ URLS["performance:ftp_reject"] = Url(
 URLS["performance:ftp_withdraw"] = Url(
     Case(kwargs=_of("ftp_own"), post="403 302w 403 403 403 403 403 403 login")
 )
+# The figures pages: every role has a data scope (the world computed February 2026:
+# each client manager has figures). The branch ranking and the downloads are a branch
+# head's and head office's; a download is audited. A manager's customers: a client
+# manager opens their own, a branch head their subtree's managers (others: 404).
+FIGURES_BOARD_GET = "200 200 200 200 200 403 403 403 login"
+FIGURES_EXPORT = "200a 200a 200a 200a 200a 403 403 403 login"
+_NOT_A_PERIOD = {"period": "1999-13"}
+_FIGURES_MANAGER: Builder = lambda w, s: {"employee_no": w.emp(WHO_MANAGER[s.who])}  # noqa: E731
+URLS["performance:figures"] = Url(
+    Case(get=EVERYONE),
+    Case(label="not a period", get="400 400 400 400 400 400 400 400 login", query=lambda w, s: _NOT_A_PERIOD),
+)
+URLS["performance:branches"] = Url(
+    Case(get=FIGURES_BOARD_GET),
+    Case(label="not a period", get="400 400 400 400 400 403 403 403 login", query=lambda w, s: _NOT_A_PERIOD),
+)
+URLS["performance:board_export"] = Url(
+    Case(get=FIGURES_EXPORT),
+    Case(label="not a period", get="400 400 400 400 400 403 403 403 login", query=lambda w, s: _NOT_A_PERIOD),
+)
+URLS["performance:manager"] = Url(scoped(_FIGURES_MANAGER, get=EVERYONE))
+URLS["performance:manager_export"] = Url(scoped(_FIGURES_MANAGER, get=FIGURES_EXPORT))
 
 
 # --- the admin's own views (the generated model pages follow ADMIN_MODELS) -----------

@@ -29,7 +29,7 @@ from accounts.models import Branch, User
 from accounts.roles import Role, sync_roles
 from accounts.services import api_token_issue, user_disable, user_provision, user_request
 from customers.choices import ContactType
-from customers.models import BatchLoad, Customer, DataQualityIssue, ExportJob
+from customers.models import Account, AccountBalance, BatchLoad, Customer, DataQualityIssue, ExportJob
 from customers.services import assignment_set_primary
 from demo.org import seed_org, seed_users
 from marketing import catalogue
@@ -37,6 +37,7 @@ from marketing import services as marketing
 from marketing.choices import CampaignObjective, RiskRating, TaskIndicator
 from marketing.models import CampaignTarget, ContactPolicy, Product, TaskAllocation
 from performance import parameters as performance_parameters
+from performance import services as performance_services
 from tests.customers.factories import AccountFactory, ContactPointFactory, CustomerFactory
 from vip import services as vip
 from vip.models import AssignmentBatch, EvaluationRun, Reminder
@@ -169,6 +170,7 @@ def build_world() -> World:
     _build_performance_objects(world)
     _build_per_user_objects(world, today)
     _build_admin_objects(world, today)
+    _build_performance_figures(world)
     # token for the admin's token page
     api_token_issue(user=u["demo_cm1"])
     return world
@@ -284,6 +286,29 @@ def _build_performance_objects(world: World) -> None:
     world.objects["ftp_own"] = performance_parameters.ftp_propose(
         by=u["demo_pm"], spreads={"CREDIT_CARD": "0.0450"}, reason="card margins"
     )
+
+
+def _build_performance_figures(world: World) -> None:
+    """A batch of 27 February 2026 with balances of each manager's main customer and
+    of each outlet's customer without a manager, and February's provisional figures
+    computed from it: every client manager has figures, and so has each outlet's
+    pool of unassigned customers."""
+    day = datetime.date(2026, 2, 27)
+    BatchLoad.objects.create(
+        source="/srv/inbox/archive/20260227",
+        started_via="beat",
+        status="loaded",
+        business_date=day,
+        digest="1" * 64,
+    )
+    for who in WHO:
+        for kind, amount in (("main", Decimal("500000")), ("pool", Decimal("80000"))):
+            account = Account.objects.filter(customer=world.customer(kind, who)).order_by("pk").first()
+            assert account is not None  # every customer of the world has an account
+            AccountBalance.objects.create(
+                business_date=day, account=account, balance=amount, cny_balance=amount
+            )
+    world.objects["performance_version"] = performance_services.performance_run("2026-02")
 
 
 def _build_marketing_objects(world: World, today: datetime.date) -> None:
