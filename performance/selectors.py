@@ -51,11 +51,11 @@ class BranchFigures:
 
 def branch_rows(user, version: ResultVersion, level: int) -> list[BranchFigures]:
     """Each branch of `level` the user may see, with the sum of the rows (managers and
-    pools) of its subtree: managers plus pools give the branch exactly."""
+    pools) of its subtree the user may see: managers plus pools give the branch
+    exactly. A client manager's branch holds their own row only."""
     branches = list(visible_branches(user).filter(level=level).order_by("path"))
     by_path = {b.path: BranchFigures(b) for b in branches}
-    rows = ManagerResult.objects.filter(version=version).select_related("branch")
-    rows = rows.filter(branch__in=visible_branches(user))
+    rows = ManagerResult.objects.visible_to(user).filter(version=version).select_related("branch")
     for row in rows:
         # the row's branch at `level`: the first level + 1 codes of its path
         codes = row.branch.path.strip("/").split("/")

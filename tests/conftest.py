@@ -1,5 +1,7 @@
 import pytest
 from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from accounts.models import Branch, User
 from accounts.roles import sync_roles
@@ -64,3 +66,16 @@ def login(client):
 @pytest.fixture
 def demo_password():
     return settings.DEMO_PASSWORD
+
+
+@pytest.fixture
+def api():
+    """An API client authenticated with the user's token."""
+
+    def _client(user) -> APIClient:
+        token, _created = Token.objects.get_or_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _client

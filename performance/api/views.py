@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -167,14 +168,16 @@ FIGURE_NAMES = ("deposit_avg", "loan_avg", "aum_avg", "liability", "asset", "int
 
 
 def _page(request: Request, rows) -> tuple[list, int, str, str]:
-    """One page of a short ordered list (a bank's managers, its branches) by position."""
+    """One page of an ordered list (a bank's managers, its branches) by position."""
     size = api_settings.PAGE_SIZE or 50
     cursor = request.query_params.get("cursor", "")
     start, before = _decode(cursor) if cursor else (0, False)
     if before:
         start = max(0, start - size)
-    listed = list(rows)
-    page = listed[start : start + size]
-    after = _encode(start + size) if start + size < len(listed) else ""
+    # a queryset is counted and sliced by the database; a list (the branches, summed
+    # in Python from their rows) is sliced as it is
+    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
+    page = list(rows[start : start + size])
+    after = _encode(start + size) if start + size < total else ""
     back = _encode(start, before=True) if start > 0 else ""
-    return page, len(listed), after, back
+    return page, total, after, back

@@ -12,7 +12,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.choices import AccountCategory, AccountStatus, ContactType, CustomerStatus, HouseholdRole
@@ -38,19 +37,6 @@ MISSING_NO = "900000000000"  # no customer has this number
 
 def detail_url(customer_no: str) -> str:
     return f"{LIST}{customer_no}/"
-
-
-@pytest.fixture
-def api():
-    """An API client authenticated with the user's token."""
-
-    def _client(user) -> APIClient:
-        token, _created = Token.objects.get_or_create(user=user)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return _client
 
 
 def customer_managed_by(manager, branch, **fields) -> Customer:

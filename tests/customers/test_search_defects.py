@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.crypto import cipher
@@ -62,17 +61,6 @@ def people(demo_users, new_customer):
             manager=demo_users["demo_cm3"], branch="12101", name="张三丰", aum="9000000"
         ),
     }
-
-
-@pytest.fixture
-def api():
-    def _client(user) -> APIClient:
-        token, _created = Token.objects.get_or_create(user=user)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return _client
 
 
 def _names(response) -> set[str]:

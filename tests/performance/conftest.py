@@ -7,8 +7,6 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from customers.choices import AccountCategory, AssignmentRole, BatchStatus, IncomeType
 from customers.models import AccountBalance, BatchLoad, IncomeEntry
@@ -91,16 +89,3 @@ def world(org, make_user):
     CustomerAssignmentFactory(customer=e, manager=m2, start_date=D(2026, 11, 4))
     _balances(AccountFactory(customer=e, category=AccountCategory.DEP_CUR), dict.fromkeys(every, "1000"))
     return {"m1": m1, "m2": m2, "a": a, "b": b, "c": c, "d": d, "e": e, "org": org}
-
-
-@pytest.fixture
-def api():
-    """An API client authenticated with the user's token."""
-
-    def _client(user) -> APIClient:
-        token, _created = Token.objects.get_or_create(user=user)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return _client

@@ -118,3 +118,8 @@ def test_pages_follow_links_both_ways(api, computed, demo_users, settings):
     second = client.get(first["next"]).json()
     assert len(second["results"]) == 1 and second["next"] is None
     assert client.get(second["previous"]).json()["results"] == first["results"]
+
+
+def test_a_client_managers_branch_holds_only_their_own_figures(api, computed):
+    outlets = api(computed["m1"]).get(BRANCHES, {"period": "2026-11", "level": "outlet"}).json()["results"]
+    assert [(r["branch"], r["deposit_avg"]) for r in outlets] == [("11101", "7700.00")]  # not the pool's 800

@@ -109,3 +109,16 @@ def test_a_rule_change_is_named_as_the_cause(world, people):
     again = publication_propose(code="2026-11", by=people["maker"], reason="New spreads")
     causes = {c.manager_id: c.causes for c in version_diff(published, again.version)}
     assert causes[world["m1"].pk] == ("rule",)
+
+
+def test_the_run_command_refuses_a_bad_period_and_a_closed_one(world, people):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="is not a period"):
+        call_command("performance_run", period="2026-13")
+    publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
+    publication_decide(publication=publication, by=people["checker"], approve=True)
+    with pytest.raises(CommandError, match="closed"):
+        call_command("performance_run", period="2026-11")
+    assert m1_total(publication.version, world) == Decimal("40.27")
