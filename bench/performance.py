@@ -13,15 +13,18 @@ over the outlets, gives nine customers in ten a manager of record from 1 January
 assisting manager with 30%), writes a month of daily balances (the seeded day's
 balances, moved a little each business day, for 30 October and every weekday of
 November 2026: about 47 million rows at a million customers), intermediary income
-for three customers in a hundred each day, and a loaded batch record for each of
-those days.
+for three customers in a hundred each day, the per-customer day rows the load
+derives from the balances, and a loaded batch record for each of those days.
 
 Then, timed:
-1. `performance_run("2026-11")`: the full computation of the month (every counted
-   day, every customer, every manager), its figures written;
-2. the same after one more day is loaded (the nightly run: the open month is
-   computed again, whole);
-3. the baseline: the plain ORM a Django developer would write, one aggregation per
+0. the night before: the month, the quarter and the year computed whole up to the
+   last Friday (27 November; untimed beyond its print);
+1. the load of Monday 30 November derives its per-customer day rows
+   (`customers.aum.write_daily_figures`, a step of the load's AUM refresh);
+2. the nightly run: the month, the quarter and the year each extended by that day;
+3. the full computation of the month (every counted day, every customer, every
+   manager), its figures written;
+4. the baseline: the plain ORM a Django developer would write, one aggregation per
    manager (`AccountBalance` rows of the manager's current customers in the month,
    summed by category group, and their income) on a sample of managers,
    extrapolated to all of them. It is not the definition (no carry-forward over
@@ -44,7 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DAYS = [datetime.date(2026, 10, 30)] + [
     datetime.date(2026, 11, d) for d in range(1, 31) if datetime.date(2026, 11, d).weekday() < 5
 ]
-NEXT_DAY = datetime.date(2026, 12, 1)
 
 
 def setup() -> None:
@@ -67,6 +69,7 @@ def prepare(managers: int) -> None:
 
     from accounts.models import Branch, BranchLevel, User
     from accounts.roles import Role
+    from customers.aum import write_daily_figures
     from customers.models import BatchLoad
 
     started = time.perf_counter()
@@ -124,7 +127,7 @@ def prepare(managers: int) -> None:
             say(f"  managers and assignments: {time.perf_counter() - started:.0f} s")
             cursor.execute("SELECT max(business_date) FROM customers_accountbalance")
             (seeded,) = cursor.fetchone()
-            for day in [*DAYS, NEXT_DAY]:
+            for day in DAYS:
                 cursor.execute(
                     "INSERT INTO customers_accountbalance (business_date, account_id, balance, cny_balance) "
                     "SELECT %s, account_id, round(balance * (1 + ((account_id + %s) %% 7 - 3) / 1000.0), 2), "
@@ -139,6 +142,9 @@ def prepare(managers: int) -> None:
                     [day, day.day],
                 )
                 say(f"  balances and income of {day}: {time.perf_counter() - started:.0f} s")
+        for day in DAYS:
+            write_daily_figures(day)  # what the load derives from the day's balances
+        say(f"  customer-day rows: {time.perf_counter() - started:.0f} s")
         BatchLoad.objects.bulk_create(
             [
                 BatchLoad(
@@ -151,6 +157,7 @@ def prepare(managers: int) -> None:
         cursor.execute("VACUUM ANALYZE customers_accountbalance")
         cursor.execute("VACUUM ANALYZE customers_customerassignment")
         cursor.execute("VACUUM ANALYZE customers_incomeentry")
+        cursor.execute("VACUUM ANALYZE customers_customerdailyaum")
     say(f"prepared in {time.perf_counter() - started:.0f} s")
 
 
@@ -217,33 +224,52 @@ def main() -> None:
         f"customers {Customer.objects.count():,}; managers {managers:,}; balance rows in the month {balances:,}"
     )
 
+    from customers.aum import write_daily_figures
     from performance.services import performance_run
 
+    def run(code: str) -> tuple[float, object]:
+        started = time.perf_counter()
+        version = performance_run(code)
+        return time.perf_counter() - started, version
+
+    def extended() -> bool:
+        from accounts.models import AuditEvent
+
+        return (
+            AuditEvent.objects.filter(action="performance_computed")
+            .order_by("-id")
+            .first()
+            .details["extended"]
+        )
+
+    last = DAYS[-1]
+    BatchLoad.objects.filter(business_date=last, source__startswith="bench/").update(status="failed")
+    for code in ("2026-11", "2026-Q4", "2026"):
+        seconds, version = run(code)
+        say(f"0. {code} up to {version.counted_through} computed whole: {seconds:.1f} s (the night before)")
     started = time.perf_counter()
-    version = performance_run("2026-11")
-    full = time.perf_counter() - started
+    written = write_daily_figures(last)
+    daily = time.perf_counter() - started
+    BatchLoad.objects.filter(business_date=last, source__startswith="bench/").update(status="loaded")
+    say(
+        f"1. the load of {last} derives its {written:,} customer-day rows (customers.aum, part of the load's "
+        f"AUM step): {daily:.1f} s"
+    )
+    for code in ("2026-11", "2026-Q4", "2026"):
+        seconds, version = run(code)
+        assert extended(), code
+        say(f"2. the nightly run of {code}, extended by {last}: {seconds:.1f} s")
+    full, version = run("2026-11")  # nothing new: computed whole
+    assert not extended()
     customers = CustomerResult.objects.filter(version=version).count()
     rows = ManagerResult.objects.filter(version=version).count()
     say(
-        f"1. full computation of 2026-11: {full:.1f} s ({version.counted_days} counted days through "
+        f"3. full computation of 2026-11: {full:.1f} s ({version.counted_days} counted days through "
         f"{version.counted_through}; {customers:,} customer rows, {rows:,} manager and pool rows)"
     )
-    BatchLoad.objects.create(
-        business_date=NEXT_DAY, status="loaded", source="bench/next", started_via="bench"
-    )
-    try:
-        started = time.perf_counter()
-        performance_run("2026-12")
-        nightly = time.perf_counter() - started
-        started = time.perf_counter()
-        performance_run("2026-11")
-        again = time.perf_counter() - started
-    finally:
-        BatchLoad.objects.filter(source="bench/next").delete()
-    say(f"2. one more day loaded: the new month {nightly:.1f} s; the open month again {again:.1f} s")
     per_manager, queries = plain_per_manager(args.sample)
     say(
-        f"3. baseline, plain ORM per manager: {per_manager * 1000:.0f} ms a manager ({queries} queries for "
+        f"4. baseline, plain ORM per manager: {per_manager * 1000:.0f} ms a manager ({queries} queries for "
         f"{args.sample}), {per_manager * managers:.0f} s for {managers:,} managers"
     )
     ratio = per_manager * managers / full

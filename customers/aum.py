@@ -11,7 +11,20 @@ import datetime
 
 from django.db import connection, transaction
 
-from .choices import ASSET_CATEGORIES, LIABILITY_CATEGORIES
+from .choices import ASSET_CATEGORIES, LIABILITY_CATEGORIES, AccountCategory
+
+# The categories with a column of their own in CustomerDailyAum (the performance
+# figures price each of them with its own FTP spread).
+PRICED_CATEGORIES = (
+    AccountCategory.DEP_CUR,
+    AccountCategory.DEP_TIME,
+    AccountCategory.LOAN_MORTGAGE,
+    AccountCategory.LOAN_CONSUMER,
+    AccountCategory.LOAN_BUSINESS,
+    AccountCategory.CREDIT_CARD,
+)
+# The amounts of a CustomerDailyAum row (what a merge of two customers adds up).
+DAILY_SUMS = ("aum", "liabilities", *(c.lower() for c in PRICED_CATEGORIES))
 
 
 def _in_list(values) -> str:
@@ -19,11 +32,38 @@ def _in_list(values) -> str:
     return ", ".join(f"'{v}'" for v in sorted(str(x) for x in values))
 
 
+def write_daily_figures(business_date: datetime.date) -> int:
+    """One business date's CustomerDailyAum rows, replaced from that date's balances:
+    per customer the AUM, the liabilities and the balance of each priced category.
+    Returns the number of rows written."""
+    assets, liabilities = _in_list(ASSET_CATEGORIES), _in_list(LIABILITY_CATEGORIES)
+    priced = ", ".join(c.lower() for c in PRICED_CATEGORIES)
+    sums = ", ".join(
+        f"COALESCE(SUM(CASE WHEN a.category = '{c}' THEN b.cny_balance END), 0)" for c in PRICED_CATEGORIES
+    )
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM customers_customerdailyaum WHERE business_date = %s", [business_date])
+        cur.execute(
+            f"""
+            INSERT INTO customers_customerdailyaum (business_date, customer_id, aum, liabilities, {priced})
+            SELECT %s, a.customer_id,
+                   COALESCE(SUM(CASE WHEN a.category IN ({assets}) THEN b.cny_balance END), 0),
+                   COALESCE(SUM(CASE WHEN a.category IN ({liabilities}) THEN b.cny_balance END), 0),
+                   {sums}
+              FROM customers_accountbalance b
+              JOIN customers_account a ON a.id = b.account_id
+             WHERE b.business_date = %s
+             GROUP BY a.customer_id
+            """,
+            [business_date, business_date],
+        )
+        return cur.rowcount
+
+
 @transaction.atomic
 def aum_refresh(business_date: datetime.date) -> dict[str, int]:
     month_start = business_date.replace(day=1)
     days_elapsed = business_date.day
-    assets, liabilities = _in_list(ASSET_CATEGORIES), _in_list(LIABILITY_CATEGORIES)
     counts: dict[str, int] = {}
     with connection.cursor() as cursor:
         # 1. the latest balance on each account
@@ -37,22 +77,8 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
             [business_date],
         )
         counts["accounts"] = cursor.rowcount
-        # 2. AUM and liabilities per customer for the day
-        cursor.execute("DELETE FROM customers_customerdailyaum WHERE business_date = %s", [business_date])
-        cursor.execute(
-            f"""
-            INSERT INTO customers_customerdailyaum (business_date, customer_id, aum, liabilities)
-            SELECT %s, a.customer_id,
-                   COALESCE(SUM(CASE WHEN a.category IN ({assets}) THEN b.cny_balance END), 0),
-                   COALESCE(SUM(CASE WHEN a.category IN ({liabilities}) THEN b.cny_balance END), 0)
-              FROM customers_accountbalance b
-              JOIN customers_account a ON a.id = b.account_id
-             WHERE b.business_date = %s
-             GROUP BY a.customer_id
-            """,
-            [business_date, business_date],
-        )
-        counts["daily_aum"] = cursor.rowcount
+        # 2. AUM, liabilities and the priced categories per customer for the day
+        counts["daily_aum"] = write_daily_figures(business_date)
         # 3. the month so far: average over calendar days elapsed (a day without
         # balances counts as zero), month-end = the latest day
         cursor.execute(

@@ -23,6 +23,7 @@ from accounts.audit import Action, audit
 from accounts.models import User
 from core.serialization import jsonable
 
+from .aum import DAILY_SUMS
 from .choices import AssignmentRole, ContactType, CustomerStatus, QualityIssueStatus
 from .crypto import DecryptionError
 from .idnumbers import normalise_mobile
@@ -443,7 +444,7 @@ def _fold_rows(
 
 def _fold_figures(survivor: Customer, merged: Customer, moved: dict[str, Any]) -> None:
     moved["customerdailyaum"] = _fold_rows(
-        CustomerDailyAum, survivor, merged, keys=["business_date"], sums=["aum", "liabilities"]
+        CustomerDailyAum, survivor, merged, keys=["business_date"], sums=DAILY_SUMS
     )
     moved["customermonthlyaum"] = _fold_rows(
         CustomerMonthlyAum,

@@ -376,13 +376,23 @@ class AccountBalance(models.Model):
 
 
 class CustomerDailyAum(models.Model):
-    """AUM and liabilities per customer per business date, in CNY."""
+    """AUM and liabilities per customer per business date, in CNY, and the balances
+    of the categories that performance figures price (`customers.aum.write_daily_figures`)."""
 
     pk = models.CompositePrimaryKey("business_date", "customer_id")
     business_date = models.DateField()
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     aum = models.DecimalField(**MONEY)
     liabilities = models.DecimalField(**MONEY)
+    # The categories the performance figures price (docs/performance.md): deposits by
+    # kind, loans by kind and card debt, so that a period is summed from one row per
+    # customer and day instead of from every account's balance.
+    dep_cur = models.DecimalField(default=0, db_default=0, **MONEY)
+    dep_time = models.DecimalField(default=0, db_default=0, **MONEY)
+    loan_mortgage = models.DecimalField(default=0, db_default=0, **MONEY)
+    loan_consumer = models.DecimalField(default=0, db_default=0, **MONEY)
+    loan_business = models.DecimalField(default=0, db_default=0, **MONEY)
+    credit_card = models.DecimalField(default=0, db_default=0, **MONEY)
 
     objects = CustomerHeldQuerySet.as_manager()
 

@@ -5,7 +5,9 @@ docs/performance.md defines them.
    to the day before the next loaded batch (a weekend carries Friday's balances),
    within the counted days. A day before the first loaded batch has no balance.
 2. Per customer and batch: the balances of the day by kind (deposits, loans, AUM)
-   and the day's FTP contribution (balance × spread, per category).
+   and the day's FTP contribution (balance × spread, per category), read from the
+   day's one row per customer (`customers.CustomerDailyAum`, written by the load)
+   rather than from every account's balance.
 3. Credit: who counts a customer's days. The manager of record counts a day in full,
    less the shares of assisting managers (split credit); an assisting manager counts
    their share; a day without a manager of record counts for the customer's home
@@ -17,6 +19,11 @@ docs/performance.md defines them.
 5. A manager's figures: the sum over their customers, rounded half-up to 2 decimals
    once; daily averages divide by the counted days. Managers and pools add up to the
    bank, customer by customer.
+
+The nightly run extends a period instead of computing it again (`extend`): the
+figures are sums over days, so the days from the last counted day to the new one
+are computed alone and added to each customer's row. Only when nothing already
+counted can have changed (`services.compute_version` decides).
 """
 
 from __future__ import annotations
@@ -40,7 +47,12 @@ LIABILITY_BUSINESS = DEPOSIT
 ASSET_BUSINESS = (*LOAN, "CREDIT_CARD")
 EPOCH = datetime.date(1970, 1, 1)
 CENT = Decimal("0.01")
-ZERO_BELOW = "0.0000001"  # a pool's +1 and -1 over the same days leave nothing (or float dust)
+# a customer's +1 and -1 over the same days leave nothing (or float dust)
+ZERO_BELOW = "0.0000001"
+SUMS = ("dep", "loan", "aum", "liab", "asset", "inter")
+COLUMN_NAMES = ("deposit_days", "loan_days", "aum_days", "liability", "asset", "intermediary")
+COLUMNS = ", ".join(COLUMN_NAMES)
+DELTA_COLUMNS = ", ".join(f"{c} NUMERIC(30, 10)" for c in COLUMN_NAMES)
 
 
 def day_number(day: datetime.date) -> int:
@@ -96,6 +108,10 @@ class _Sql:
     def greatest(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})" if self.postgres else f"MAX({a}, {b})"
 
+    def same(self, a: str, b: str) -> str:
+        """Equal, a null equal to a null (a pool's rows have no manager)."""
+        return f"{a} IS NOT DISTINCT FROM {b}" if self.postgres else f"{a} IS {b}"
+
 
 def compute(
     version: ResultVersion,
@@ -114,29 +130,64 @@ def compute(
         days = (through - start).days + 1
         covered = coverage(loaded_dates(through), start, through)
         with connection.cursor() as cursor:
-            _Credit(cursor, _Sql(), start=start, through=through, covered=covered, spreads=spreads).run(
-                version
-            )
+            credit = _Credit(cursor, _Sql(), start=start, through=through, covered=covered, spreads=spreads)
+            credit.run(lambda: credit.insert_figures(version))
         _manager_figures(version, days)
         return days
 
 
+def extend(
+    version: ResultVersion,
+    *,
+    start: datetime.date,
+    counted_through: datetime.date,
+    through: datetime.date,
+    spreads: Mapping[str, Decimal],
+) -> int:
+    """Add the days after `counted_through` up to `through` to a version computed
+    from `start` to `counted_through` with the same spreads and data: the same figures
+    `compute` would write for `start`..`through`, computed from the new days only.
+    Returns the number of counted days."""
+    days = (through - start).days + 1
+    with transaction.atomic():
+        covered = coverage(loaded_dates(through), counted_through + datetime.timedelta(days=1), through)
+        with connection.cursor() as cursor:
+            credit = _Credit(
+                cursor,
+                _Sql(),
+                start=counted_through + datetime.timedelta(days=1),
+                through=through,
+                covered=covered,
+                spreads=spreads,
+            )
+            credit.run(lambda: credit.add_figures(version))
+        ManagerResult.objects.filter(version=version).delete()
+        _manager_figures(version, days)
+    return days
+
+
 class _Credit:
-    def __init__(self, cursor, sql: _Sql, *, start, through, covered: list[Coverage], spreads):
+    def __init__(self, cursor, sql: _Sql, *, start, through, covered: list[Coverage], spreads, customer=None):
         self.cursor, self.sql = cursor, sql
         self.start, self.through, self.covered, self.spreads = start, through, covered, spreads
         self.d0, self.d1 = day_number(start), day_number(through)
+        # one customer only (the explanation of a customer's figures), or every one
+        self.only, self.only_params = ("", []) if customer is None else (" AND {} = %s", [customer])
 
-    def run(self, version: ResultVersion) -> None:
-        for table in ("perf_cov", "perf_cb", "perf_credit"):
+    def _only(self, column: str) -> str:
+        return self.only.format(column)
+
+    def run(self, write) -> None:
+        tables = ("perf_cov", "perf_cb", "perf_credit", "perf_delta")
+        for table in tables:
             self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
         try:
             self._coverage()
             self._customer_batches()
             self._credit_rows()
-            self._customer_figures(version)
+            write()
         finally:
-            for table in ("perf_cov", "perf_cb", "perf_credit"):
+            for table in tables:
                 self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _coverage(self) -> None:
@@ -149,31 +200,24 @@ class _Credit:
 
     def _customer_batches(self) -> None:
         """Per customer and covered batch: the day's balances by kind and its FTP
-        contribution before ÷ 365."""
-
-        def among(categories: Sequence[str]) -> tuple[str, list]:
-            marks = ", ".join(["%s"] * len(categories))
-            return f"CASE WHEN a.category IN ({marks}) THEN ab.cny_balance ELSE 0 END", list(categories)
+        contribution before ÷ 365, from the day's row per customer."""
 
         def priced(categories: Sequence[str]) -> tuple[str, list]:
-            whens = " ".join("WHEN %s THEN ab.cny_balance * %s" for _c in categories)
-            params: list = []
-            for category in categories:
-                params += [category, self.spreads.get(category, Decimal("0"))]
-            return f"CASE a.category {whens} ELSE 0 END", params
+            return " + ".join(f"d.{c.lower()} * %s" for c in categories), [
+                self.spreads.get(c, Decimal("0")) for c in categories
+            ]
 
-        parts = [among(DEPOSIT), among(LOAN), among(AUM), priced(LIABILITY_BUSINESS), priced(ASSET_BUSINESS)]
-        columns = ", ".join(
-            f"SUM({expr}) AS {name}"
-            for (expr, _p), name in zip(parts, ("dep", "loan", "aum", "liab", "asset"), strict=True)
-        )
-        params = [p for _expr, part_params in parts for p in part_params]
+        liability, liability_params = priced(LIABILITY_BUSINESS)
+        asset, asset_params = priced(ASSET_BUSINESS)
         self.cursor.execute(
             "CREATE TEMP TABLE perf_cb AS "
-            f"SELECT a.customer_id AS customer_id, ab.business_date AS b, {columns} "
-            "FROM customers_accountbalance ab JOIN customers_account a ON a.id = ab.account_id "
-            "WHERE ab.business_date IN (SELECT b FROM perf_cov) GROUP BY a.customer_id, ab.business_date",
-            params,
+            "SELECT d.customer_id AS customer_id, d.business_date AS b, "
+            f"{' + '.join(f'd.{c.lower()}' for c in DEPOSIT)} AS dep, "
+            f"{' + '.join(f'd.{c.lower()}' for c in LOAN)} AS loan, d.aum AS aum, "
+            f"{liability} AS liab, {asset} AS asset "
+            "FROM customers_customerdailyaum d WHERE d.business_date IN (SELECT b FROM perf_cov)"
+            f"{self._only('d.customer_id')}",
+            [*liability_params, *asset_params, *self.only_params],
         )
 
     def _credit_rows(self) -> None:
@@ -199,8 +243,19 @@ class _Credit:
                 f"{sql.greatest('first_day', '%s')}, {sql.least('last_day', '%s')} FROM ("
                 f"SELECT customer_id, manager_id, {share} AS share, {sql.day('start_date')} AS first_day, "
                 f"{last_day} AS last_day FROM customers_customerassignment "
-                f"WHERE role = %s AND start_date <= %s{condition}) AS spans WHERE last_day >= %s",
-                [kind, self.d0, self.d1, self.through, self.d1, role, self.through, self.d0],
+                f"WHERE role = %s AND start_date <= %s{condition}{self._only('customer_id')}) AS spans "
+                "WHERE last_day >= %s",
+                [
+                    kind,
+                    self.d0,
+                    self.d1,
+                    self.through,
+                    self.d1,
+                    role,
+                    self.through,
+                    *self.only_params,
+                    self.d0,
+                ],
             )
         overlap = f"{sql.greatest('p.d0', 's.d0')}, {sql.least('p.d1', 's.d1')}"
         both = (
@@ -210,34 +265,46 @@ class _Credit:
         cursor.execute(
             f"INSERT INTO perf_credit SELECT p.customer_id, p.manager_id, 'D', -s.share, {overlap} {both}"
         )
-        # the pool: every day of every customer with figures, less what managers count
+        cursor.execute("DELETE FROM perf_credit WHERE d0 > d1")
+        # The pool: the days without a manager of record (before the first, between two
+        # and after the last; every day for a customer with none), less what assisting
+        # managers count on those days.
         cursor.execute(
-            "INSERT INTO perf_credit SELECT customer_id, NULL, 'N', 1, %s, %s FROM ("
-            "SELECT customer_id FROM perf_cb UNION SELECT customer_id FROM customers_incomeentry "
-            "WHERE business_date >= %s AND business_date <= %s) AS held",
-            [self.d0, self.d1, self.start, self.through],
+            "INSERT INTO perf_credit SELECT customer_id, NULL, 'N', 1, g0, g1 FROM ("
+            "SELECT customer_id, "
+            "COALESCE(LAG(d1) OVER (PARTITION BY customer_id ORDER BY d0) + 1, %s) AS g0, "
+            "d0 - 1 AS g1 FROM perf_credit WHERE kind = 'P' "
+            "UNION ALL "
+            "SELECT customer_id, d1 + 1, %s FROM ("
+            "SELECT customer_id, d1, LEAD(d0) OVER (PARTITION BY customer_id ORDER BY d0) AS following "
+            "FROM perf_credit WHERE kind = 'P') AS spans WHERE following IS NULL"
+            ") AS gaps WHERE g0 <= g1",
+            [self.d0, self.d1],
         )
-        less = (
-            "INSERT INTO perf_credit SELECT customer_id, NULL, 'N', {share}, d0, d1 "
-            "FROM perf_credit WHERE kind = %s"
+        cursor.execute("CREATE INDEX perf_credit_customer ON perf_credit (customer_id, kind)")
+        cursor.execute(
+            "INSERT INTO perf_credit SELECT c.id, NULL, 'N', 1, %s, %s FROM customers_customer c "
+            "WHERE NOT EXISTS (SELECT 1 FROM perf_credit p WHERE p.customer_id = c.id AND p.kind = 'P')"
+            f"{self._only('c.id')}",
+            [self.d0, self.d1, *self.only_params],
         )
-        cursor.execute(less.format(share="-1"), ["P"])
-        cursor.execute(less.format(share="-share"), ["S"])
+        cursor.execute(
+            "INSERT INTO perf_credit SELECT customer_id, NULL, 'N', -share, d0, d1 "
+            "FROM perf_credit WHERE kind = 'S'"
+        )
         cursor.execute(f"INSERT INTO perf_credit SELECT p.customer_id, NULL, 'N', s.share, {overlap} {both}")
         cursor.execute("DELETE FROM perf_credit WHERE d0 > d1")
 
-    def _customer_figures(self, version: ResultVersion) -> None:
+    def _figures(self) -> tuple[str, list]:
+        """SELECT customer_id, manager_id and the six unrounded sums of the counted
+        days, one row per customer and manager (or pool) with anything to count."""
         sql = self.sql
         days = f"({sql.least('c.d1', 'v.d1')} - {sql.greatest('c.d0', 'v.d0')} + 1)"
         income_day = sql.day("i.business_date")
-        sums = ("dep", "loan", "aum", "liab", "asset", "inter")
-        having = " OR ".join(f"ABS(SUM({name})) > {ZERO_BELOW}" for name in sums)
-        self.cursor.execute(
-            "INSERT INTO performance_customerresult (version_id, customer_id, manager_id, deposit_days, "
-            "loan_days, aum_days, liability, asset, intermediary) "
-            "SELECT %s, customer_id, manager_id, SUM(dep), SUM(loan), SUM(aum), SUM(liab), SUM(asset), "
-            "SUM(inter) "
-            "FROM ("
+        having = " OR ".join(f"ABS(SUM({name})) > {ZERO_BELOW}" for name in SUMS)
+        return (
+            "SELECT customer_id, manager_id, "
+            "SUM(dep), SUM(loan), SUM(aum), SUM(liab), SUM(asset), SUM(inter) FROM ("
             f"SELECT c.customer_id, c.manager_id, c.share * {days} * cb.dep AS dep, "
             f"c.share * {days} * cb.loan AS loan, c.share * {days} * cb.aum AS aum, "
             f"c.share * {days} * cb.liab / 365.0 AS liab, c.share * {days} * cb.asset / 365.0 AS asset, "
@@ -251,8 +318,173 @@ class _Credit:
             "WHERE i.business_date >= %s AND i.business_date <= %s "
             f"AND {income_day} >= c.d0 AND {income_day} <= c.d1"
             f") AS credited GROUP BY customer_id, manager_id HAVING {having}",
-            [version.pk, self.start, self.through],
+            [self.start, self.through],
         )
+
+    def insert_figures(self, version: ResultVersion) -> None:
+        select, params = self._figures()
+        self.cursor.execute(
+            f"INSERT INTO performance_customerresult (version_id, customer_id, manager_id, {COLUMNS}) "
+            f"SELECT %s, f.* FROM ({select}) AS f",
+            [version.pk, *params],
+        )
+
+    def add_figures(self, version: ResultVersion) -> None:
+        """Add the counted days' figures to the version's rows: into a row the
+        customer and manager already have, else as a new row."""
+        select, params = self._figures()
+        same_manager = self.sql.same("r.manager_id", "d.manager_id")
+        self.cursor.execute(
+            f"CREATE TEMP TABLE perf_delta (customer_id BIGINT, manager_id BIGINT, {DELTA_COLUMNS})"
+        )
+        self.cursor.execute(f"INSERT INTO perf_delta {select}", params)
+        self.cursor.execute("CREATE INDEX perf_delta_customer ON perf_delta (customer_id)")
+        self.cursor.execute("ANALYZE perf_delta")
+        additions = ", ".join(f"{c} = r.{c} + d.{c}" for c in COLUMN_NAMES)
+        self.cursor.execute(
+            f"UPDATE performance_customerresult AS r SET {additions} FROM perf_delta d "
+            f"WHERE r.version_id = %s AND r.customer_id = d.customer_id AND {same_manager}",
+            [version.pk],
+        )
+        self.cursor.execute(
+            f"INSERT INTO performance_customerresult (version_id, customer_id, manager_id, {COLUMNS}) "
+            f"SELECT %s, d.* FROM perf_delta d WHERE NOT EXISTS (SELECT 1 FROM performance_customerresult r "
+            f"WHERE r.version_id = %s AND r.customer_id = d.customer_id AND {same_manager})",
+            [version.pk, version.pk],
+        )
+        nothing = " AND ".join(f"ABS(r.{c}) <= {ZERO_BELOW}" for c in COLUMN_NAMES)
+        self.cursor.execute(
+            "DELETE FROM performance_customerresult WHERE id IN ("
+            "SELECT r.id FROM performance_customerresult r "
+            f"JOIN perf_delta d ON r.customer_id = d.customer_id AND {same_manager} "
+            f"WHERE r.version_id = %s AND {nothing})",
+            [version.pk],
+        )
+
+    def day_rows(self) -> list[tuple]:
+        """The credited day ranges one by one: (manager id, batch date, first day,
+        last day, share, deposits, loans, AUM, liability and asset contribution of a
+        day before ÷ 365)."""
+        sql = self.sql
+        self.cursor.execute(
+            f"SELECT c.manager_id, v.b, {sql.greatest('c.d0', 'v.d0')}, {sql.least('c.d1', 'v.d1')}, "
+            "SUM(c.share), cb.dep, cb.loan, cb.aum, cb.liab, cb.asset "
+            "FROM perf_credit c JOIN perf_cb cb ON cb.customer_id = c.customer_id "
+            "JOIN perf_cov v ON v.b = cb.b "
+            f"WHERE {sql.least('c.d1', 'v.d1')} >= {sql.greatest('c.d0', 'v.d0')} "
+            f"GROUP BY c.manager_id, v.b, {sql.greatest('c.d0', 'v.d0')}, {sql.least('c.d1', 'v.d1')}, "
+            "cb.dep, cb.loan, cb.aum, cb.liab, cb.asset "
+            f"HAVING ABS(SUM(c.share)) > {ZERO_BELOW} ORDER BY 3, 1",
+            [],
+        )
+        return self.cursor.fetchall()
+
+    def income_rows(self) -> list[tuple]:
+        """The income booked on credited days: (manager id, date, type, amount, share)."""
+        income_day = self.sql.day("i.business_date")
+        self.cursor.execute(
+            "SELECT c.manager_id, i.business_date, i.income_type, i.cny_amount, SUM(c.share) "
+            "FROM perf_credit c JOIN customers_incomeentry i ON i.customer_id = c.customer_id "
+            f"WHERE i.business_date >= %s AND i.business_date <= %s AND {income_day} >= c.d0 "
+            f"AND {income_day} <= c.d1 GROUP BY c.manager_id, i.id, i.business_date, i.income_type, "
+            f"i.cny_amount HAVING ABS(SUM(c.share)) > {ZERO_BELOW} ORDER BY 2, 1",
+            [self.start, self.through],
+        )
+        return self.cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class CreditedDays:
+    """Days of one customer credited to one manager (or the pool) at one share,
+    with the balances of the batch that stands for them."""
+
+    manager_id: int | None
+    batch: datetime.date
+    first: datetime.date
+    last: datetime.date
+    share: Decimal
+    deposit: Decimal
+    loan: Decimal
+    aum: Decimal
+    liability: Decimal  # of the whole period's credited days, after ÷ 365
+    asset: Decimal
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+@dataclass(frozen=True)
+class CreditedIncome:
+    manager_id: int | None
+    day: datetime.date
+    income_type: str
+    amount: Decimal
+    share: Decimal
+
+    @property
+    def credited(self) -> Decimal:
+        return self.amount * self.share
+
+
+def explain(
+    customer_id: int, *, start: datetime.date, through: datetime.date | None, spreads: Mapping[str, Decimal]
+) -> tuple[list[CreditedDays], list[CreditedIncome]]:
+    """One customer's figures of the counted days, day range by day range, by the
+    same statements as `compute` (restricted to that customer): what a drill-down
+    shows below a customer's row. Writes nothing."""
+    if through is None or through < start:
+        return [], []
+    covered = coverage(loaded_dates(through), start, through)
+    with transaction.atomic(), connection.cursor() as cursor:
+        credit = _Credit(
+            cursor,
+            _Sql(),
+            start=start,
+            through=through,
+            covered=covered,
+            spreads=spreads,
+            customer=customer_id,
+        )
+        found: dict[str, list] = {}
+
+        def read() -> None:
+            found["days"], found["income"] = credit.day_rows(), credit.income_rows()
+
+        credit.run(read)
+    epoch_day = EPOCH.toordinal()
+    days = []
+    for manager, batch, d0, d1, share, dep, loan, aum, liab, asset in found["days"]:
+        first = datetime.date.fromordinal(epoch_day + int(d0))
+        last = datetime.date.fromordinal(epoch_day + int(d1))
+        span, share = Decimal((last - first).days + 1), Decimal(str(share))
+        days.append(
+            CreditedDays(
+                manager,
+                _as_date(batch),
+                first,
+                last,
+                share,
+                _dec(dep),
+                _dec(loan),
+                _dec(aum),
+                share * span * _dec(liab) / 365,
+                share * span * _dec(asset) / 365,
+            )
+        )
+    income = [
+        CreditedIncome(manager, _as_date(day), kind, _dec(amount), Decimal(str(share)))
+        for manager, day, kind, amount, share in found["income"]
+    ]
+    return days, income
+
+
+def _dec(value) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+def _as_date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
 
 def _manager_figures(version: ResultVersion, days: int) -> None:

@@ -9,14 +9,14 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import Action, audit
 from core import locks
 from customers.choices import BatchStatus
-from customers.models import BatchLoad
+from customers.models import BatchLoad, CustomerAssignment, CustomerMerge
 
 from . import engine
 from .choices import PeriodStatus, VersionStatus
@@ -62,17 +62,29 @@ def performance_run(code: str, *, by=None) -> ResultVersion:
 def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> ResultVersion:
     """Write a version's figures from the data loaded so far, with the period's FTP
     spreads, under the one-run-at-a-time lock; audited."""
-    started = time.monotonic()
+    started, begun = time.monotonic(), timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [locks.PERFORMANCE_RUN])
         spreads = spreads_for(version.period)
         through = span.counted_through(last_loaded_date())
-        version.counted_days = engine.compute(version, start=span.start, through=through, spreads=spreads)
+        extended = may_extend(version, through, spreads)
+        if extended:
+            assert version.counted_through is not None and through is not None
+            version.counted_days = engine.extend(
+                version,
+                start=span.start,
+                counted_through=version.counted_through,
+                through=through,
+                spreads=spreads,
+            )
+        else:
+            version.counted_days = engine.compute(version, start=span.start, through=through, spreads=spreads)
         version.counted_through = through
         version.ftp_spreads = {category: str(value) for category, value in sorted(spreads.items())}
-        version.computed_at = timezone.now()
+        # what a later run checks for changes since (a load finishing meanwhile included)
+        version.computed_at = begun
         version.computed_by = by
         version.seconds = round(time.monotonic() - started, 3)
         version.save()
@@ -85,10 +97,34 @@ def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> Res
                 "version": version.number,
                 "status": version.status,
                 "counted_through": through.isoformat() if through else None,
+                "extended": extended,
                 "managers": version.managers.count(),
             },
         )
     return version
+
+
+def may_extend(version: ResultVersion, through: datetime.date | None, spreads) -> bool:
+    """Whether the version's figures can be extended to `through` by adding the new
+    days alone: it is the open period's provisional version, already counted up to
+    an earlier day with the same spreads, and since it was computed nothing it
+    counted can have changed: no batch of a counted day loaded again, no assignment
+    starting or ending on a counted day recorded, no customers merged. Otherwise the
+    period is computed whole."""
+    counted = version.counted_through
+    if version.status != VersionStatus.PROVISIONAL or counted is None or through is None:
+        return False
+    if through <= counted:
+        return False
+    if {c: str(v) for c, v in spreads.items()} != version.ftp_spreads:
+        return False
+    since = version.computed_at
+    reloaded = BatchLoad.objects.filter(business_date__lte=counted, finished_at__gte=since)
+    reassigned = CustomerAssignment.objects.filter(created_at__gte=since).filter(
+        Q(start_date__lte=counted) | Q(end_date__lte=counted)
+    )
+    merged = CustomerMerge.objects.filter(merged_at__gte=since)
+    return not (reloaded.exists() or reassigned.exists() or merged.exists())
 
 
 def refresh_after_load(dates: Iterable[datetime.date]) -> list[ResultVersion]:

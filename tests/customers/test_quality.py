@@ -745,7 +745,8 @@ class TestCustomerMerge:
         assert o["old_assignment"].pk in merge.moved["customerassignment"]
         assert merge.moved["customerdailyaum"] == {
             "moved": [["2026-03-31"]],
-            "added": [["2026-03-30", "1000.00", "5.00"]],
+            # date, AUM, liabilities, then the six priced categories (none here)
+            "added": [["2026-03-30", "1000.00", "5.00", *["0.00"] * 6]],
         }
         assert merge.moved["dataqualityissue"] == [o["issue"].pk]
         assert merge.moved["household"] == {"taken": o["household"].pk}

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from customers.aum import write_daily_figures
 from customers.choices import AccountCategory, AssignmentRole, BatchStatus, IncomeType
 from customers.models import AccountBalance, BatchLoad, IncomeEntry
 from tests.customers.factories import AccountFactory, CustomerAssignmentFactory, CustomerFactory
@@ -88,4 +89,7 @@ def world(org, make_user):
     e = CustomerFactory(home_branch=org["11101"], primary_manager=m2)
     CustomerAssignmentFactory(customer=e, manager=m2, start_date=D(2026, 11, 4))
     _balances(AccountFactory(customer=e, category=AccountCategory.DEP_CUR), dict.fromkeys(every, "1000"))
+    # what the load derives from each batch's balances (customers.aum)
+    for day in BATCHES:
+        write_daily_figures(day)
     return {"m1": m1, "m2": m2, "a": a, "b": b, "c": c, "d": d, "e": e, "org": org}

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from accounts.models import AuditEvent
+from customers.aum import write_daily_figures
 from customers.choices import AccountCategory
 from customers.models import AccountBalance
 from performance.choices import PeriodKind, VersionStatus
@@ -371,6 +372,8 @@ def _more_managers(world, make_user, n: int) -> None:
                 balance=Decimal(50 * j),
                 cny_balance=Decimal(50 * j),
             )
+    for day in BATCHES:  # what the load derives from the balances
+        write_daily_figures(day)
 
 
 # Each request also reads the session, the user, their roles and permissions and

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditEvent
+from customers.aum import write_daily_figures
 from customers.models import AccountBalance
 from performance.choices import PeriodStatus, VersionStatus
 from performance.models import ManagerResult, Period
@@ -57,6 +58,7 @@ def test_a_published_version_is_untouched_by_new_data_until_a_recalculation_is_a
     AccountBalance.objects.filter(business_date=BATCHES[-1], account__customer=world["a"]).update(
         cny_balance=Decimal("15000"), balance=Decimal("15000")
     )
+    write_daily_figures(BATCHES[-1])  # as the re-load of that batch derives it
     refresh_after_load([D(2026, 11, 10)])  # the nightly step leaves a closed period alone
     with pytest.raises(ValidationError):
         performance_run("2026-11")
