@@ -28,8 +28,16 @@ from accounts.services import user_provision
 from customers.choices import AccountCategory, MarketingChannel
 from customers.models import Customer
 from marketing import services
-from marketing.choices import CampaignObjective, ContactOutcome, OpportunityStage, TaskIndicator
-from marketing.models import Campaign, CampaignTarget, MarketingTask, Product, Segment, TaskAllocation
+from marketing.choices import CampaignObjective, ContactOutcome, OpportunityStage
+from marketing.models import (
+    Campaign,
+    CampaignTarget,
+    Indicator,
+    MarketingTask,
+    Product,
+    Segment,
+    TaskAllocation,
+)
 from marketing.segments import segment_customers
 from vip.evaluation import latest_business_date
 
@@ -430,7 +438,8 @@ def _seed_task(users: dict[str, User], business_date: datetime.date) -> dict[str
     task = services.task_create(
         user=bm,
         name=name,
-        indicator=TaskIndicator.WEALTH_SALES_AMOUNT,
+        # the library's row the migration seeded for wealth-product sales
+        indicator=Indicator.objects.get(code="wealth_sales"),
         period_start=datetime.date(year, 1, 1),
         period_end=datetime.date(year, 12, 31),
         target=D("200000000"),

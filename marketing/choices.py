@@ -105,17 +105,38 @@ class SaleSource(models.TextChoices):
     CORE_BANKING = "core_banking", _("New account from core banking")
 
 
-class TaskIndicator(models.TextChoices):
-    """What a marketing task measures; each is computed from recorded data
-    (`marketing.progress`), never typed in."""
+class IndicatorKind(models.TextChoices):
+    """How an indicator of the library (考核指标库) is computed; its parameters say
+    from what (`marketing.indicators` validates and computes them). Kinds that need
+    the performance engine's figures are computed by `performance`, which registers
+    them (`marketing.indicators.register`)."""
 
-    WEALTH_SALES_AMOUNT = "wealth_sales", _("Wealth-product sales amount (CNY)")
-    SALES_AMOUNT = "sales_amount", _("Sales amount, all products (CNY)")
-    NEW_GOLD_VIPS = "new_gold_vips", _("New gold-or-above VIPs")
-    NEW_PAYROLL_CUSTOMERS = "new_payroll", _("New payroll customers")
+    BALANCE_END = "balance_end", _("Period-end balance of account categories")
+    BALANCE_AVG = "balance_avg", _("Daily average balance (deposit, loan or AUM)")
+    CONTRIBUTION = "contribution", _("FTP contribution")
+    INCREMENT = "increment", _("Increment over a base period")
+    SALES_AMOUNT = "sales_amount", _("Sales amount")
+    SALES_COUNT = "sales_count", _("Sales count")
+    NEW_ACCOUNTS = "new_accounts", _("Newly opened accounts")
+    INTERMEDIARY_INCOME = "intermediary_income", _("Intermediary income")
+    NEW_CUSTOMERS = "new_customers", _("New customers")
+    NEW_VIPS = "new_vips", _("New VIPs")
+    TIER_UPGRADES = "tier_upgrades", _("Tier upgrades")
+    LOST_VIPS = "lost_vips", _("Lost VIPs")
+    CONTACTS = "contacts", _("Contacts made")
+    CAMPAIGN_CONVERSIONS = "campaign_conversions", _("Campaign conversions")
+    TASK_COMPLETION = "task_completion", _("Marketing-task completion")
 
 
-AMOUNT_INDICATORS = frozenset({TaskIndicator.WEALTH_SALES_AMOUNT, TaskIndicator.SALES_AMOUNT})
+class IndicatorUnit(models.TextChoices):
+    CNY = "cny", _("CNY")
+    COUNT = "count", _("Count")
+    PERCENT = "percent", _("Percent")
+
+
+class IndicatorDirection(models.TextChoices):
+    HIGHER = "higher", _("Higher is better")
+    DEDUCTION = "deduction", _("Deduction: lower is better")
 
 
 class TaskStatus(models.TextChoices):
@@ -160,3 +181,5 @@ class MarketingAction(models.TextChoices):
     OPPORTUNITY_WON = "opportunity_won", _("Opportunity won")
     TASK_CREATED = "task_created", _("Marketing task created")
     POLICY_APPROVED = "policy_approved", _("Contact policy approved")
+    INDICATOR_CREATED = "indicator_created", _("Indicator created")
+    INDICATOR_UPDATED = "indicator_updated", _("Indicator updated")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,12 +29,12 @@ from .choices import (
     OPEN_TARGET_STATUSES,
     CampaignObjective,
     CampaignStatus,
+    IndicatorKind,
     OpportunityStage,
     TargetStatus,
-    TaskIndicator,
     TaskStatus,
 )
-from .models import Campaign, Product
+from .models import Campaign, Indicator, Product
 from .selectors import on_sale
 
 # The value a two-way switch of a list takes in the query string (`?excluded=1`).
@@ -94,6 +94,29 @@ class SegmentFilter(ListFilter):
     q = django_filters.CharFilter(
         label=_("Segment"), field_name="name", lookup_expr="icontains", max_length=100
     )
+
+
+class IndicatorFilter(ListFilter):
+    """The indicator library: words of the code, name or description, a kind,
+    switched on or off."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search", max_length=100)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=IndicatorKind.choices, empty_label=_("All"))
+    active = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=[("1", _("Active")), ("0", _("Switched off"))],
+        empty_label=_("All"),
+        method="filter_active",
+    )
+
+    def search(self, indicators, name, value):
+        words = Q()
+        for word in value.split():
+            words &= Q(code__icontains=word) | Q(name__icontains=word) | Q(description__icontains=word)
+        return indicators.filter(words)
+
+    def filter_active(self, indicators, name, value):
+        return indicators.filter(active=value == "1")
 
 
 # --- campaigns and their targets ---------------------------------------------------------------
@@ -186,6 +209,13 @@ class OpportunityFilter(ListFilter):
 
 class TaskFilter(ListFilter):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=TaskStatus.choices, empty_label=_("All"))
-    indicator = django_filters.ChoiceFilter(
-        label=_("Indicator"), choices=TaskIndicator.choices, empty_label=_("All")
+    indicator = django_filters.ModelChoiceFilter(
+        label=_("Indicator"),
+        queryset=Indicator.objects.all(),
+        to_field_name="code",
+        empty_label=_("All"),
+        # the words of any other choice filter's refusal (Django's own msgid)
+        error_messages={
+            "invalid_choice": _("Select a valid choice. %(value)s is not one of the available choices.")
+        },
     )

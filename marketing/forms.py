@@ -11,8 +11,8 @@ from core.forms import BootstrapFormMixin
 from customers.choices import AccountCategory, Gender, MarketingChannel
 
 from .catalogue import PRODUCT_FIELDS
-from .choices import CampaignObjective, ContactOutcome, OpportunityStage, TaskIndicator
-from .models import Product, Segment
+from .choices import CampaignObjective, ContactOutcome, OpportunityStage
+from .models import Indicator, Product, Segment
 from .segments import TREND_MONTHS, clean_rules
 
 BLANK = [("", "—")]
@@ -234,7 +234,14 @@ class WinForm(BootstrapFormMixin, forms.Form):
 
 class TaskForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-    indicator = forms.ChoiceField(label=_("Indicator"), choices=TaskIndicator.choices)
+    # Only indicators switched on can be chosen; by code, so links and scripts
+    # name them the same way everywhere.
+    indicator = forms.ModelChoiceField(
+        label=_("Indicator"),
+        queryset=Indicator.objects.filter(active=True),
+        to_field_name="code",
+        error_messages={"invalid_choice": _("Choose an active indicator of the library.")},
+    )
     period_start = forms.DateField(label=_("Period from"), widget=_date())
     period_end = forms.DateField(label=_("Period until"), widget=_date())
     target = forms.DecimalField(label=_("Target"), min_value=Decimal("0.01"), max_digits=18, decimal_places=2)
@@ -301,3 +308,28 @@ class ProductProposalForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = Product
         fields = ["code", *PRODUCT_FIELDS]
+
+
+class IndicatorForm(BootstrapFormMixin, forms.ModelForm):
+    """An indicator of the library. Its parameters are a JSON object checked per
+    kind by the model (`marketing.indicators.validate_params`); the code of an
+    existing indicator does not change (schemes and links name it)."""
+
+    class Meta:
+        model = Indicator
+        fields = ["code", "name", "kind", "params", "unit", "direction", "description", "active"]
+        widgets = {
+            "params": forms.Textarea(attrs={"rows": 4, "class": "font-monospace"}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "params": _(
+                'For example {"categories": ["WEALTH"]} or {"tier": "gold"}; the kinds and their '
+                "parameters are listed below."
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True

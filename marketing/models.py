@@ -31,6 +31,9 @@ from .choices import (
     CampaignStatus,
     ContactOutcome,
     ExclusionReason,
+    IndicatorDirection,
+    IndicatorKind,
+    IndicatorUnit,
     OpportunityStage,
     PolicyStatus,
     PromotionKind,
@@ -38,7 +41,6 @@ from .choices import (
     SaleChannel,
     SaleSource,
     TargetStatus,
-    TaskIndicator,
     TaskStatus,
 )
 from .querysets import (
@@ -552,7 +554,9 @@ class MarketingTask(models.Model):
     indicator, decomposed down the org tree (`TaskAllocation`)."""
 
     name = models.CharField(_("name"), max_length=100)
-    indicator = models.CharField(_("indicator"), max_length=16, choices=TaskIndicator.choices)
+    indicator = models.ForeignKey(
+        "Indicator", on_delete=models.PROTECT, related_name="tasks", verbose_name=_("indicator")
+    )
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period until"))
     target = models.DecimalField(_("target"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
@@ -623,3 +627,46 @@ class TaskAllocation(models.Model):
     @property
     def receiver(self):
         return self.manager if self.manager_id else self.branch
+
+
+# --- the indicator library -------------------------------------------------------------
+
+
+class Indicator(models.Model):
+    """An indicator of the library (考核指标库): a row, not code. It names a
+    computation `kind` and its `params` (validated per kind by
+    `marketing.indicators`), the unit of its figure and whether more is better or
+    it is a deduction. Marketing tasks and assessment schemes measure indicators;
+    one switched off stays for what measures it already but cannot be chosen again."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=24, choices=IndicatorKind.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    unit = models.CharField(_("unit"), max_length=8, choices=IndicatorUnit.choices)
+    direction = models.CharField(
+        _("direction"), max_length=10, choices=IndicatorDirection.choices, default=IndicatorDirection.HIGHER
+    )
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("indicator (考核指标)")
+        verbose_name_plural = _("indicators")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        # The kinds and their parameters live with their computations.
+        from .indicators import validate_params
+
+        if self.kind:
+            self.params = validate_params(self.kind, self.params)
+
+    @property
+    def is_amount(self) -> bool:
+        return self.unit == IndicatorUnit.CNY

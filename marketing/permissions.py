@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from .models import Campaign, CampaignTarget, MarketingTask, Opportunity, Segment, TaskAllocation
+from .models import Campaign, CampaignTarget, Indicator, MarketingTask, Opportunity, Segment, TaskAllocation
 
 
 def _require_any(user, *permissions: str) -> None:
@@ -77,3 +77,10 @@ def access_segment(user, pk: int, *, for_change: bool) -> Segment:
     """A segment the user may see (their own and head office's, or all)."""
     _require_any(user, "marketing.change_segment" if for_change else "marketing.view_segment")
     return get_object_or_404(Segment.objects.visible_to(user).select_related("owner"), pk=pk)
+
+
+def access_indicator(user, pk: int, *, for_change: bool) -> Indicator:
+    """An indicator of the library. It holds no customer data: everyone who may
+    read the library sees every indicator; changing one is head office's."""
+    _require_any(user, "marketing.change_indicator" if for_change else "marketing.view_indicator")
+    return get_object_or_404(Indicator, pk=pk)

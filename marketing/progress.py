@@ -1,17 +1,9 @@
 """Progress of marketing tasks, computed from recorded data, never typed in.
 
-| indicator            | counts                                                                        |
-|----------------------|-------------------------------------------------------------------------------|
-| wealth_sales         | amount of confirmed sales of wealth products (category WEALTH) in the period   |
-| sales_amount         | amount of confirmed sales of any product in the period                        |
-| new_payroll          | customers whose first payroll-product account (Product.is_payroll) opened in  |
-|                      | the period                                                                    |
-| new_gold_vips        | customers upgraded from below gold to gold or above in the period             |
-
-A sale counts once core banking has reported its account (`Sale.account`); it counts
-for the manager of record on the sale date and that manager's branch (`sales.py`).
-A tier change counts for the manager of record on the day it took effect. A branch's
-figure is everything attributed within its subtree.
+A task measures an indicator of the library (`marketing.models.Indicator`); its
+progress is the indicator's actuals (`marketing.indicators.actuals`) over the
+task's period up to today, each attributed to a manager of record and a branch.
+A branch's figure is everything attributed within its subtree.
 
 Everything for one task is read in a fixed number of queries and rolled up the
 allocation tree in memory (a task has as many allocations as branches and managers
@@ -26,94 +18,46 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accounts.models import Branch, User
-from customers.choices import AccountCategory
-from customers.models import Account, Customer, CustomerAssignment
+from accounts.models import Branch
 
-from .choices import AMOUNT_INDICATORS, TaskIndicator
-from .models import MarketingTask, Product, Sale, TaskAllocation
+from .indicators import actuals, manager_of_record_on, tier_changes
+from .models import MarketingTask, TaskAllocation
+
+__all__ = [
+    "AllocationProgress",
+    "attributed_rows",
+    "gold_or_above_upgrades",
+    "is_amount",
+    "manager_of_record_on",
+    "task_progress",
+    "time_elapsed",
+]
 
 
 def gold_or_above_upgrades(period_start: datetime.date, period_end: datetime.date) -> QuerySet:
-    """THE one place marketing reads tier changes (the VIP app's history,
-    `vip.models.TierChange`): upgrades in the period from a tier below gold (or
-    none) to gold or above, as rows of `customer_id` and `changed_on`. "Gold or
-    above" are the active tier levels whose AUM threshold is at least that of the
-    level `settings.MARKETING_GOLD_TIER` (default "gold"); with no such level,
-    nothing counts."""
-    from vip.models import TierChange, TierLevel
-
+    """Upgrades in the period from a tier below gold (or none) to gold or above
+    (`settings.MARKETING_GOLD_TIER`, default "gold"), as rows of `customer_id` and
+    `changed_on` (read through `marketing.indicators.tier_changes`)."""
     gold = getattr(settings, "MARKETING_GOLD_TIER", "gold")
-    gold_threshold = TierLevel.objects.filter(code=gold).values("aum_threshold")[:1]
-    high = TierLevel.objects.filter(aum_threshold__gte=Subquery(gold_threshold)).values("code")
     return (
-        TierChange.objects.filter(effective_date__gte=period_start, effective_date__lte=period_end)
-        .filter(to_tier__in=high)
-        .exclude(from_tier__in=high)
+        tier_changes(period_start, period_end, tier=gold)
         .annotate(changed_on=F("effective_date"))
         .values("customer_id", "changed_on")
     )
 
 
-def manager_of_record_on(date_field: str):
-    """Subquery: the customer's manager of record on the row's `date_field`."""
-    return Subquery(
-        CustomerAssignment.objects.filter(
-            customer_id=OuterRef("customer_id"), role="primary", start_date__lte=OuterRef(date_field)
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=OuterRef(date_field)))
-        .order_by("-start_date", "-id")
-        .values("manager_id")[:1]
-    )
-
-
-def _sale_rows(task: MarketingTask, until: datetime.date) -> list[tuple[int | None, int, Decimal]]:
-    sales = Sale.objects.filter(sale_date__gte=task.period_start, sale_date__lte=until, account__isnull=False)
-    if task.indicator == TaskIndicator.WEALTH_SALES_AMOUNT:
-        sales = sales.filter(category=AccountCategory.WEALTH)
-    if task.indicator == TaskIndicator.NEW_PAYROLL_CUSTOMERS:
-        payroll_codes = Product.objects.filter(is_payroll=True).values("code")
-        earlier = Account.objects.filter(
-            customer_id=OuterRef("customer_id"),
-            product_code__in=payroll_codes,
-            open_date__lt=task.period_start,
-        )
-        sales = sales.filter(product__is_payroll=True).exclude(Exists(earlier))
-        value: Aggregate = Count("customer_id", distinct=True)
-    else:
-        value = Sum("amount")
-    rows = sales.values("manager_id", "branch_id").annotate(value=value).order_by()
-    return [(r["manager_id"], r["branch_id"], Decimal(r["value"] or 0)) for r in rows]
-
-
-def _upgrade_rows(task: MarketingTask, until: datetime.date) -> list[tuple[int | None, int, Decimal]]:
-    upgrades = gold_or_above_upgrades(task.period_start, until).annotate(
-        manager_id_then=manager_of_record_on("effective_date")
-    )
-    home = Customer.objects.filter(pk=OuterRef("customer_id")).values("home_branch_id")[:1]
-    manager_branch = User.objects.filter(pk=OuterRef("manager_id_then")).values("branch_id")[:1]
-    rows = (
-        upgrades.annotate(branch_id_then=Coalesce(Subquery(manager_branch), Subquery(home)))
-        .values("manager_id_then", "branch_id_then")
-        .annotate(value=Count("customer_id", distinct=True))
-        .order_by()
-    )
-    return [(r["manager_id_then"], r["branch_id_then"], Decimal(r["value"])) for r in rows]
-
-
-def attributed_rows(task: MarketingTask, *, today: datetime.date) -> list[tuple[int | None, int, Decimal]]:
+def attributed_rows(
+    task: MarketingTask, *, today: datetime.date
+) -> list[tuple[int | None, int | None, Decimal]]:
     """(manager id, branch id, value) of everything attributed in the task's period
     up to today."""
     until = min(today, task.period_end)
     if until < task.period_start:
         return []
-    if task.indicator == TaskIndicator.NEW_GOLD_VIPS:
-        return _upgrade_rows(task, until)
-    return _sale_rows(task, until)
+    return [(r.manager_id, r.branch_id, r.value) for r in actuals(task.indicator, task.period_start, until)]
 
 
 @dataclass
@@ -144,12 +88,18 @@ def time_elapsed(task: MarketingTask, today: datetime.date) -> float:
 
 
 def task_progress(
-    task: MarketingTask, *, allocations: list[TaskAllocation], today: datetime.date | None = None
+    task: MarketingTask,
+    *,
+    allocations: list[TaskAllocation],
+    today: datetime.date | None = None,
+    rows: list[tuple[int | None, int | None, Decimal]] | None = None,
 ) -> list[AllocationProgress]:
     """Progress of the given allocations of a task (loaded with branch and manager),
-    in tree order. Three queries whatever the size of the tree."""
+    in tree order, from `rows` (default: the task's `attributed_rows`). A fixed
+    number of queries whatever the size of the tree."""
     today = today or timezone.localdate()
-    rows = attributed_rows(task, today=today)
+    if rows is None:
+        rows = attributed_rows(task, today=today)
     by_manager: dict[int, Decimal] = defaultdict(Decimal)
     by_branch: dict[int, Decimal] = defaultdict(Decimal)
     for manager_id, branch_id, value in rows:
@@ -177,7 +127,8 @@ def task_progress(
 
 
 def is_amount(task: MarketingTask) -> bool:
-    return task.indicator in AMOUNT_INDICATORS
+    """The task's figures are amounts of money (the indicator's unit is CNY)."""
+    return task.indicator.is_amount
 
 
 def _depths(allocations: list[TaskAllocation]) -> dict[int, int]:

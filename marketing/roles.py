@@ -10,6 +10,7 @@ _READ = [
     "marketing.view_marketingtask",
     "marketing.view_opportunity",
     "marketing.view_sale",
+    "marketing.view_indicator",
 ]
 GRANTS = {
     # Head office runs campaigns (a different business manager approves), builds
@@ -26,6 +27,9 @@ GRANTS = {
         "marketing.export_marketing",
         "marketing.add_marketingtask",
         "marketing.decompose_marketingtask",
+        # the indicator library tasks (and assessment schemes) measure
+        "marketing.add_indicator",
+        "marketing.change_indicator",
     ],
     # The catalogue, promotions and the contact-frequency policy (admin, maker-checker).
     Role.PARAMETER_MANAGER: [

@@ -29,6 +29,9 @@ urlpatterns = [
     path("tasks/<int:pk>/", views.TaskDetailView.as_view(), name="task_detail"),
     path("tasks/<int:pk>/issue/", views.TaskIssueView.as_view(), name="task_issue"),
     path("tasks/<int:pk>/export/", views.TaskExportView.as_view(), name="task_export"),
+    path("indicators/", views.IndicatorListView.as_view(), name="indicator_list"),
+    path("indicators/new/", views.IndicatorEditView.as_view(), name="indicator_create"),
+    path("indicators/<int:pk>/", views.IndicatorEditView.as_view(), name="indicator_edit"),
     path("allocations/<int:pk>/decompose/", views.DecomposeView.as_view(), name="decompose"),
     path("allocations/<int:pk>/respond/", views.RespondView.as_view(), name="respond"),
 ]

@@ -11,7 +11,8 @@ for the user) or PermissionDenied.
 - `opportunities`: opportunities from targets or leads, their stages, and the sale
   that wins one;
 - `tasks`: marketing tasks, their decomposition down the org tree and the answers
-  to each share.
+  to each share;
+- `indicators`: the indicator library tasks measure.
 """
 
 from .campaigns import (
@@ -29,6 +30,7 @@ from .campaigns import (
     campaign_update,
 )
 from .contacts import OUTCOME_STATUS, POLICY_FLOW, contact_log, policy_approve
+from .indicators import indicator_save
 from .opportunities import opportunity_advance, opportunity_create, opportunity_win
 from .segments import segment_save
 from .tasks import (
@@ -60,6 +62,7 @@ __all__ = [
     "contact_log",
     "decomposable_receivers",
     "holds_allocation",
+    "indicator_save",
     "may_decompose",
     "opportunity_advance",
     "opportunity_create",

@@ -19,7 +19,8 @@ from accounts.roles import Role
 from accounts.scope import data_scope, has_role
 
 from ..choices import AllocationStatus, MarketingAction, TaskStatus
-from ..models import MarketingTask, TaskAllocation
+from ..indicators import registered
+from ..models import Indicator, MarketingTask, TaskAllocation
 from ._common import require
 
 
@@ -28,13 +29,27 @@ def task_create(
     *,
     user: User,
     name: str,
-    indicator: str,
+    indicator: Indicator,
     period_start: datetime.date,
     period_end: datetime.date,
     target: Decimal,
     description: str = "",
 ) -> MarketingTask:
     require(user, "marketing.add_marketingtask")
+    if not indicator.active:
+        raise ValidationError(
+            {
+                "indicator": _("The indicator “%(name)s” is switched off; choose another.")
+                % {"name": indicator}
+            }
+        )
+    if not registered(indicator.kind):
+        raise ValidationError(
+            {
+                "indicator": _("Nothing computes the indicator “%(name)s” yet; choose another.")
+                % {"name": indicator}
+            }
+        )
     task = MarketingTask(
         name=name.strip(),
         indicator=indicator,
@@ -56,7 +71,7 @@ def task_create(
         MarketingAction.TASK_CREATED,
         actor=user,
         target=task,
-        details={"indicator": task.indicator, "target": str(task.target)},
+        details={"indicator": task.indicator.code, "target": str(task.target)},
     )
     return task
 
@@ -78,7 +93,7 @@ def task_issue(*, task: MarketingTask, user: User) -> MarketingTask:
         MarketingAction.TASK_ISSUED,
         actor=user,
         target=task,
-        details={"indicator": task.indicator, "target": str(task.target)},
+        details={"indicator": task.indicator.code, "target": str(task.target)},
     )
     return task
 

@@ -5,10 +5,11 @@ Every page is a `core.views.ScopedView`: it fetches one object through an
 
 One module per part of the area: `products`, `segments`, `campaigns`, `targets`
 (a campaign's targets and working one), `opportunities`, `tasks`, and `exports`
-(the dashboards' Excel downloads)."""
+(the dashboards' Excel downloads) and `indicators` (the indicator library)."""
 
 from .campaigns import CampaignActionView, CampaignDetailView, CampaignEditView, CampaignListView
 from .exports import CampaignExportView, TaskExportView
+from .indicators import IndicatorEditView, IndicatorListView
 from .opportunities import LeadCreateView, OpportunityDetailView, OpportunityListView
 from .products import ProductListView
 from .segments import SegmentEditView, SegmentListView, SegmentPreviewView
@@ -23,6 +24,8 @@ __all__ = [
     "CampaignListView",
     "ContactLogView",
     "DecomposeView",
+    "IndicatorEditView",
+    "IndicatorListView",
     "LeadCreateView",
     "MyTargetsView",
     "OpportunityDetailView",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.shortcuts import redirect
 
 from accounts.audit import Action, audit, client_ip
 from core.views import ScopedView
@@ -11,6 +13,7 @@ from core.views import ScopedView
 from .. import exports, selectors
 from ..permissions import access_campaign, access_task
 from ..progress import task_progress
+from ._common import show_errors
 
 
 def _xlsx(data: bytes, filename: str) -> HttpResponse:
@@ -42,7 +45,12 @@ class TaskExportView(PermissionRequiredMixin, ScopedView):
 
     def get(self, request, pk):
         task = self.get_object(pk, for_change=False)
-        progress = task_progress(task, allocations=selectors.task_allocations(task, user=request.user))
+        try:
+            progress = task_progress(task, allocations=selectors.task_allocations(task, user=request.user))
+        except ValidationError as exc:
+            # its indicator cannot be computed for the period: nothing to export
+            show_errors(request, exc)
+            return redirect("marketing:task_detail", pk=task.pk)
         data = exports.task_workbook(task, progress)
         audit(
             Action.EXPORT,

@@ -23,7 +23,7 @@ from ._common import filtered, paginate, show_errors
 
 class TaskListView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.view_marketingtask"
-    queryset = MarketingTask.objects.all()
+    queryset = MarketingTask.objects.select_related("indicator")
 
     def get(self, request):
         listing = filtered(request, TaskFilter, selectors.task_list(user=request.user, tasks=self.queryset))
@@ -66,7 +66,14 @@ class TaskDetailView(PermissionRequiredMixin, ScopedView):
 
     def get(self, request, pk):
         task = self.get_object(pk, for_change=False)
-        progress = task_progress(task, allocations=selectors.task_allocations(task, user=request.user))
+        allocations = selectors.task_allocations(task, user=request.user)
+        try:
+            progress = task_progress(task, allocations=allocations)
+        except ValidationError as exc:
+            # the indicator cannot be computed for this period (nothing computes its
+            # kind, or its kind only computes whole periods): say so, count nothing
+            show_errors(request, exc)
+            progress = task_progress(task, allocations=allocations, rows=[])
         return render(
             request,
             "marketing/task_detail.html",

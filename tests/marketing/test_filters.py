@@ -12,9 +12,10 @@ import pytest
 from django.utils import timezone
 
 from marketing import services
-from marketing.choices import CampaignObjective, ContactOutcome, OpportunityStage, TaskIndicator
+from marketing.choices import CampaignObjective, ContactOutcome, OpportunityStage
 from marketing.models import CampaignTarget, Product, TaskAllocation
 from tests.customers.conftest import log_in
+from tests.marketing.library import library
 
 pytestmark = pytest.mark.django_db
 
@@ -113,17 +114,17 @@ def _tasks(bm, org):
     def root(task):
         return TaskAllocation.objects.get(task=task, parent__isnull=True)
 
-    haidian = issue("海淀理财任务", TaskIndicator.WEALTH_SALES_AMOUNT)
+    haidian = issue("海淀理财任务", library("wealth_sales"))
     services.task_decompose(allocation=root(haidian), user=bm, shares=[(org["11000"], Decimal("100"))])
     beijing = TaskAllocation.objects.get(task=haidian, branch=org["11000"])
     # Beijing has no branch head: head office decomposes its share on its behalf.
     services.task_decompose(allocation=beijing, user=bm, shares=[(org["11100"], Decimal("100"))])
-    shanghai = issue("上海代发任务", TaskIndicator.NEW_PAYROLL_CUSTOMERS)
+    shanghai = issue("上海代发任务", library("new_payroll"))
     services.task_decompose(allocation=root(shanghai), user=bm, shares=[(org["12000"], Decimal("100"))])
     draft = services.task_create(
         user=bm,
         name="草稿任务",
-        indicator=TaskIndicator.SALES_AMOUNT,
+        indicator=library("sales_amount"),
         period_start=datetime.date(2026, 1, 1),
         period_end=datetime.date(2026, 12, 31),
         target=Decimal("100"),
@@ -355,7 +356,7 @@ def test_tasks_filter_by_status_and_indicator(client, world, demo_password):
     log_in(client, "demo_bm", demo_password)
     assert {t.pk for t in rows(client.get("/marketing/tasks/"))} == {t.pk for t in tasks.values()}
     assert [t.pk for t in rows(client.get("/marketing/tasks/", {"status": "draft"}))] == [tasks["draft"].pk]
-    payroll = rows(client.get("/marketing/tasks/", {"indicator": TaskIndicator.NEW_PAYROLL_CUSTOMERS}))
+    payroll = rows(client.get("/marketing/tasks/", {"indicator": "new_payroll"}))
     assert [t.pk for t in payroll] == [tasks["shanghai"].pk]
 
 
@@ -366,8 +367,8 @@ def test_another_branchs_tasks_never_show_whatever_the_filter(client, world, dem
     for query in (
         {"status": "issued"},
         {"status": "draft"},
-        {"indicator": TaskIndicator.NEW_PAYROLL_CUSTOMERS},
-        {"status": "issued", "indicator": TaskIndicator.NEW_PAYROLL_CUSTOMERS},
+        {"indicator": "new_payroll"},
+        {"status": "issued", "indicator": "new_payroll"},
     ):
         seen = {t.pk for t in rows(client.get("/marketing/tasks/", query))}
         assert not seen & {tasks["shanghai"].pk, tasks["draft"].pk}

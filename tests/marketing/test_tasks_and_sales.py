@@ -13,11 +13,12 @@ from django.utils import timezone
 from customers.choices import AccountCategory
 from customers.services import assignment_set_primary
 from marketing import services
-from marketing.choices import AllocationStatus, ContactOutcome, SaleSource, TargetStatus, TaskIndicator
+from marketing.choices import AllocationStatus, ContactOutcome, SaleSource, TargetStatus
 from marketing.models import CampaignTarget, Sale, TaskAllocation
 from marketing.progress import task_progress, time_elapsed
 from marketing.sales import sales_from_new_accounts
 from marketing.selectors import campaign_funnel, task_allocations
+from tests.marketing.library import library
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -33,7 +34,7 @@ def issued(users):
     task = services.task_create(
         user=users["demo_bm"],
         name="二季度理财销售",
-        indicator=TaskIndicator.WEALTH_SALES_AMOUNT,
+        indicator=library("wealth_sales"),
         period_start=datetime.date(2026, 4, 1),
         period_end=datetime.date(2026, 6, 30),
         target=D("1000000"),
@@ -159,7 +160,7 @@ class TestDecomposition:
         task = services.task_create(
             user=users["demo_bm"],
             name="x",
-            indicator=TaskIndicator.SALES_AMOUNT,
+            indicator=library("sales_amount"),
             period_start=datetime.date(2026, 1, 1),
             period_end=datetime.date(2026, 1, 31),
             target=D("10"),
@@ -261,7 +262,7 @@ class TestProgressFromSales:
             task=services.task_create(
                 user=users["demo_bm"],
                 name="代发",
-                indicator=TaskIndicator.NEW_PAYROLL_CUSTOMERS,
+                indicator=library("new_payroll"),
                 period_start=datetime.date(2026, 5, 1),
                 period_end=datetime.date(2026, 5, 31),
                 target=D("10"),
@@ -431,7 +432,7 @@ class TestNewGoldVips:
             task=services.task_create(
                 user=users["demo_bm"],
                 name="新增金卡",
-                indicator=TaskIndicator.NEW_GOLD_VIPS,
+                indicator=library("new_gold_vips"),
                 period_start=datetime.date(2026, 5, 1),
                 period_end=datetime.date(2026, 5, 31),
                 target=D("4"),

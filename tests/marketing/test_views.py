@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 from accounts.models import AuditEvent
 from customers.masking import mask_mobile
 from marketing import services
-from marketing.choices import TaskIndicator
 from marketing.models import CampaignTarget, MarketingContact, TaskAllocation
 from tests.customers.conftest import log_in
+from tests.marketing.library import library
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def world(users, make_customer, running_campaign, products):
         task=services.task_create(
             user=users["demo_bm"],
             name="任务",
-            indicator=TaskIndicator.SALES_AMOUNT,
+            indicator=library("sales_amount"),
             period_start=datetime.date(2026, 1, 1),
             period_end=datetime.date(2026, 12, 31),
             target=Decimal("100"),
