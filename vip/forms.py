@@ -87,6 +87,39 @@ class ShareForm(BootstrapFormMixin, forms.Form):
         return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+class SplitCreditForm(BootstrapFormMixin, forms.Form):
+    """An assisting manager and their share of the credit, from a day. The service
+    judges the share, the manager and the day; the form only reads them."""
+
+    manager = ManagerChoiceField(
+        label=_("Assisting manager"), queryset=User.objects.none(), to_field_name="employee_no"
+    )
+    share = forms.DecimalField(
+        label=_("Assisting share (%)"),
+        help_text=_("The manager of record keeps the rest: the two add up to 100%."),
+    )
+    start_date = forms.DateField(label=_("From"), widget=date_widget(), required=False)
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any active client manager of the bank may assist (a specialist elsewhere too).
+        cast(ManagerChoiceField, self.fields["manager"]).queryset = all_active_managers()
+        if not self.is_bound:
+            self.initial.setdefault("start_date", timezone.localdate())
+
+
+class SplitCreditEndForm(BootstrapFormMixin, forms.Form):
+    end_date = forms.DateField(label=_("Last day of the split"), widget=date_widget(), required=False)
+    reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "split_end")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("end_date", timezone.localdate())
+
+
 class OverrideForm(BootstrapFormMixin, forms.Form):
     tier = forms.ChoiceField(label=_("Tier"))
     expires_on = forms.DateField(label=_("Until (exclusive)"), widget=date_widget())

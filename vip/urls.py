@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views.customer_actions import SplitCreditEndView, SplitCreditSetView
 
 app_name = "vip"
 
@@ -65,4 +66,6 @@ urlpatterns = [
     path("customers/<str:customer_no>/override/end/", views.OverrideEndView.as_view(), name="override_end"),
     path("customers/<str:customer_no>/register/", views.RegisterView.as_view(), name="register"),
     path("customers/<str:customer_no>/liquidate/", views.LiquidateView.as_view(), name="liquidate"),
+    path("customers/<str:customer_no>/split/", SplitCreditSetView.as_view(), name="split_set"),
+    path("customers/<str:customer_no>/split/end/", SplitCreditEndView.as_view(), name="split_end"),
 ]

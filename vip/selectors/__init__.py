@@ -7,6 +7,7 @@ branch or the bank.
 - `levels`: tier level names, thresholds and contact intervals.
 - `books`: a manager's book, the managers' books, the branch pool.
 - `customer_card`: one customer's VIP card.
+- `split_credit`: a customer's split of the credit now, and its history.
 - `approvals`: what waits for the user's decision, and what they asked for.
 - `reminders`: the user's open reminders as text.
 - `prospects`: VIPs to be won.
@@ -45,6 +46,7 @@ from .reports import (
     vip_by_branch,
     won_and_lost,
 )
+from .split_credit import SplitCredit, customer_split, split_of
 
 __all__ = [
     "NO_TIER",
@@ -55,9 +57,11 @@ __all__ = [
     "LevelTable",
     "Matrix",
     "ReminderRow",
+    "SplitCredit",
     "WonLost",
     "active_levels",
     "customer_reminders",
+    "customer_split",
     "customer_vip",
     "level_table",
     "major_floor",
@@ -75,6 +79,7 @@ __all__ = [
     "proposals_to_approve",
     "prospect_list",
     "report_branches",
+    "split_of",
     "tier_label",
     "tier_names",
     "transfers_to_approve",

@@ -10,6 +10,7 @@ sharing are built on them here.
   manager's book) recalled to the pool.
 - `transfers`: a move to another manager, approved by someone else.
 - `sharing`: another manager may see a customer for a time.
+- `split_credit`: an assisting manager counts a share of a customer's figures.
 - `batch`: many assignments at once, from a file or a search, previewed first.
 - `tiers`: a tier set by hand (an override) and its early end.
 - `vip_status`: registration and liquidation of VIPs, and VIPs to be won.
@@ -40,6 +41,7 @@ from .parameters import (
 )
 from .reminders import remind, reminder_done
 from .sharing import customer_share, customer_share_revoke, shares_expire
+from .split_credit import SPLIT_PERMISSION, open_split, split_credit_end, split_credit_set
 from .tiers import rule_decision, tier_override_end, tier_override_set
 from .transfers import TRANSFER_FLOW, transfer_approve, transfer_cancel, transfer_reject, transfer_request
 from .vip_status import prospect_close, prospect_create, vip_liquidate, vip_register
@@ -51,6 +53,7 @@ __all__ = [
     "PARAMETER_FLOW",
     "POLICY_FIELDS",
     "TRANSFER_FLOW",
+    "SPLIT_PERMISSION",
     "RecallResult",
     "batch_cancel",
     "batch_execute",
@@ -62,6 +65,7 @@ __all__ = [
     "customers_recall",
     "is_client_manager",
     "manager_book_recall",
+    "open_split",
     "parameter_approve",
     "parameter_propose",
     "parameter_reject",
@@ -73,6 +77,8 @@ __all__ = [
     "reminder_done",
     "rule_decision",
     "shares_expire",
+    "split_credit_end",
+    "split_credit_set",
     "tier_override_end",
     "tier_override_set",
     "transfer_approve",

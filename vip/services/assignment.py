@@ -4,10 +4,12 @@ branch pool. A customer who already has a manager moves to another only through
 an approved transfer (`transfers`).
 
 Assignments are written only through `customers.services.assignment_set_primary`
-and `assignment_end_primary`."""
+and `assignment_end_primary`. A running split of the credit ends with the manager of
+record it was agreed with (`split_credit.splits_end_with_primary`)."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,6 +30,7 @@ from ..choices import ReminderKind, TransferStatus
 from ..models import TransferRequest
 from ._common import check_manager, lock_customer, open_primary, require_permission, require_reason
 from .reminders import remind
+from .split_credit import splits_end_of_assisting, splits_end_with_primary
 
 
 @transaction.atomic
@@ -48,6 +51,9 @@ def customer_assign(*, customer: Customer, manager: User, by: User, reason: str)
             _("%(no)s is looked after by %(name)s: request a transfer instead.")
             % {"no": customer.customer_no, "name": current.manager.get_full_name()}
         )
+    # the new manager's first day is today: a split left running ends yesterday
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    splits_end_with_primary(customer_ids=[customer.pk], last_day=yesterday, by=by, reason=reason)
     assignment = assignment_set_primary(customer=customer, manager=manager, by=by, reason=reason)
     if manager.pk != by.pk:
         remind(user=manager, customer=customer, kind=ReminderKind.CUSTOMER_ASSIGNED, detail=by.employee_no)
@@ -74,7 +80,10 @@ def customers_recall(*, customers: Iterable[Customer], by: User, reason: str) ->
     if visible != set(ids):
         raise PermissionDenied(_("This customer is not in your scope."))
     _cancel_pending(ids, by=by, note=_("recalled to the pool"))
-    return len(assignment_end_primary(customer_ids=ids, by=by, reason=reason))
+    recalled = assignment_end_primary(customer_ids=ids, by=by, reason=reason)
+    # the manager of record's last day is today: so is their split's
+    splits_end_with_primary(customer_ids=recalled, last_day=timezone.localdate(), by=by, reason=reason)
+    return len(recalled)
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,8 @@ def _revoke_shares_with(manager: User, *, by: User, reason: str) -> int:
 @transaction.atomic
 def manager_book_recall(*, manager: User, by: User, reason: str) -> RecallResult:
     """A manager leaves: every customer they look after (within the recalling user's
-    scope) goes back to the pool in one action; the customers shared with them and
-    the transfers waiting to go to them end too."""
+    scope) goes back to the pool in one action; the customers shared with them, the
+    splits in which they assist and the transfers waiting to go to them end too."""
     require_permission(by, "vip.recall_customer")
     reason = require_reason(reason)
     if not visible_branches(by).filter(pk=manager.branch_id).exists():
@@ -121,6 +130,8 @@ def manager_book_recall(*, manager: User, by: User, reason: str) -> RecallResult
         decision_note=_("the manager's book was recalled"),
     )
     recalled = assignment_end_primary(customer_ids=ids, by=by, reason=reason)
+    splits_end_with_primary(customer_ids=recalled, last_day=timezone.localdate(), by=by, reason=reason)
+    splits_end_of_assisting(manager=manager, last_day=timezone.localdate(), by=by, reason=reason)
     revoked = _revoke_shares_with(manager, by=by, reason=reason)
     audit(
         Action.ASSIGNMENT_CHANGED,

@@ -1,14 +1,17 @@
 """Transfers: a customer who has a manager of record moves to another only when a
 branch head or business manager other than the requester approves the request
 (the maker-checker flow of `accounts.approvals`); the new manager becomes the
-manager of record on the day of the approval."""
+manager of record on the day of the approval (a running split of the credit ends
+the day before: `split_credit.splits_end_with_primary`)."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +26,7 @@ from ..choices import ReminderKind, TransferStatus
 from ..models import AssignmentBatch, TransferRequest
 from ._common import check_manager, lock_customer, open_primary, require_permission, require_reason
 from .reminders import remind
+from .split_credit import splits_end_with_primary
 
 
 @transaction.atomic
@@ -85,6 +89,13 @@ def _move_customer(transfer: TransferRequest, by: User) -> None:
             _("The customer's manager changed since the request: reject it and request again.")
         )
     check_manager(transfer.to_manager)
+    # the new manager's first day is today: the split agreed with the old one ends yesterday
+    splits_end_with_primary(
+        customer_ids=[customer.pk],
+        last_day=timezone.localdate() - datetime.timedelta(days=1),
+        by=by,
+        reason=f"transfer {transfer.pk}",
+    )
     assignment_set_primary(
         customer=customer,
         manager=transfer.to_manager,

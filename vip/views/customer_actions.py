@@ -3,6 +3,7 @@ histories) and the actions on it, each a POST that goes back to the page."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +28,8 @@ from ..forms import (
     ReasonForm,
     RegisterForm,
     ShareForm,
+    SplitCreditEndForm,
+    SplitCreditForm,
     TransferForm,
 )
 from ..permissions import access_share
@@ -43,12 +46,15 @@ class CustomerVipView(PermissionRequiredMixin, ScopedView):
     def get(self, request, customer_no: str):
         customer = self.get_object(customer_no, for_change=False)
         view = selectors.customer_vip(customer)
-        context: dict[str, Any] = {"c": customer, "view": view, "VipStatus": VipStatus}
-        context.update(_action_forms(request.user, customer, view))
+        split = selectors.split_of(view.assignments)
+        context: dict[str, Any] = {"c": customer, "view": view, "split": split, "VipStatus": VipStatus}
+        context.update(_action_forms(request.user, customer, view, split))
         return render(request, "vip/customer_vip.html", context)
 
 
-def _action_forms(user, customer: Customer, view: selectors.CustomerVip) -> dict[str, Any]:
+def _action_forms(
+    user, customer: Customer, view: selectors.CustomerVip, split: selectors.SplitCredit
+) -> dict[str, Any]:
     """The forms of the actions the user may take on the customer as they are now
     (the template shows those; the services check again)."""
     own = customer.primary_manager_id == user.pk
@@ -60,6 +66,10 @@ def _action_forms(user, customer: Customer, view: selectors.CustomerVip) -> dict
         forms["transfer_form"] = TransferForm(user=user)
     if user.has_perm("vip.recall_customer") and customer.primary_manager_id:
         forms["recall_form"] = ReasonForm()
+    if user.has_perm(services.SPLIT_PERMISSION) and customer.primary_manager_id:
+        forms["split_form"] = SplitCreditForm()
+        if split.assisting is not None:
+            forms["split_end_form"] = SplitCreditEndForm()
     if user.has_perm("vip.share_customer") and (own or scope.kind is not ScopeKind.OWN):
         forms["share_form"] = ShareForm(user=user)
         forms["can_revoke_share"] = True
@@ -233,3 +243,41 @@ class LiquidateView(CustomerActionView):
             liquidated_on=form.cleaned_data["liquidated_on"],
         )
         self.success = _("VIP registration ended.")
+
+
+class SplitCreditSetView(CustomerActionView):
+    """An assisting manager with a share of the credit (or a new share)."""
+
+    permission_required = services.SPLIT_PERMISSION
+    form_class = SplitCreditForm
+
+    def act(self, request, customer, form):
+        split = services.split_credit_set(
+            customer=customer,
+            manager=form.cleaned_data["manager"],
+            share=form.cleaned_data["share"],
+            start_date=form.cleaned_data["start_date"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        self.success = _("Credit split: %(name)s assists with %(share)s%% from %(d)s.") % {
+            "name": split.manager.get_full_name(),
+            "share": split.credit_share,
+            "d": split.start_date.isoformat(),
+        }
+
+
+class SplitCreditEndView(CustomerActionView):
+    permission_required = services.SPLIT_PERMISSION
+    form_class = SplitCreditEndForm
+
+    def act(self, request, customer, form):
+        split = services.split_credit_end(
+            customer=customer,
+            end_date=form.cleaned_data["end_date"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        self.success = _("Split ended: from %(d)s the manager of record counts the customer in full.") % {
+            "d": (split.end_date + datetime.timedelta(days=1)).isoformat() if split.end_date else ""
+        }
