@@ -7,6 +7,10 @@ history and the marketing profile read -- is derived from those rows in SQL
 (``INSERT ... SELECT``, the same statements on PostgreSQL and SQLite), chunk by chunk.
 Loading some 390 daily batches through the loader would take far longer than a
 demo is worth, so the days before the business date are written here.
+The account balances of the business days of the previous month and of this month
+so far, which the performance figures count, are written after the seeding by
+`demo.loaded_days`, from these rows: on every day of this month a customer's asset
+accounts add up to the daily AUM written here.
 
 The business date itself comes through the real load in `manage.py seed_demo`
 (`demo.business_day`): the day's balances and transactions are in its batch and the

@@ -5,11 +5,18 @@
    accounts and everything about them (`demo.seeding`), the history backfill of
    13 months of AUM (`demo.history`), the VIP history (`demo.vip`) and the marketing
    records: catalogue, campaigns, contacts, the year's task (`demo.marketing`).
-3. The business date's batch (`demo.business_day`), loaded by the loader the nightly
+3. The loaded days before it (`demo.loaded_days`): every business day of the previous
+   month and of the current month so far, with its balances, intermediary income and
+   a loaded `BatchLoad` (started via "demo history"), written set-based; and, once,
+   mid-month transfers and split credit in the assignment history.
+4. The business date's batch (`demo.business_day`), loaded by the loader the nightly
    job uses (`customers.ingest.runner`: batch_load_create + ingest_run, started via
    "demo"), then the jobs that follow a load for that date
-   (`crm_portal.tasks.run_post_load`: AUM, tiers, the marketing profile, sales, the
-   data-quality queue).
+   (`crm_portal.tasks.run_post_load`: AUM, tiers, the marketing profile, sales,
+   performance, the data-quality queue).
+5. The performance figures (`demo.loaded_days.publish_demo_months`): the previous
+   month published (version 1, proposed and approved by two demo users), the
+   current month computed (provisional).
 
 Idempotent: a second run creates nothing, writes the same batch, and its load ends
 "already loaded" -- nothing new came in, so the jobs after a load do not run again.
@@ -31,6 +38,7 @@ from customers.ingest.runner import batch_load_create, ingest_run
 from customers.models import BatchLoad
 
 from .business_day import BusinessDayBatch, demo_business_date, write_business_day
+from .loaded_days import DemoMonths, LoadedDays, publish_demo_months, seed_loaded_days
 from .marketing import seed_marketing
 from .seeding import seed_customers
 from .vip import seed_vip
@@ -50,6 +58,8 @@ class DemoBank:
     batch: BusinessDayBatch | None = None
     load: BatchLoad | None = None
     after_load: dict[str, str] = field(default_factory=dict)
+    loaded_days: LoadedDays | None = None
+    months: DemoMonths | None = None
 
 
 class _Out:
@@ -65,7 +75,7 @@ class _Out:
 def seed_demo_bank(
     *, customers: int, write: Callable[[str], object] = lambda text: None, batch_dir: Path | str | None = None
 ) -> DemoBank:
-    """Steps 2 and 3 above (the organisation and users must exist). Raises
+    """Steps 2 to 5 above (the organisation and users must exist). Raises
     DemoLoadError when the day's batch is refused or fails, or a job after it fails."""
     bank = DemoBank(business_date=demo_business_date())
     day = bank.business_date
@@ -73,6 +83,7 @@ def seed_demo_bank(
     write(f"Demo customers: {bank.created} created.")
     seed_vip(write=write, business_date=day)
     seed_marketing(write=write, business_date=day)
+    bank.loaded_days = seed_loaded_days(business_date=day, write=write)
 
     bank.batch = write_business_day(day, outdir=batch_dir)
     rows = ", ".join(f"{name} {count:,}" for name, count in bank.batch.rows.items())
@@ -87,6 +98,7 @@ def seed_demo_bank(
         % {"load": bank.load.pk, "status": bank.load.get_status_display(), "message": bank.load.message}
     )
     if bank.load.status == BatchStatus.DUPLICATE:
+        bank.months = publish_demo_months(business_date=day, write=write)  # a run stopped before it
         return bank
     if bank.load.status != BatchStatus.LOADED:
         raise DemoLoadError(
@@ -111,4 +123,5 @@ def seed_demo_bank(
             _("Jobs after the demo load failed (%(steps)s); run manage.py after_load %(day)s once fixed.")
             % {"steps": ", ".join(failed), "day": day.strftime("%Y%m%d")}
         )
+    bank.months = publish_demo_months(business_date=day, write=write)
     return bank
