@@ -8,4 +8,8 @@ class PerformanceConfig(AppConfig):
 
     def ready(self) -> None:
         # the approval flows of this app's maker-checker models
-        from . import parameters, publication  # noqa: F401
+        from . import parameters, publication, schemes  # noqa: F401
+        from .indicators import register_kinds
+
+        # the library's kinds computed from the performance figures
+        register_kinds()

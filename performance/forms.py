@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch, BranchLevel
 from core.forms import BootstrapFormMixin
+from marketing.models import Indicator
 
 from .choices import PeriodKind
 from .models import Period
 from .parameters import CATEGORIES, category_label, spread_text, spreads_for
+from .periods import parse_period
+from .scheme_choices import FormulaKind, SchemeRole, TargetSource
+from .schemes import BandInput
 from .selectors import DEFAULT_SORT, SORTS
 
 
@@ -157,3 +163,116 @@ class RankingForm(FiguresForm):
         if key:
             return LEVELS[key]
         return self.levels[-1] if self.levels else None
+
+
+# --- assessment schemes (checked again by performance.schemes: the service decides) -------
+
+
+class SchemeForm(BootstrapFormMixin, forms.Form):
+    period = forms.CharField(
+        label=_("Assessment period"), max_length=7, help_text=_("2026-11, 2026-Q4 or 2026.")
+    )
+    role = forms.ChoiceField(label=_("Assessed"), choices=SchemeRole.choices)
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+    def clean_period(self) -> str:
+        try:
+            return parse_period(self.cleaned_data["period"]).code
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+
+
+class SchemeIndicatorForm(BootstrapFormMixin, forms.Form):
+    """An indicator of the library in a scheme: weight, formula and its parameters
+    (a JSON object, see docs/performance.md), where its target comes from."""
+
+    indicator = forms.ModelChoiceField(
+        label=_("Indicator"), queryset=Indicator.objects.filter(active=True), to_field_name="code"
+    )
+    weight = forms.DecimalField(label=_("Weight"), min_value=0, max_value=100, decimal_places=2)
+    formula = forms.ChoiceField(label=_("Formula"), choices=FormulaKind.choices)
+    params = forms.JSONField(
+        label=_("Formula parameters"),
+        required=False,
+        initial=dict,
+        help_text=_('For example {"floor": 0, "cap": 120} or {"steps": [[80, 60], [100, 100]]}.'),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    target_source = forms.ChoiceField(label=_("Target"), choices=TargetSource.choices)
+    target = forms.DecimalField(label=_("Fixed target"), required=False, decimal_places=2, max_digits=18)
+
+
+class BandsForm(BootstrapFormMixin, forms.Form):
+    """The grade bands, best first, one a line: "A 90" (a minimum score) or "A 20%"
+    (a top share of the peer group)."""
+
+    bands = forms.CharField(
+        label=_("Grade bands"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            'Best first, one a line: "A 90" for a minimum score, or "A 20%" for the top 20% of the peers.'
+        ),
+    )
+
+    def clean_bands(self) -> list[BandInput]:
+        bands = []
+        for number, line in enumerate(self.cleaned_data["bands"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2:
+                raise forms.ValidationError(
+                    _("Line %(n)s: write a grade and its minimum score or top share.") % {"n": number}
+                )
+            label, value = parts
+            share = value.endswith("%")
+            try:
+                amount = Decimal(value.rstrip("%"))
+            except InvalidOperation:
+                raise forms.ValidationError(
+                    _("Line %(n)s: %(value)s is not a number.") % {"n": number, "value": value}
+                ) from None
+            bands.append(BandInput(label, share=amount) if share else BandInput(label, min_score=amount))
+        return bands
+
+
+class TargetsImportForm(BootstrapFormMixin, forms.Form):
+    workbook = forms.FileField(
+        label=_("Targets workbook (.xlsx)"),
+        help_text=_(
+            "First sheet, header: indicator, unit, target (indicator code, employee no. or branch code)."
+        ),
+    )
+
+
+class WhatIfForm(BootstrapFormMixin, forms.Form):
+    """A changed weight and fixed target per indicator of the scheme (blank: as it is)."""
+
+    def __init__(self, data, *, indicators, **kwargs):
+        super().__init__(data, **kwargs)
+        self.indicators = list(indicators)
+        for item in self.indicators:
+            self.fields[f"weight_{item.code}"] = forms.DecimalField(
+                label=_("%(indicator)s: weight") % {"indicator": item.name},
+                required=False,
+                min_value=0,
+                max_value=100,
+                decimal_places=2,
+            )
+            self.fields[f"weight_{item.code}"].widget.attrs["placeholder"] = str(item.weight)
+            self.fields[f"target_{item.code}"] = forms.DecimalField(
+                label=_("%(indicator)s: one target for every unit") % {"indicator": item.name},
+                required=False,
+                min_value=Decimal("0.01"),
+                decimal_places=2,
+                max_digits=18,
+            )
+
+    def changes(self) -> dict[str, dict]:
+        weights, targets = {}, {}
+        for item in self.indicators:
+            if (weight := self.cleaned_data.get(f"weight_{item.code}")) is not None:
+                weights[item.code] = weight
+            if (target := self.cleaned_data.get(f"target_{item.code}")) is not None:
+                targets[item.code] = target
+        return {"weights": weights, "targets": targets}

@@ -5,8 +5,9 @@ downloads of the board and of a manager's customers (audited).
 Every row is read through `performance.selectors`, which start from the user's
 scope (`ManagerResult.objects.visible_to`): a manager outside it answers 404. The
 parameters (period, filters, order) are validated by `performance.forms`: a bad one
-answers 400 with the page and its message. Only the figures that are computed are
-shown (docs/performance.md, up to "Branch figures")."""
+answers 400 with the page and its message. The scores come from the approved
+assessment schemes (a client manager's scorecard, the board's score columns and
+completion heat map); the scheme pages are performance/scheme_pages.py."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ from accounts.scope import ScopeKind, data_scope, visible_branches
 
 from . import exports, selectors, tables
 from .forms import BoardForm, FiguresForm, RankingForm
+from .levels import level_of
 from .models import ManagerResult, Period, ResultVersion
+from .scheme_choices import ManagerLevelCode
 
 PAGE_SIZE = 50
 TOP = 10
@@ -89,11 +92,18 @@ class FiguresView(_FiguresPage):
             trend = selectors.contribution_trend(request.user, period)
             mine = selectors.own_figures(request.user, version)
             values = tables.board_row(mine).values if mine is not None else []
+            # the scorecard's queries only where a scheme scores the manager
+            score_id = getattr(mine, "score_id", None)
+            score = selectors.own_score(request.user, version) if score_id is not None else None
             context.update(
                 mine=mine,
                 cards=list(zip(context["labels"], values, strict=False)),
                 chart=exports.trend_chart(trend),
                 has_trend=any(point.total is not None for point in trend),
+                score=score,
+                score_parts=tables.score_parts(score),
+                move=selectors.rank_move(score) if score is not None else None,
+                level=ManagerLevelCode(level_of(request.user.pk)).label if score is not None else None,
             )
         return render(request, "performance/figures.html", context)
 
@@ -105,11 +115,15 @@ class FiguresView(_FiguresPage):
         context: dict[str, Any] = self.base_context(form, period, version)
         if version is not None:
             rows = board_rows(request, form, version)
-            page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = Paginator(selectors.with_scores(rows), PAGE_SIZE).get_page(request.GET.get("page"))
             top = list(rows.order_by("-total", "branch__path", "pk")[:TOP])
+            parts = selectors.indicator_scores(getattr(row, "score_id", None) for row in page)
+            shown = [tables.board_row(row, parts) for row in page]
             context.update(
                 page_obj=page,
-                rows=[tables.board_row(row) for row in page],
+                rows=shown,
+                scored=tables.any_score(shown),
+                heat=tables.heat_map(shown),
                 totals=tables.in_order(selectors.figure_totals(rows)),
                 chart=exports.top_chart([tables.board_row(row) for row in top]),
                 columns=sort_columns(form.cleaned_data["sort"]),

@@ -6,18 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from django.db.models import BooleanField, Case, F, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 
 from accounts.models import Branch, BranchLevel
 from accounts.scope import ScopeKind, data_scope, visible_branches
 from customers.masking import mask_name
 
 from .choices import PeriodKind, PeriodStatus, VersionStatus
-from .engine import round_half_up
-from .models import CustomerResult, ManagerResult, Period, ResultVersion
+from .engine import CENT, round_half_up
+from .models import CustomerResult, IndicatorScore, ManagerResult, ManagerScore, Period, ResultVersion
+from .scheme_choices import ROLE_LEVELS, SchemeRole
 
 FIGURES = ("deposit_avg", "loan_avg", "aum_avg", "liability", "asset", "intermediary", "total")
 
@@ -124,13 +137,13 @@ def figure_totals(rows: QuerySet[ManagerResult]) -> dict[str, Decimal]:
 
 
 def own_figures(user, version: ResultVersion) -> ManagerResult | None:
-    """The user's own row of a version (a client manager's figures)."""
-    return (
+    """The user's own row of a version (a client manager's figures), with their
+    score's columns (`with_scores`)."""
+    return with_scores(
         ManagerResult.objects.visible_to(user)
         .filter(version=version, manager=user)
         .select_related("manager", "branch")
-        .first()
-    )
+    ).first()
 
 
 @dataclass(frozen=True)
@@ -283,3 +296,165 @@ def branch_ranking(user, version: ResultVersion, level: int) -> list[RankedBranc
         tied = bool(ranked) and ranked[-1].figures.figures["total"] == branch.figures["total"]
         ranked.append(RankedBranch(ranked[-1].rank if tied else position, branch))
     return ranked
+
+
+# --- scores, ranks, grades ----------------------------------------------------------------
+
+
+def _scores(user, version: ResultVersion) -> QuerySet[ManagerScore]:
+    return (
+        ManagerScore.objects.visible_to(user)
+        .filter(version=version)
+        .select_related("scheme")
+        .prefetch_related(
+            Prefetch("indicators", IndicatorScore.objects.select_related("scheme_indicator__indicator"))
+        )
+    )
+
+
+def manager_scores(
+    user, version: ResultVersion, manager_ids: Iterable[int | None]
+) -> dict[int, ManagerScore]:
+    """The client-manager scores of the managers (as far as the user may see them),
+    by manager id; two queries whatever the number."""
+    ids = [pk for pk in manager_ids if pk is not None]
+    if not ids:
+        return {}
+    rows = _scores(user, version).filter(role=SchemeRole.CLIENT_MANAGER, manager_id__in=ids)
+    return {row.manager_id: row for row in rows if row.manager_id is not None}
+
+
+def branch_scores(
+    user, version: ResultVersion, level: int, branch_ids: Iterable[int]
+) -> dict[int, ManagerScore]:
+    """The scores of branches of a level under the scheme of that level, by branch id."""
+    role = next((role for role, lvl in ROLE_LEVELS.items() if lvl == level), None)
+    ids = list(branch_ids)
+    if role is None or not ids:
+        return {}
+    rows = _scores(user, version).filter(role=role, manager__isnull=True, branch_id__in=ids)
+    return {row.branch_id: row for row in rows}
+
+
+def with_scores(rows: QuerySet[ManagerResult]) -> QuerySet[ManagerResult]:
+    """The managers' rows with their client-manager score in the same query
+    (`score_id`, `score_value`, `score_rank`, `score_peers`, `score_grade`; null on a
+    pool's row or where no scheme scores the manager). The rows are the user's to see
+    already, and a score is its manager's."""
+    scores = ManagerScore.objects.filter(
+        version_id=OuterRef("version_id"), manager_id=OuterRef("manager_id"), role=SchemeRole.CLIENT_MANAGER
+    ).order_by("pk")
+    return rows.annotate(
+        **{
+            f"score_{name}": Subquery(scores.values(column)[:1])
+            for name, column in (
+                ("id", "pk"),
+                ("value", "score"),
+                ("rank", "rank"),
+                ("peers", "peers"),
+                ("grade", "grade"),
+            )
+        }
+    )
+
+
+def indicator_scores(score_ids: Iterable[int]) -> dict[int, list[IndicatorScore]]:
+    """The indicators of scores, by score id, in the scheme's order; one query."""
+    ids = [pk for pk in score_ids if pk]
+    found: dict[int, list[IndicatorScore]] = {pk: [] for pk in ids}
+    if ids:
+        for part in IndicatorScore.objects.filter(manager_score_id__in=ids).select_related(
+            "scheme_indicator__indicator"
+        ):
+            found[part.manager_score_id].append(part)
+    return found
+
+
+def own_score(user, version: ResultVersion) -> ManagerScore | None:
+    """The user's own score as a client manager in a version."""
+    return manager_scores(user, version, [user.pk]).get(user.pk)
+
+
+@dataclass(frozen=True)
+class RankMove:
+    """What would move a unit up one rank: the points to the next better score, and
+    the indicator whose actual closes the gap with the smallest rise in percent of
+    its target (None: no single indicator can)."""
+
+    next_rank: int
+    gap: Decimal
+    indicator: str | None = None
+    indicator_name: str = ""
+    extra_actual: Decimal | None = None
+    extra_completion: Decimal | None = None
+
+
+def rank_move(score: ManagerScore) -> RankMove | None:
+    """None for the first of the peer group."""
+    from . import formulas
+    from .scoring import scheme_spec
+
+    better = (
+        ManagerScore.objects.filter(
+            version_id=score.version_id,
+            scheme_id=score.scheme_id,
+            peer_level=score.peer_level,
+            score__gt=score.score,
+        )
+        .order_by("score")
+        .values_list("score", "rank")
+        .first()
+    )
+    if better is None:
+        return None
+    next_score, next_rank = better
+    gap = next_score - score.score
+    specs = {item.scheme_indicator_id: item for item in scheme_spec(score.scheme).indicators}
+    best: RankMove | None = None
+    best_cost: Decimal | None = None
+    for part in score.indicators.all():
+        spec = specs.get(part.scheme_indicator_id)
+        kind = formulas.formula(spec.formula) if spec is not None else None
+        if spec is None or kind is None or kind.needs_rank or not kind.weighted:
+            continue  # a rank moves with the others; a deduction only falls
+        extra = _extra_needed(spec, part.actual, part.target, part.score + gap)
+        if extra is None:
+            continue
+        scale = part.target if part.target and part.target > 0 else (abs(part.actual) or Decimal("1"))
+        cost = extra / scale * 100
+        if best_cost is None or cost < best_cost:
+            best_cost = cost
+            best = RankMove(next_rank, gap, spec.code, spec.name, round_half_up(extra), round_half_up(cost))
+    return best or RankMove(next_rank, gap)
+
+
+def _extra_needed(spec, actual: Decimal, target: Decimal | None, wanted: Decimal) -> Decimal | None:
+    """The smallest change of the actual (a rise; a fall where lower is better) that
+    lifts the indicator's weighted points to `wanted`, found by halving; None when
+    even five times the target (or the actual) does not."""
+    from . import formulas
+
+    def weighted_at(extra: Decimal) -> Decimal:
+        moved = actual - extra if spec.lower_is_better else actual + extra
+        inputs = formulas.Inputs(
+            actual=max(moved, Decimal("0")), target=target, lower_is_better=spec.lower_is_better
+        )
+        return formulas.weighted(
+            spec.formula, formulas.points(spec.formula, spec.params, inputs), spec.weight
+        )
+
+    high = actual if spec.lower_is_better else 5 * max(target or Decimal("0"), abs(actual), Decimal("1"))
+    if high <= 0 or weighted_at(high) < wanted:
+        return None
+    low = Decimal("0")
+    for _step in range(60):
+        if high - low <= Decimal("0.01"):
+            break
+        middle = (low + high) / 2
+        if weighted_at(middle) >= wanted:
+            high = middle
+        else:
+            low = middle
+    # to the cent, the smallest that still does it
+    cents = high.quantize(CENT, rounding=ROUND_FLOOR)
+    return cents if weighted_at(cents) >= wanted else cents + CENT

@@ -10,4 +10,5 @@ app_name = "performance_api"
 urlpatterns = [
     path("performance/managers/", login_not_required(views.ManagerFiguresView.as_view()), name="managers"),
     path("performance/branches/", login_not_required(views.BranchFiguresView.as_view()), name="branches"),
+    path("performance/scorecard/", login_not_required(views.ScorecardView.as_view()), name="scorecard"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import cast
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -17,12 +18,27 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from accounts.models import BranchLevel
+from accounts.models import BranchLevel, User
 from accounts.scope import ScopeKind, data_scope
 
 from ..models import Period
-from ..selectors import branch_rows, manager_rows, shown_version
-from .serializers import BranchParamsSerializer, FiguresSerializer, PeriodParamsSerializer, figures_row
+from ..selectors import (
+    branch_rows,
+    branch_scores,
+    manager_rows,
+    manager_scores,
+    own_figures,
+    own_score,
+    rank_move,
+    shown_version,
+)
+from .serializers import (
+    BranchParamsSerializer,
+    FiguresSerializer,
+    PeriodParamsSerializer,
+    ScorecardSerializer,
+    figures_row,
+)
 
 LEVELS = {"outlet": BranchLevel.OUTLET, "sub_branch": BranchLevel.SUB_BRANCH, "branch": BranchLevel.BRANCH}
 CURSOR = OpenApiParameter(
@@ -129,11 +145,13 @@ class ManagerFiguresView(_PeriodView):
         version = self.version(params.validated_data)
         rows = manager_rows(request.user, version)
         page, count, after, before = _page(request, rows)
+        scores = manager_scores(request.user, version, [row.manager_id for row in page])
         shaped = [
             figures_row(
                 employee_no=row.manager.employee_no if row.manager else None,
                 branch=row.branch.code,
                 figures={name: getattr(row, name) for name in FIGURE_NAMES},
+                score=scores.get(row.manager_id) if row.manager_id else None,
             )
             for row in page
         ]
@@ -158,10 +176,69 @@ class BranchFiguresView(_PeriodView):
         params = BranchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         version = self.version(params.validated_data)
-        branches = branch_rows(request.user, version, LEVELS[params.validated_data["level"]])
+        level = LEVELS[params.validated_data["level"]]
+        branches = branch_rows(request.user, version, level)
         page, count, after, before = _page(request, branches)
-        shaped = [figures_row(employee_no=None, branch=b.branch.code, figures=b.figures) for b in page]
+        scores = branch_scores(request.user, version, level, [b.branch.pk for b in page])
+        shaped = [
+            figures_row(
+                employee_no=None, branch=b.branch.code, figures=b.figures, score=scores.get(b.branch.pk)
+            )
+            for b in page
+        ]
         return Response(self.envelope(request, version, shaped, count=count, after=after, before=before))
+
+
+class ScorecardView(_PeriodView):
+    """The caller's own scorecard for a period: their figures, score, rank in their
+    peer group, grade, each indicator's actual against its target, and what would
+    move them up one rank. Null where the caller has no figures or no scheme scores
+    them."""
+
+    @extend_schema(
+        operation_id="performance_scorecard",
+        tags=["performance"],
+        parameters=[PeriodParamsSerializer],
+        responses={
+            200: ScorecardSerializer,
+            400: OpenApiResponse(description="Bad parameters."),
+            404: OpenApiResponse(description="No figures of this period yet."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = PeriodParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        version = self.version(params.validated_data)
+        user = cast(User, request.user)  # HasAScope let only a signed-in user through
+        figures = own_figures(user, version)
+        score = own_score(user, version)
+        move = rank_move(score) if score is not None else None
+        zero = dict.fromkeys(FIGURE_NAMES, 0)
+        row = figures_row(
+            employee_no=user.employee_no,
+            branch=figures.branch.code if figures else (user.branch.code if user.branch else ""),
+            figures={name: getattr(figures, name) for name in FIGURE_NAMES} if figures else zero,
+            score=score,
+        )
+        row.update(
+            {
+                "period": version.period.code,
+                "status": version.status,
+                "version": version.number,
+                "peers": score.peers if score else None,
+                "scheme": score.scheme.name if score else None,
+                "move": None
+                if move is None
+                else {
+                    "next_rank": move.next_rank,
+                    "gap": move.gap,
+                    "indicator": move.indicator,
+                    "extra_actual": move.extra_actual,
+                    "extra_completion": move.extra_completion,
+                },
+            }
+        )
+        return Response(ScorecardSerializer(row).data)
 
 
 FIGURE_NAMES = ("deposit_avg", "loan_avg", "aum_avg", "liability", "asset", "intermediary", "total")

@@ -123,3 +123,85 @@ def test_pages_follow_links_both_ways(api, computed, demo_users, settings):
 def test_a_client_managers_branch_holds_only_their_own_figures(api, computed):
     outlets = api(computed["m1"]).get(BRANCHES, {"period": "2026-11", "level": "outlet"}).json()["results"]
     assert [(r["branch"], r["deposit_avg"]) for r in outlets] == [("11101", "7700.00")]  # not the pool's 800
+
+
+# --- scores, ranks, grades (assessment schemes) --------------------------------------------
+
+SCORECARD = "/api/v1/performance/scorecard/"
+
+
+@pytest.fixture
+def scored(computed, make_user):
+    from tests.performance.scheme_helpers import approved_scheme
+
+    bms = (make_user("business_manager", "10000"), make_user("business_manager", "10000"))
+    managers = {
+        "m1": computed["m1"],
+        "m2": computed["m2"],
+        "m3": make_user("client_manager", "11101", username="m3"),
+        "m4": make_user("client_manager", "11101", username="m4"),
+        "m5": make_user("client_manager", "11100", username="m5"),
+    }
+    approved_scheme(bms, managers)  # scores the open period at once
+    return {**computed, **managers}
+
+
+def test_managers_carry_score_rank_grade_and_indicators(
+    api, scored, demo_users, django_assert_max_num_queries
+):
+    client = api(demo_users["demo_bm"])
+    with django_assert_max_num_queries(12):
+        found = rows(client.get(MANAGERS, {"period": "2026-11"}))
+    m1 = found[(scored["m1"].employee_no, "11101")]
+    assert (m1["score"], m1["rank"], m1["grade"]) == ("80.00", 1, "A")
+    assert m1["indicators"] == [
+        {
+            "code": "deposit_avg",
+            "actual": "7700.00",
+            "target": "7700.00",
+            "weight": "50.00",
+            "score": "50.00",
+        },
+        {
+            "code": "contribution_total",
+            "actual": "40.27",
+            "target": "60.00",
+            "weight": "50.00",
+            "score": "30.00",
+        },
+    ]
+    m2 = found[(scored["m2"].employee_no, "11102")]
+    assert (m2["score"], m2["rank"], m2["grade"]) == ("75.00", 2, "B")
+    pool = found[(None, "11101")]
+    assert pool["score"] is None and pool["rank"] is None and pool["indicators"] == []
+
+
+def test_a_client_manager_sees_only_their_own_score(api, scored):
+    found = rows(api(scored["m2"]).get(MANAGERS, {"period": "2026-11"}))
+    assert list(found) == [(scored["m2"].employee_no, "11102")]
+    assert found[(scored["m2"].employee_no, "11102")]["score"] == "75.00"
+
+    card = api(scored["m2"]).get(SCORECARD, {"period": "2026-11"}).json()
+
+    assert card["employee_no"] == scored["m2"].employee_no and card["score"] == "75.00"
+    assert card["rank"] == 2 and card["peers"] == 4 and card["grade"] == "B"
+    assert {i["code"] for i in card["indicators"]} == {"deposit_avg", "contribution_total"}
+    # 5 points to rank 1: the deposits from 50% to 60% of their target closes it cheapest
+    assert card["move"] == {
+        "next_rank": 1,
+        "gap": "5.00",
+        "indicator": "deposit_avg",
+        "extra_actual": "140.00",
+        "extra_completion": "10.00",
+    }
+
+
+def test_the_first_of_the_group_has_nothing_above_and_a_manager_without_a_scheme_has_no_score(
+    api, scored, make_user
+):
+    assert api(scored["m1"]).get(SCORECARD, {"period": "2026-11"}).json()["move"] is None
+    newcomer = make_user("client_manager", "12101", username="newcomer")
+    card = api(newcomer).get(SCORECARD, {"period": "2026-11"})
+    assert card.status_code == 200
+    assert card.json()["score"] is None and card.json()["indicators"] == [] and card.json()["move"] is None
+    assert api(newcomer).get(SCORECARD, {"period": "2030-01"}).status_code == 404
