@@ -43,6 +43,8 @@ class Action(models.TextChoices):
     PARAMETER_CHANGED = "parameter_changed", _("Parameter changed")
     PERFORMANCE_COMPUTED = "performance_computed", _("Performance figures computed")
     PERFORMANCE_PUBLISHED = "performance_published", _("Performance figures published")
+    DISPUTE_RAISED = "dispute_raised", _("Credited customer disputed")
+    DISPUTE_DECIDED = "dispute_decided", _("Dispute of a credited customer decided")
     BATCH_LOADED = "batch_loaded", _("Batch load")
     INTERACTION_LOGGED = "interaction_logged", _("Contact logged")
     REMINDER_DONE = "reminder_done", _("Reminder done")

@@ -198,11 +198,86 @@ def plain_per_manager(sample: int) -> tuple[float, int]:
     return (time.perf_counter() - started) / len(picked), queries
 
 
+def pages(samples: int) -> None:
+    """p50/p95 of the figures pages and API at this size, through the Django test
+    client (templates rendered, middleware run), after a warm-up."""
+    import statistics
+
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from performance.models import CustomerResult, ManagerResult, Period
+    from performance.selectors import shown_version
+
+    version = shown_version(Period.objects.get(code="2026-11"))
+    manager = (
+        ManagerResult.objects.filter(version=version, manager__isnull=False)
+        .order_by("-total")
+        .first()
+        .manager
+    )
+    customer = (
+        CustomerResult.objects.filter(version=version, manager=manager)
+        .order_by("customer_id")
+        .first()
+        .customer
+    )
+    head_office, branch_head = User.objects.get(username="demo_bm"), User.objects.get(username="demo_bh")
+    paths = [
+        (head_office, "team board, head office (every manager)", "/performance/?period=2026-11"),
+        (
+            head_office,
+            "team board, head office, by total, page 20",
+            "/performance/?period=2026-11&sort=-total&page=20",
+        ),
+        (branch_head, "team board, a sub-branch head", "/performance/?period=2026-11"),
+        (manager, "a client manager's own figures", "/performance/?period=2026-11"),
+        (
+            head_office,
+            "a manager's customers",
+            f"/performance/managers/{manager.employee_no}/?period=2026-11",
+        ),
+        (
+            manager,
+            "a customer's credited days (drill-down)",
+            f"/performance/managers/{manager.employee_no}/days/{customer.customer_no}/?period=2026-11",
+        ),
+        (head_office, "branch ranking, outlets", "/performance/branches/?period=2026-11&level=3"),
+        (head_office, "API managers, first page", "/api/v1/performance/managers/?period=2026-11"),
+        (manager, "API scorecard of the caller", "/api/v1/performance/scorecard/?period=2026-11"),
+    ]
+    say(f"{'page':52} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    for user, label, path in paths:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        status = client.get(path).status_code
+        for _ in range(3):
+            client.get(path)
+        times, queries = [], []
+        for _ in range(samples):
+            reset_queries()
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+            queries.append(len(ctx.captured_queries))
+        times.sort()
+        p95 = times[max(0, int(len(times) * 0.95) - 1)]
+        say(
+            f"{label:52} {status:>6} {statistics.median(times):8.1f} {p95:8.1f} {times[-1]:8.1f} "
+            f"{statistics.median(queries):8.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--prepare", action="store_true")
+    parser.add_argument("--pages", action="store_true", help="time the pages (after a run)")
+    parser.add_argument("--samples", type=int, default=30, help="requests per page")
     parser.add_argument("--managers", type=int, default=2000)
     parser.add_argument("--sample", type=int, default=20, help="managers of the ORM baseline")
     args = parser.parse_args()
@@ -217,6 +292,9 @@ def main() -> None:
         raise SystemExit("run it on PostgreSQL (DATABASE_URL)")
     if args.prepare:
         prepare(args.managers)
+        return
+    if args.pages:
+        pages(args.samples)
         return
     managers = User.objects.filter(username__startswith="bench_cm").count()
     balances = AccountBalance.objects.filter(business_date__in=DAYS).count()

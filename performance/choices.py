@@ -19,3 +19,8 @@ class VersionStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for approval")
     SUPERSEDED = "superseded", _("Superseded")
     REJECTED = "rejected", _("Rejected")
+
+
+class DisputeClaim(models.TextChoices):
+    MINE = "mine", _("These days should count for me")
+    NOT_MINE = "not_mine", _("These days should not count for me")

@@ -50,9 +50,19 @@ CENT = Decimal("0.01")
 # a customer's +1 and -1 over the same days leave nothing (or float dust)
 ZERO_BELOW = "0.0000001"
 SUMS = ("dep", "loan", "aum", "liab", "asset", "inter")
+# FTP spreads have 4 decimals (performance.parameters.PLACES): whole ten-thousandths
+SPREAD_UNITS = 10000
 COLUMN_NAMES = ("deposit_days", "loan_days", "aum_days", "liability", "asset", "intermediary")
 COLUMNS = ", ".join(COLUMN_NAMES)
 DELTA_COLUMNS = ", ".join(f"{c} NUMERIC(30, 10)" for c in COLUMN_NAMES)
+
+
+def spread_units(spread: Decimal | None) -> int:
+    """A spread in ten-thousandths, exactly (0.0200 → 200)."""
+    units = (spread or Decimal("0")) * SPREAD_UNITS
+    if units != units.to_integral_value():
+        raise ValueError(f"an FTP spread has at most 4 decimals, not {spread}")
+    return int(units)
 
 
 def day_number(day: datetime.date) -> int:
@@ -107,6 +117,16 @@ class _Sql:
 
     def greatest(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})" if self.postgres else f"MAX({a}, {b})"
+
+    def cents(self, expr: str) -> str:
+        """A 2-decimal amount as whole cents (exact: SQLite holds decimals as floats)."""
+        if self.postgres:
+            return f"CAST({expr} * 100 AS BIGINT)"
+        return f"CAST(ROUND({expr} * 100) AS INTEGER)"
+
+    def exact(self, name: str) -> str:
+        """An integer sum as a decimal, to divide exactly."""
+        return f"CAST({name} AS NUMERIC)" if self.postgres else f"({name} * 1.0)"
 
     def same(self, a: str, b: str) -> str:
         """Equal, a null equal to a null (a pool's rows have no manager)."""
@@ -178,7 +198,7 @@ class _Credit:
         return self.only.format(column)
 
     def run(self, write) -> None:
-        tables = ("perf_cov", "perf_cb", "perf_credit", "perf_delta")
+        tables = ("perf_cov", "perf_whole", "perf_income", "perf_credit", "perf_single", "perf_delta")
         for table in tables:
             self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
         try:
@@ -200,7 +220,10 @@ class _Credit:
 
     def _customer_batches(self) -> None:
         """Per customer and covered batch: the day's balances by kind and its FTP
-        contribution before ÷ 365, from the day's row per customer."""
+        contribution before ÷ 365, from the day's row per customer (`self.cb`, read
+        where it is needed rather than copied); and per customer the whole counted
+        range's sums (`perf_whole`: each batch's values times the days it stands
+        for), which every credit row spanning the whole range takes its share of."""
 
         def priced(categories: Sequence[str]) -> tuple[str, list]:
             return " + ".join(f"d.{c.lower()} * %s" for c in categories), [
@@ -209,15 +232,66 @@ class _Credit:
 
         liability, liability_params = priced(LIABILITY_BUSINESS)
         asset, asset_params = priced(ASSET_BUSINESS)
-        self.cursor.execute(
-            "CREATE TEMP TABLE perf_cb AS "
-            "SELECT d.customer_id AS customer_id, d.business_date AS b, "
+        self.cb = (
+            "(SELECT d.customer_id AS customer_id, d.business_date AS b, "
             f"{' + '.join(f'd.{c.lower()}' for c in DEPOSIT)} AS dep, "
             f"{' + '.join(f'd.{c.lower()}' for c in LOAN)} AS loan, d.aum AS aum, "
             f"{liability} AS liab, {asset} AS asset "
             "FROM customers_customerdailyaum d WHERE d.business_date IN (SELECT b FROM perf_cov)"
-            f"{self._only('d.customer_id')}",
-            [*liability_params, *asset_params, *self.only_params],
+            f"{self._only('d.customer_id')}) AS cb"
+        )
+        self.cb_params = [*liability_params, *asset_params, *self.only_params]
+        self._whole()
+        self.cursor.execute(
+            "CREATE TEMP TABLE perf_income AS SELECT customer_id, SUM(cny_amount) AS inter "
+            "FROM customers_incomeentry WHERE business_date >= %s AND business_date <= %s"
+            f"{self._only('customer_id')} GROUP BY customer_id",
+            [self.start, self.through, *self.only_params],
+        )
+
+    def _whole(self) -> None:
+        """perf_whole: per customer, Σ over the covered batches of the days a batch
+        stands for × its values. The bulk of a computation (a row per customer and
+        loaded day), so it sums whole cents and spreads in ten-thousandths as
+        integers (exact, and several times faster than decimals), in parallel where
+        the database can (the coverage is written into the statement: a temporary
+        table would keep it from running in parallel)."""
+        sql = self.sql
+        if not self.covered:
+            self.cursor.execute(
+                "CREATE TEMP TABLE perf_whole (customer_id BIGINT, "
+                + ", ".join(f"{name} NUMERIC(30, 10)" for name in SUMS[:-1])
+                + ")"
+            )
+            return
+        union = " UNION ALL ".join(["SELECT %s AS b, %s AS n"] * len(self.covered))
+        coverage_params: list = []
+        for c in self.covered:
+            coverage_params += [c.batch, (c.last - c.first).days + 1]
+
+        def cents(column: str) -> str:
+            return sql.cents(f"d.{column.lower()}")
+
+        def priced(categories: Sequence[str]) -> str:
+            return " + ".join(f"{cents(c)} * {spread_units(self.spreads.get(c))}" for c in categories)
+
+        sums = {
+            "dep": " + ".join(cents(c) for c in DEPOSIT),
+            "loan": " + ".join(cents(c) for c in LOAN),
+            "aum": cents("aum"),
+            "liab": priced(LIABILITY_BUSINESS),
+            "asset": priced(ASSET_BUSINESS),
+        }
+        scale = {"dep": 100, "loan": 100, "aum": 100, "liab": 100 * SPREAD_UNITS, "asset": 100 * SPREAD_UNITS}
+        self.cursor.execute(
+            "CREATE TEMP TABLE perf_whole AS SELECT customer_id, "
+            + ", ".join(f"{sql.exact(name)} / {scale[name]} AS {name}" for name in sums)
+            + " FROM (SELECT d.customer_id AS customer_id, "
+            + ", ".join(f"SUM(v.n * ({expr})) AS {name}" for name, expr in sums.items())
+            + f" FROM customers_customerdailyaum d JOIN ({union}) AS v ON v.b = d.business_date"
+            + (" WHERE d.customer_id = %s" if self.only_params else "")
+            + " GROUP BY d.customer_id) AS summed",
+            [*coverage_params, *self.only_params],
         )
 
     def _credit_rows(self) -> None:
@@ -294,31 +368,72 @@ class _Credit:
         )
         cursor.execute(f"INSERT INTO perf_credit SELECT p.customer_id, NULL, 'N', s.share, {overlap} {both}")
         cursor.execute("DELETE FROM perf_credit WHERE d0 > d1")
+        # the customers with one credit row, over the whole range
+        cursor.execute(
+            "CREATE TEMP TABLE perf_single AS SELECT customer_id FROM perf_credit GROUP BY customer_id "
+            "HAVING COUNT(*) = 1 AND MIN(d0) = %s AND MAX(d1) = %s",
+            [self.d0, self.d1],
+        )
+        cursor.execute("CREATE INDEX perf_single_customer ON perf_single (customer_id)")
+        for table in ("perf_credit", "perf_whole", "perf_income", "perf_single"):
+            cursor.execute(f"ANALYZE {table}")
 
     def _figures(self) -> tuple[str, list]:
         """SELECT customer_id, manager_id and the six unrounded sums of the counted
-        days, one row per customer and manager (or pool) with anything to count."""
+        days, one row per customer and manager (or pool) with anything to count.
+
+        Most customers have one credit row over the whole range (one manager, or the
+        pool, all period): their row is their sums as they are. The others (a
+        transfer, split credit, days in the pool) are summed credit row by credit
+        row: a whole-range row takes its share of the customer's sums, a row over
+        part of the range the days it shares with each batch, and the income booked
+        on its days."""
         sql = self.sql
         days = f"({sql.least('c.d1', 'v.d1')} - {sql.greatest('c.d0', 'v.d0')} + 1)"
         income_day = sql.day("i.business_date")
         having = " OR ".join(f"ABS(SUM({name})) > {ZERO_BELOW}" for name in SUMS)
+        whole = f"c.d0 = {self.d0} AND c.d1 = {self.d1}"
+        single = "c.customer_id IN (SELECT customer_id FROM perf_single)"
+        shared = ", ".join(
+            f"c.share * COALESCE({column}, 0){per_day} AS {name}"
+            for column, per_day, name in (
+                ("w.dep", "", "dep"),
+                ("w.loan", "", "loan"),
+                ("w.aum", "", "aum"),
+                ("w.liab", " / 365.0", "liab"),
+                ("w.asset", " / 365.0", "asset"),
+                ("n.inter", "", "inter"),
+            )
+        )
+        of_whole = (
+            "FROM perf_credit c LEFT JOIN perf_whole w ON w.customer_id = c.customer_id "
+            "LEFT JOIN perf_income n ON n.customer_id = c.customer_id"
+        )
+        anything = " OR ".join(
+            f"ABS(COALESCE({column}, 0)) > {ZERO_BELOW}"
+            for column in ("w.dep", "w.loan", "w.aum", "w.liab", "w.asset", "n.inter")
+        )
         return (
+            f"SELECT c.customer_id, c.manager_id, {shared} {of_whole} WHERE {single} AND ({anything}) "
+            "UNION ALL "
             "SELECT customer_id, manager_id, "
             "SUM(dep), SUM(loan), SUM(aum), SUM(liab), SUM(asset), SUM(inter) FROM ("
-            f"SELECT c.customer_id, c.manager_id, c.share * {days} * cb.dep AS dep, "
-            f"c.share * {days} * cb.loan AS loan, c.share * {days} * cb.aum AS aum, "
-            f"c.share * {days} * cb.liab / 365.0 AS liab, c.share * {days} * cb.asset / 365.0 AS asset, "
-            "0 AS inter "
-            "FROM perf_credit c JOIN perf_cb cb ON cb.customer_id = c.customer_id "
+            f"SELECT c.customer_id, c.manager_id, {shared} "
+            f"{of_whole} WHERE {whole} AND NOT {single} "
+            "UNION ALL "
+            f"SELECT c.customer_id, c.manager_id, c.share * {days} * cb.dep, "
+            f"c.share * {days} * cb.loan, c.share * {days} * cb.aum, "
+            f"c.share * {days} * cb.liab / 365.0, c.share * {days} * cb.asset / 365.0, 0 "
+            f"FROM perf_credit c JOIN {self.cb} ON cb.customer_id = c.customer_id "
             "JOIN perf_cov v ON v.b = cb.b "
-            f"WHERE {sql.least('c.d1', 'v.d1')} >= {sql.greatest('c.d0', 'v.d0')} "
+            f"WHERE NOT ({whole}) AND {sql.least('c.d1', 'v.d1')} >= {sql.greatest('c.d0', 'v.d0')} "
             "UNION ALL "
             "SELECT c.customer_id, c.manager_id, 0, 0, 0, 0, 0, c.share * i.cny_amount "
             "FROM perf_credit c JOIN customers_incomeentry i ON i.customer_id = c.customer_id "
-            "WHERE i.business_date >= %s AND i.business_date <= %s "
+            f"WHERE NOT ({whole}) AND i.business_date >= %s AND i.business_date <= %s "
             f"AND {income_day} >= c.d0 AND {income_day} <= c.d1"
             f") AS credited GROUP BY customer_id, manager_id HAVING {having}",
-            [self.start, self.through],
+            [*self.cb_params, self.start, self.through],
         )
 
     def insert_figures(self, version: ResultVersion) -> None:
@@ -369,13 +484,13 @@ class _Credit:
         self.cursor.execute(
             f"SELECT c.manager_id, v.b, {sql.greatest('c.d0', 'v.d0')}, {sql.least('c.d1', 'v.d1')}, "
             "SUM(c.share), cb.dep, cb.loan, cb.aum, cb.liab, cb.asset "
-            "FROM perf_credit c JOIN perf_cb cb ON cb.customer_id = c.customer_id "
+            f"FROM perf_credit c JOIN {self.cb} ON cb.customer_id = c.customer_id "
             "JOIN perf_cov v ON v.b = cb.b "
             f"WHERE {sql.least('c.d1', 'v.d1')} >= {sql.greatest('c.d0', 'v.d0')} "
             f"GROUP BY c.manager_id, v.b, {sql.greatest('c.d0', 'v.d0')}, {sql.least('c.d1', 'v.d1')}, "
             "cb.dep, cb.loan, cb.aum, cb.liab, cb.asset "
             f"HAVING ABS(SUM(c.share)) > {ZERO_BELOW} ORDER BY 3, 1",
-            [],
+            self.cb_params,
         )
         return self.cursor.fetchall()
 
@@ -436,25 +551,38 @@ def explain(
     if through is None or through < start:
         return [], []
     covered = coverage(loaded_dates(through), start, through)
-    with transaction.atomic(), connection.cursor() as cursor:
-        credit = _Credit(
-            cursor,
-            _Sql(),
-            start=start,
-            through=through,
-            covered=covered,
-            spreads=spreads,
-            customer=customer_id,
-        )
-        found: dict[str, list] = {}
+    found: dict[str, list] = {}
+    try:  # the scratch tables are rolled back: a read writes nothing
+        with transaction.atomic(), connection.cursor() as cursor:
+            _explain_into(
+                found, cursor, customer_id, start=start, through=through, covered=covered, spreads=spreads
+            )
+            raise _Scratch
+    except _Scratch:
+        pass
+    return _credited_days(found["days"]), [
+        CreditedIncome(manager, _as_date(day), kind, _dec(amount), Decimal(str(share)))
+        for manager, day, kind, amount, share in found["income"]
+    ]
 
-        def read() -> None:
-            found["days"], found["income"] = credit.day_rows(), credit.income_rows()
 
-        credit.run(read)
+class _Scratch(Exception):
+    """Raised to roll back an explanation's scratch tables."""
+
+
+def _explain_into(found: dict[str, list], cursor, customer_id: int, **credit_options) -> None:
+    credit = _Credit(cursor, _Sql(), customer=customer_id, **credit_options)
+
+    def read() -> None:
+        found["days"], found["income"] = credit.day_rows(), credit.income_rows()
+
+    credit.run(read)
+
+
+def _credited_days(rows: list[tuple]) -> list[CreditedDays]:
     epoch_day = EPOCH.toordinal()
     days = []
-    for manager, batch, d0, d1, share, dep, loan, aum, liab, asset in found["days"]:
+    for manager, batch, d0, d1, share, dep, loan, aum, liab, asset in rows:
         first = datetime.date.fromordinal(epoch_day + int(d0))
         last = datetime.date.fromordinal(epoch_day + int(d1))
         span, share = Decimal((last - first).days + 1), Decimal(str(share))
@@ -472,11 +600,7 @@ def explain(
                 share * span * _dec(asset) / 365,
             )
         )
-    income = [
-        CreditedIncome(manager, _as_date(day), kind, _dec(amount), Decimal(str(share)))
-        for manager, day, kind, amount, share in found["income"]
-    ]
-    return days, income
+    return days
 
 
 def _dec(value) -> Decimal:

@@ -22,7 +22,8 @@ from accounts.approvals import REASON_MIN_LENGTH, ApprovalFlow, decide
 from accounts.audit import Action
 from core.approvals import ApprovalStatus
 
-from .choices import PeriodStatus, VersionStatus
+from .choices import PeriodKind, PeriodStatus, VersionStatus
+from .levels import levels_update
 from .models import CustomerResult, ManagerResult, Period, Publication, ResultVersion
 from .periods import parse_period
 from .selectors import FIGURES
@@ -42,16 +43,31 @@ def publication_propose(*, code: str, by, reason: str) -> Publication:
         raise PermissionDenied(_("You may not close a period nor recalculate its figures."))
     span = parse_period(code)
     with transaction.atomic():
-        period = Period.objects.select_for_update().get(pk=period_for(span).pk)
-        if Publication.objects.filter(version__period=period, status=ApprovalStatus.PENDING).exists():
+        publication = _propose(period_for(span), by=by, reason=reason)
+        if publication is None:
             raise ValidationError(
-                _("A version of %(period)s is already waiting for approval.") % {"period": period.code},
+                _("A version of %(period)s is already waiting for approval.") % {"period": span.code},
                 code="pending",
             )
-        number = (period.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-        version = ResultVersion.objects.create(period=period, number=number, status=VersionStatus.PENDING)
-        compute_version(version, span, by=by)
-        return Publication.objects.create(version=version, proposed_by=by, reason=reason)
+        return publication
+
+
+def propose_recalculation(period: Period, *, by, reason: str) -> Publication | None:
+    """A closed period's recalculation proposed on behalf of a decision already taken
+    (an approved dispute: its decider is the proposer, and a second person approves
+    the new figures); None when a version of the period is already waiting."""
+    with transaction.atomic():
+        return _propose(period, by=by, reason=reason)
+
+
+def _propose(period: Period, *, by, reason: str) -> Publication | None:
+    period = Period.objects.select_for_update().get(pk=period.pk)
+    if Publication.objects.filter(version__period=period, status=ApprovalStatus.PENDING).exists():
+        return None
+    number = (period.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = ResultVersion.objects.create(period=period, number=number, status=VersionStatus.PENDING)
+    compute_version(version, parse_period(period.code), by=by)
+    return Publication.objects.create(version=version, proposed_by=by, reason=reason)
 
 
 def _publish(publication: Publication, by) -> dict[str, Any]:
@@ -70,7 +86,8 @@ def _publish(publication: Publication, by) -> dict[str, Any]:
     if period.status != PeriodStatus.CLOSED:
         period.status = PeriodStatus.CLOSED
         period.save(update_fields=["status"])
-    return {"published": version.number, "superseded": replaced}
+    moved = levels_update(period=period.code, by=by) if period.kind == PeriodKind.MONTH else []
+    return {"published": version.number, "superseded": replaced, "levels_moved": len(moved)}
 
 
 def _reject(publication: Publication, by) -> None:

@@ -4,6 +4,15 @@
 from accounts.roles import Role
 
 _PARAMETERS_READ = ["performance.view_ftpspreads", "performance.view_ftpproposal"]
+# Assessment schemes, maker-checker: a business manager drafts and submits, another
+# business manager approves; auditors read them.
+_SCHEMES_READ = ["performance.view_scheme"]
+_SCHEMES_WRITE = [
+    *_SCHEMES_READ,
+    "performance.add_scheme",
+    "performance.change_scheme",
+    "performance.approve_scheme",
+]
 
 GRANTS = {
     # FTP spreads, maker-checker: a parameter manager proposes, another parameter
@@ -26,6 +35,11 @@ GRANTS = {
         "performance.propose_publication",
         "performance.approve_publication",
         "performance.view_publication",
+        *_SCHEMES_WRITE,
     ],
-    Role.AUDITOR: _PARAMETERS_READ,
+    Role.AUDITOR: [*_PARAMETERS_READ, *_SCHEMES_READ],
+    # Disputes of credited customers: a client manager raises them from their own
+    # figures; a branch head over the manager's branch decides.
+    Role.CLIENT_MANAGER: ["performance.add_dispute"],
+    Role.BRANCH_HEAD: ["performance.decide_dispute"],
 }

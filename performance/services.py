@@ -7,6 +7,7 @@ import datetime
 import time
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Q
@@ -23,6 +24,7 @@ from .choices import PeriodStatus, VersionStatus
 from .models import Period, ResultVersion
 from .parameters import spreads_for
 from .periods import PeriodSpan, parse_period, periods_of
+from .scoring import score_version
 
 
 def period_for(span: PeriodSpan) -> Period:
@@ -67,6 +69,8 @@ def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> Res
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [locks.PERFORMANCE_RUN])
+                # a period's sums hash a row per customer: room for them in memory
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.PERFORMANCE_WORK_MEM])
         spreads = spreads_for(version.period)
         through = span.counted_through(last_loaded_date())
         extended = may_extend(version, through, spreads)
@@ -82,6 +86,8 @@ def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> Res
         else:
             version.counted_days = engine.compute(version, start=span.start, through=through, spreads=spreads)
         version.counted_through = through
+        # the scores of the period's approved schemes, from these figures
+        score_version(version)
         version.ftp_spreads = {category: str(value) for category, value in sorted(spreads.items())}
         # what a later run checks for changes since (a load finishing meanwhile included)
         version.computed_at = begun

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pages, views
+from . import drill_pages, pages, scheme_pages, views
 
 app_name = "performance"
 
@@ -10,6 +10,25 @@ urlpatterns = [
     path("branches/", pages.BranchRankingView.as_view(), name="branches"),
     path("managers/<str:employee_no>/", pages.ManagerView.as_view(), name="manager"),
     path("managers/<str:employee_no>/export/", pages.ManagerExportView.as_view(), name="manager_export"),
+    path(
+        "managers/<str:employee_no>/days/<str:customer_no>/",
+        drill_pages.CustomerDaysView.as_view(),
+        name="customer_days",
+    ),
+    path("disputes/", drill_pages.DisputesView.as_view(), name="disputes"),
+    path(
+        "disputes/<int:pk>/approve/",
+        drill_pages.DisputeDecisionView.as_view(approve=True),
+        name="dispute_approve",
+    ),
+    path(
+        "disputes/<int:pk>/reject/",
+        drill_pages.DisputeDecisionView.as_view(approve=False),
+        name="dispute_reject",
+    ),
+    path("schemes/", scheme_pages.SchemeListView.as_view(), name="schemes"),
+    path("schemes/<int:pk>/", scheme_pages.SchemeView.as_view(), name="scheme"),
+    path("schemes/<int:pk>/whatif/", scheme_pages.WhatIfView.as_view(), name="whatif"),
     path("ftp/", views.FtpView.as_view(), name="ftp"),
     path("ftp/<int:pk>/approve/", views.FtpDecisionView.as_view(action="approve"), name="ftp_approve"),
     path("ftp/<int:pk>/reject/", views.FtpDecisionView.as_view(action="reject"), name="ftp_reject"),

@@ -391,7 +391,7 @@ URLS["customers_api:customer-detail"] = Url(scoped(_customer(), get=API_VIEWERS)
 URLS["vip_api:customer-vip"] = Url(scoped(_customer(), get=API_VIEWERS))
 # performance figures: every role has a data scope; a period the world has not
 # computed is a 404, and a period that is not one is refused (400)
-for _name in ("performance_api:managers", "performance_api:branches"):
+for _name in ("performance_api:managers", "performance_api:branches", "performance_api:scorecard"):
     URLS[_name] = Url(
         Case(
             label="not computed",
@@ -404,6 +404,13 @@ for _name in ("performance_api:managers", "performance_api:branches"):
             query=lambda w, s: {"period": "1999-13"},
         ),
     )
+# the caller's own scorecard of a computed period (null scores where no scheme applies)
+URLS["performance_api:scorecard"] = Url(
+    *URLS["performance_api:scorecard"].cases,
+    Case(
+        label="computed", get="200 200 200 200 200 200 200 200 401", query=lambda w, s: {"period": "2026-02"}
+    ),
+)
 
 # customers -----------------------------------------------------------------------------
 URLS["customers:list"] = Url(Case(get=CUSTOMER_VIEWERS))
@@ -611,6 +618,18 @@ URLS["vip:transfer"] = Url(
 URLS["vip:recall"] = Url(
     scoped(_customer(), post=BRANCH_WORK_POST, data=lambda w, s: {"reason": "back to the pool"})
 )
+URLS["vip:split_set"] = Url(
+    scoped(
+        _customer(),
+        post=BRANCH_WORK_POST,
+        data=lambda w, s: {"manager": w.emp(WHO_COLLEAGUE[s.who]), "share": "30", "reason": "joint care"},
+    )
+)
+URLS["vip:split_end"] = Url(
+    scoped(
+        _customer("split"), post=BRANCH_WORK_POST, data=lambda w, s: {"split_end-reason": "no longer assists"}
+    )
+)
 URLS["vip:share"] = Url(
     scoped(
         _customer(),
@@ -812,6 +831,34 @@ URLS["marketing:task_create"] = Url(
         },
     )
 )
+
+
+def _library_indicator(w: World, s: Subject) -> dict[str, Any]:
+    from marketing.models import Indicator
+
+    return {"pk": Indicator.objects.get(code="sales_count").pk}
+
+
+def _indicator_data(w: World, s: Subject) -> dict[str, Any]:
+    return {
+        "code": "wealth_sales_count",
+        "name": "理财产品销售笔数",
+        "kind": "sales_count",
+        "params": '{"categories": ["WEALTH"]}',
+        "unit": "count",
+        "direction": "higher",
+        "description": "",
+        "active": "on",
+    }
+
+
+# the indicator library: read by marketing's readers, written by the business manager
+URLS["marketing:indicator_list"] = Url(Case(get=MARKETING_READERS))
+URLS["marketing:indicator_create"] = Url(Case(get=BM_ONLY_GET, post=BM_ONLY_POST, data=_indicator_data))
+URLS["marketing:indicator_edit"] = Url(
+    Case(kwargs=_library_indicator, get=BM_ONLY_GET, post=BM_ONLY_POST, data=_indicator_data)
+)
+
 URLS["marketing:task_detail"] = Url(
     # issued, head office's share only: nobody below head office holds a share yet
     Case(label="issued", kwargs=_of("task", "issued"), get=HEAD_OFFICE_ONLY),
@@ -897,6 +944,57 @@ URLS["performance:board_export"] = Url(
 )
 URLS["performance:manager"] = Url(scoped(_FIGURES_MANAGER, get=EVERYONE))
 URLS["performance:manager_export"] = Url(scoped(_FIGURES_MANAGER, get=FIGURES_EXPORT))
+# Below a customer's row: the credited days (whoever may open the manager's figures);
+# the manager disputes days from there (a "mine" claim on their outlet's pool customer).
+_DAYS_OF_MAIN: Builder = lambda w, s: {  # noqa: E731
+    "employee_no": w.emp(WHO_MANAGER[s.who]),
+    "customer_no": w.no("main", s.who),
+}
+_DAYS_OF_POOL: Builder = lambda w, s: {  # noqa: E731
+    "employee_no": w.emp(WHO_MANAGER[s.who]),
+    "customer_no": w.no("pool", s.who),
+}
+URLS["performance:customer_days"] = Url(
+    scoped(_DAYS_OF_MAIN, get=EVERYONE, query=lambda w, s: {"period": "2026-02"}),
+    scoped(
+        _DAYS_OF_POOL,
+        label="dispute",
+        post=CMS_ONLY_POST,
+        query=lambda w, s: {"period": "2026-02"},
+        data=lambda w, s: {
+            "claim": "mine",
+            "first_day": "2026-02-27",
+            "last_day": "2026-02-27",
+            "reason": "I opened this account",
+        },
+    ),
+)
+# Disputes: the managers' own, and their branch heads' to decide (others: 403)
+URLS["performance:disputes"] = Url(Case(get="403 403 403 403 200 200 200 200 login"))
+DISPUTE_DECIDERS = "403 403 403 403 302w 403 403 403 login"
+URLS["performance:dispute_approve"] = Url(scoped(_of("dispute", "who"), post=DISPUTE_DECIDERS))
+URLS["performance:dispute_reject"] = Url(
+    scoped(_of("dispute", "who"), post=DISPUTE_DECIDERS, data=lambda w, s: {"note": "not convinced"})
+)
+# Assessment schemes: business managers change them, auditors read; bm2's scheme of
+# February waits for another business manager (approving it scores February).
+SCHEME_READERS = "403 403 200 200 403 403 403 403 login"
+URLS["performance:schemes"] = Url(
+    Case(
+        get=SCHEME_READERS,
+        post=BM_ONLY_POST,
+        data=lambda w, s: {"period": "2026-03", "role": "outlet", "name": "Outlets"},
+    )
+)
+URLS["performance:scheme"] = Url(
+    Case(
+        kwargs=_of("scheme_pending"),
+        get=SCHEME_READERS,
+        post=BM_ONLY_POST,
+        data=lambda w, s: {"action": "approve"},
+    )
+)
+URLS["performance:whatif"] = Url(Case(kwargs=_of("scheme_pending"), get=SCHEME_READERS))
 
 
 # --- the admin's own views (the generated model pages follow ADMIN_MODELS) -----------
@@ -1079,6 +1177,8 @@ ADMIN_MODELS: dict[str, AdminRule] = {
     # FTP spreads change through proposals (the portal's page); the admin shows them
     "performance.ftpspreads": AdminRule(view=_roles("admin", "pm", "audit")),
     "performance.ftpproposal": AdminRule(view=_roles("admin", "pm", "audit")),
+    # schemes change on the portal's pages; the admin shows them to the auditor
+    "performance.scheme": AdminRule(view=_roles("audit")),
 }
 
 # The generated pages: route suffix after "admin/<app_label>/<model_name>/" -> page.

@@ -28,14 +28,15 @@ from django.utils import timezone
 from accounts.models import Branch, User
 from accounts.roles import Role, sync_roles
 from accounts.services import api_token_issue, user_disable, user_provision, user_request
+from customers.aum import write_daily_figures
 from customers.choices import ContactType
 from customers.models import Account, AccountBalance, BatchLoad, Customer, DataQualityIssue, ExportJob
 from customers.services import assignment_set_primary
 from demo.org import seed_org, seed_users
 from marketing import catalogue
 from marketing import services as marketing
-from marketing.choices import CampaignObjective, RiskRating, TaskIndicator
-from marketing.models import CampaignTarget, ContactPolicy, Product, TaskAllocation
+from marketing.choices import CampaignObjective, RiskRating
+from marketing.models import CampaignTarget, ContactPolicy, Indicator, Product, TaskAllocation
 from performance import parameters as performance_parameters
 from performance import services as performance_services
 from tests.customers.factories import AccountFactory, ContactPointFactory, CustomerFactory
@@ -178,13 +179,21 @@ def build_world() -> World:
 
 def _build_customers(world: World) -> None:
     u = world.users
-    kinds = ("main", "registered", "overridden", "shared", "transferring", "pool", "dup_a", "dup_b")
+    kinds = ("main", "registered", "overridden", "shared", "transferring", "pool", "dup_a", "dup_b", "split")
     for kind in kinds:
         world.customers[kind] = {}
     today = timezone.localdate()
     for who in WHO:
         c = world.customers
         c["main"][who] = _customer(world, who, name=f"王{who}")
+        c["split"][who] = _customer(world, who)  # a colleague assists, with 30% of the credit
+        vip.split_credit_set(
+            customer=c["split"][who],
+            manager=u[WHO_COLLEAGUE[who]],
+            share="30",
+            by=u["demo_bm"],
+            reason="joint care",
+        )
         c["registered"][who] = _customer(world, who)
         vip.vip_register(customer=c["registered"][who], by=u["demo_bm"], benefits="lounge")
         c["overridden"][who] = _customer(world, who)
@@ -308,7 +317,43 @@ def _build_performance_figures(world: World) -> None:
             AccountBalance.objects.create(
                 business_date=day, account=account, balance=amount, cny_balance=amount
             )
+    write_daily_figures(day)  # what the load derives from the batch's balances
     world.objects["performance_version"] = performance_services.performance_run("2026-02")
+    # an assessment scheme of February, bm2's, waiting for another business manager
+    from marketing.models import Indicator
+    from performance import schemes
+
+    scheme = schemes.scheme_create(by=world.users["bm2"], period="2026-02", role="client_manager", name="CM")
+    schemes.scheme_indicator_set(
+        scheme=scheme,
+        by=world.users["bm2"],
+        indicator=Indicator.objects.get(code="deposit_avg"),
+        weight=100,
+        formula="completion",
+        target=100000,
+    )
+    schemes.scheme_bands_set(
+        scheme=scheme, by=world.users["bm2"], bands=[schemes.BandInput("A", min_score=Decimal(0))]
+    )
+    world.objects["scheme_pending"] = schemes.scheme_submit(scheme=scheme, by=world.users["bm2"])
+    # each manager disputes their main customer's last day of February (their branch head decides)
+    from performance.choices import DisputeClaim
+    from performance.disputes import dispute_raise
+    from performance.models import Period
+
+    february = Period.objects.get(code="2026-02")
+    world.objects["dispute"] = {
+        who: dispute_raise(
+            by=world.users[WHO_MANAGER[who]],
+            period=february,
+            customer=world.customer("main", who),
+            claim=DisputeClaim.NOT_MINE,
+            first_day=day,
+            last_day=day,
+            reason="moved to my colleague",
+        )
+        for who in WHO
+    }
 
 
 def _build_marketing_objects(world: World, today: datetime.date) -> None:
@@ -392,7 +437,7 @@ def _task(world: World, name: str, *, issue: bool = True):
     task = marketing.task_create(
         user=world.users["demo_bm"],
         name=name,
-        indicator=TaskIndicator.SALES_AMOUNT,
+        indicator=Indicator.objects.get(code="sales_amount"),
         period_start=datetime.date(2026, 1, 1),
         period_end=datetime.date(2026, 12, 31),
         target=Decimal("100"),

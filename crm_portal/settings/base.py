@@ -281,6 +281,9 @@ INGEST_UPLOAD_MAX_RATIO = env.int("INGEST_UPLOAD_MAX_RATIO", default=50)
 INGEST_AFTER_LOAD_TASK = env("INGEST_AFTER_LOAD_TASK", default="crm_portal.after_load")
 
 # Demo users' password (seed_demo); production never runs seed_demo.
+# Memory for one computation of a period's performance figures (PostgreSQL
+# work_mem, for that transaction only): its sums hash a row per customer.
+PERFORMANCE_WORK_MEM = env("PERFORMANCE_WORK_MEM", default="1GB")
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="Crm-Demo-2026!")
 
 LOGGING = {

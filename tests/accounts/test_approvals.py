@@ -253,6 +253,8 @@ def test_every_approval_record_has_one_flow():
             "accounts.user",
             "performance.ftpproposal",
             "performance.publication",
+            "performance.scheme",
+            "performance.dispute",
         }
     )
 

@@ -93,3 +93,22 @@ def world(org, make_user):
     for day in BATCHES:
         write_daily_figures(day)
     return {"m1": m1, "m2": m2, "a": a, "b": b, "c": c, "d": d, "e": e, "org": org}
+
+
+@pytest.fixture
+def computed(world):
+    from performance.services import performance_run
+
+    performance_run("2026-11")
+    return world
+
+
+@pytest.fixture
+def as_user(client, login, demo_password):
+    """A client logged in as the user (a demo user with the demo password)."""
+
+    def _as(user):
+        client.logout()
+        return login(user, demo_password) if user.username.startswith("demo_") else login(user)
+
+    return _as

@@ -32,23 +32,6 @@ def manager_url(user, export: bool = False) -> str:
     return f"/performance/managers/{user.employee_no}/" + ("export/" if export else "")
 
 
-@pytest.fixture
-def computed(world):
-    performance_run("2026-11")
-    return world
-
-
-@pytest.fixture
-def as_user(client, login, demo_password):
-    """A client logged in as the user (a demo user with the demo password)."""
-
-    def _as(user):
-        client.logout()
-        return login(user, demo_password) if user.username.startswith("demo_") else login(user)
-
-    return _as
-
-
 def board_keys(response) -> list[tuple[str, str]]:
     return [(row.employee_no, row.branch.split()[0]) for row in response.context["rows"]]
 

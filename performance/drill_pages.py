@@ -1,0 +1,173 @@
+"""Below a customer's row of a manager's figures: the days credited and the balances
+behind them (`performance.drill`), and the disputes a manager raises from there
+and a branch head decides (`performance.disputes`).
+
+Every read starts from the user's scope: the manager's row is one the user may see
+(`pages.manager_result`, else 404); the disputes listed are the user's own or, for a
+branch head, those of managers in their branches."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from accounts.models import User
+from accounts.scope import visible_branches
+from customers.masking import mask_name
+from customers.models import Customer
+
+from . import disputes, drill, tables
+from .dispute_forms import DecisionForm, DisputeForm, DisputeListForm
+from .forms import FiguresForm
+from .models import Dispute, ManagerResult
+from .pages import _FiguresPage, manager_result
+
+PAGE_SIZE = 25
+
+
+def _may_dispute(user, result: ManagerResult) -> bool:
+    return result.manager_id == user.pk and user.has_perm("performance.add_dispute")
+
+
+class CustomerDaysView(_FiguresPage):
+    """/performance/managers/<employee_no>/days/<customer_no>/: one customer's
+    credited days, the balances of the batches standing for them, the income on
+    them and, for the manager's own customer, the accounts behind the balances."""
+
+    template_name = "performance/customer_days.html"
+
+    def get(self, request, employee_no: str, customer_no: str, form: DisputeForm | None = None, status=200):
+        figures = FiguresForm(request.GET, periods=self.periods, default=self.default)
+        if not figures.is_valid():
+            return self.invalid(figures)
+        period, version = self.shown(figures)
+        result = manager_result(request, version, employee_no)
+        customer = Customer.objects.filter(customer_no=customer_no).first()
+        if customer is None:
+            raise Http404(_("No such customer."))
+        explanation = drill.customer_explanation(request.user, result, customer.pk)
+        context = self.base_context(figures, period, version)
+        context.update(
+            result=result,
+            manager_label=tables.manager_label(result),
+            explanation=explanation,
+            dispute_form=(form or DisputeForm()) if _may_dispute(request.user, result) else None,
+        )
+        return render(request, self.template_name, context, status=status)
+
+    def post(self, request, employee_no: str, customer_no: str):
+        """A dispute of this customer's days, by the manager whose figures these are."""
+        if not request.user.has_perm("performance.add_dispute"):
+            raise PermissionDenied
+        figures = FiguresForm(request.GET, periods=self.periods, default=self.default)
+        if not figures.is_valid():
+            return self.invalid(figures)
+        period, version = self.shown(figures)
+        result = manager_result(request, version, employee_no)
+        if not _may_dispute(request.user, result):
+            raise PermissionDenied
+        assert period is not None  # a manager's row has its period
+        customer = get_object_or_404(Customer, customer_no=customer_no)
+        form = DisputeForm(request.POST)
+        if form.is_valid():
+            try:
+                dispute = disputes.dispute_raise(
+                    by=request.user, period=period, customer=customer, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Dispute #%(n)s recorded: your branch head decides on it.") % {"n": dispute.pk},
+                )
+                return redirect(reverse("performance:disputes"))
+        return self.get(request, employee_no, customer_no, form=form, status=400)
+
+
+class DisputesView(View):
+    """/performance/disputes/: a manager's own disputes, or the disputes a branch head
+    decides (managers of their branches), newest first, by status."""
+
+    def get(self, request):
+        user = request.user
+        decides = user.has_perm("performance.decide_dispute")
+        if not (decides or user.has_perm("performance.add_dispute")):
+            raise PermissionDenied
+        form = DisputeListForm(request.GET)
+        if not form.is_valid():
+            return render(
+                request, "performance/disputes.html", {"form": form, "decides": decides}, status=400
+            )
+        rows = Dispute.objects.select_related(
+            "customer", "period", "proposed_by", "decided_by", "manager_of_record"
+        )
+        if decides:
+            rows = rows.filter(proposed_by__branch__in=visible_branches(user))
+        else:
+            rows = rows.filter(proposed_by=user)
+        if form.cleaned_data.get("status"):
+            rows = rows.filter(status=form.cleaned_data["status"])
+        page = Paginator(rows.order_by("-proposed_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        shown = [(d, mask_name(d.customer.name)) for d in page]
+        return render(
+            request,
+            "performance/disputes.html",
+            {
+                "form": form,
+                "page_obj": page,
+                "rows": shown,
+                "decides": decides,
+                "decision_form": DecisionForm(),
+            },
+        )
+
+
+class DisputeDecisionView(View):
+    approve = True
+
+    def post(self, request, pk: int):
+        if not request.user.has_perm("performance.decide_dispute"):
+            raise PermissionDenied
+        dispute = get_object_or_404(
+            Dispute.objects.filter(proposed_by__branch__in=visible_branches(request.user)), pk=pk
+        )
+        form = DecisionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Check the note and the employee number."))
+            return redirect("performance:disputes")
+        manager = None
+        number = form.cleaned_data["manager"].strip()
+        if number:
+            manager = User.objects.filter(employee_no=number, is_active=True).first()
+            if manager is None:
+                messages.error(request, _("No active employee has the number %(no)s.") % {"no": number})
+                return redirect("performance:disputes")
+        try:
+            decided = disputes.dispute_decide(
+                dispute=dispute,
+                by=request.user,
+                approve=self.approve,
+                note=form.cleaned_data["note"],
+                manager=manager,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            for message in getattr(exc, "messages", None) or [str(exc) or _("You may not do this.")]:
+                messages.error(request, message)
+        else:
+            if self.approve:
+                periods = ", ".join(r["period"] for r in decided.recalculated) or _("none")
+                messages.success(
+                    request,
+                    _("Dispute #%(n)s approved: the history is corrected and computed again (%(periods)s).")
+                    % {"n": decided.pk, "periods": periods},
+                )
+            else:
+                messages.success(request, _("Dispute #%(n)s rejected.") % {"n": decided.pk})
+        return redirect("performance:disputes")

@@ -1,0 +1,72 @@
+"""The page below a customer's row (the credited days and the balances behind them)
+and the disputes raised from it, as a manager and a branch head use them."""
+
+import pytest
+
+from core.approvals import ApprovalStatus
+from performance.models import Dispute
+from tests.performance.conftest import D
+
+pytestmark = pytest.mark.django_db
+
+
+def days_url(manager, customer) -> str:
+    return f"/performance/managers/{manager.employee_no}/days/{customer.customer_no}/?period=2026-11"
+
+
+def test_the_manager_sees_the_days_accounts_and_may_dispute(as_user, computed, django_assert_max_num_queries):
+    m1, a = computed["m1"], computed["a"]
+    client = as_user(m1)
+    # the page's own reads, and the engine's statements for this one customer (a
+    # fixed number, whatever the days and accounts)
+    with django_assert_max_num_queries(60):
+        response = client.get(days_url(m1, a))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="days-table"' in page and 'data-testid="accounts-table"' in page
+    assert 'data-testid="dispute-form"' in page and 'data-testid="data-changed"' not in page
+    # 40.27 is M1's; A's own part: the total shown equals A's row in the manager's list
+    assert "Contribution" in page or "贡献" in page
+
+
+def test_others_see_the_days_without_the_form_or_not_at_all(as_user, computed, demo_users):
+    m1, a = computed["m1"], computed["a"]
+    page = as_user(demo_users["demo_bh"]).get(days_url(m1, a))
+    assert page.status_code == 200 and 'data-testid="dispute-form"' not in page.content.decode()
+    assert as_user(computed["m2"]).get(days_url(m1, a)).status_code == 404  # not M2's figures
+    assert as_user(m1).get(days_url(m1, computed["d"])).status_code == 404  # brought M1 nothing
+    # a customer M1 assists: days shown, accounts and name not
+    page = as_user(m1).get(days_url(m1, computed["c"])).content.decode()
+    assert 'data-testid="accounts-hidden"' in page and computed["c"].name not in page
+
+
+def test_a_dispute_from_the_page_to_the_branch_heads_decision(as_user, computed, demo_users):
+    m1, a = computed["m1"], computed["a"]
+    client = as_user(m1)
+    bad = client.post(
+        days_url(m1, a),
+        {"claim": "not_mine", "first_day": "2026-11-20", "last_day": "2026-11-25", "reason": "x"},
+    )
+    assert bad.status_code == 400 and not Dispute.objects.exists()
+    response = client.post(
+        days_url(m1, a),
+        {"claim": "not_mine", "first_day": "2026-11-09", "last_day": "2026-11-10", "reason": "moved to M2"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/performance/disputes/"
+    dispute = Dispute.objects.get()
+    assert (dispute.first_day, dispute.last_day, dispute.proposed_by) == (D(2026, 11, 9), D(2026, 11, 10), m1)
+    assert "moved to M2" in client.get("/performance/disputes/").content.decode()
+    # the manager cannot decide it
+    assert client.post(f"/performance/disputes/{dispute.pk}/approve/").status_code == 403
+
+    head = as_user(demo_users["demo_bh"])
+    listed = head.get("/performance/disputes/?status=pending").content.decode()
+    assert 'data-testid="dispute-row"' in listed
+    response = head.post(
+        f"/performance/disputes/{dispute.pk}/approve/", {"manager": computed["m2"].employee_no}
+    )
+    assert response.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.status == ApprovalStatus.APPROVED and dispute.manager_of_record == computed["m2"]
+    # a bad status filter is a 400, not a silent empty list
+    assert head.get("/performance/disputes/?status=nonsense").status_code == 400
