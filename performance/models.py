@@ -490,6 +490,8 @@ class Dispute(ApprovalRecord):
     # what the outcome computed again: [{"period": code, "version": n, "status": ...}]
     recalculated = models.JSONField(_("recalculated"), default=list, blank=True)
 
+    objects = CustomerHeldQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("dispute of credited days")
         verbose_name_plural = _("disputes of credited days")

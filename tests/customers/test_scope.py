@@ -54,7 +54,7 @@ from marketing.models import (
     Product,
     Sale,
 )
-from performance.models import CustomerResult, Period, ResultVersion
+from performance.models import CustomerResult, Dispute, Period, ResultVersion
 from tests.customers.conftest import log_in
 from vip import permissions as vip_permissions
 from vip.models import Reminder, TierChange, TierOverride, TransferRequest, VipProspect, VipStatusChange
@@ -191,6 +191,20 @@ def _build(model, customer: Customer, world) -> None:
         )
         version, _new = ResultVersion.objects.get_or_create(period=period, number=0, status="provisional")
         CustomerResult.objects.create(version=version, customer=customer, manager=manager)
+    elif model is Dispute:
+        period, _new = Period.objects.get_or_create(
+            code="2026-06",
+            defaults={"kind": "month", "start": TODAY.replace(day=1), "end": TODAY.replace(day=30)},
+        )
+        Dispute.objects.create(
+            period=period,
+            customer=customer,
+            claim="mine",
+            first_day=TODAY.replace(day=1),
+            last_day=TODAY.replace(day=1),
+            reason="test",
+            proposed_by=manager or world["users"]["cm1"],
+        )
     elif model is TransactionSummary:
         TransactionSummary.objects.create(
             business_date=TODAY, customer=customer, channel="ATM", txn_count=1, txn_amount=Decimal("1")
@@ -278,6 +292,7 @@ BUILT = {
     TransactionSummary,
     IncomeEntry,
     CustomerResult,
+    Dispute,
     Relationship,
     OtherAsset,
     Interaction,
