@@ -84,6 +84,8 @@ def prepare(managers: int) -> None:
                     display_name=f"Manager {i}",
                     branch=outlets[i % len(outlets)],
                     password=make_password(None),
+                    is_active=True,
+                    status="active",
                 )
                 for i in range(managers)
             ]
@@ -244,7 +246,7 @@ def pages(samples: int) -> None:
             "a customer's credited days (drill-down)",
             f"/performance/managers/{manager.employee_no}/days/{customer.customer_no}/?period=2026-11",
         ),
-        (head_office, "branch ranking, outlets", "/performance/branches/?period=2026-11&level=3"),
+        (head_office, "branch ranking, outlets", "/performance/branches/?period=2026-11&level=outlet"),
         (head_office, "API managers, first page", "/api/v1/performance/managers/?period=2026-11"),
         (manager, "API scorecard of the caller", "/api/v1/performance/scorecard/?period=2026-11"),
     ]
