@@ -104,10 +104,20 @@ def board_workbook(version: ResultVersion, rows: Sequence[BoardRow]) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Figures")[:31])
     _heading(sheet, version)
-    sheet.append([neutralise(h) for h in (_("Manager"), _("Employee no."), _("Branch"), *labels.values())])
+    scored = any(row.score is not None for row in rows)
+    heads = [_("Manager"), _("Employee no."), _("Branch"), *labels.values()]
+    sheet.append([neutralise(h) for h in (*heads, *((_("Score"), _("Rank"), _("Grade")) if scored else ()))])
     for row in rows:
         values = [row.label, row.employee_no, row.branch, *(row.figures[name] for name in FIGURES)]
-        sheet.append(_cells(sheet, values, money_from=3))
+        cells = _cells(sheet, values, money_from=3)
+        if scored:
+            score = row.score
+            cells += (
+                [score.score, f"{score.rank}/{score.peers}", neutralise(score.grade)]
+                if score
+                else ["", "", ""]
+            )
+        sheet.append(cells)
     totals = sum_figures(row.figures for row in rows)
     sheet.append(_cells(sheet, [_("Total"), "", "", *(totals[name] for name in FIGURES)], money_from=3))
     return _save(workbook)

@@ -115,7 +115,7 @@ class FiguresView(_FiguresPage):
         context: dict[str, Any] = self.base_context(form, period, version)
         if version is not None:
             rows = board_rows(request, form, version)
-            page = Paginator(selectors.with_scores(rows), PAGE_SIZE).get_page(request.GET.get("page"))
+            page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
             top = list(rows.order_by("-total", "branch__path", "pk")[:TOP])
             parts = selectors.indicator_scores(getattr(row, "score_id", None) for row in page)
             shown = [tables.board_row(row, parts) for row in page]
@@ -135,7 +135,7 @@ def sort_columns(sort: str) -> list[dict[str, Any]]:
     """The board's sortable columns: each with the order a click on it asks for
     (figures largest first, then the other way; names and branches A to Z first)
     and whether the board is sorted by it now ("asc", "desc" or "")."""
-    labels = {"manager": _("Manager"), "branch": _("Branch"), **exports.figure_labels()}
+    labels = {"manager": _("Manager"), "branch": _("Branch"), **exports.figure_labels(), "score": _("Score")}
     columns = []
     for key, label in labels.items():
         state = "asc" if sort == key else "desc" if sort == f"-{key}" else ""
@@ -146,7 +146,7 @@ def sort_columns(sort: str) -> list[dict[str, Any]]:
                 "label": label,
                 "sort": {"asc": f"-{key}", "desc": key}.get(state, first),
                 "state": state,
-                "figure": key in selectors.FIGURES,
+                "figure": key in selectors.FIGURES or key == "score",
             }
         )
     return columns

@@ -83,12 +83,13 @@ def branch_rows(user, version: ResultVersion, level: int) -> list[BranchFigures]
 
 # --- the pages: periods, the team board, a manager's customers, branch rankings -----------
 
-# What the team board sorts by: each figure, the manager (employee number) and the
-# branch (its place in the tree).
+# What the team board sorts by: each figure, the manager (employee number), the
+# branch (its place in the tree) and the score.
 SORTS: dict[str, str] = {
     **{name: name for name in FIGURES},
     "manager": "manager__employee_no",
     "branch": "branch__path",
+    "score": "score_value",  # the client-manager score (`with_scores`); pools last
 }
 DEFAULT_SORT = "-total"
 TREND_PERIODS = 12
@@ -120,13 +121,13 @@ def board_rows(
     """The team board: each manager's row and each branch pool's the user may see,
     within `branch` (a branch the user may see) and matching `q` (a manager's name
     or employee number; pools have neither), in the order of `sort` (a key of
-    SORTS, "-" first for the largest first)."""
+    SORTS, "-" first for the largest first), each with its score (`with_scores`)."""
     rows = ManagerResult.objects.visible_to(user).filter(version=version).select_related("manager", "branch")
     if branch is not None:
         rows = rows.filter(branch__path__startswith=branch.path)
     if q:
         rows = rows.filter(Q(manager__display_name__icontains=q) | Q(manager__employee_no__icontains=q))
-    return rows.order_by(*_ordering(sort))
+    return with_scores(rows).order_by(*_ordering(sort))
 
 
 def figure_totals(rows: QuerySet[ManagerResult]) -> dict[str, Decimal]:

@@ -85,6 +85,24 @@ def test_the_team_board_shows_scores_and_the_heat_map(as_user, managers, scored,
     }
 
 
+def test_the_board_sorts_by_score_and_exports_the_scores(as_user, managers, scored, demo_users):
+    from openpyxl import load_workbook
+
+    client = as_user(demo_users["demo_bh"])
+    order = [row.employee_no for row in client.get("/performance/?sort=-score").context["rows"]]
+    m1, m2 = managers["m1"].employee_no, managers["m2"].employee_no
+    # the managers with figures by score (80, 75); the pools, unscored, come last
+    assert order[:2] == [m1, m2] and set(order[2:]) == {""}
+    ascending = [row.employee_no for row in client.get("/performance/?sort=score").context["rows"]]
+    assert ascending[:2] == [m2, m1] and set(ascending[2:]) == {""}
+    sheet = load_workbook(io.BytesIO(client.get("/performance/export/?sort=-score").content)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header = next(r for r in rows if r and r[0] == "Manager" or (r and r[1] == "Employee no."))
+    assert header[-3:] == ["Score", "Rank", "Grade"]
+    first = rows[rows.index(header) + 1]
+    assert first[1] == m1 and first[-3:] == [80, "1/4", "A"]
+
+
 def test_the_board_with_scores_reads_a_fixed_number_of_queries(
     as_user, managers, scored, demo_users, django_assert_max_num_queries
 ):
