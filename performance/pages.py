@@ -199,15 +199,15 @@ class ManagerView(_FiguresPage):
         result = manager_result(request, version, employee_no)
         assert version is not None  # a manager's row has its version
         rows = selectors.customer_rows(request.user, result)
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = selectors.customer_page(rows, cursor=request.GET.get("cursor", ""), size=PAGE_SIZE)
         context = self.base_context(form, period, version)
         context.update(
             result=result,
             manager_label=tables.manager_label(result),
             branch_label=tables.branch_label(result.branch),
             summary=tables.board_row(result).values,
-            page_obj=page,
-            customers=selectors.customer_figures(page, version.counted_days),
+            page=page,
+            customers=selectors.customer_figures(page.rows, version.counted_days),
             may_export=self.scope.kind in BOARD_SCOPES,
         )
         return render(request, self.template_name, context)

@@ -4,6 +4,8 @@ pages (the team board, a manager's customers, the branch ranking)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
@@ -211,6 +213,83 @@ def customer_rows(user, result: ManagerResult) -> QuerySet[CustomerResult]:
             may_open=may_open,
         )
         .order_by("-contribution", "customer_id")
+    )
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """A page of a manager's customers, by key: largest contribution first, then by
+    customer id. `first` is the position of its first row (1 for the first page)."""
+
+    rows: list[CustomerResult]
+    count: int
+    first: int
+    next_cursor: str
+    previous_cursor: str
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1
+
+
+def _cursor(contribution: Decimal, customer_id: int, *, before: bool = False) -> str:
+    values = [str(contribution), customer_id, *(["b"] if before else [])]
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[Decimal, int, bool] | None:
+    """A cursor this portal wrote, or None (a forged one starts again at the top)."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        if not isinstance(values, list) or len(values) not in (2, 3) or values[2:] not in ([], ["b"]):
+            return None
+        amount, customer_id = Decimal(values[0]), values[1]
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+    if not amount.is_finite() or not isinstance(customer_id, int) or isinstance(customer_id, bool):
+        return None
+    return amount, customer_id, len(values) == 3
+
+
+def customer_page(rows: QuerySet[CustomerResult], *, cursor: str = "", size: int = 50) -> CustomerPage:
+    """One page of `customer_rows` after `cursor` (the previous page's last row) or
+    before it (a previous-page cursor), read by key: no OFFSET, whatever the page."""
+    at = _position(cursor) if cursor else None
+
+    def after(value, customer_id) -> Q:
+        return Q(contribution__lt=value) | Q(contribution=value, customer_id__gt=customer_id)
+
+    def ahead(value, customer_id) -> Q:
+        return Q(contribution__gt=value) | Q(contribution=value, customer_id__lt=customer_id)
+
+    if at is None:
+        found = list(rows[: size + 1])
+        more_after, more_before = len(found) > size, False
+        found = found[:size]
+    elif at[2]:  # the page before the cursor's row
+        found = list(rows.filter(ahead(at[0], at[1])).order_by("contribution", "-customer_id")[: size + 1])
+        more_before, more_after = len(found) > size, True
+        found = list(reversed(found[:size]))
+    else:
+        found = list(rows.filter(after(at[0], at[1]))[: size + 1])
+        more_after, more_before = len(found) > size, True
+        found = found[:size]
+    first = 1
+    if found and at is not None:
+        head = found[0]
+        first = rows.filter(ahead(head.contribution, head.customer_id)).count() + 1  # type: ignore[attr-defined]
+        more_before = first > 1
+    tail = found[-1] if found else None
+    return CustomerPage(
+        rows=found,
+        count=rows.count(),
+        first=first,
+        next_cursor=_cursor(tail.contribution, tail.customer_id) if more_after and tail else "",  # type: ignore[attr-defined]
+        previous_cursor=(
+            _cursor(found[0].contribution, found[0].customer_id, before=True)  # type: ignore[attr-defined]
+            if more_before and found
+            else ""
+        ),
     )
 
 

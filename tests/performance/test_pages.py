@@ -408,3 +408,35 @@ def test_the_board_in_chinese(as_user, computed, demo_users, settings):
         "计入 10 天",
     ):
         assert text in page, text
+
+
+def test_a_managers_customers_page_by_key_forward_and_back(
+    as_user, computed, demo_users, make_user, monkeypatch
+):
+    _more_managers(computed, make_user, 2)  # six more customers of M1
+    performance_run("2026-11")
+    monkeypatch.setattr("performance.pages.PAGE_SIZE", 3)
+    client = as_user(demo_users["demo_bm"])
+    url = manager_url(computed["m1"]) + "?period=2026-11"
+    whole = client.get(url.replace("?", "export/?"))  # every customer, in the page's order
+    assert whole.status_code == 200
+    pages, cursor, firsts = [], "", []
+    while True:
+        response = client.get(url + (f"&cursor={cursor}" if cursor else ""))
+        page = response.context["page"]
+        pages.append([c.customer.customer_no for c in response.context["customers"]])
+        firsts.append(page.first)
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    seen = [no for chunk in pages for no in chunk]
+    assert len(seen) == len(set(seen)) == page.count > 3  # every customer once
+    assert firsts == list(range(1, page.count + 1, 3))
+    # back from the last page gives the one before it
+    back = client.get(url + f"&cursor={page.previous_cursor}").context
+    assert [c.customer.customer_no for c in back["customers"]] == pages[-2]
+    assert back["page"].first == firsts[-2]
+    # a cursor the portal did not write starts again at the top
+    forged = client.get(url + "&cursor=not-a-cursor")
+    assert forged.status_code == 200 and forged.context["page"].first == 1
+    assert [c.customer.customer_no for c in forged.context["customers"]] == pages[0]
