@@ -48,9 +48,10 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Avg, Count, Sum
 from django.utils import timezone
 
 from accounts.audit import Action, audit
@@ -541,6 +542,83 @@ class DemoMonths:
     current_days: int = 0
 
 
+DEMO_SCHEME = "客户经理月度考核"
+
+
+def approve_demo_scheme(
+    code: str, *, by: User, targets_from: str, write: Callable[[str], object] = lambda text: None
+) -> None:
+    """A client-manager scheme for the month, drafted by `by` and approved by a second
+    business manager through the services (so the month's figures are scored), unless
+    the month has an approved one: deposits' daily average (60 points, completion with
+    a cap of 120%) and the total contribution (40 points, in steps), each against the
+    managers' average in the open month `targets_from` (so that completion spreads
+    around 100%), graded by share: A the best 20%, B the next 50%, C the rest."""
+    from marketing.models import Indicator
+    from performance.models import ManagerResult, ResultVersion, Scheme
+    from performance.schemes import (
+        BandInput,
+        scheme_bands_set,
+        scheme_create,
+        scheme_decide,
+        scheme_indicator_set,
+        scheme_submit,
+    )
+    from performance.services import performance_run
+
+    if Scheme.objects.filter(period__code=code, role="client_manager", status="approved").exists():
+        return
+    approver = (
+        User.objects.filter(groups__name=Role.BUSINESS_MANAGER, is_active=True)
+        .exclude(pk=by.pk)
+        .order_by("username")
+        .first()
+    )
+    if approver is None:
+        return
+    version = ResultVersion.objects.filter(period__code=targets_from, number=0).first() or performance_run(
+        targets_from
+    )
+    averages = ManagerResult.objects.filter(version=version, manager__isnull=False).aggregate(
+        deposit=Avg("deposit_avg"), total=Avg("total")
+    )
+    if not averages["deposit"] or not averages["total"]:
+        return
+    deposit_target = max(Decimal(10000), (averages["deposit"] / 10000).quantize(Decimal(1)) * 10000)
+    total_target = max(Decimal(100), (averages["total"] / 100).quantize(Decimal(1)) * 100)
+    scheme = scheme_create(by=by, period=code, role="client_manager", name=DEMO_SCHEME)
+    scheme_indicator_set(
+        scheme=scheme,
+        by=by,
+        indicator=Indicator.objects.get(code="deposit_avg"),
+        weight=60,
+        formula="completion",
+        params={"floor": 0, "cap": 120},
+        target=deposit_target,
+    )
+    scheme_indicator_set(
+        scheme=scheme,
+        by=by,
+        indicator=Indicator.objects.get(code="contribution_total"),
+        weight=40,
+        formula="steps",
+        params={"steps": [[50, 40], [80, 70], [100, 100]]},
+        target=total_target,
+    )
+    scheme_bands_set(
+        scheme=scheme,
+        by=by,
+        bands=[
+            BandInput("A", share=Decimal(20)),
+            BandInput("B", share=Decimal(70)),
+            BandInput("C", share=Decimal(100)),
+        ],
+    )
+    scheme_submit(scheme=scheme, by=by)
+    scheme_decide(scheme=scheme, by=approver, approve=True, note=APPROVE_NOTE)
+    write(f"Performance {code}: scheme “{DEMO_SCHEME}” approved by {approver.username}.")
+
+
 def publish_demo_months(
     *, business_date: datetime.date, write: Callable[[str], object] = lambda text: None
 ) -> DemoMonths:
@@ -555,6 +633,9 @@ def publish_demo_months(
 
     months = DemoMonths(previous=f"{previous_month(business_date):%Y-%m}", current=f"{business_date:%Y-%m}")
     proposer = User.objects.filter(username="demo_bm", is_active=True).first()
+    if proposer is not None:
+        for code in (months.previous, months.current):
+            approve_demo_scheme(code, by=proposer, targets_from=months.current, write=write)
     period = Period.objects.filter(code=months.previous).first()
     loaded_before = BatchLoad.objects.filter(
         status=BatchStatus.LOADED, business_date__lt=month_start(business_date)

@@ -253,6 +253,21 @@ def test_the_current_month_is_open_with_provisional_figures(seeded):
     assert not period.versions.filter(status=VersionStatus.PUBLISHED).exists()
 
 
+def test_both_months_are_scored_by_an_approved_scheme(seeded):
+    from performance.models import ManagerResult, ManagerScore, Scheme
+
+    for code, status in ((LAST_MONTH, "published"), (THIS_MONTH, "provisional")):
+        scheme = Scheme.objects.get(period__code=code, role="client_manager")
+        assert scheme.status == "approved" and scheme.proposed_by.username == "demo_bm"
+        assert scheme.decided_by.username != "demo_bm"  # a second person approved it
+        version = Period.objects.get(code=code).versions.get(status=status)
+        managers = ManagerResult.objects.filter(version=version, manager__isnull=False).count()
+        scores = ManagerScore.objects.filter(version=version, scheme=scheme)
+        assert managers and scores.count() == managers
+        assert set(scores.values_list("grade", flat=True)) <= {"A", "B", "C"}
+        assert scores.filter(rank=1).exists()
+
+
 def test_the_figures_pages_show_real_numbers(seeded, client, demo_password):
     # a client manager: their own figures of the open month, non-zero
     page = _log_in(client, "demo_cm1", demo_password).get("/performance/")
