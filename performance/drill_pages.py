@@ -27,6 +27,7 @@ from .dispute_forms import DecisionForm, DisputeForm, DisputeListForm
 from .forms import FiguresForm
 from .models import Dispute, ManagerResult
 from .pages import _FiguresPage, manager_result
+from .views import _show_errors as show_errors
 
 PAGE_SIZE = 25
 
@@ -158,8 +159,7 @@ class DisputeDecisionView(View):
                 manager=manager,
             )
         except (ValidationError, PermissionDenied) as exc:
-            for message in getattr(exc, "messages", None) or [str(exc) or _("You may not do this.")]:
-                messages.error(request, message)
+            show_errors(request, exc)
         else:
             if self.approve:
                 periods = ", ".join(r["period"] for r in decided.recalculated) or _("none")

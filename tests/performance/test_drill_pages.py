@@ -4,7 +4,8 @@ and the disputes raised from it, as a manager and a branch head use them."""
 import pytest
 
 from core.approvals import ApprovalStatus
-from performance.models import Dispute
+from performance.engine import round_half_up
+from performance.models import CustomerResult, Dispute
 from tests.performance.conftest import D
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +26,13 @@ def test_the_manager_sees_the_days_accounts_and_may_dispute(as_user, computed, d
     page = response.content.decode()
     assert 'data-testid="days-table"' in page and 'data-testid="accounts-table"' in page
     assert 'data-testid="dispute-form"' in page and 'data-testid="data-changed"' not in page
-    # 40.27 is M1's; A's own part: the total shown equals A's row in the manager's list
-    assert "Contribution" in page or "贡献" in page
+    # the total shown is A's row of M1's figures, rounded once
+    row = CustomerResult.objects.get(
+        version__period__code="2026-11", version__number=0, customer=a, manager=m1
+    )
+    total = round_half_up(row.liability + row.asset + row.intermediary)
+    assert response.context["explanation"].total == total
+    assert f"{total:,.2f}" in page.split('data-testid="customer-total"')[1].split("</p>")[0]
 
 
 def test_others_see_the_days_without_the_form_or_not_at_all(as_user, computed, demo_users):
@@ -38,6 +44,27 @@ def test_others_see_the_days_without_the_form_or_not_at_all(as_user, computed, d
     # a customer M1 assists: days shown, accounts and name not
     page = as_user(m1).get(days_url(m1, computed["c"])).content.decode()
     assert 'data-testid="accounts-hidden"' in page and computed["c"].name not in page
+
+
+def test_a_decision_naming_an_unknown_employee_changes_nothing(as_user, computed, demo_users):
+    m1, a = computed["m1"], computed["a"]
+    as_user(m1).post(
+        days_url(m1, a),
+        {"claim": "not_mine", "first_day": "2026-11-09", "last_day": "2026-11-10", "reason": "moved away"},
+    )
+    dispute = Dispute.objects.get()
+    head = as_user(demo_users["demo_bh"])
+    response = head.post(f"/performance/disputes/{dispute.pk}/approve/", {"manager": "NOBODY"}, follow=True)
+    assert "NOBODY" in response.content.decode()  # the message names the number
+    dispute.refresh_from_db()
+    assert dispute.status == ApprovalStatus.PENDING and dispute.manager_of_record is None
+    # naming the disputing manager again is refused by the service, with its message
+    response = head.post(
+        f"/performance/disputes/{dispute.pk}/approve/", {"manager": m1.employee_no}, follow=True
+    )
+    dispute.refresh_from_db()
+    assert dispute.status == ApprovalStatus.PENDING
+    assert response.context["messages"] and any(m.level_tag == "error" for m in response.context["messages"])
 
 
 def test_a_dispute_from_the_page_to_the_branch_heads_decision(as_user, computed, demo_users):
