@@ -4,8 +4,6 @@ pages (the team board, a manager's customers, the branch ranking)."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
@@ -28,6 +26,7 @@ from django.db.models import (
 from accounts.models import Branch, BranchLevel
 from accounts.scope import ScopeKind, data_scope, visible_branches
 from customers.masking import mask_name
+from customers.search.paging import Cursor
 
 from .choices import PeriodKind, PeriodStatus, VersionStatus
 from .engine import CENT, round_half_up
@@ -232,29 +231,12 @@ class CustomerPage:
         return self.first + len(self.rows) - 1
 
 
-def _cursor(contribution: Decimal, customer_id: int, *, before: bool = False) -> str:
-    values = [str(contribution), customer_id, *(["b"] if before else [])]
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def _position(cursor: str) -> tuple[Decimal, int, bool] | None:
-    """A cursor this portal wrote, or None (a forged one starts again at the top)."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-        if not isinstance(values, list) or len(values) not in (2, 3) or values[2:] not in ([], ["b"]):
-            return None
-        amount, customer_id = Decimal(values[0]), values[1]
-    except (ValueError, TypeError, ArithmeticError):
-        return None
-    if not amount.is_finite() or not isinstance(customer_id, int) or isinstance(customer_id, bool):
-        return None
-    return amount, customer_id, len(values) == 3
-
-
 def customer_page(rows: QuerySet[CustomerResult], *, cursor: str = "", size: int = 50) -> CustomerPage:
     """One page of `customer_rows` after `cursor` (the previous page's last row) or
     before it (a previous-page cursor), read by key: no OFFSET, whatever the page."""
-    at = _position(cursor) if cursor else None
+    # the customer search's cursor: a decimal sort value, the last id, and a direction
+    position = Cursor.decode(cursor, "aum") if cursor else None
+    at = (position.value, position.last_id, position.before) if position is not None else None
 
     def after(value, customer_id) -> Q:
         return Q(contribution__lt=value) | Q(contribution=value, customer_id__gt=customer_id)
@@ -284,9 +266,9 @@ def customer_page(rows: QuerySet[CustomerResult], *, cursor: str = "", size: int
         rows=found,
         count=rows.count(),
         first=first,
-        next_cursor=_cursor(tail.contribution, tail.customer_id) if more_after and tail else "",  # type: ignore[attr-defined]
+        next_cursor=Cursor(tail.contribution, tail.customer_id).encode() if more_after and tail else "",  # type: ignore[attr-defined]
         previous_cursor=(
-            _cursor(found[0].contribution, found[0].customer_id, before=True)  # type: ignore[attr-defined]
+            Cursor(found[0].contribution, found[0].customer_id, before=True).encode()  # type: ignore[attr-defined]
             if more_before and found
             else ""
         ),
