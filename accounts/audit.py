@@ -42,6 +42,7 @@ class Action(models.TextChoices):
     TIER_CHANGED = "tier_changed", _("Tier changed")
     PARAMETER_CHANGED = "parameter_changed", _("Parameter changed")
     PERFORMANCE_COMPUTED = "performance_computed", _("Performance figures computed")
+    PERFORMANCE_PROPOSED = "performance_proposed", _("Performance figures proposed for publication")
     PERFORMANCE_PUBLISHED = "performance_published", _("Performance figures published")
     DISPUTE_RAISED = "dispute_raised", _("Credited customer disputed")
     DISPUTE_DECIDED = "dispute_decided", _("Dispute of a credited customer decided")

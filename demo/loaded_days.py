@@ -628,7 +628,7 @@ def publish_demo_months(
     from core.approvals import ApprovalStatus
     from performance.choices import PeriodStatus
     from performance.models import Period, Publication
-    from performance.publication import publication_decide, publication_propose
+    from performance.publication import proposed_version_compute, publication_decide, publication_propose
     from performance.services import last_loaded_date, performance_run
 
     months = DemoMonths(previous=f"{previous_month(business_date):%Y-%m}", current=f"{business_date:%Y-%m}")
@@ -648,6 +648,8 @@ def publish_demo_months(
         )
         if publication is None:
             publication = publication_propose(code=months.previous, by=proposer, reason=PUBLISH_REASON)
+        # the demo waits for the figures a job computes after a proposal
+        proposed_version_compute(version_id=publication.version_id, user_id=proposer.pk)
         approver = (
             User.objects.filter(groups__name=Role.BUSINESS_MANAGER, is_active=True)
             .exclude(pk=publication.proposed_by_id)

@@ -19,6 +19,7 @@ class VersionStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for approval")
     SUPERSEDED = "superseded", _("Superseded")
     REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class DisputeClaim(models.TextChoices):

@@ -162,11 +162,13 @@ class DisputeDecisionView(View):
             show_errors(request, exc)
         else:
             if self.approve:
-                periods = ", ".join(r["period"] for r in decided.recalculated) or _("none")
                 messages.success(
                     request,
-                    _("Dispute #%(n)s approved: the history is corrected and computed again (%(periods)s).")
-                    % {"n": decided.pk, "periods": periods},
+                    _(
+                        "Dispute #%(n)s approved: the history is corrected; the periods holding its days "
+                        "are being computed again (see the dispute below)."
+                    )
+                    % {"n": decided.pk},
                 )
             else:
                 messages.success(request, _("Dispute #%(n)s rejected.") % {"n": decided.pk})

@@ -87,6 +87,9 @@ class FiguresForm(BootstrapFormMixin, forms.Form):
         error_messages={"invalid_choice": _("No figures have been computed for %(value)s.")},
     )
 
+    # a version of the period other than the one it shows (every version stays readable)
+    version = forms.IntegerField(label=_("Version"), required=False, min_value=0, widget=forms.HiddenInput)
+
     def __init__(self, data, *, periods: Sequence[Period], default: Period | None, **kwargs):
         super().__init__(data, **kwargs)
         self.periods = {p.code: p for p in periods}
@@ -276,3 +279,30 @@ class WhatIfForm(BootstrapFormMixin, forms.Form):
             if (target := self.cleaned_data.get(f"target_{item.code}")) is not None:
                 targets[item.code] = target
         return {"weights": weights, "targets": targets}
+
+
+class PublicationForm(BootstrapFormMixin, forms.Form):
+    """Close a period, or recalculate a published one: its code and why."""
+
+    period = forms.CharField(
+        label=_("Assessment period"),
+        max_length=7,
+        help_text=_("A month (2026-11), a quarter (2026-Q4) or a year (2026)."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300, min_length=4)
+
+    def clean_period(self) -> str:
+        return parse_period(self.cleaned_data["period"]).code
+
+
+class PeriodListForm(BootstrapFormMixin, forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("All kinds")), *PeriodKind.choices]
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from .choices import PeriodStatus
+
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "status").choices = [("", _("Open and closed")), *PeriodStatus.choices]

@@ -106,6 +106,11 @@ class ResultVersion(models.Model):
     computed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A proposed version is computed by a job after the proposal is saved (a period
+    # takes about a minute at the bank's size, longer than a request may): until it
+    # is done the version has no figures and cannot be approved; a failure says why.
+    computing = models.BooleanField(_("being computed"), default=False)
+    failure = models.CharField(_("computation failed"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("result version")
@@ -127,6 +132,11 @@ class Publication(ApprovalRecord):
         _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
     reason = models.CharField(_("reason"), max_length=300)
+    # What the version changes against the figures it would replace, per manager and
+    # pool, written once it is computed (`publication.publication_changes_record`):
+    # [{"manager": id or None, "branch": id, "before": {...}, "after": {...},
+    #   "causes": ["data" | "rule" | "ownership", ...]}], amounts as exact text.
+    changes = models.JSONField(_("changes"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("publication of figures")

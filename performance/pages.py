@@ -54,7 +54,12 @@ class _FiguresPage(View):
     def shown(self, form: FiguresForm) -> tuple[Period | None, ResultVersion | None]:
         """The period the valid form asks for and the version it shows."""
         period = form.cleaned_data.get("period")
-        return period, selectors.shown_version(period) if period is not None else None
+        if period is None:
+            return None, None
+        version = selectors.shown_version(period, form.cleaned_data.get("version"))
+        if version is not None and not selectors.version_readable(self.request.user, version):
+            version = None
+        return period, version
 
     def invalid(self, form: FiguresForm, template_name: str = ""):
         """The page with the form's messages and no figures: 400."""

@@ -18,8 +18,8 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.approvals import REASON_MIN_LENGTH, ApprovalFlow, decide
-from accounts.audit import Action
+from accounts.approvals import REASON_MIN_LENGTH, ApprovalFlow, decide, withdraw
+from accounts.audit import Action, audit
 from core.approvals import ApprovalStatus
 
 from .choices import PeriodKind, PeriodStatus, VersionStatus
@@ -27,13 +27,14 @@ from .levels import levels_update
 from .models import CustomerResult, ManagerResult, Period, Publication, ResultVersion
 from .periods import parse_period
 from .selectors import FIGURES
-from .services import compute_version, period_for
+from .services import period_for, queued_version_compute, version_compute_queue
 
 
 def publication_propose(*, code: str, by, reason: str) -> Publication:
-    """Compute the period's next version from the data loaded so far and propose it
-    for publication: the closing of an open period, or a recalculation of a
-    published one. One proposal at a time per period."""
+    """Propose the period's next version for publication: the closing of an open
+    period, or a recalculation of a published one. Its figures are computed from the
+    data loaded so far by a job once the proposal is committed; it can be approved
+    when they are ready. One proposal at a time per period."""
     reason = (reason or "").strip()
     if len(reason) < REASON_MIN_LENGTH:
         raise ValidationError(
@@ -66,8 +67,15 @@ def _propose(period: Period, *, by, reason: str) -> Publication | None:
         return None
     number = (period.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = ResultVersion.objects.create(period=period, number=number, status=VersionStatus.PENDING)
-    compute_version(version, parse_period(period.code), by=by)
-    return Publication.objects.create(version=version, proposed_by=by, reason=reason)
+    version_compute_queue(version, by=by)
+    publication = Publication.objects.create(version=version, proposed_by=by, reason=reason)
+    audit(
+        Action.PERFORMANCE_PROPOSED,
+        actor=by,
+        target=version,
+        details={"period": period.code, "version": number, "reason": reason},
+    )
+    return publication
 
 
 def _publish(publication: Publication, by) -> dict[str, Any]:
@@ -90,6 +98,23 @@ def _publish(publication: Publication, by) -> dict[str, Any]:
     return {"published": version.number, "superseded": replaced, "levels_moved": len(moved)}
 
 
+def _check(publication: Publication, by) -> None:
+    """Figures are decided on once they exist."""
+    version = publication.version
+    if version.computing:
+        raise ValidationError(
+            _("Version %(n)s of %(period)s is still being computed: decide on it when its figures are ready.")
+            % {"n": version.number, "period": version.period.code},
+            code="computing",
+        )
+    if version.failure:
+        raise ValidationError(
+            _("The computation of version %(n)s of %(period)s failed: it cannot be approved.")
+            % {"n": version.number, "period": version.period.code},
+            code="failed",
+        )
+
+
 def _reject(publication: Publication, by) -> None:
     publication.version.status = VersionStatus.REJECTED
     publication.version.save(update_fields=["status"])
@@ -107,6 +132,7 @@ PUBLICATION_FLOW: ApprovalFlow[Publication] = ApprovalFlow(
     action=Action.PERFORMANCE_PUBLISHED,
     on_approve=_publish,
     on_reject=_reject,
+    check=_check,
     details=_details,
     related=("version", "version__period"),
 )
@@ -114,6 +140,15 @@ PUBLICATION_FLOW: ApprovalFlow[Publication] = ApprovalFlow(
 
 def publication_decide(*, publication: Publication, by, approve: bool, note: str = "") -> Publication:
     return decide(PUBLICATION_FLOW, publication, by=by, approve=approve, note=note)
+
+
+def publication_withdraw(*, publication: Publication, by, note: str = "") -> Publication:
+    """The proposer takes a pending version back (a wrong reason, a failed
+    computation); it stays readable, withdrawn, and the period may be proposed again."""
+    with transaction.atomic():
+        withdrawn = withdraw(PUBLICATION_FLOW, publication, by=by, note=note)
+        ResultVersion.objects.filter(pk=withdrawn.version_id).update(status=VersionStatus.WITHDRAWN)
+    return withdrawn
 
 
 @dataclass(frozen=True)
@@ -166,3 +201,49 @@ def version_diff(before: ResultVersion, after: ResultVersion) -> list[ManagerCha
             causes.append("data")
         changes.append(ManagerChange(key[0], key[1], was, now, tuple(causes)))
     return changes
+
+
+def _replaced_by(version: ResultVersion) -> ResultVersion | None:
+    """The figures a pending version would replace: the period's published version,
+    else (closing an open period) its provisional figures."""
+    versions = version.period.versions.exclude(pk=version.pk)
+    return (
+        versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
+        or versions.filter(number=0).first()
+    )
+
+
+def publication_changes_record(*, version_id: int) -> int | None:
+    """Write on a computed version's publication what it changes, per manager and
+    pool, against the figures it would replace (read on the period's page, which
+    would otherwise compare two sets of a million rows per request). Returns how
+    many rows changed; None when the version waits for no decision."""
+    publication = (
+        Publication.objects.select_related("version", "version__period").filter(version_id=version_id).first()
+    )
+    if publication is None or publication.version.computing or publication.version.failure:
+        return None
+    replaced = _replaced_by(publication.version)
+    changes = version_diff(replaced, publication.version) if replaced is not None else []
+    Publication.objects.filter(pk=publication.pk).update(
+        changes=[
+            {
+                "manager": change.manager_id,
+                "branch": change.branch_id,
+                "before": {name: str(value) for name, value in change.before.items()},
+                "after": {name: str(value) for name, value in change.after.items()},
+                "causes": list(change.causes),
+            }
+            for change in changes
+        ]
+    )
+    return len(changes)
+
+
+def proposed_version_compute(*, version_id: int, user_id: int | None = None) -> dict[str, Any]:
+    """Compute a proposed version and record what it changes: the job after a
+    proposal, or a caller with the time to wait (the demo). Harmless twice."""
+    outcome = queued_version_compute(version_id=version_id, user_id=user_id)
+    if outcome["computed"]:
+        outcome["changes"] = publication_changes_record(version_id=version_id)
+    return outcome

@@ -29,6 +29,7 @@ GRANTS = {
         *_PARAMETERS_READ,
         "performance.approve_ftpproposal",
         "performance.approve_publication",
+        "performance.view_publication",
     ],
     Role.BUSINESS_MANAGER: [
         *_PARAMETERS_READ,
@@ -37,7 +38,7 @@ GRANTS = {
         "performance.view_publication",
         *_SCHEMES_WRITE,
     ],
-    Role.AUDITOR: [*_PARAMETERS_READ, *_SCHEMES_READ],
+    Role.AUDITOR: [*_PARAMETERS_READ, *_SCHEMES_READ, "performance.view_publication"],
     # Disputes of credited customers: a client manager raises them from their own
     # figures; a branch head over the manager's branch decides.
     Role.CLIENT_MANAGER: ["performance.add_dispute"],

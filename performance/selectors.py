@@ -47,6 +47,25 @@ def shown_version(period: Period, number: int | None = None) -> ResultVersion | 
     return versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
 
 
+def version_readable(user, version: ResultVersion) -> bool:
+    """Figures in force (provisional, published) and replaced ones (superseded) are
+    read by whoever reads the period; a version that was never in force (waiting,
+    rejected, withdrawn) only by those who publish figures. One being computed has
+    none yet."""
+    if version.computing or version.failure:
+        return False
+    if version.status in (VersionStatus.PROVISIONAL, VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED):
+        return True
+    return any(
+        user.has_perm(permission)
+        for permission in (
+            "performance.view_publication",
+            "performance.propose_publication",
+            "performance.approve_publication",
+        )
+    )
+
+
 def manager_rows(user, version: ResultVersion) -> QuerySet[ManagerResult]:
     return (
         ManagerResult.objects.visible_to(user)

@@ -110,6 +110,36 @@ def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> Res
     return version
 
 
+def version_compute_queue(version: ResultVersion, *, by=None) -> None:
+    """Mark a proposed version as being computed and start its computation once the
+    proposal is committed (`performance.tasks.compute_version_task`)."""
+    from .tasks import compute_version_task
+
+    ResultVersion.objects.filter(pk=version.pk).update(computing=True, failure="")
+    version.computing, version.failure = True, ""
+    user_id = by.pk if by is not None else None
+    transaction.on_commit(lambda: compute_version_task.delay(version.pk, user_id))
+
+
+def queued_version_compute(*, version_id: int, user_id: int | None = None) -> dict:
+    """The job of `version_compute_queue`: compute the version unless it is done
+    already (a job delivered twice) or no longer waits for approval; a failure is
+    recorded on the version, for the page to say, and raised for the job's log."""
+    from accounts.models import User
+
+    version = ResultVersion.objects.select_related("period").filter(pk=version_id).first()
+    if version is None or not version.computing or version.status != VersionStatus.PENDING:
+        return {"version": version_id, "computed": False}
+    by = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    try:
+        compute_version(version, parse_period(version.period.code), by=by)
+    except Exception as exc:
+        ResultVersion.objects.filter(pk=version.pk).update(computing=False, failure=str(exc)[:300])
+        raise
+    ResultVersion.objects.filter(pk=version.pk).update(computing=False, failure="")
+    return {"version": version_id, "computed": True, "seconds": version.seconds}
+
+
 def may_extend(version: ResultVersion, through: datetime.date | None, spreads) -> bool:
     """Whether the version's figures can be extended to `through` by adding the new
     days alone: it is the open period's provisional version, already counted up to

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import drill_pages, pages, scheme_pages, views
+from . import drill_pages, pages, publication_pages, scheme_pages, views
 
 app_name = "performance"
 
@@ -25,6 +25,23 @@ urlpatterns = [
         "disputes/<int:pk>/reject/",
         drill_pages.DisputeDecisionView.as_view(approve=False),
         name="dispute_reject",
+    ),
+    path("periods/", publication_pages.PeriodsView.as_view(), name="periods"),
+    path("periods/<str:code>/", publication_pages.PeriodView.as_view(), name="period"),
+    path(
+        "publications/<int:pk>/approve/",
+        publication_pages.PublicationDecisionView.as_view(action="approve"),
+        name="publication_approve",
+    ),
+    path(
+        "publications/<int:pk>/reject/",
+        publication_pages.PublicationDecisionView.as_view(action="reject"),
+        name="publication_reject",
+    ),
+    path(
+        "publications/<int:pk>/withdraw/",
+        publication_pages.PublicationDecisionView.as_view(action="withdraw"),
+        name="publication_withdraw",
     ),
     path("schemes/", scheme_pages.SchemeListView.as_view(), name="schemes"),
     path("schemes/<int:pk>/", scheme_pages.SchemeView.as_view(), name="scheme"),

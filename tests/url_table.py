@@ -44,8 +44,10 @@ an entry there.
 from __future__ import annotations
 
 import datetime
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -53,6 +55,7 @@ from django.utils import timezone
 
 from tests.url_world import (
     ANONYMOUS,
+    CARE_PARTS,
     HEAD_OFFICE,
     ROLES,
     WHO_BRANCH,
@@ -976,6 +979,39 @@ URLS["performance:dispute_approve"] = Url(scoped(_of("dispute", "who"), post=DIS
 URLS["performance:dispute_reject"] = Url(
     scoped(_of("dispute", "who"), post=DISPUTE_DECIDERS, data=lambda w, s: {"note": "not convinced"})
 )
+# Periods and publication: head office reads (the auditor too); business managers
+# propose closing a period; another business manager or a system administrator
+# decides bm2's proposal to close February; only its proposer withdraws it.
+PERIOD_READERS = "200 403 200 200 403 403 403 403 login"
+PUBLICATION_DECIDERS = "302w 403 302w 403 403 403 403 403 login"
+URLS["performance:periods"] = Url(
+    Case(
+        get=PERIOD_READERS,
+        post=BM_ONLY_POST,
+        data=lambda w, s: {"period": "2026-03", "reason": "March closed"},
+    ),
+    Case(
+        label="not a period",
+        post="403 403 400 403 403 403 403 403 login",
+        data=lambda w, s: {"period": "2026-13", "reason": "March closed"},
+    ),
+)
+URLS["performance:period"] = Url(
+    Case(kwargs=lambda w, s: {"code": "2026-02"}, get=PERIOD_READERS),
+    Case(
+        label="no figures",
+        kwargs=lambda w, s: {"code": "2031-01"},
+        get="404 403 404 404 403 403 403 403 login",
+    ),
+)
+URLS["performance:publication_approve"] = Url(Case(kwargs=_of("publication"), post=PUBLICATION_DECIDERS))
+URLS["performance:publication_reject"] = Url(
+    Case(kwargs=_of("publication"), post=PUBLICATION_DECIDERS, data=lambda w, s: {"note": "not yet"})
+)
+# demo_bm is not its proposer: refused with a message, nothing changes
+URLS["performance:publication_withdraw"] = Url(
+    Case(kwargs=_of("publication"), post="403 403 302 403 403 403 403 403 login")
+)
 # Assessment schemes: business managers change them, auditors read; bm2's scheme of
 # February waits for another business manager (approving it scores February).
 SCHEME_READERS = "403 403 200 200 403 403 403 403 login"
@@ -1194,6 +1230,12 @@ ADMIN_PAGES = {
     "export/": "export",
     "<id>/password/": "password",
 }
+
+
+# --- keep close: each part's entries live beside its tests (tests/care/urls_*.py) ---
+
+for _part in CARE_PARTS:
+    import_module(f"tests.care.urls_{_part}").add(sys.modules[__name__])
 
 
 # --- known defects: (url key, case label, method, role) -> reason -----------------------

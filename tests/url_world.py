@@ -147,6 +147,10 @@ def _provision(org, username: str, role: str, branch: str, employee_no: str) -> 
     )
 
 
+# The parts of keep close whose world objects and URL entries live in tests/care/.
+CARE_PARTS: tuple[str, ...] = ()
+
+
 def build_world() -> World:
     sync_roles()
     org = seed_org()
@@ -172,6 +176,9 @@ def build_world() -> World:
     _build_per_user_objects(world, today)
     _build_admin_objects(world, today)
     _build_performance_figures(world)
+    # keep close: each part builds its objects beside its own tests (tests/care/world_*.py)
+    for part in CARE_PARTS:
+        import_module(f"tests.care.world_{part}").build(world, today)
     # token for the admin's token page
     api_token_issue(user=u["demo_cm1"])
     return world
@@ -354,6 +361,12 @@ def _build_performance_figures(world: World) -> None:
         )
         for who in WHO
     }
+    # bm2 proposes closing February: a version computed and waiting for demo_bm or demo_admin
+    from performance.publication import proposed_version_compute, publication_propose
+
+    closing = publication_propose(code="2026-02", by=world.users["bm2"], reason="month end close")
+    proposed_version_compute(version_id=closing.version_id)
+    world.objects["publication"] = closing
 
 
 def _build_marketing_objects(world: World, today: datetime.date) -> None:

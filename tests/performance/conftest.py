@@ -112,3 +112,10 @@ def as_user(client, login, demo_password):
         return login(user, demo_password) if user.username.startswith("demo_") else login(user)
 
     return _as
+
+
+@pytest.fixture
+def jobs(django_capture_on_commit_callbacks):
+    """Run the jobs a service starts once its transaction commits (a test's own
+    transaction never commits): `with jobs(): publication_propose(...)`."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

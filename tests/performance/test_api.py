@@ -98,10 +98,11 @@ def test_authentication_and_a_scope_are_required(computed, make_user, api):
     assert api(nobody).get(MANAGERS, {"period": "2026-11"}).status_code == 403
 
 
-def test_every_version_stays_readable(api, computed, demo_users, make_user):
+def test_every_version_stays_readable(api, computed, demo_users, make_user, jobs):
     from performance.publication import publication_decide, publication_propose
 
-    publication = publication_propose(code="2026-11", by=demo_users["demo_bm"], reason="Month end close")
+    with jobs():
+        publication = publication_propose(code="2026-11", by=demo_users["demo_bm"], reason="Month end close")
     publication_decide(publication=publication, by=make_user("business_manager", "10000"), approve=True)
     client = api(demo_users["demo_bm"])
     shown = client.get(MANAGERS, {"period": "2026-11"}).json()

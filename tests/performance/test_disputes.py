@@ -45,11 +45,13 @@ def _credited(customer, manager):
     return row.deposit_days if row else Decimal("0")
 
 
-def test_an_approved_claim_credits_the_manager_with_exactly_those_days(world, nov, demo_users):
+def test_an_approved_claim_credits_the_manager_with_exactly_those_days(world, nov, demo_users, jobs):
     assert _credited(world["d"], world["m1"]) == 0
     dispute = _raise(world, nov)
     assert AuditEvent.objects.filter(action="dispute_raised").exists()
-    decided = dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True)
+    with jobs():
+        decided = dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True)
+    decided.refresh_from_db()  # the recalculation's job recorded what it computed
     assert decided.status == ApprovalStatus.APPROVED and decided.manager_of_record == world["m1"]
     # D's current account holds 500 a day: 2..6 November are five days for M1,
     # the other five counted days stay in the pool
@@ -68,10 +70,13 @@ def test_an_approved_claim_credits_the_manager_with_exactly_those_days(world, no
     )
 
 
-def test_a_claim_against_another_manager_splits_their_assignment_around_the_days(world, nov, demo_users):
+def test_a_claim_against_another_manager_splits_their_assignment_around_the_days(
+    world, nov, demo_users, jobs
+):
     # A is M1's all month; M2 claims 3..4 November
     dispute = _raise(world, nov, manager="m2", customer="a", first=D(2026, 11, 3), last=D(2026, 11, 4))
-    dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True)
+    with jobs():
+        dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True)
     rows = list(
         CustomerAssignment.objects.filter(customer=world["a"])
         .order_by("start_date")
@@ -88,11 +93,12 @@ def test_a_claim_against_another_manager_splits_their_assignment_around_the_days
     assert _credited(world["a"], world["m2"]) == Decimal("24000")
 
 
-def test_a_not_mine_claim_gives_the_days_to_the_named_manager_or_the_pool(world, nov, demo_users):
+def test_a_not_mine_claim_gives_the_days_to_the_named_manager_or_the_pool(world, nov, demo_users, jobs):
     dispute = _raise(
         world, nov, customer="a", claim=DisputeClaim.NOT_MINE, first=D(2026, 11, 9), last=D(2026, 11, 10)
     )
-    dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True, manager=None)
+    with jobs():
+        dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True, manager=None)
     assert _credited(world["a"], None) == Decimal("9000")  # 4,000 on the 9th, 5,000 on the 10th
     with pytest.raises(ValidationError):  # not credited to M2: nothing to give away
         _raise(world, nov, manager="m2", customer="d", claim=DisputeClaim.NOT_MINE)
@@ -133,14 +139,17 @@ def test_who_may_decide(world, nov, demo_users, make_user):
     assert not CustomerAssignment.objects.filter(customer=world["d"]).exists()  # nothing changed
 
 
-def test_a_dispute_of_a_closed_period_waits_for_a_second_person(world, nov, demo_users, make_user):
+def test_a_dispute_of_a_closed_period_waits_for_a_second_person(world, nov, demo_users, make_user, jobs):
     checker = make_user("business_manager", "10000", username="bm2")
-    closing = publication_propose(code="2026-11", by=demo_users["demo_bm"], reason="Month end close")
+    with jobs():
+        closing = publication_propose(code="2026-11", by=demo_users["demo_bm"], reason="Month end close")
     publication_decide(publication=closing, by=checker, approve=True)
     published = closing.version
     before = ManagerResult.objects.get(version=published, manager=world["m1"]).total
     dispute = _raise(world, nov, first=D(2026, 11, 2), last=D(2026, 11, 10))
-    decided = dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True)
+    with jobs():
+        decided = dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True)
+    decided.refresh_from_db()  # the recalculation's job recorded what it computed
     month = next(r for r in decided.recalculated if r["period"] == "2026-11")
     assert month["status"] == VersionStatus.PENDING and month["version"] == 2
     # the published figures are untouched until the recalculation is approved

@@ -31,9 +31,10 @@ def test_the_rule():
     assert next_level("junior", ["A"], RULE) == "junior"
 
 
-def _publish(code, bms):
+def _publish(code, bms, jobs):
     maker, checker = bms
-    publication = publication_propose(code=code, by=maker, reason="month closed")
+    with jobs():
+        publication = publication_propose(code=code, by=maker, reason="month closed")
     publication_decide(publication=publication, by=checker, approve=True)
     version = ResultVersion.objects.get(period__code=code, number=1)
     score_version(version)
@@ -55,11 +56,11 @@ def two_months(bms, managers):
     return october, november
 
 
-def test_two_published_months_graded_a_move_a_manager_up_once(bms, managers, two_months):
-    _publish("2026-10", bms)
+def test_two_published_months_graded_a_move_a_manager_up_once(bms, managers, two_months, jobs):
+    _publish("2026-10", bms, jobs)
     with pytest.raises(ValidationError, match="no published figures"):
         levels_update(period="2026-11")
-    _publish("2026-11", bms)  # publishing a month moves the levels
+    _publish("2026-11", bms, jobs)  # publishing a month moves the levels
 
     moves = list(ManagerLevel.objects.all())
     assert [(row.manager, row.previous, row.level) for row in moves] == [
@@ -72,8 +73,8 @@ def test_two_published_months_graded_a_move_a_manager_up_once(bms, managers, two
     assert levels_update(period="2026-11") == [] and ManagerLevel.objects.count() == 1
 
 
-def test_one_published_month_is_not_a_streak(bms, managers, two_months):
-    _publish("2026-10", bms)
+def test_one_published_month_is_not_a_streak(bms, managers, two_months, jobs):
+    _publish("2026-10", bms, jobs)
     assert levels_update(period="2026-10") == []
     with pytest.raises(ValidationError, match="months only"):
         levels_update(period="2026-Q4")

@@ -32,9 +32,10 @@ def m1_total(version, world):
     return ManagerResult.objects.get(version=version, manager=world["m1"]).total
 
 
-def test_closing_waits_for_a_second_person_then_publishes_version_1(world, people):
+def test_closing_waits_for_a_second_person_then_publishes_version_1(world, people, jobs):
     provisional = performance_run("2026-11")
-    publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
+    with jobs():
+        publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
     version = publication.version
     assert version.number == 1 and version.status == VersionStatus.PENDING
     assert Period.objects.get(code="2026-11").status == PeriodStatus.OPEN
@@ -50,8 +51,9 @@ def test_closing_waits_for_a_second_person_then_publishes_version_1(world, peopl
     assert AuditEvent.objects.filter(action="performance_published").exists()
 
 
-def test_a_published_version_is_untouched_by_new_data_until_a_recalculation_is_approved(world, people):
-    publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
+def test_a_published_version_is_untouched_by_new_data_until_a_recalculation_is_approved(world, people, jobs):
+    with jobs():
+        publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
     publication_decide(publication=publication, by=people["checker"], approve=True)
     published = publication.version
     # a correction arrives: A's current account on 10 November was 15,000, not 5,000
@@ -64,7 +66,10 @@ def test_a_published_version_is_untouched_by_new_data_until_a_recalculation_is_a
         performance_run("2026-11")
     assert m1_total(published, world) == Decimal("40.27")
 
-    again = publication_propose(code="2026-11", by=people["maker"], reason="Balance correction of the 10th")
+    with jobs():
+        again = publication_propose(
+            code="2026-11", by=people["maker"], reason="Balance correction of the 10th"
+        )
     recalculated = again.version
     assert recalculated.number == 2 and recalculated.status == VersionStatus.PENDING
     changes = {c.manager_id: c for c in version_diff(published, recalculated)}
@@ -81,8 +86,9 @@ def test_a_published_version_is_untouched_by_new_data_until_a_recalculation_is_a
     assert m1_total(published, world) == Decimal("40.27")  # still readable, as it was
 
 
-def test_a_rejection_needs_a_reason_and_leaves_the_published_figures(world, people):
-    publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
+def test_a_rejection_needs_a_reason_and_leaves_the_published_figures(world, people, jobs):
+    with jobs():
+        publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
     with pytest.raises(ValidationError):
         publication_decide(publication=publication, by=people["checker"], approve=False, note="")
     publication_decide(publication=publication, by=people["checker"], approve=False, note="Loads missing")
@@ -98,8 +104,9 @@ def test_proposing_needs_the_permission_and_a_reason(world, people):
         publication_propose(code="2026-11", by=people["maker"], reason="")
 
 
-def test_a_rule_change_is_named_as_the_cause(world, people):
-    publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
+def test_a_rule_change_is_named_as_the_cause(world, people, jobs):
+    with jobs():
+        publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
     publication_decide(publication=publication, by=people["checker"], approve=True)
     published = publication.version
     published.ftp_spreads = {
@@ -108,18 +115,20 @@ def test_a_rule_change_is_named_as_the_cause(world, people):
     }  # as if computed under another rule
     published.save(update_fields=["ftp_spreads"])
     ManagerResult.objects.filter(version=published, manager=world["m1"]).update(total=Decimal("1"))
-    again = publication_propose(code="2026-11", by=people["maker"], reason="New spreads")
+    with jobs():
+        again = publication_propose(code="2026-11", by=people["maker"], reason="New spreads")
     causes = {c.manager_id: c.causes for c in version_diff(published, again.version)}
     assert causes[world["m1"].pk] == ("rule",)
 
 
-def test_the_run_command_refuses_a_bad_period_and_a_closed_one(world, people):
+def test_the_run_command_refuses_a_bad_period_and_a_closed_one(world, people, jobs):
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="is not a period"):
         call_command("performance_run", period="2026-13")
-    publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
+    with jobs():
+        publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
     publication_decide(publication=publication, by=people["checker"], approve=True)
     with pytest.raises(CommandError, match="closed"):
         call_command("performance_run", period="2026-11")
