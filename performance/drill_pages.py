@@ -26,7 +26,7 @@ from . import disputes, drill, tables
 from .dispute_forms import DecisionForm, DisputeForm, DisputeListForm
 from .forms import FiguresForm
 from .models import Dispute, ManagerResult
-from .pages import _FiguresPage, manager_result
+from .pages import BOARD_SCOPES, _FiguresPage, manager_result, pool_result
 from .views import _show_errors as show_errors
 
 PAGE_SIZE = 25
@@ -59,6 +59,7 @@ class CustomerDaysView(_FiguresPage):
             manager_label=tables.manager_label(result),
             explanation=explanation,
             dispute_form=(form or DisputeForm()) if _may_dispute(request.user, result) else None,
+            back_url=reverse("performance:manager", args=[employee_no]),
         )
         return render(request, self.template_name, context, status=status)
 
@@ -90,6 +91,33 @@ class CustomerDaysView(_FiguresPage):
                 )
                 return redirect(reverse("performance:disputes"))
         return self.get(request, employee_no, customer_no, form=form, status=400)
+
+
+class PoolCustomerDaysView(_FiguresPage):
+    """/performance/pools/<branch_code>/days/<customer_no>/: one customer's days in a
+    branch's pool and the balances behind them (read only: a pool disputes nothing)."""
+
+    template_name = "performance/customer_days.html"
+    scopes = BOARD_SCOPES
+
+    def get(self, request, branch_code: str, customer_no: str):
+        figures = FiguresForm(request.GET, periods=self.periods, default=self.default)
+        if not figures.is_valid():
+            return self.invalid(figures)
+        period, version = self.shown(figures)
+        result = pool_result(request, version, branch_code)
+        customer = Customer.objects.filter(customer_no=customer_no, home_branch_id=result.branch_id).first()
+        if customer is None:
+            raise Http404(_("No such customer in this pool."))
+        context = self.base_context(figures, period, version)
+        context.update(
+            result=result,
+            manager_label=tables.manager_label(result),
+            explanation=drill.customer_explanation(request.user, result, customer.pk),
+            dispute_form=None,
+            back_url=reverse("performance:pool", args=[branch_code]),
+        )
+        return render(request, self.template_name, context)
 
 
 class DisputesView(View):

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -214,8 +215,47 @@ class ManagerView(_FiguresPage):
             page=page,
             customers=selectors.customer_figures(page.rows, version.counted_days),
             may_export=self.scope.kind in BOARD_SCOPES,
+            days_base=reverse("performance:manager", args=[employee_no]) + "days/",
         )
         return render(request, self.template_name, context)
+
+
+class PoolView(_FiguresPage):
+    """/performance/pools/<branch_code>/: the customers whose days without a manager of
+    record make a branch's pool, largest contribution first (the customers to give a
+    manager). A branch head's and head office's."""
+
+    template_name = "performance/manager.html"
+    scopes = BOARD_SCOPES
+
+    def get(self, request, branch_code: str):
+        form = FiguresForm(request.GET, periods=self.periods, default=self.default)
+        if not form.is_valid():
+            return self.invalid(form)
+        period, version = self.shown(form)
+        result = pool_result(request, version, branch_code)
+        assert version is not None  # a pool's row has its version
+        rows = selectors.customer_rows(request.user, result)
+        page = selectors.customer_page(rows, cursor=request.GET.get("cursor", ""), size=PAGE_SIZE)
+        context = self.base_context(form, period, version)
+        context.update(
+            result=result,
+            manager_label=tables.manager_label(result),
+            branch_label=tables.branch_label(result.branch),
+            summary=tables.board_row(result).values,
+            page=page,
+            customers=selectors.customer_figures(page.rows, version.counted_days),
+            days_base=reverse("performance:pool", args=[branch_code]) + "days/",
+        )
+        return render(request, self.template_name, context)
+
+
+def pool_result(request, version: ResultVersion | None, branch_code: str) -> ManagerResult:
+    """The branch pool's row the user may see, else 404."""
+    result = selectors.pool_figures(request.user, version, branch_code) if version is not None else None
+    if result is None:
+        raise Http404(_("No figures of this branch's pool that you may see in this period."))
+    return result
 
 
 def manager_result(request, version: ResultVersion | None, employee_no: str) -> ManagerResult:

@@ -212,6 +212,17 @@ def manager_figures(user, version: ResultVersion, employee_no: str) -> ManagerRe
     )
 
 
+def pool_figures(user, version: ResultVersion, branch_code: str) -> ManagerResult | None:
+    """A branch's pool row of a version (its customers' days without a manager of
+    record), if the user may see it (a branch head their subtree's, head office any)."""
+    return (
+        ManagerResult.objects.visible_to(user)
+        .filter(version=version, manager__isnull=True, branch__code=branch_code)
+        .select_related("branch")
+        .first()
+    )
+
+
 def customer_rows(user, result: ManagerResult) -> QuerySet[CustomerResult]:
     """The customers whose days make a manager's figures (`result`, a row the user
     may see: `manager_figures`), largest contribution first. Every one of them is
@@ -223,9 +234,11 @@ def customer_rows(user, result: ManagerResult) -> QuerySet[CustomerResult]:
         may_open: Any = Value(condition is not None, output_field=BooleanField())
     else:
         may_open = Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+    rows = CustomerResult.objects.filter(version_id=result.version_id, manager_id=result.manager_id)
+    if result.manager_id is None:  # a pool: its branch's customers (the definition's home branch)
+        rows = rows.filter(customer__home_branch_id=result.branch_id)
     return (
-        CustomerResult.objects.filter(version_id=result.version_id, manager_id=result.manager_id)
-        .select_related("customer")
+        rows.select_related("customer")
         .annotate(
             contribution=F("liability") + F("asset") + F("intermediary"),
             may_open=may_open,

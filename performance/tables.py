@@ -35,6 +35,7 @@ class BoardRow:
     branch: str
     figures: dict[str, Decimal]
     score: ScoreSummary | None = None  # under the period's approved scheme
+    branch_code: str = ""  # a pool's page is its branch's
 
     @property
     def is_pool(self) -> bool:
@@ -65,6 +66,7 @@ def board_row(result: ManagerResult, parts: dict[int, list[IndicatorScore]] | No
         branch=branch_label(result.branch),
         figures={name: getattr(result, name) for name in FIGURES},
         score=score,
+        branch_code=result.branch.code,
     )
 
 

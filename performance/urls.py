@@ -15,6 +15,12 @@ urlpatterns = [
         drill_pages.CustomerDaysView.as_view(),
         name="customer_days",
     ),
+    path("pools/<str:branch_code>/", pages.PoolView.as_view(), name="pool"),
+    path(
+        "pools/<str:branch_code>/days/<str:customer_no>/",
+        drill_pages.PoolCustomerDaysView.as_view(),
+        name="pool_customer_days",
+    ),
     path("disputes/", drill_pages.DisputesView.as_view(), name="disputes"),
     path(
         "disputes/<int:pk>/approve/",

@@ -947,6 +947,16 @@ URLS["performance:board_export"] = Url(
 )
 URLS["performance:manager"] = Url(scoped(_FIGURES_MANAGER, get=EVERYONE))
 URLS["performance:manager_export"] = Url(scoped(_FIGURES_MANAGER, get=FIGURES_EXPORT))
+# A branch pool's customers and their days: a branch head's subtree and head office.
+_POOL: Builder = lambda w, s: {"branch_code": WHO_BRANCH[s.who]}  # noqa: E731
+URLS["performance:pool"] = Url(scoped(_POOL, get=FIGURES_BOARD_GET))
+URLS["performance:pool_customer_days"] = Url(
+    scoped(
+        lambda w, s: {"branch_code": WHO_BRANCH[s.who], "customer_no": w.no("pool", s.who)},
+        get=FIGURES_BOARD_GET,
+        query=lambda w, s: {"period": "2026-02"},
+    )
+)
 # Below a customer's row: the credited days (whoever may open the manager's figures);
 # the manager disputes days from there (a "mine" claim on their outlet's pool customer).
 _DAYS_OF_MAIN: Builder = lambda w, s: {  # noqa: E731
