@@ -104,13 +104,29 @@ def _subtree(user, branch: Branch) -> tuple[int, ...]:
 
 
 def _granted(user) -> list[int]:
-    """The ids of the customers shared with the user, read once per request (the
-    user object lives as long)."""
+    """The ids of the customers shared with the user or whom they assist (a running
+    split credit: they count a share of the customer's figures), in one query read
+    once per request (the user object lives as long)."""
     granted = getattr(user, "_granted_customer_cache", None)
     if granted is None:
-        granted = list(granted_customer_ids(user).values_list("content_object_id", flat=True))
+        shared = granted_customer_ids(user).values_list("content_object_id", flat=True)
+        granted = sorted(set(shared.union(assisted_customer_ids(user))))
         user._granted_customer_cache = granted
     return granted
+
+
+def assisted_customer_ids(user) -> models.QuerySet:
+    """Customers the user assists today: a secondary assignment (split credit) that
+    has started and not ended."""
+    from .choices import AssignmentRole
+    from .models import CustomerAssignment
+
+    today = timezone.localdate()
+    return (
+        CustomerAssignment.objects.filter(manager=user, role=AssignmentRole.SECONDARY, start_date__lte=today)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .values_list("customer_id", flat=True)
+    )
 
 
 def granted_customer_ids(user) -> models.QuerySet:

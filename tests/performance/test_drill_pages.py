@@ -41,9 +41,12 @@ def test_others_see_the_days_without_the_form_or_not_at_all(as_user, computed, d
     assert page.status_code == 200 and 'data-testid="dispute-form"' not in page.content.decode()
     assert as_user(computed["m2"]).get(days_url(m1, a)).status_code == 404  # not M2's figures
     assert as_user(m1).get(days_url(m1, computed["d"])).status_code == 404  # brought M1 nothing
-    # a customer M1 assists: days shown, accounts and name not
+    # a customer M1 had until the 5th (M2's since): days shown, accounts and name not
+    page = as_user(m1).get(days_url(m1, computed["b"])).content.decode()
+    assert 'data-testid="accounts-hidden"' in page and computed["b"].name not in page
+    # a customer M1 assists (split credit, running): in M1's scope, accounts and name shown
     page = as_user(m1).get(days_url(m1, computed["c"])).content.decode()
-    assert 'data-testid="accounts-hidden"' in page and computed["c"].name not in page
+    assert 'data-testid="accounts-table"' in page and computed["c"].name in page
 
 
 def test_a_decision_naming_an_unknown_employee_changes_nothing(as_user, computed, demo_users):

@@ -79,10 +79,13 @@ def test_the_drill_down_below_a_customer_adds_up_and_masks_what_is_not_the_users
     assert own.name == world["a"].name
     assert own.accounts and {line.category for line in own.accounts} == {"Current deposit", "Time deposit"}
     assert all("*" in line.account_no for line in own.accounts)
-    # C is M2's customer; M1 assists with 30%: M1 sees the days and balances, not the accounts or the name
+    # C is M2's customer; M1 assists with 30% (running): C is in M1's scope, accounts and name shown
     assisted = customer_explanation(m1, result, world["c"].pk)
-    assert assisted.matches and assisted.accounts is None
-    assert assisted.name != world["c"].name and "*" in assisted.name
+    assert assisted.matches and assisted.accounts and assisted.name == world["c"].name
+    # B was M1's until the 5th, M2's since: M1 sees the days and balances, not the accounts or the name
+    former = customer_explanation(m1, result, world["b"].pk)
+    assert former.matches and former.accounts is None
+    assert former.name != world["b"].name and "*" in former.name
     with pytest.raises(Http404):  # a customer that brought M1 nothing
         customer_explanation(m1, result, world["d"].pk)
 
