@@ -12,3 +12,5 @@ class AccountsConfig(AppConfig):
         from .roles import sync_roles_after_migrate
 
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")
+
+        from . import widgets  # noqa: F401  (home-page widgets, core.widgets)

@@ -51,6 +51,27 @@ class Action(models.TextChoices):
     REMINDER_DONE = "reminder_done", _("Reminder done")
     ASSIGNMENT_BATCH_PREPARED = "assignment_batch_prepared", _("Batch assignment prepared")
     ASSIGNMENT_BATCH_CANCELLED = "assignment_batch_cancelled", _("Batch assignment cancelled")
+    HOME_LAYOUT_CHANGED = "home_layout_changed", _("Home page layout changed")
+    # keep close: the work plan, the visit journal and own reminders
+    PLAN_ITEM_CREATED = "plan_item_created", _("Plan item created")
+    PLAN_ITEM_CHANGED = "plan_item_changed", _("Plan item changed")
+    PLAN_ITEM_DONE = "plan_item_done", _("Plan item done")
+    PLAN_ITEM_CANCELLED = "plan_item_cancelled", _("Plan item cancelled")
+    JOURNAL_ENTRY_RECORDED = "journal_entry_recorded", _("Visit journal entry recorded")
+    OWN_REMINDER_SET = "own_reminder_set", _("Own reminder set")
+    # keep close: the alert rules (care.engine)
+    ALERTS_EVALUATED = "alerts_evaluated", _("Alert rules evaluated")
+    ALERTS_ESCALATED = "alerts_escalated", _("Overdue alerts escalated")
+    # keep close: an alert's life
+    ALERT_DONE = "alert_done", _("Alert done")
+    ALERT_SNOOZED = "alert_snoozed", _("Alert snoozed")
+    ALERT_HANDED_OVER = "alert_handed_over", _("Alert handed over")
+    ALERT_DISMISSED = "alert_dismissed", _("Alert dismissed")
+    # keep close: messages to customers and their service subscriptions
+    MESSAGE_QUEUED = "message_queued", _("Message queued")
+    MESSAGES_FROM_ALERTS = "messages_from_alerts", _("Care messages queued from alerts")
+    SUBSCRIPTION_ADDED = "subscription_added", _("Service subscription added")
+    SUBSCRIPTION_CANCELLED = "subscription_cancelled", _("Service subscription cancelled")
 
 
 @dataclass(frozen=True)

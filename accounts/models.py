@@ -229,3 +229,19 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit trail is append-only.")
+
+
+class HomeLayout(models.Model):
+    """The widgets a user chose for their home page, in their order (keys of
+    core.widgets). No row: the defaults of the user's roles."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="home_layout")
+    widgets = models.JSONField(_("widgets"), default=list)
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("home page layout")
+        verbose_name_plural = _("home page layouts")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {', '.join(self.widgets)}"

@@ -91,7 +91,9 @@ def prefetching_360(user, customer_no: str) -> dict:
     """The 360 data as a straightforward Django view assembles it: select_related
     for the single-valued relations, prefetch_related for the lists."""
     from django.db.models import Exists, OuterRef, Prefetch
+    from django.utils import timezone
 
+    from care.models import Alert
     from core.months import month_starts
     from customers.choices import AccountCategory
     from customers.models import (
@@ -106,7 +108,6 @@ def prefetching_360(user, customer_no: str) -> dict:
     )
     from marketing.choices import CampaignStatus
     from marketing.models import CampaignTarget
-    from vip.models import Reminder
 
     visible = Customer.objects.visible_to(user)
     c = (
@@ -169,9 +170,10 @@ def prefetching_360(user, customer_no: str) -> dict:
         "interactions": c.latest_interactions,
         "assignments": c.latest_assignments,
         "reminders": list(
-            Reminder.objects.filter(user=user, customer=c, done_at__isnull=True).order_by("-due_date", "-id")[
-                :10
-            ]
+            Alert.objects.visible_to(user)
+            .awake(timezone.localdate())
+            .filter(customer=c)
+            .order_by("due_date", "priority", "id")[:10]
         ),
         "campaigns": list(
             CampaignTarget.objects.filter(

@@ -108,10 +108,10 @@ def baseline(sample: int, as_of: datetime.date) -> dict:
     from django.db import connection
     from django.utils import timezone
 
+    from care.models import Alert
     from customers.models import Customer, CustomerMonthlyAum
-    from vip.choices import ReminderKind
     from vip.evaluation import current_rules, evaluate_customer, month_back
-    from vip.models import Reminder, TierChange, TierOverride
+    from vip.models import TierChange, TierOverride
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM customers_customer ORDER BY random() LIMIT %s", [sample])
@@ -155,12 +155,18 @@ def baseline(sample: int, as_of: datetime.date) -> dict:
             )
             queries += 1
             if customer.primary_manager_id:
-                Reminder.objects.get_or_create(
-                    user_id=customer.primary_manager_id,
+                Alert.objects.get_or_create(
+                    kind="tier_change",
                     customer=customer,
-                    kind=ReminderKind.TIER_CHANGED,
-                    due_date=as_of,
-                    defaults={"detail": f"{customer.tier}>{decision.tier}", "created_at": timezone.now()},
+                    event_key=as_of.isoformat(),
+                    defaults={
+                        "event_date": as_of,
+                        "due_date": as_of,
+                        "assignee_id": customer.primary_manager_id,
+                        "branch_id": customer.home_branch_id,
+                        "figures": {"from": customer.tier, "to": decision.tier},
+                        "created_at": timezone.now(),
+                    },
                 )
                 queries += 2
         Customer.objects.filter(pk=customer.pk).update(tier=decision.tier, vip_status=decision.vip_status)
@@ -435,7 +441,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "VACUUM (ANALYZE) customers_customer, customers_customermonthlyaum, vip_tierchange, "
-                "vip_vipstatuschange, vip_reminder"
+                "vip_vipstatuschange, care_alert"
             )
         print(f"vacuum analyze: {time.perf_counter() - started:.1f} s (not timed)", flush=True)
     info = facts()

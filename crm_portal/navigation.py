@@ -9,7 +9,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scope import ScopeKind, data_scope
+from accounts.roles import Role
+from accounts.scope import ScopeKind, data_scope, user_roles
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,23 @@ class ScopedNavItem(NavItem):
         return data_scope(user).kind is not ScopeKind.NONE
 
 
+@dataclass(frozen=True)
+class RoleNavItem(NavItem):
+    """Shown to users with one of these roles (a page of a role's own work)."""
+
+    roles: tuple[str, ...] = ()
+
+    def visible_to(self, user) -> bool:
+        return bool(user_roles(user) & set(self.roles))
+
+
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
+    NavItem(_("Alerts"), "care:alert_list", "care.view_alert"),
+    NavItem(_("Calendar"), "care:calendar", "care.view_planitem"),
+    NavItem(_("Visit journal"), "care:journal", "care.view_journalentry"),
+    NavItem(_("Outbox"), "care:outbox", "care.view_message"),
+    RoleNavItem(_("Morning meeting"), "care:meeting", roles=(Role.BRANCH_HEAD,)),
     NavItem(_("Customers"), "customers:list", "customers.view_customer"),
     NavItem(_("My customers"), "vip:my_customers", "vip.add_transferrequest"),
     NavItem(_("Branch pool"), "vip:pool", "vip.assign_customer"),

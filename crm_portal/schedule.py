@@ -28,6 +28,12 @@ DEFAULT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "vip.contact_warnings",
         {"minute": "0", "hour": "6"},
     ),
+    # The alert rules that need no batch (birthdays, maturities, risk assessments,
+    # overdue contacts) for today, and the escalation of alerts left open past due.
+    "Daily alerts and escalation": (
+        "care.daily_alerts",
+        {"minute": "30", "hour": "6"},
+    ),
     "Daily data-quality scan": (
         "customers.quality_scan",
         {"minute": "15", "hour": "6"},
@@ -35,6 +41,17 @@ DEFAULT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
     "Remove expired customer shares": (
         "vip.expire_shares",
         {"minute": "45"},
+    ),
+    # Messages due (queued, held until the quiet hours end, retries): sent under the
+    # contact policy at the moment of sending (care.services.outbox).
+    "Send due care messages": (
+        "care.send_due_messages",
+        {"minute": "*/5"},
+    ),
+    # Birthday greetings and maturity notices from the open alerts, once per alert.
+    "Care messages from alerts": (
+        "care.messages_from_alerts",
+        {"minute": "30", "hour": "7"},
     ),
 }
 

@@ -73,12 +73,18 @@ def customer_upkeep(dates: list[datetime.date]) -> None:
 
 # ---------------------------------------------------------------------------------
 # POST-LOAD STEPS: what runs after new core-banking data is in, in this order, each
-# with the list of business dates just loaded. Append here:
-#   - maturity reminders, when a reminder engine exists (accounts with
-#     maturity_date are loaded and indexed: customers_account.account_open_maturity).
+# with the list of business dates just loaded.
 # A step that fails is logged and the next steps still run (each is idempotent and
 # can be run again from the admin's periodic tasks).
 # ---------------------------------------------------------------------------------
+def raise_alerts(dates: list[datetime.date]) -> None:
+    """The alert rules for each loaded date (birthdays, maturities, outflows, dormancy,
+    tier changes...), then the escalation of alerts left open past due (care)."""
+    from care.engine import alerts_after_load
+
+    alerts_after_load(dates)
+
+
 def refresh_performance(dates: list[datetime.date]) -> None:
     """The open periods' provisional performance figures (month, quarter, year of each
     loaded date)."""
@@ -92,6 +98,7 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
     ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
     ("marketing_profile", refresh_marketing_profile),
     ("marketing_sales", record_sales),
+    ("alerts", raise_alerts),  # after the tiers, the profile (last transaction) and the AUM
     ("performance", refresh_performance),  # after the sales it may count
     ("data_quality", scan_data_quality),
     ("customer_upkeep", customer_upkeep),  # last: after every step that writes customers

@@ -31,6 +31,8 @@ class AdminPasswordChangeRedirect(RedirectView):
 
 urlpatterns = [
     path("", views.home_page, name="home"),
+    path("home/customise/", views.HomeCustomiseView.as_view(), name="home_customise"),
+    path("home/widgets/<slug:key>/", views.HomeWidgetView.as_view(), name="home_widget"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
@@ -39,6 +41,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("vip/", include("vip.urls")),
     path("marketing/", include("marketing.urls")),
+    path("care/", include("care.urls")),
     path("performance/", include("performance.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(

@@ -1,13 +1,19 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.roles import Role, role_label
 from accounts.scope import data_scope, user_roles
+from core import widgets
 
 from . import home
 
@@ -43,7 +49,7 @@ def _broker_status() -> str:
 
 
 def home_page(request):
-    """One home page whose panels depend on the user's roles."""
+    """One home page: the widgets the user chose, else their roles' defaults."""
     roles = user_roles(request.user)
     primary = next((r for r in Role.values if r in roles), None)
     context = {
@@ -53,3 +59,75 @@ def home_page(request):
         "panels": home.panels_for(request.user),
     }
     return render(request, "crm_portal/home.html", context)
+
+
+class HomeWidgetView(View):
+    """The body of one lazy widget, for the home page's htmx frame; a widget the
+    user may not have does not exist for them (404)."""
+
+    def get(self, request, key: str):
+        widget = widgets.get(key)
+        if widget is None or not widget.available(request.user):
+            raise Http404
+        context = {"key": key, "ctx": widget.context(request.user, timezone.localdate())}
+        return render(request, widget.template, context)
+
+
+class HomeCustomiseView(View):
+    """Choose and order the widgets of one's home page: a checkbox per widget the
+    user may have and a number for its place; or back to the defaults."""
+
+    template_name = "crm_portal/home_customise.html"
+
+    def rows(self, request, chosen: list[str]) -> list[dict]:
+        position = {key: i for i, key in enumerate(chosen, start=1)}
+        available = widgets.available_to(request.user)
+        rows = [
+            {
+                "key": w.key,
+                "title": w.title,
+                "shown": w.key in position,
+                "order": position.get(w.key, len(chosen) + n),
+            }
+            for n, w in enumerate(available, start=1)
+        ]
+        return sorted(rows, key=lambda r: (not r["shown"], r["order"]))
+
+    def render_page(self, request, chosen: list[str], *, own: bool, errors=(), status: int = 200):
+        context = {
+            "rows": self.rows(request, chosen),
+            "own": own,
+            "errors": list(errors),
+            "defaults": [w.title for w in map(widgets.get, home.default_keys(request.user)) if w is not None],
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request):
+        chosen, own = home.layout_for(request.user)
+        return self.render_page(request, [w.key for w in chosen], own=own)
+
+    def post(self, request):
+        if request.POST.get("action") == "reset":
+            if home.home_layout_reset(user=request.user):
+                messages.success(request, _("Your home page shows the defaults of your role again."))
+            return redirect("home")
+        keys = request.POST.getlist("show")
+        errors: list[str] = []
+        orders: dict[str, int] = {}
+        for key in keys:
+            raw = request.POST.get(f"order-{key}", "").strip()
+            try:
+                orders[key] = int(raw) if raw else 999
+            except ValueError:
+                errors.append(_("The place of a widget must be a whole number."))
+        if not errors:
+            ordered = sorted(keys, key=lambda k: (orders[k], keys.index(k)))
+            try:
+                home.home_layout_set(user=request.user, keys=ordered)
+            except ValidationError as exc:
+                errors = list(exc.messages)
+        if errors:
+            chosen, own = home.layout_for(request.user)
+            return self.render_page(request, [w.key for w in chosen], own=own, errors=errors, status=400)
+        messages.success(request, _("Your home page is saved."))
+        return redirect("home")

@@ -8,3 +8,4 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from . import lookups  # noqa: F401  (registers the token-match lookup)
+        from .widgets import MY_CUSTOMERS  # noqa: F401  (registers the home-page widgets)

@@ -10,6 +10,13 @@ class Gender(models.TextChoices):
     FEMALE = "F", _("Female")
 
 
+class BirthdayCalendar(models.TextChoices):
+    """Which calendar a customer keeps their birthday by (the birthday alert)."""
+
+    SOLAR = "solar", _("Solar (Gregorian) calendar")
+    LUNAR = "lunar", _("Lunar (Chinese) calendar")
+
+
 class CustomerStatus(models.TextChoices):
     ACTIVE = "A", pgettext_lazy("customer status", "Active")
     DORMANT = "D", pgettext_lazy("customer status", "Dormant")
@@ -130,6 +137,9 @@ class InteractionKind(models.TextChoices):
     EMAIL = "email", _("E-mail")
     SERVICE_REQUEST = "service_request", _("Service request")
     COMPLAINT = "complaint", _("Complaint")
+    # on the timeline, not a contact: an attempt that did not reach the customer, an
+    # alert closed as not needed (no service standard counts it)
+    NOTE = "note", _("Note, no contact")
 
 
 class MarketingChannel(models.TextChoices):

@@ -8,6 +8,7 @@ from core.forms import BootstrapFormMixin
 from core.text import validate_email_address
 
 from .choices import (
+    BirthdayCalendar,
     ContactType,
     CustomerStatus,
     Education,
@@ -231,6 +232,11 @@ class CustomerEditForm(BootstrapFormMixin, forms.Form):
         label=_("Risk assessment"), required=False, choices=BLANK + list(RiskLevel.choices)
     )
     risk_expiry = forms.DateField(label=_("Risk assessment expiry"), required=False, widget=_date_widget())
+    birthday_calendar = forms.ChoiceField(
+        label=_("Birthday kept by"),
+        choices=BirthdayCalendar.choices,
+        help_text=_("The calendar of the customer's birthday greeting and reminder."),
+    )
     status = forms.ChoiceField(label=_("Status"), choices=CustomerStatus.choices)
     consent_call = forms.BooleanField(label=_("Marketing calls allowed"), required=False)
     consent_sms = forms.BooleanField(label=_("Marketing SMS allowed"), required=False)

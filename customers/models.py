@@ -30,6 +30,7 @@ from .choices import (
     AssignmentRole,
     BatchFilePhase,
     BatchStatus,
+    BirthdayCalendar,
     Channel,
     ContactType,
     CustomerStatus,
@@ -106,6 +107,15 @@ class Customer(models.Model):
     id_suffix = models.CharField(max_length=6)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    # The calendar the birthday alert counts by (care.rules); db_default so that bulk
+    # loads that do not name the column (COPY, raw INSERT) get the solar default.
+    birthday_calendar = models.CharField(
+        _("birthday calendar"),
+        max_length=5,
+        choices=BirthdayCalendar.choices,
+        default=BirthdayCalendar.SOLAR,
+        db_default=BirthdayCalendar.SOLAR,
+    )
     nationality = models.CharField(_("nationality"), max_length=3, default="CHN")
     occupation = models.CharField(_("occupation"), max_length=60, blank=True)
     employer = models.CharField(_("employer"), max_length=100, blank=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 REMINDERS = "reminders"
 CAMPAIGNS = "campaigns"
+SERVICES = "services"  # the customer's service subscriptions (keep close)
+ACTIONS = "actions"  # what other areas offer to do about the customer (plan a visit...)
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class PanelItem:
 
 Provider = Callable[..., list[PanelItem]]  # (customer, user) -> items
 
-_providers: dict[str, list[Provider]] = {REMINDERS: [], CAMPAIGNS: []}
+_providers: dict[str, list[Provider]] = {REMINDERS: [], CAMPAIGNS: [], SERVICES: [], ACTIONS: []}
 
 
 def register(panel: str, provider: Provider) -> None:

@@ -25,7 +25,7 @@ from .models import (
     OtherAsset,
     Relationship,
 )
-from .panels import CAMPAIGNS, REMINDERS, PanelItem, panel_items
+from .panels import ACTIONS, CAMPAIGNS, REMINDERS, SERVICES, PanelItem, panel_items
 from .querysets import visible_prefetch
 
 
@@ -53,6 +53,8 @@ class Customer360:
     assignments: list[CustomerAssignment]
     reminders: list[PanelItem] = field(default_factory=list)
     campaigns: list[PanelItem] = field(default_factory=list)
+    services: list[PanelItem] = field(default_factory=list)
+    actions: list[PanelItem] = field(default_factory=list)
 
 
 def aum_trend(
@@ -145,4 +147,6 @@ def customer_360(customer: Customer, *, user=None, interactions: int = 20) -> Cu
         assignments=list(customer.assignments.select_related("manager").order_by("-start_date", "-pk")[:10]),
         reminders=panel_items(REMINDERS, customer, user) if user is not None else [],
         campaigns=panel_items(CAMPAIGNS, customer, user) if user is not None else [],
+        services=panel_items(SERVICES, customer, user) if user is not None else [],
+        actions=panel_items(ACTIONS, customer, user) if user is not None else [],
     )

@@ -47,6 +47,7 @@ EDITABLE_FIELDS = (
     "annual_income",
     "risk_level",
     "risk_expiry",
+    "birthday_calendar",
     "status",
     "consent_call",
     "consent_sms",

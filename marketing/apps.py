@@ -12,3 +12,5 @@ class MarketingConfig(AppConfig):
         from .selectors import customer_campaigns
 
         panels.register(panels.CAMPAIGNS, customer_campaigns)
+
+        from . import widgets  # noqa: F401  (home-page widgets, core.widgets)

@@ -10,6 +10,7 @@ admin); until one is approved, `DEFAULT_POLICY` applies."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -37,6 +38,27 @@ DEFAULT_POLICY = PolicyRules(
     quiet_end=datetime.time(8, 0),
     quiet_channels=(MarketingChannel.CALL, MarketingChannel.SMS, MarketingChannel.WECHAT),
 )
+
+
+# Contacts the cap counts besides marketing's own (MarketingContact): messages a
+# higher app sends to customers (keep close's greetings and notices). Marketing cannot
+# import that app, so the app registers a source here (in its AppConfig.ready()); a
+# source gives the moments of a customer's contacts strictly between start and end.
+ContactSource = Callable[[int, datetime.datetime, datetime.datetime], list[datetime.datetime]]
+_contact_sources: list[ContactSource] = []
+
+
+def register_contact_source(source: ContactSource) -> None:
+    if source not in _contact_sources:
+        _contact_sources.append(source)
+
+
+def other_contacts(
+    customer_id: int, start: datetime.datetime, end: datetime.datetime
+) -> list[datetime.datetime]:
+    """The customer's contacts strictly between start and end that the registered
+    sources know of."""
+    return [moment for source in _contact_sources for moment in source(customer_id, start, end)]
 
 
 class ContactRefused(ValidationError):
@@ -113,6 +135,8 @@ def check_contact(
             code="quiet_hours",
         )
     window = datetime.timedelta(days=policy.window_days)
+    # the customer's messages from other apps count against the same cap
+    earlier_contacts = [*earlier_contacts, *other_contacts(customer.pk, at - window, at + window)]
     busiest = busiest_window(earlier_contacts, at, window)
     if busiest + 1 > policy.max_contacts:
         before = sorted(t for t in earlier_contacts if at - window < t <= at)

@@ -13,3 +13,5 @@ class PerformanceConfig(AppConfig):
 
         # the library's kinds computed from the performance figures
         register_kinds()
+
+        from . import widgets  # noqa: F401  (home-page widgets, core.widgets)

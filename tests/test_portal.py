@@ -5,6 +5,19 @@ from django.db import connection
 from accounts.models import User
 from demo.org import DEMO_USERS
 
+# The queries of each role's default home page (its widgets' bounded reads: a
+# client manager's "my day" reads the most); see tests/care/test_home.py.
+HOME_QUERIES = {
+    "demo_admin": 12,
+    "demo_pm": 10,
+    "demo_bm": 12,
+    "demo_audit": 13,
+    "demo_bh": 15,
+    "demo_cm1": 20,
+    "demo_cm2": 20,
+    "demo_cm3": 20,
+}
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("username", [u[0] for u in DEMO_USERS])
@@ -12,10 +25,12 @@ def test_every_role_gets_its_home_page(
     client, demo_users, demo_password, username, django_assert_max_num_queries
 ):
     client.post("/accounts/login/", {"username": username, "password": demo_password})
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(HOME_QUERIES[username]):
         response = client.get("/")
     assert response.status_code == 200
     assert b'data-testid="home-title"' in response.content
+    assert b"will appear here" not in response.content  # no placeholder is left
+    assert response.context["panels"], "every role has widgets"
 
 
 @pytest.mark.django_db
@@ -27,6 +42,19 @@ def test_navigation_shows_each_role_what_it_may_use(client, demo_users, demo_pas
     client.post("/accounts/login/", {"username": "demo_audit", "password": demo_password})
     nav = {item["url_name"] for item in client.get("/").context["nav_items"]}
     assert {"accounts:audit_list", "accounts:user_list"} <= nav
+    assert "care:meeting" not in nav
+
+
+@pytest.mark.django_db
+def test_navigation_leads_managers_to_their_day_and_heads_to_the_meeting(client, demo_users, demo_password):
+    client.post("/accounts/login/", {"username": "demo_cm1", "password": demo_password})
+    nav = {item["url_name"] for item in client.get("/").context["nav_items"]}
+    assert {"care:alert_list", "care:calendar", "care:journal"} <= nav
+    assert "care:meeting" not in nav
+    client.post("/accounts/logout/")
+    client.post("/accounts/login/", {"username": "demo_bh", "password": demo_password})
+    nav = {item["url_name"] for item in client.get("/").context["nav_items"]}
+    assert {"care:alert_list", "care:meeting"} <= nav
 
 
 @pytest.mark.django_db

@@ -32,7 +32,7 @@ whose objects each role works on); unless given, the foreign expectations are
 derived: a role that sees all customers (head office) gets what it gets on its own
 object; a branch head or client manager who may use the page gets 404 on a foreign
 object (never 403, never 200), and a role refused by permission is refused the same
-way. `per_user=True` is for objects of one user (exports, reminders, batches):
+way. `per_user=True` is for objects of one user (exports, alerts, batches):
 another user's object is a 404 for everybody.
 
 Django admin's generated model pages (changelist, add, change, delete, history,
@@ -248,6 +248,7 @@ def _customer_edit_data(w: World, s: Subject) -> dict[str, Any]:
         "occupation": "harness engineer",
         "risk_level": "C5",
         "risk_expiry": "2030-01-01",
+        "birthday_calendar": "lunar",
         "consent_call": "on",
         "consent_sms": "on",
         "consent_visit": "on",
@@ -576,10 +577,6 @@ URLS["vip:prospect_close"] = Url(
     )
 )
 URLS["vip:parameters"] = Url(Case(get="200 200 200 200 403 403 403 403 login"))
-URLS["vip:reminder_done"] = Url(
-    scoped(_of("reminder", "user"), post="302w 302w 302w 302w 302w 302w 302w 302w login", per_user=True)
-)
-URLS["vip:reminders_panel"] = Url(Case(get=EVERYONE))
 URLS["vip:approvals_panel"] = Url(Case(get=EVERYONE))
 URLS["vip:transfer_approve"] = Url(
     scoped(_of("transfer", "who"), post=BRANCH_WORK_POST, data=lambda w, s: {"note": "fine"})

@@ -2,7 +2,7 @@
 org and users, and for every client manager (cm1 at 11101, cm2 at 11102, cm3 at
 12101 in another branch) one customer of each kind an action needs, plus the
 objects the other pages work on (transfers, prospects, campaigns and targets,
-opportunities, tasks, quality issues, exports, batches, reminders, loads...).
+opportunities, tasks, quality issues, exports, batches, loads...; alerts in tests/care/world_alerts.py).
 
 It is built once per module (tests/test_url_harness.py::world) inside a
 transaction that is rolled back at the end; each test runs in a savepoint of it.
@@ -10,7 +10,7 @@ transaction that is rolled back at the end; each test runs in a savepoint of it.
 "Whose" objects a role works on (see `Subject`): a client manager works on their
 own customers and a colleague's (the foreign ones); a branch head (11100) on cm1's
 and, as the foreign ones, cm3's in Shanghai; head office on cm1's and cm3's (both
-in their scope). Objects that belong to one user (reminders, exports, batches) are
+in their scope). Objects that belong to one user (alerts, exports, batches) are
 the role's own and, as the foreign ones, another user's.
 """
 
@@ -41,7 +41,7 @@ from performance import parameters as performance_parameters
 from performance import services as performance_services
 from tests.customers.factories import AccountFactory, ContactPointFactory, CustomerFactory
 from vip import services as vip
-from vip.models import AssignmentBatch, EvaluationRun, Reminder
+from vip.models import AssignmentBatch, EvaluationRun
 
 PASSWORD = "Harness-Pass-2026!"
 ANONYMOUS = "anonymous"
@@ -87,7 +87,7 @@ class Subject:
 
     @property
     def user(self) -> str:
-        """Whose per-user objects (reminders, exports, batches)."""
+        """Whose per-user objects (alerts, exports, batches)."""
         if self.foreign:
             return "demo_cm1" if self.role == "demo_cm2" else "demo_cm2"
         return "demo_cm1" if self.role == ANONYMOUS else self.role
@@ -148,7 +148,7 @@ def _provision(org, username: str, role: str, branch: str, employee_no: str) -> 
 
 
 # The parts of keep close whose world objects and URL entries live in tests/care/.
-CARE_PARTS: tuple[str, ...] = ()
+CARE_PARTS = ("alerts", "plan", "outbox", "home")
 
 
 def build_world() -> World:
@@ -517,13 +517,11 @@ def _build_tasks(world: World) -> None:
 
 
 def _build_per_user_objects(world: World, today: datetime.date) -> None:
-    """A reminder, a finished export and a draft assignment batch of every demo user."""
+    """A finished export and a draft assignment batch of every demo user (their
+    alerts: tests/care/world_alerts.py)."""
     now = timezone.now()
     for username in ROLES[:-1]:
         user = world.users[username]
-        world.objects.setdefault("reminder", {})[username] = Reminder.objects.create(
-            user=user, kind="tier_changed", due_date=today, detail=">gold"
-        )
         world.objects.setdefault("export", {})[username] = ExportJob.objects.create(
             user=user,
             status="done",

@@ -7,8 +7,4 @@ class VIPConfig(AppConfig):
     verbose_name = _("VIP customers")
 
     def ready(self) -> None:
-        from customers import panels
-
-        from .selectors import customer_reminders
-
-        panels.register(panels.REMINDERS, customer_reminders)
+        from . import widgets  # noqa: F401  (home-page widgets, core.widgets)

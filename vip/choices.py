@@ -50,16 +50,6 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class ReminderKind(models.TextChoices):
-    TIER_CHANGED = "tier_changed", _("Tier changed")
-    POTENTIAL_VIP = "potential_vip", _("New potential VIP")
-    CONTACT_OVERDUE = "contact_overdue", _("Contact overdue")
-    TEAM_OVERDUE = "team_overdue", _("A manager's contacts are overdue")
-    CUSTOMER_ASSIGNED = "customer_assigned", _("Customer assigned to you")
-    CUSTOMER_SHARED = "customer_shared", _("Customer shared with you")
-    TRANSFER_DECIDED = "transfer_decided", _("Transfer decided")
-
-
 class ProspectSource(models.TextChoices):
     REFERRAL = "referral", _("Referral")
     EVENT = "event", _("Event or salon")

@@ -45,13 +45,20 @@ from accounts.audit import Action, audit
 from core import locks
 from core.months import month_back
 
-from .choices import ReminderKind, RunStatus, TierChangeSource, VipStatus
+from . import events
+from .choices import RunStatus, TierChangeSource, VipStatus
 from .models import TIER_CODE_RE, EvaluationRun, TierLevel, TierPolicy
 
 # One evaluation at a time; the services that write a customer's tier or VIP status
 # take the same lock shared, so nothing changes under a running evaluation.
 LOCK_KEY = locks.TIER_EVALUATION
 WORK_TABLE = "vip_eval_work"
+
+
+def _json_pairs(*pairs: str) -> str:
+    """A JSON object (as text) built in SQL from alternating key literals and columns."""
+    function = "json_build_object" if connection.vendor == "postgresql" else "json_object"
+    return f"CAST({function}({', '.join(pairs)}) AS TEXT)"
 
 
 @dataclass(frozen=True)
@@ -446,23 +453,25 @@ def _evaluate(run: EvaluationRun, rules: Rules, as_of: datetime.date, *, remind:
         )
         counts["reminders"] = 0
         if remind:
-            counts["reminders"] += step(
-                "remind_tier",
-                f"""INSERT INTO vip_reminder (user_id, customer_id, kind, due_date, detail, created_at)
-                    SELECT manager_id, customer_id, %s, %s, old_tier || '>' || new_tier, %s
-                      FROM {WORK_TABLE} WHERE manager_id IS NOT NULL AND new_tier <> old_tier
-                    ON CONFLICT DO NOTHING""",
-                [ReminderKind.TIER_CHANGED.value, day, now],
+            # announced (vip.events): the alerts of keep close tell the managers
+            started = time.perf_counter()
+            counts["reminders"] += events.announce_rows(
+                kind=events.TIER_CHANGE,
+                day=as_of,
+                select=f"""SELECT manager_id, customer_id,
+                                  {_json_pairs("'from'", "old_tier", "'to'", "new_tier")}
+                             FROM {WORK_TABLE} WHERE manager_id IS NOT NULL AND new_tier <> old_tier""",
+                params=[],
             )
-            counts["reminders"] += step(
-                "remind_potential",
-                f"""INSERT INTO vip_reminder (user_id, customer_id, kind, due_date, detail, created_at)
-                    SELECT manager_id, customer_id, %s, %s, new_tier, %s
-                      FROM {WORK_TABLE} WHERE manager_id IS NOT NULL AND new_vip = 'potential'
-                       AND old_vip <> 'potential'
-                    ON CONFLICT DO NOTHING""",
-                [ReminderKind.POTENTIAL_VIP.value, day, now],
+            counts["reminders"] += events.announce_rows(
+                kind=events.POTENTIAL_VIP,
+                day=as_of,
+                select=f"""SELECT manager_id, customer_id, {_json_pairs("'tier'", "new_tier")}
+                             FROM {WORK_TABLE} WHERE manager_id IS NOT NULL AND new_vip = 'potential'
+                              AND old_vip <> 'potential'""",
+                params=[],
             )
+            timings["remind"] = round(time.perf_counter() - started, 3)
         step("drop_work", f"DROP TABLE {WORK_TABLE}")
     counts["timings"] = timings
     return counts

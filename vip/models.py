@@ -1,7 +1,8 @@
 """The VIP area: tier levels and their parameters (changed only through approved
 proposals), the nightly evaluation and its history, manual overrides, the VIP
 status lifecycle, prospects to be won, transfers between managers with approval,
-batch assignments and the reminders all of these send to managers.
+batch assignments; the reminders all of these send to managers are announced
+(`vip.events`) and kept as alerts by keep close.
 
 The customer's current tier and VIP status live on `customers.Customer` (`tier`,
 `vip_status`: the codes search and the API read); everything here is how they got
@@ -28,13 +29,12 @@ from .choices import (
     OverrideEnd,
     ProspectSource,
     ProspectStatus,
-    ReminderKind,
     RunStatus,
     TierChangeSource,
     TransferStatus,
     VipStatus,
 )
-from .querysets import ReminderQuerySet, VipProspectQuerySet
+from .querysets import VipProspectQuerySet
 
 # Tier codes go into generated SQL (vip.evaluation) as literals: keep them plain.
 TIER_CODE_RE = r"^[a-z][a-z0-9_]{0,19}$"
@@ -454,39 +454,3 @@ class AssignmentBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.pk} ({self.status})"
-
-
-class Reminder(models.Model):
-    """Something a user should look at or do (提醒): a customer's tier changed, a
-    major customer's contact is overdue, a customer was assigned or shared. One row
-    per (user, customer, kind, due date), so the nightly jobs can run twice."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vip_reminders")
-    customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
-    due_date = models.DateField(_("due"))
-    # Codes and numbers only (tiers, counts, employee numbers): never personal data.
-    detail = models.CharField(_("detail"), max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ReminderQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("reminder")
-        verbose_name_plural = _("reminders")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "customer", "kind", "due_date"], name="reminder_once_per_day"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["user", "done_at", "-due_date"], name="reminder_open"),
-            models.Index(fields=["kind", "done_at"], name="reminder_kind_open"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.kind} {self.due_date}"

@@ -1,5 +1,5 @@
 """Fetching one object of the VIP area for a user: the only way its views get a
-transfer, a reminder, a prospect, a share, a batch or a manager whose book they
+transfer, a prospect, a share, a batch or a manager whose book they
 open (a customer comes from `customers.permissions.access_customer`).
 
 Each `access_<thing>(user, key, *, for_change)` reads through the object's
@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.scope import ScopeKind, data_scope
 from customers.models import CustomerUserObjectPermission
 
-from .models import AssignmentBatch, Reminder, TransferRequest, VipProspect
+from .models import AssignmentBatch, TransferRequest, VipProspect
 from .selectors import managers_in_scope
 
 
@@ -35,12 +35,6 @@ def access_transfer(user, pk: int, *, for_change: bool) -> TransferRequest:
             user, "vip.view_transferrequest", "vip.approve_transferrequest", "vip.add_transferrequest"
         )
     return get_object_or_404(TransferRequest.objects.visible_to(user).select_related("customer"), pk=pk)
-
-
-def access_reminder(user, pk: int, *, for_change: bool) -> Reminder:
-    """One of the user's own reminders, about a customer they may still see (or no
-    customer). Every user has reminders: no permission beyond that."""
-    return get_object_or_404(Reminder.objects.visible_to(user), pk=pk)
 
 
 def access_prospect(user, pk: int, *, for_change: bool) -> VipProspect:

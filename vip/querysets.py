@@ -1,7 +1,7 @@
 """What of the VIP area a user may see, on the customer data scope
 (`customers.querysets`): tier and VIP-status history, overrides and transfers are
-rows holding a customer (`CustomerHeldQuerySet`); reminders and prospects add a
-rule of their own to it."""
+rows holding a customer (`CustomerHeldQuerySet`); prospects add a rule of their
+own to it."""
 
 from __future__ import annotations
 
@@ -9,16 +9,6 @@ from django.db.models import Q, QuerySet
 
 from accounts.scope import ScopeKind, data_scope, visible_branches
 from customers.querysets import CustomerHeldQuerySet
-
-
-class ReminderQuerySet(CustomerHeldQuerySet):
-    """A reminder is its user's: their own, about a customer they may (still) see
-    or about no customer (a team's overdue contacts)."""
-
-    customerless_visible = True
-
-    def visible_to(self, user) -> QuerySet:
-        return super().visible_to(user).filter(user=user)
 
 
 class VipProspectQuerySet(CustomerHeldQuerySet):

@@ -16,15 +16,14 @@ import datetime
 from collections import defaultdict
 
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
 from customers.choices import InteractionKind
 
-from .choices import ReminderKind
-from .models import Reminder, TierLevel, TierPolicy
+from . import events
+from .models import TierLevel, TierPolicy
 
 # What counts as a contact with the customer (service requests and complaints come
 # from the customer, not from the manager).
@@ -54,13 +53,31 @@ def _start_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+def _json_object(*pairs: str) -> str:
+    """A JSON object built in SQL from alternating key literals and expressions."""
+    function = "json_build_object" if connection.vendor == "postgresql" else "json_object"
+    return f"{function}({', '.join(pairs)})"
+
+
+def _date_plus_days(date_sql: str, days_sql: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({date_sql} + {days_sql})"
+    return f"date({date_sql}, '+' || {days_sql} || ' days')"
+
+
+def _local_date(timestamp_sql: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({timestamp_sql} AT TIME ZONE '{timezone.get_current_timezone_name()}')::date"
+    return f"date({timestamp_sql})"
+
+
 @transaction.atomic
 def contact_warnings_refresh(*, as_of: datetime.date | None = None) -> dict[str, int]:
     """Warnings for the overdue contacts of major customers (idempotent: one open
-    warning per manager and customer; a contact or a change of manager closes it)."""
+    warning per manager and customer; a contact or a change of manager closes it).
+    The warnings are announced (`vip.events`): the alerts keep them."""
     as_of = as_of or timezone.localdate()
     ops = connection.ops
-    now = ops.adapt_datetimefield_value(timezone.now())
     per_tier, default_days = contact_intervals()
     policy = TierPolicy.current()
     kinds = ", ".join(f"'{k}'" for k in CONTACT_KINDS)
@@ -85,57 +102,52 @@ def contact_warnings_refresh(*, as_of: datetime.date | None = None) -> dict[str,
 
     date_case, date_params = cutoff_case("m.tier", as_datetime=False)
     time_case, time_params = cutoff_case("m.tier", as_datetime=True)
-    counts: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        # Close warnings that are answered (a contact since) or moot (another manager).
-        cursor.execute(
-            f"""UPDATE vip_reminder SET done_at = %s
-                 WHERE kind = %s AND done_at IS NULL
-                   AND (EXISTS (SELECT 1 FROM customers_interaction i
-                                 WHERE i.customer_id = vip_reminder.customer_id AND i.kind IN ({kinds})
-                                   AND i.occurred_at >= vip_reminder.created_at)
-                        OR NOT EXISTS (SELECT 1 FROM customers_customer c
-                                        WHERE c.id = vip_reminder.customer_id
-                                          AND c.primary_manager_id = vip_reminder.user_id))""",
-            [now, ReminderKind.CONTACT_OVERDUE.value],
-        )
-        counts["closed"] = max(cursor.rowcount, 0)
-        # INSERT first and the WITH inside it: SQLite counts the rows of a statement
-        # only when it starts with INSERT.
-        cursor.execute(
-            f"""INSERT INTO vip_reminder (user_id, customer_id, kind, due_date, detail, created_at)
-                WITH book AS (
-                    SELECT c.id, c.primary_manager_id AS manager_id, c.tier,
-                           ROW_NUMBER() OVER (PARTITION BY c.primary_manager_id
-                                              ORDER BY c.aum DESC, c.id DESC) AS pos,
-                           COUNT(*) OVER (PARTITION BY c.primary_manager_id) AS n
-                      FROM customers_customer c
-                     WHERE c.primary_manager_id IS NOT NULL AND c.merged_into_id IS NULL AND c.status <> 'C'
-                ),
-                m AS (SELECT id, manager_id, tier FROM book WHERE tier <> '' OR (pos - 1) * 100 < n * %s)
-                SELECT m.manager_id, m.id, %s, %s, m.tier, %s
-                  FROM m
-                  JOIN customers_customerassignment a
-                    ON a.customer_id = m.id AND a.role = 'primary' AND a.end_date IS NULL
-                 WHERE a.start_date < {date_case}
-                   AND NOT EXISTS (SELECT 1 FROM customers_interaction i
-                                    WHERE i.customer_id = m.id AND i.kind IN ({kinds})
-                                      AND i.occurred_at >= {time_case})
-                   AND NOT EXISTS (SELECT 1 FROM vip_reminder r
-                                    WHERE r.user_id = m.manager_id AND r.customer_id = m.id
-                                      AND r.kind = %s AND r.done_at IS NULL)
-                ON CONFLICT DO NOTHING""",
-            [
-                policy.major_share_pct,
-                ReminderKind.CONTACT_OVERDUE.value,
-                ops.adapt_datefield_value(as_of),
-                now,
-                *date_params,
-                *time_params,
-                ReminderKind.CONTACT_OVERDUE.value,
-            ],
-        )
-        counts["warned"] = max(cursor.rowcount, 0)
+    # the tier's standard (integers of the tier levels, not user input)
+    days_case = (
+        "(CASE m.tier "
+        + " ".join(f"WHEN '{code}' THEN {int(days)}" for code, days in sorted(per_tier.items()))
+        + f" ELSE {int(default_days)} END)"
+    )
+    last_contact = _local_date("lc.occurred_at")
+    figures = _json_object(
+        "'tier'",
+        "m.tier",
+        "'last_contact'",
+        f"CAST({last_contact} AS TEXT)",
+        "'standard_days'",
+        days_case,
+        "'overdue_since'",
+        f"CAST({_date_plus_days(f'COALESCE({last_contact}, a.start_date)', days_case)} AS TEXT)",
+    )
+    # Every major customer whose contact is overdue on `as_of`, with their manager.
+    select = f"""
+        WITH book AS (
+            SELECT c.id, c.primary_manager_id AS manager_id, c.tier,
+                   ROW_NUMBER() OVER (PARTITION BY c.primary_manager_id
+                                      ORDER BY c.aum DESC, c.id DESC) AS pos,
+                   COUNT(*) OVER (PARTITION BY c.primary_manager_id) AS n
+              FROM customers_customer c
+             WHERE c.primary_manager_id IS NOT NULL AND c.merged_into_id IS NULL AND c.status <> 'C'
+        ),
+        m AS (SELECT id, manager_id, tier FROM book WHERE tier <> '' OR (pos - 1) * 100 < n * %s)
+        SELECT m.manager_id, m.id, {figures}
+          FROM m
+          JOIN customers_customerassignment a
+            ON a.customer_id = m.id AND a.role = 'primary' AND a.end_date IS NULL
+          LEFT JOIN (SELECT i.customer_id, MAX(i.occurred_at) AS occurred_at
+                       FROM customers_interaction i
+                      WHERE i.kind IN ({kinds})
+                      GROUP BY i.customer_id) lc ON lc.customer_id = m.id
+         WHERE a.start_date < {date_case}
+           AND NOT EXISTS (SELECT 1 FROM customers_interaction i
+                            WHERE i.customer_id = m.id AND i.kind IN ({kinds})
+                              AND i.occurred_at >= {time_case})"""
+    counts = events.contact_warnings(
+        day=as_of,
+        select=select,
+        params=[policy.major_share_pct, *date_params, *time_params],
+        contact_kinds=tuple(str(k) for k in CONTACT_KINDS),
+    )
     counts["branch_heads"] = _team_warnings(as_of)
     return counts
 
@@ -144,35 +156,29 @@ def _team_warnings(as_of: datetime.date) -> int:
     """One warning per branch head and manager with overdue contacts: the branch
     head of the manager's branch, or of the nearest branch above it that has one.
     Bounded by the number of managers, not customers."""
-    overdue = (
-        Reminder.objects.filter(kind=ReminderKind.CONTACT_OVERDUE, done_at__isnull=True)
-        .values("user__employee_no", "user__branch__path")
-        .annotate(n=Count("pk"))
+    overdue = dict(events.open_contact_warnings())
+    managers = User.objects.filter(pk__in=overdue).values_list(
+        "pk", "employee_no", "branch_id", "branch__path"
     )
     heads: dict[str, list[int]] = defaultdict(list)
     for pk, path in User.objects.filter(
         is_active=True, groups__name=Role.BRANCH_HEAD, branch__isnull=False
     ).values_list("pk", "branch__path"):
         heads[path].append(pk)
-    Reminder.objects.filter(kind=ReminderKind.TEAM_OVERDUE, due_date=as_of, done_at__isnull=True).delete()
     rows = []
-    for row in overdue:
-        path = row["user__branch__path"] or ""
+    for pk, employee_no, branch_id, path in managers:
         codes = path.strip("/").split("/") if path else []
         for depth in range(len(codes), 0, -1):
             found = heads.get("/".join(codes[:depth]) + "/")
             if found:
                 rows += [
-                    Reminder(
-                        user_id=head,
-                        kind=ReminderKind.TEAM_OVERDUE,
-                        due_date=as_of,
-                        detail=f"{row['user__employee_no']}:{row['n']}",
+                    events.TeamWarning(
+                        head_id=head, manager_no=employee_no, manager_branch_id=branch_id, count=overdue[pk]
                     )
                     for head in found
                 ]
                 break
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    events.team_warnings(day=as_of, rows=rows)
     return len(rows)
 
 

@@ -19,8 +19,6 @@ urlpatterns = [
     path("prospects/", views.ProspectListView.as_view(), name="prospects"),
     path("prospects/<int:pk>/close/", views.ProspectCloseView.as_view(), name="prospect_close"),
     path("parameters/", views.ParametersView.as_view(), name="parameters"),
-    path("reminders/<int:pk>/done/", views.ReminderDoneView.as_view(), name="reminder_done"),
-    path("panels/reminders/", views.RemindersPanelView.as_view(), name="reminders_panel"),
     path("panels/approvals/", views.ApprovalsPanelView.as_view(), name="approvals_panel"),
     path(
         "transfers/<int:pk>/approve/",

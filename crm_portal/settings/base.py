@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "customers",
     "vip",
     "marketing",
+    "care",
     "performance",
     "crm_portal",
     "demo",  # the demo data and batch generators: above everything, imported by nothing
@@ -294,3 +295,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+# Care messages by SMS (care.channels): a class with send(*, to, text, reference); the
+# default only logs a masked line and sends nothing.
+CARE_SMS_BACKEND = env("CARE_SMS_BACKEND", default="care.channels.LoggingSmsBackend")

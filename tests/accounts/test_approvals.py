@@ -25,6 +25,7 @@ from accounts.approvals import ApprovalFlow, decide, flows, withdraw
 from accounts.models import AuditEvent, User
 from accounts.roles import Role
 from accounts.services import USER_FLOW, user_request
+from care import parameters as alert_parameters
 from core.approvals import ApprovalRecord, ApprovalStatus
 from marketing import catalogue
 from marketing import services as marketing
@@ -202,6 +203,20 @@ def _ftp(users, make_user, make_customer) -> Case:
     )
 
 
+def _alert_parameters(users, make_user, make_customer) -> Case:
+    proposal = alert_parameters.alert_parameters_propose(
+        by=users["demo_pm"], values={"maturity_days": 45}, reason="longer notice"
+    )
+    return Case(
+        flow=alert_parameters.ALERT_PARAMETER_FLOW,
+        item=proposal,
+        proposer=users["demo_pm"],
+        checker=make_user(Role.PARAMETER_MANAGER, "10000"),
+        outsider=users["demo_bm"],
+        applied=lambda: alert_parameters.current_parameters().maturity_days == 45,
+    )
+
+
 CASES = {
     "parameters": _parameters,
     "transfer": _transfer,
@@ -210,6 +225,7 @@ CASES = {
     "product": _product,
     "user": _user,
     "ftp": _ftp,
+    "alert_parameters": _alert_parameters,
 }
 
 
@@ -255,6 +271,7 @@ def test_every_approval_record_has_one_flow():
             "performance.publication",
             "performance.scheme",
             "performance.dispute",
+            "care.alertparameterproposal",
         }
     )
 

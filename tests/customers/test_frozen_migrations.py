@@ -17,7 +17,7 @@ from customers.migrations import _frozen_crypto, _frozen_search_text
 from customers.search_text import name_search
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["core", "accounts", "customers", "vip", "marketing", "performance"]
+APPS = ["core", "accounts", "customers", "vip", "marketing", "care", "performance"]
 OURS = {*APPS, "crm_portal", "demo"}
 # What Django itself writes into a migration: the custom user manager
 # (use_in_migrations) in the initial migration of accounts.

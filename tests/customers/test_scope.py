@@ -23,6 +23,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from accounts.models import Branch, User
+from care.models import Alert, JournalEntry, Message, PlanItem, ServiceSubscription
 from core.views import ScopedView
 from customers import permissions as customer_permissions
 from customers.models import (
@@ -57,7 +58,7 @@ from marketing.models import (
 from performance.models import CustomerResult, Dispute, Period, ResultVersion
 from tests.customers.conftest import log_in
 from vip import permissions as vip_permissions
-from vip.models import Reminder, TierChange, TierOverride, TransferRequest, VipProspect, VipStatusChange
+from vip.models import TierChange, TierOverride, TransferRequest, VipProspect, VipStatusChange
 from vip.services import transfer_request
 
 pytestmark = pytest.mark.django_db
@@ -248,9 +249,21 @@ def _build(model, customer: Customer, world) -> None:
         )
     elif model is TransferRequest:
         transfer_request(customer=customer, to_manager=users["cm2"], by=manager, reason="handover")
-    elif model is Reminder:
-        for name in VIEWERS:  # a reminder is its user's: one for each viewer
-            Reminder.objects.create(user=users[name], customer=customer, kind="tier_changed", due_date=TODAY)
+    elif model is Alert:
+        # an alert is its assignee's: one for the manager of record and one for each
+        # viewer (a viewer sees their own about a customer they may see; a branch
+        # head also their subtree's, whoever it is for)
+        for assignee in {manager, *(users[name] for name in VIEWERS)}:
+            Alert.objects.create(
+                kind="tier_change",
+                customer=customer,
+                event_key=f"{TODAY}:{assignee.pk}",
+                event_date=TODAY,
+                due_date=TODAY,
+                assignee=assignee,
+                branch=customer.home_branch,
+                figures={"from": "", "to": "gold"},
+            )
     elif model is MarketingProfile:
         MarketingProfile.objects.create(customer=customer, as_of=TODAY)
     elif model is CampaignTarget:
@@ -277,6 +290,20 @@ def _build(model, customer: Customer, world) -> None:
             sale_date=TODAY,
             branch=customer.home_branch,
             source="core_banking",
+        )
+    elif model is PlanItem:  # the manager of record's plan
+        PlanItem.objects.create(owner=manager, customer=customer, title="p", start_date=TODAY)
+    elif model is JournalEntry:  # not confidential: read by everyone who sees the customer
+        JournalEntry.objects.create(
+            manager=manager, customer=customer, visited_at=timezone.now(), purpose="keep_in_touch"
+        )
+    elif model is Message:  # a message to the customer
+        Message.objects.create(
+            customer=customer, channel="sms", purpose="notice", body="b", dedupe_key=f"scope:{customer.pk}"
+        )
+    elif model is ServiceSubscription:
+        ServiceSubscription.objects.create(
+            customer=customer, service="e_statement", channel="email", consent_date=TODAY, recorded_by=manager
         )
     else:
         raise NotImplementedError(f"{model._meta.label}: add a row for it to this test")
@@ -305,12 +332,16 @@ BUILT = {
     VipStatusChange,
     VipProspect,
     TransferRequest,
-    Reminder,
+    Alert,
     MarketingProfile,
     CampaignTarget,
     MarketingContact,
     Opportunity,
     Sale,
+    PlanItem,
+    JournalEntry,
+    Message,
+    ServiceSubscription,
 }
 # The customer a row is about, as a lookup from the row.
 PATH = {Customer: "pk", AccountBalance: "account__customer", CustomerUserObjectPermission: "content_object"}
@@ -318,7 +349,7 @@ PATH[CustomerMerge] = "survivor"
 # Models whose rule adds to the customer scope: a client manager's opportunities and
 # prospects are their own (a colleague's, about a customer shared with them, stay
 # the colleague's).
-OWN_ONLY = {Opportunity, VipProspect}
+OWN_ONLY = {Opportunity, VipProspect, PlanItem}  # care: a plan item is its owner's
 
 
 def expected(model, name: str) -> set[str]:
@@ -347,8 +378,8 @@ def test_each_role_sees_exactly_the_rows_of_the_customers_it_may_see(world, mode
     for name in VIEWERS:
         user = viewer(world, name)
         rows = model.objects.visible_to(user)
-        if model is Reminder:
-            assert not rows.exclude(user=user).exists(), name  # only the viewer's own
+        if model is Alert and name in ("cm1", "cm3"):
+            assert not rows.exclude(assignee=user).exists(), name  # a client manager: their own only
         seen = {label_of[pk] for pk in rows.values_list(path, flat=True) if pk in label_of}
         assert seen == expected(model, name), (model._meta.label, name)
 
@@ -389,12 +420,25 @@ def test_a_pair_is_visible_only_when_both_customers_are(world):
     assert list(CustomerMerge.objects.visible_to(viewer(world, "bm"))) == [merge]
 
 
-def test_a_reminder_about_no_customer_is_its_users_alone(world):
-    team = Reminder.objects.create(
-        user=world["users"]["bh"], customer=None, kind="team_overdue", due_date=TODAY, detail="E1101:3"
-    )
-    assert list(Reminder.objects.visible_to(viewer(world, "bh"))) == [team]
-    assert not Reminder.objects.visible_to(viewer(world, "bm")).exists()
+def test_an_alert_about_no_customer_is_its_assignees_and_their_branch_heads(world):
+    def team(assignee, branch_code: str) -> Alert:
+        return Alert.objects.create(
+            kind="team_overdue",
+            customer=None,
+            event_key=f"{branch_code}:{TODAY}",
+            event_date=TODAY,
+            due_date=TODAY,
+            assignee=assignee,
+            branch=Branch.objects.get(code=branch_code),
+            figures={"manager": "E1101", "count": 3},
+        )
+
+    haidian = team(world["users"]["bh"], "11101")
+    shanghai = team(None, "12101")
+    assert list(Alert.objects.visible_to(viewer(world, "bh"))) == [haidian]
+    assert not Alert.objects.visible_to(viewer(world, "cm1")).exists()
+    assert set(Alert.objects.visible_to(viewer(world, "bm"))) == {haidian, shanghai}
+    assert not Alert.objects.visible_to(viewer(world, "nobody")).exists()
 
 
 def test_a_prospect_not_yet_a_customer_follows_its_manager_and_branch(world):

@@ -255,8 +255,9 @@ class Test360:
         assert big == small + 1  # the household members query appears once
         # 6 for session, user, permissions and roles, 3 for renewing the idle session,
         # 1 for the user's grants (data scope), 9 for the 360 itself, 1 each for the
-        # reminders and campaigns panels
-        with django_assert_max_num_queries(21):
+        # reminders, campaigns and service subscriptions panels (the actions panel reads
+        # nothing)
+        with django_assert_max_num_queries(22):
             client.get(f"/customers/{target.customer_no}/")
 
     def test_household_aum_is_the_members_combined(self, client, demo_users, new_customer, demo_password):

@@ -208,7 +208,7 @@ def test_home_panel_shows_open_targets(client, world, demo_password):
     log_in(client, "demo_cm1", demo_password)
     response = client.get("/")
     assert b'data-testid="open-targets"' in response.content
-    panel = [p for p in response.context["panels"] if p.template == "marketing/panels/open_targets.html"][0]
+    panel = [p for p in response.context["panels"] if p.key == "targets"][0]
     assert panel.context["count"] == 1
 
 

@@ -15,12 +15,14 @@ from accounts.audit import Action
 from accounts.models import AuditEvent
 from accounts.roles import Role
 from accounts.services import user_disable
+from care.choices import AlertKind
+from care.models import Alert
 from customers.choices import AssignmentRole
 from customers.models import Customer, CustomerAssignment, CustomerUserObjectPermission
 from customers.services import assignment_set_primary
 from tests.customers.conftest import log_in
-from vip.choices import BatchRowOutcome, ReminderKind, TransferStatus
-from vip.models import AssignmentBatch, Reminder, TransferRequest
+from vip.choices import BatchRowOutcome, TransferStatus
+from vip.models import AssignmentBatch, TransferRequest
 from vip.services import (
     batch_execute,
     batch_prepare,
@@ -63,7 +65,8 @@ class TestAssign:
         assert AuditEvent.objects.filter(
             action=Action.ASSIGNMENT_CHANGED, target_id=str(customer.pk)
         ).exists()
-        assert Reminder.objects.filter(user=users["demo_cm1"], kind=ReminderKind.CUSTOMER_ASSIGNED).exists()
+        assigned = Alert.objects.get(assignee=users["demo_cm1"], kind=AlertKind.CUSTOMER_ASSIGNED)
+        assert assigned.figures == {"by": users["demo_bh"].employee_no} and assigned.customer == customer
 
     def test_a_customer_with_a_manager_moves_only_by_transfer(self, users, new_customer):
         customer = new_customer(manager=users["demo_cm1"])
@@ -125,8 +128,8 @@ class TestTransfer:
         ]
         assert {d.get("status") for d in details} >= {"requested", "approved"}
         assert any(d.get("to") == cm2.employee_no and d.get("from") == cm1.employee_no for d in details)
-        assert Reminder.objects.filter(
-            user=cm2, customer=customer, kind=ReminderKind.CUSTOMER_ASSIGNED
+        assert Alert.objects.filter(
+            assignee=cm2, customer=customer, kind=AlertKind.CUSTOMER_ASSIGNED
         ).exists()
 
     def test_a_rejected_transfer_changes_nothing(self, users, new_customer):
@@ -139,7 +142,8 @@ class TestTransfer:
         transfer_reject(transfer=transfer, by=users["demo_bh"], note="keep him")
         customer.refresh_from_db()
         assert customer.primary_manager == users["demo_cm1"]
-        assert Reminder.objects.filter(user=users["demo_cm1"], kind=ReminderKind.TRANSFER_DECIDED).exists()
+        decided = Alert.objects.get(assignee=users["demo_cm1"], kind=AlertKind.TRANSFER_DECIDED)
+        assert decided.figures == {"decision": "rejected"}
 
     def test_a_transfer_overtaken_by_events_is_refused(self, users, new_customer):
         customer = new_customer(manager=users["demo_cm1"])

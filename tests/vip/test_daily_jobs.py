@@ -9,13 +9,13 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from care.choices import AlertKind
+from care.models import Alert
 from crm_portal.celery import app
 from crm_portal.schedule import ensure_default_schedule
 from crm_portal.tasks import run_post_load
 from customers.choices import QualityIssueKind
 from customers.models import BatchLoad, CustomerAssignment, DataQualityIssue
-from vip.choices import ReminderKind
-from vip.models import Reminder
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_warnings_and_the_quality_scan_refresh_on_a_day_without_a_batch(users, n
         assert periodic.crontab.day_of_week == "*" and periodic.crontab.hour != "*"  # once a day, every day
         app.tasks[periodic.task].delay().get()
 
-    warned = Reminder.objects.filter(user=cm1, kind=ReminderKind.CONTACT_OVERDUE, done_at__isnull=True)
+    warned = Alert.objects.open().filter(assignee=cm1, kind=AlertKind.CONTACT_OVERDUE)
     assert major.pk in set(warned.values_list("customer_id", flat=True))
     issues = DataQualityIssue.objects.filter(kind=QualityIssueKind.RISK_EXPIRED, resolved_at__isnull=True)
     assert set(issues.values_list("customer_id", flat=True)) == {expired.pk}

@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from accounts.audit import Action
 from accounts.models import AuditEvent
+from care.choices import AlertKind
+from care.models import Alert
 from customers.models import Customer, CustomerMonthlyAum
 from tests.vip.conftest import AS_OF, JUNE
-from vip.choices import ReminderKind, TierChangeSource, VipStatus
+from vip.choices import TierChangeSource, VipStatus
 from vip.evaluation import current_rules, evaluate_customer, evaluate_tiers, month_back
-from vip.models import EvaluationRun, Reminder, TierChange, TierLevel, TierOverride
+from vip.models import EvaluationRun, TierChange, TierLevel, TierOverride
 from vip.services import tier_override_set
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +49,9 @@ class TestUpgrade:
         assert change.threshold == Decimal("500000.00")
         assert change.run == run and run.counts["upgrade"] == 1
         # the manager of record gets a reminder
-        reminder = Reminder.objects.get(user=users["demo_cm1"], kind=ReminderKind.TIER_CHANGED)
-        assert reminder.customer == customer and reminder.detail == ">gold"
+        reminder = Alert.objects.get(assignee=users["demo_cm1"], kind=AlertKind.TIER_CHANGE)
+        assert reminder.customer == customer and reminder.figures == {"from": "", "to": "gold"}
+        assert reminder.event_date == AS_OF and reminder.branch_id == customer.home_branch_id
         assert AuditEvent.objects.filter(action=Action.TIER_CHANGED, target_id=str(run.pk)).exists()
 
     def test_just_below_the_threshold_is_not_enough(self, users, new_customer, months):
@@ -204,11 +207,11 @@ class TestRunning:
             months(new_customer(manager=users["demo_cm1"]), [300000 * (i + 1)] * 6)
         first = evaluate_tiers(as_of=AS_OF)
         history = TierChange.objects.count()
-        reminders = Reminder.objects.count()
+        reminders = Alert.objects.count()
         second = evaluate_tiers(as_of=AS_OF)
         assert first.counts["tier_changes"] == 5
         assert second.counts["tier_changes"] == 0 and second.counts["customers_updated"] == 0
-        assert TierChange.objects.count() == history and Reminder.objects.count() == reminders
+        assert TierChange.objects.count() == history and Alert.objects.count() == reminders
         assert EvaluationRun.objects.filter(status="done").count() == 2
 
     def test_a_withdrawn_level_is_re_evaluated_at_once(self, users, new_customer, months):
@@ -231,7 +234,7 @@ class TestRunning:
         customer = new_customer()
         months(customer, [700000] * 3)
         evaluate_tiers(as_of=AS_OF)
-        assert _tier(customer) == "gold" and not Reminder.objects.exists()
+        assert _tier(customer) == "gold" and not Alert.objects.exists()
 
 
 class TestPotentialVip:
@@ -245,7 +248,7 @@ class TestPotentialVip:
         far.refresh_from_db()
         assert (near.tier, near.vip_status) == ("potential", VipStatus.POTENTIAL)
         assert (far.tier, far.vip_status) == ("potential", "")
-        assert Reminder.objects.filter(kind=ReminderKind.POTENTIAL_VIP, customer=near).exists()
+        assert Alert.objects.filter(kind=AlertKind.POTENTIAL_VIP, customer=near).exists()
 
     def test_fast_growth_is_a_potential_vip_and_the_flag_clears_when_it_stops(
         self, users, new_customer, months

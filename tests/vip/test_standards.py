@@ -6,9 +6,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from care.choices import AlertKind
+from care.models import Alert
 from customers.models import CustomerAssignment, Interaction
-from vip.choices import ReminderKind
-from vip.models import Reminder
 from vip.standards import contact_warnings_refresh, is_top_share
 from vip.tasks import evaluate_tiers_task, expire_shares_task
 
@@ -37,9 +37,9 @@ def book(users, new_customer):
 
 def _warned(user):
     return set(
-        Reminder.objects.filter(
-            user=user, kind=ReminderKind.CONTACT_OVERDUE, done_at__isnull=True
-        ).values_list("customer_id", flat=True)
+        Alert.objects.open()
+        .filter(assignee=user, kind=AlertKind.CONTACT_OVERDUE)
+        .values_list("customer_id", flat=True)
     )
 
 
@@ -60,20 +60,29 @@ def test_overdue_major_customers_warn_the_manager_and_the_branch_head(users, boo
     # potential's interval is 180 days: assigned 200 days ago, never contacted: overdue
     assert _warned(cm1) == {book[8].pk, book[0].pk}
     assert counts["warned"] == 2
-    team = Reminder.objects.get(user=bh, kind=ReminderKind.TEAM_OVERDUE)
-    assert team.detail == "E1101:2"
+    team = Alert.objects.get(assignee=bh, kind=AlertKind.TEAM_OVERDUE)
+    assert team.figures == {"manager": "E1101", "count": 2} and team.customer is None
+    # the warning says when the contact became overdue: 90 days after the last call
+    second = Alert.objects.get(kind=AlertKind.CONTACT_OVERDUE, customer=book[8])
+    last_call = timezone.localdate() - datetime.timedelta(days=100)
+    assert second.figures["last_contact"] == last_call.isoformat()
+    assert second.figures["standard_days"] == 90
+    assert second.due_date == last_call + datetime.timedelta(days=90)
     # running it again adds nothing
     contact_warnings_refresh()
-    assert Reminder.objects.filter(kind=ReminderKind.CONTACT_OVERDUE).count() == 2
-    assert Reminder.objects.filter(kind=ReminderKind.TEAM_OVERDUE).count() == 1
+    assert Alert.objects.filter(kind=AlertKind.CONTACT_OVERDUE).count() == 2
+    assert Alert.objects.filter(kind=AlertKind.TEAM_OVERDUE).count() == 1
     # a contact closes the warning at the next run
     Interaction.objects.create(customer=book[8], kind="visit", subject="x", occurred_at=timezone.now())
     counts = contact_warnings_refresh()
     assert counts["closed"] == 1 and _warned(cm1) == {book[0].pk}
-    assert (
-        Reminder.objects.get(user=bh, kind=ReminderKind.TEAM_OVERDUE, done_at__isnull=True).detail
-        == "E1101:1"
-    )
+    assert Alert.objects.open().get(assignee=bh, kind=AlertKind.TEAM_OVERDUE).figures == {
+        "manager": "E1101",
+        "count": 1,
+    }
+    # the answered warning is done, "contacted"
+    answered = Alert.objects.get(kind=AlertKind.CONTACT_OVERDUE, customer=book[8])
+    assert answered.status == "done" and answered.outcome == "contacted"
 
 
 def test_a_new_assignment_has_its_interval_before_it_is_overdue(users, new_customer):

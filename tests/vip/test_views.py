@@ -12,9 +12,10 @@ from openpyxl import load_workbook
 from accounts.audit import Action
 from accounts.models import AuditEvent
 from customers.models import Interaction
+from tests.care.world_alerts import make_alert
 from tests.customers.conftest import log_in, search_settings_statements
 from vip.choices import VipStatus
-from vip.models import Reminder, TierChange, TierOverride, TransferRequest, VipProspect
+from vip.models import TierChange, TierOverride, TransferRequest, VipProspect
 from vip.services import transfer_request
 
 pytestmark = pytest.mark.django_db
@@ -67,12 +68,8 @@ class TestMyCustomers:
         for i in range(30):
             customer = new_customer(manager=cm1, aum=str(10000 * (i + 1)), tier="gold" if i % 3 else "")
             Interaction.objects.create(customer=customer, kind="visit", subject="s", manager=cm1)
-            Reminder.objects.create(
-                user=cm1,
-                customer=customer,
-                kind="tier_changed",
-                due_date=timezone.localdate(),
-                detail=">gold",
+            make_alert(
+                assignee=cm1, customer=customer, kind="tier_change", figures={"from": "", "to": "gold"}
             )
         log_in(client, "demo_cm1", demo_password)
         with django_assert_max_num_queries(22):
@@ -199,46 +196,43 @@ class TestPages:
         book["other"].refresh_from_db()
         assert book["other"].vip_status == ""
 
-    def test_the_home_page_shows_reminders_and_approvals(self, client, users, book, demo_password):
-        Reminder.objects.create(
-            user=users["demo_cm1"],
+    def test_the_book_shows_reminders(self, client, users, book, demo_password):
+        reminder = make_alert(
+            assignee=users["demo_cm1"],
             customer=book["own"],
-            kind="tier_changed",
-            due_date=timezone.localdate(),
-            detail=">gold",
+            kind="tier_change",
+            figures={"from": "", "to": "gold"},
         )
         log_in(client, "demo_cm1", demo_password)
-        home = client.get("/").content.decode()
-        assert "/vip/panels/reminders/" in home  # the panel loads itself
-        panel = client.get("/vip/panels/reminders/").content.decode()
-        assert 'data-testid="reminders"' in panel and "Tier changed" in panel
+        page = client.get("/vip/my/").content.decode()
+        assert "/care/alerts/panel/" in page  # the reminders (keep close's alerts) load themselves
+        panel = client.get("/care/alerts/panel/").content.decode()
+        assert 'data-testid="alerts-due"' in panel and "Tier changed" in panel
         assert book["own"].customer_no in panel
-        reminder = Reminder.objects.get()
-        done = client.post(f"/vip/reminders/{reminder.pk}/done/", {"next": "https://evil.example/"})
-        assert done["Location"] == "/vip/my/"
+        done = client.post(
+            f"/care/alerts/{reminder.pk}/done/", {"outcome": "not_needed", "next": "https://evil.example/"}
+        )
+        assert done["Location"] == f"/care/alerts/{reminder.pk}/"
         reminder.refresh_from_db()
-        assert reminder.done_at is not None
-        client.logout()
+        assert reminder.status == "done" and reminder.closed_at is not None
+
+    def test_the_home_page_shows_approvals(self, client, users, book, demo_password):
         transfer_request(
             customer=book["own"], to_manager=users["demo_cm2"], by=users["demo_cm1"], reason="handover"
         )
         log_in(client, "demo_bh", demo_password)
-        assert "/vip/panels/approvals/" in client.get("/").content.decode()
+        # the home page's "waiting for your decision" widget (lazy) counts the transfer
+        assert "/home/widgets/decisions/" in client.get("/").content.decode()
+        assert client.get("/home/widgets/decisions/").context["ctx"]["total"] == 1
         assert client.get("/vip/panels/approvals/").context["count"] == 1
 
     def test_a_reminder_about_a_customer_who_moved_away_is_not_shown(
         self, client, users, book, demo_password
     ):
-        Reminder.objects.create(
-            user=users["demo_cm1"],
-            customer=book["other"],
-            kind="tier_changed",
-            due_date=timezone.localdate(),
-            detail=">gold",
-        )
+        make_alert(assignee=users["demo_cm1"], customer=book["other"], kind="tier_change")
         log_in(client, "demo_cm1", demo_password)
-        page = client.get("/vip/my/")
-        assert page.context["reminders"] == [] and page.context["reminder_total"] == 0
+        panel = client.get("/care/alerts/panel/")
+        assert panel.context["rows"] == [] and panel.context["total"] == 0
 
     def test_prospects_are_registered_masked_and_scoped(self, client, users, book, demo_password):
         log_in(client, "demo_cm1", demo_password)
@@ -451,17 +445,21 @@ class TestApi:
 def test_the_360_view_shows_the_viewers_open_reminders_about_the_customer(client, users, book, demo_password):
     own = book["own"]
     today = timezone.localdate()
-    mine = Reminder.objects.create(
-        user=users["demo_cm1"], customer=own, kind="tier_changed", due_date=today, detail="growth>gold"
+    mine = make_alert(
+        assignee=users["demo_cm1"],
+        customer=own,
+        kind="tier_change",
+        day=today,
+        figures={"from": "growth", "to": "gold"},
     )
-    Reminder.objects.create(user=users["demo_cm1"], customer=own, kind="contact_overdue", due_date=today,
-                            done_at=timezone.now())  # fmt: skip
-    Reminder.objects.create(user=users["demo_bh"], customer=own, kind="potential_vip", due_date=today)
+    make_alert(assignee=users["demo_cm1"], customer=own, kind="contact_overdue", day=today, status="done",
+               figures={"tier": "gold"})  # fmt: skip
+    make_alert(assignee=users["demo_bh"], customer=own, kind="potential_vip", day=today)
     log_in(client, "demo_cm1", demo_password)
     page = client.get(f"/customers/{own.customer_no}/").content.decode()
     assert 'data-testid="reminders"' in page
     assert "Tier changed" in page and "Contact overdue" not in page  # done ones are gone
     assert "potential VIP" not in page  # another user's reminder
-    mine.done_at = timezone.now()
+    mine.status = "dismissed"
     mine.save()
     assert "No open reminders." in client.get(f"/customers/{own.customer_no}/").content.decode()

@@ -9,7 +9,6 @@ branch or the bank.
 - `customer_card`: one customer's VIP card.
 - `split_credit`: a customer's split of the credit now, and its history.
 - `approvals`: what waits for the user's decision, and what they asked for.
-- `reminders`: the user's open reminders as text.
 - `prospects`: VIPs to be won.
 - `reports`: the VIP report (by branch, tier migration, won and lost).
 
@@ -35,7 +34,6 @@ from .books import (
 from .customer_card import CustomerVip, customer_vip
 from .levels import NO_TIER, LevelTable, active_levels, level_table, tier_label, tier_names
 from .prospects import prospect_list
-from .reminders import ReminderRow, customer_reminders, open_reminders
 from .reports import (
     BranchReport,
     Matrix,
@@ -56,11 +54,9 @@ __all__ = [
     "CustomerVip",
     "LevelTable",
     "Matrix",
-    "ReminderRow",
     "SplitCredit",
     "WonLost",
     "active_levels",
-    "customer_reminders",
     "customer_split",
     "customer_vip",
     "level_table",
@@ -72,7 +68,6 @@ __all__ = [
     "month_end",
     "my_proposals",
     "my_transfer_requests",
-    "open_reminders",
     "pending_approval_count",
     "pool_counts",
     "pool_customers",

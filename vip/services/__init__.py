@@ -15,7 +15,7 @@ sharing are built on them here.
 - `tiers`: a tier set by hand (an override) and its early end.
 - `vip_status`: registration and liquidation of VIPs, and VIPs to be won.
 - `parameters`: tier levels and policy, changed by maker-checker.
-- `reminders`: what a user is reminded of, and marking it done.
+- `reminders`: what a user is reminded of (announced; the alerts of keep close keep it).
 
 Callers import from here (`from vip import services`)."""
 
@@ -39,7 +39,7 @@ from .parameters import (
     parameter_reject,
     parameter_withdraw,
 )
-from .reminders import remind, reminder_done
+from .reminders import remind
 from .sharing import customer_share, customer_share_revoke, shares_expire
 from .split_credit import SPLIT_PERMISSION, open_split, split_credit_end, split_credit_set
 from .tiers import rule_decision, tier_override_end, tier_override_set
@@ -74,7 +74,6 @@ __all__ = [
     "prospect_close",
     "prospect_create",
     "remind",
-    "reminder_done",
     "rule_decision",
     "shares_expire",
     "split_credit_end",

@@ -26,7 +26,8 @@ from customers.models import Customer, CustomerAssignment, CustomerUserObjectPer
 from customers.permissions import require_in_scope
 from customers.services import assignment_end_primary, assignment_set_primary, ensure_not_merged
 
-from ..choices import ReminderKind, TransferStatus
+from .. import events
+from ..choices import TransferStatus
 from ..models import TransferRequest
 from ._common import check_manager, lock_customer, open_primary, require_permission, require_reason
 from .reminders import remind
@@ -56,7 +57,7 @@ def customer_assign(*, customer: Customer, manager: User, by: User, reason: str)
     splits_end_with_primary(customer_ids=[customer.pk], last_day=yesterday, by=by, reason=reason)
     assignment = assignment_set_primary(customer=customer, manager=manager, by=by, reason=reason)
     if manager.pk != by.pk:
-        remind(user=manager, customer=customer, kind=ReminderKind.CUSTOMER_ASSIGNED, detail=by.employee_no)
+        remind(user=manager, customer=customer, kind=events.CUSTOMER_ASSIGNED, figures={"by": by.employee_no})
     return assignment
 
 

@@ -18,7 +18,7 @@ from customers.models import Customer, CustomerUserObjectPermission
 from customers.permissions import require_in_scope
 from customers.services import ensure_not_merged
 
-from ..choices import ReminderKind
+from .. import events
 from ..models import TierPolicy
 from ._common import check_manager, require_permission, require_reason
 from .reminders import remind
@@ -59,7 +59,7 @@ def customer_share(
         target=customer,
         details={"shared_with": with_user.employee_no, "until": until.isoformat(), "reason": reason},
     )
-    remind(user=with_user, customer=customer, kind=ReminderKind.CUSTOMER_SHARED, detail=by.employee_no)
+    remind(user=with_user, customer=customer, kind=events.CUSTOMER_SHARED, figures={"by": by.employee_no})
     return grant
 
 

@@ -18,7 +18,8 @@ from customers.models import Customer, CustomerMonthlyAum
 from customers.permissions import require_in_scope
 from customers.services import ensure_not_merged
 
-from ..choices import OverrideEnd, ReminderKind, TierChangeSource
+from .. import events
+from ..choices import OverrideEnd, TierChangeSource
 from ..evaluation import current_rules, evaluate_customer, latest_business_date, lock_against_evaluation
 from ..models import TierChange, TierLevel, TierOverride, TierPolicy
 from ._common import lock_customer, require_permission, require_reason
@@ -46,8 +47,8 @@ def _record_tier_change(
         remind(
             user=customer.primary_manager,
             customer=customer,
-            kind=ReminderKind.TIER_CHANGED,
-            detail=f"{customer.tier}>{to_tier}",
+            kind=events.TIER_CHANGE,
+            figures={"from": customer.tier, "to": to_tier},
         )
     audit(
         Action.TIER_CHANGED,

@@ -22,7 +22,8 @@ from customers.models import Customer
 from customers.permissions import require_in_scope
 from customers.services import assignment_set_primary, ensure_not_merged
 
-from ..choices import ReminderKind, TransferStatus
+from .. import events
+from ..choices import TransferStatus
 from ..models import AssignmentBatch, TransferRequest
 from ._common import check_manager, lock_customer, open_primary, require_permission, require_reason
 from .reminders import remind
@@ -105,15 +106,15 @@ def _move_customer(transfer: TransferRequest, by: User) -> None:
     remind(
         user=transfer.to_manager,
         customer=customer,
-        kind=ReminderKind.CUSTOMER_ASSIGNED,
-        detail=by.employee_no,
+        kind=events.CUSTOMER_ASSIGNED,
+        figures={"by": by.employee_no},
     )
     if transfer.proposed_by_id not in (by.pk, transfer.to_manager_id):
         remind(
             user=transfer.proposed_by,
             customer=customer,
-            kind=ReminderKind.TRANSFER_DECIDED,
-            detail="approved",
+            kind=events.TRANSFER_DECIDED,
+            figures={"decision": "approved"},
         )
 
 
@@ -121,8 +122,8 @@ def _tell_requester(transfer: TransferRequest, by: User) -> None:
     remind(
         user=transfer.proposed_by,
         customer=transfer.customer,
-        kind=ReminderKind.TRANSFER_DECIDED,
-        detail="rejected",
+        kind=events.TRANSFER_DECIDED,
+        figures={"decision": "rejected"},
     )
 
 

@@ -4,7 +4,7 @@ narrows its list to `visible_to(user)`, calls one service, and says what happene
 Templates only hide buttons; the services check again. List pages declare their
 filters in `vip.filters`.
 
-- `my_customers`: a manager's book, and the reminders beside it.
+- `my_customers`: a manager's book.
 - `customer_actions`: one customer's VIP page and the actions on it.
 - `pool`: the branch pool, the managers' books and their recall.
 - `approvals`: transfers and parameter proposals to decide.
@@ -30,7 +30,7 @@ from .customer_actions import (
     ShareView,
     TransferRequestView,
 )
-from .my_customers import MyCustomersView, ReminderDoneView, RemindersPanelView
+from .my_customers import MyCustomersView
 from .parameters import ParametersView
 from .pool import ManagerListView, ManagerRecallView, PoolView
 from .prospects import ProspectCloseView, ProspectListView
@@ -58,8 +58,6 @@ __all__ = [
     "ProspectListView",
     "RecallView",
     "RegisterView",
-    "ReminderDoneView",
-    "RemindersPanelView",
     "ReportExportView",
     "ReportView",
     "ShareRevokeView",

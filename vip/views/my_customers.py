@@ -1,20 +1,18 @@
-"""A manager's book and the reminders beside it (also the home page's panel)."""
+"""A manager's book (the alerts beside it are keep close's panel, loaded by htmx)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
-from django.views import View
 
 from core.views import ScopedView
 from customers.models import Customer
 
-from .. import selectors, services
+from .. import selectors
 from ..filters import BookFilterSet
-from ..permissions import access_manager, access_reminder
-from ._common import filter_errors, next_or
+from ..permissions import access_manager
+from ._common import filter_errors
 
 
 class MyCustomersView(PermissionRequiredMixin, ScopedView):
@@ -39,7 +37,6 @@ class MyCustomersView(PermissionRequiredMixin, ScopedView):
             customers=self.queryset,
             filtered=filters.qs,
         )
-        reminders, reminder_total = selectors.open_reminders(request.user, limit=10, names=book.names)
         return render(
             request,
             "vip/my_customers.html",
@@ -47,30 +44,7 @@ class MyCustomersView(PermissionRequiredMixin, ScopedView):
                 "book": book,
                 "tier": params.get("tier", ""),
                 "own": manager.pk == request.user.pk,
-                "reminders": reminders,
-                "reminder_total": reminder_total,
                 "no_tier": selectors.NO_TIER,
                 "today": timezone.localdate(),
             },
         )
-
-
-class RemindersPanelView(View):
-    """The home page's reminders panel (loaded by htmx after the page)."""
-
-    def get(self, request):
-        reminders, total = selectors.open_reminders(request.user, limit=8)
-        return render(
-            request,
-            "vip/panels/_reminders_body.html",
-            {"reminders": reminders, "reminder_total": total, "next": reverse("home")},
-        )
-
-
-class ReminderDoneView(ScopedView):
-    access = access_reminder
-
-    def post(self, request, pk: int):
-        reminder = self.get_object(pk, for_change=True)
-        services.reminder_done(reminder=reminder, by=request.user)
-        return redirect(next_or(request, reverse("vip:my_customers")))

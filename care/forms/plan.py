@@ -1,0 +1,127 @@
+"""Forms of the work plan, the visit journal and own reminders. They check the shape
+of what is typed; the services check it again and check the scope."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.forms import BootstrapFormMixin
+from marketing.models import Product
+
+from ..choices import JournalKind, PlanKind, PlanRecurrence, VisitPurpose
+
+BLANK = [("", "—")]
+
+
+def _date():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _time():
+    return forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class PlanItemForm(BootstrapFormMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=PlanKind.choices)
+    customer_no = forms.CharField(
+        label=_("Customer number"), max_length=20, required=False, help_text=_("Leave empty for a to-do.")
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    start_date = forms.DateField(label=_("Date"), widget=_date())
+    start_time = forms.TimeField(label=_("From"), required=False, widget=_time())
+    end_time = forms.TimeField(label=_("Until"), required=False, widget=_time())
+    recurrence = forms.ChoiceField(label=_("Repeats"), choices=PlanRecurrence.choices)
+    recur_until = forms.DateField(label=_("Repeats until"), required=False, widget=_date())
+    notes = forms.CharField(
+        label=_("Notes"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    alert = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_time"), data.get("end_time")
+        if end is not None and start is None:
+            self.add_error("start_time", _("Give the start time of a plan with an end time."))
+        elif start is not None and end is not None and end <= start:
+            self.add_error("end_time", _("The end must be after the start."))
+        if data.get("recurrence") not in (None, PlanRecurrence.NONE):
+            until, first = data.get("recur_until"), data.get("start_date")
+            if until is None:
+                self.add_error("recur_until", _("Say until when it repeats."))
+            elif first is not None and until < first:
+                self.add_error("recur_until", _("It cannot repeat until a day before it starts."))
+        return data
+
+
+class CompleteForm(forms.Form):
+    """Which occurrence of a recurring item is done."""
+
+    on = forms.DateField(required=False)
+
+
+class JournalEntryForm(BootstrapFormMixin, forms.Form):
+    customer_no = forms.CharField(label=_("Customer number"), max_length=20)
+    kind = forms.ChoiceField(label=_("Contact"), choices=JournalKind.choices)
+    visited_at = forms.DateTimeField(
+        label=_("When"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+    )
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=VisitPurpose.choices)
+    products = forms.ModelMultipleChoiceField(
+        label=_("Products discussed"),
+        queryset=Product.objects.filter(is_active=True).order_by("code"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 5}),
+    )
+    feedback = forms.CharField(
+        label=_("Customer's feedback"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    next_step = forms.CharField(label=_("Next step"), max_length=200, required=False)
+    next_step_date = forms.DateField(
+        label=_("Next step date"),
+        required=False,
+        widget=_date(),
+        help_text=_("A date puts the next step in your plan."),
+    )
+    confidential = forms.BooleanField(
+        label=_("Confidential"), required=False, help_text=_("Shown to you and your branch head only.")
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("next_step_date") and not data.get("next_step"):
+            self.add_error("next_step", _("Say what the next step is."))
+        return data
+
+
+class OwnReminderForm(BootstrapFormMixin, forms.Form):
+    customer_no = forms.CharField(label=_("Customer number"), max_length=20, required=False)
+    on = forms.DateField(label=_("Remind me on"), widget=_date())
+    text = forms.CharField(label=_("Reminder"), max_length=200)
+
+
+class JournalFilterForm(BootstrapFormMixin, forms.Form):
+    date_from = forms.DateField(label=_("From"), required=False, widget=_date())
+    date_to = forms.DateField(label=_("To"), required=False, widget=_date())
+    customer_no = forms.CharField(label=_("Customer number"), max_length=20, required=False)
+    purpose = forms.ChoiceField(
+        label=_("Purpose"), choices=BLANK + list(VisitPurpose.choices), required=False
+    )
+    manager = forms.CharField(label=_("Manager (employee number)"), max_length=20, required=False)
+
+    def __init__(self, *args, team: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not team:  # a client manager reads their own journal only
+            del self.fields["manager"]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end must be after the start."))
+        return data
