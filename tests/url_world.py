@@ -148,7 +148,7 @@ def _provision(org, username: str, role: str, branch: str, employee_no: str) -> 
 
 
 # The parts of keep close whose world objects and URL entries live in tests/care/.
-CARE_PARTS = ("alerts", "plan", "outbox", "home")
+CARE_PARTS = ("alerts", "plan", "outbox", "home", "parameters")
 
 
 def build_world() -> World:

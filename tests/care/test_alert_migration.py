@@ -6,8 +6,10 @@ ones done."""
 from __future__ import annotations
 
 import datetime
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
@@ -58,6 +60,9 @@ def test_the_reminders_become_alerts(demo_users, new_customer):  # noqa: F811
     assert (tier.assignee, tier.customer, tier.due_date, tier.event_date) == (cm1, customer, DAY, DAY)
     assert tier.figures == {"from": "gold", "to": "platinum"} and tier.status == "open"
     assert tier.branch_id == customer.home_branch_id and tier.event_key == DAY.isoformat()
+    # the tier levels' names (a transactional test before this one may have flushed
+    # the defaults the data migration wrote)
+    import_module("vip.migrations.0002_default_levels").create_defaults(django_apps, None)
     assert alert_reason(tier) == "Tier changed: 金级 → 白金级"
     done = alerts["contact_overdue"]
     assert done.status == "done" and done.closed_at is not None and done.figures == {"tier": "gold"}
