@@ -126,10 +126,16 @@ def dispute_raise(
 
 
 def _check(dispute: Dispute, by: User) -> None:
-    """The decider's scope covers the manager's branch."""
+    """The decider's scope covers the disputing manager's branch, and the branch of
+    the manager the days would count for."""
     branch_id = dispute.proposed_by.branch_id
     if branch_id is None or not visible_branches(by).filter(pk=branch_id).exists():
         raise PermissionDenied(_("This dispute is outside your branches."))
+    days_for = dispute.manager_of_record
+    if days_for is not None and not visible_branches(by).filter(pk=days_for.branch_id).exists():
+        raise ValidationError(
+            _("The days can count only for a client manager of your branches."), code="manager"
+        )
 
 
 def _apply(dispute: Dispute, by: User) -> dict[str, Any]:
@@ -180,6 +186,7 @@ def dispute_decide(
             days_for = dispute.proposed_by if dispute.claim == DisputeClaim.MINE else manager
             if days_for is not None and not days_for.groups.filter(name=Role.CLIENT_MANAGER).exists():
                 raise ValidationError(_("The days can count only for a client manager."), code="manager")
+
             if dispute.claim == DisputeClaim.NOT_MINE and days_for == dispute.proposed_by:
                 raise ValidationError(_("Name another manager, or none for the branch pool."), code="manager")
             Dispute.objects.filter(pk=dispute.pk, status=ApprovalStatus.PENDING).update(

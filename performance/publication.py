@@ -176,16 +176,14 @@ def version_diff(before: ResultVersion, after: ResultVersion) -> list[ManagerCha
             for row in ManagerResult.objects.filter(version=version)
         }
 
-    def credited(version: ResultVersion) -> dict[int | None, set[int]]:
-        found: dict[int | None, set[int]] = {}
-        for manager, customer in CustomerResult.objects.filter(version=version).values_list(
-            "manager_id", "customer_id"
-        ):
-            found.setdefault(manager, set()).add(customer)
-        return found
+    def credited(version: ResultVersion):
+        return CustomerResult.objects.filter(version=version).values_list("manager_id", "customer_id")
 
     old, new = figures(before), figures(after)
-    old_customers, new_customers = credited(before), credited(after)
+    # the managers (None: pools) credited a customer in one version and not the other:
+    # the two differences of (manager, customer) pairs, computed by the database
+    gone, came = credited(before).difference(credited(after)), credited(after).difference(credited(before))
+    moved = {manager for pairs in (gone, came) for manager, _customer in pairs}
     rule = before.ftp_spreads != after.ftp_spreads
     changes = []
     for key in sorted(set(old) | set(new), key=lambda k: (k[1], k[0] or 0)):
@@ -195,7 +193,7 @@ def version_diff(before: ResultVersion, after: ResultVersion) -> list[ManagerCha
         causes = []
         if rule:
             causes.append("rule")
-        if old_customers.get(key[0], set()) != new_customers.get(key[0], set()):
+        if key[0] in moved:
             causes.append("ownership")
         if not causes:  # the same customers under the same rules: the loaded data changed
             causes.append("data")

@@ -22,32 +22,24 @@ from accounts.models import Branch, User
 from core.approvals import ApprovalStatus
 
 from . import publication as publishing
+from .choices import VersionStatus
 from .exports import figure_labels
 from .forms import NoteForm, PeriodListForm, PublicationForm
 from .models import Period, Publication, ResultVersion
 from .periods import parse_period
-from .selectors import FIGURES
+from .selectors import FIGURES, reads_publication
 from .services import last_loaded_date
 from .views import _show_errors
 
-READERS = (
-    "performance.view_publication",
-    "performance.propose_publication",
-    "performance.approve_publication",
-)
 PAGE_SIZE = 25
 CHANGES_PAGE_SIZE = 50
-
-
-def _may_read(user) -> bool:
-    return any(user.has_perm(permission) for permission in READERS)
 
 
 class PeriodsView(View):
     """The periods, newest first, each with the version it shows and the one waiting."""
 
     def get(self, request):
-        if not _may_read(request.user):
+        if not reads_publication(request.user):
             raise PermissionDenied
         form = PeriodListForm(request.GET)
         return self._render(request, form, PublicationForm())
@@ -103,8 +95,8 @@ class PeriodsView(View):
 
 def _period_row(period: Period) -> dict[str, Any]:
     versions = sorted(period.versions.all(), key=lambda v: v.number)
-    published = [v for v in versions if v.status == "published"]
-    pending = next((v for v in versions if v.status == "pending"), None)
+    published = [v for v in versions if v.status == VersionStatus.PUBLISHED]
+    pending = next((v for v in versions if v.status == VersionStatus.PENDING), None)
     return {
         "period": period,
         "provisional": next((v for v in versions if v.number == 0), None),
@@ -119,7 +111,7 @@ class PeriodView(View):
     waiting for a decision and what it changes per manager and pool."""
 
     def get(self, request, code: str):
-        if not _may_read(request.user):
+        if not reads_publication(request.user):
             raise PermissionDenied
         try:
             code = parse_period(code).code
@@ -131,7 +123,7 @@ class PeriodView(View):
                 "computed_by", "publication__proposed_by", "publication__decided_by"
             ).order_by("-number")
         )
-        pending = next((v for v in versions if v.status == "pending"), None)
+        pending = next((v for v in versions if v.status == VersionStatus.PENDING), None)
         publication = getattr(pending, "publication", None) if pending is not None else None
         changes_page = None
         if publication is not None and publication.changes:

@@ -59,8 +59,8 @@ class SchemeListView(PermissionRequiredMixin, View):
         if form.is_valid():
             try:
                 scheme = schemes.scheme_create(by=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                _keep_on_form(scheme, form, exc)
+            except ValidationError as exc:  # no scheme yet: the refusal shows on the form
+                form.add_error(None, exc)
             else:
                 return redirect("performance:scheme", pk=scheme.pk)
         return self._render(request, form, status=400)

@@ -56,14 +56,19 @@ def version_readable(user, version: ResultVersion) -> bool:
         return False
     if version.status in (VersionStatus.PROVISIONAL, VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED):
         return True
-    return any(
-        user.has_perm(permission)
-        for permission in (
-            "performance.view_publication",
-            "performance.propose_publication",
-            "performance.approve_publication",
-        )
-    )
+    return reads_publication(user)
+
+
+# Who reads the periods and their versions: those who publish figures, and who audit them.
+PUBLICATION_READERS = (
+    "performance.view_publication",
+    "performance.propose_publication",
+    "performance.approve_publication",
+)
+
+
+def reads_publication(user) -> bool:
+    return any(user.has_perm(permission) for permission in PUBLICATION_READERS)
 
 
 def manager_rows(user, version: ResultVersion) -> QuerySet[ManagerResult]:

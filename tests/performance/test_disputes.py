@@ -185,3 +185,14 @@ def test_the_correction_rewrites_only_the_overlapping_assignments(world, make_us
         (world["m2"].pk, D(2026, 11, 8), None),
     ]
     assert [c["change"] for c in changes] == ["ended", "starts later"]
+
+
+def test_the_days_go_only_to_a_manager_of_the_deciders_branches(world, nov, demo_users, make_user):
+    dispute = _raise(
+        world, nov, customer="a", claim=DisputeClaim.NOT_MINE, first=D(2026, 11, 9), last=D(2026, 11, 10)
+    )
+    elsewhere = make_user("client_manager", "12101")  # Shanghai: outside demo_bh's 11100
+    with pytest.raises(ValidationError, match="your branches"):
+        dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True, manager=elsewhere)
+    dispute.refresh_from_db()
+    assert dispute.status == ApprovalStatus.PENDING and dispute.manager_of_record is None

@@ -266,3 +266,20 @@ def test_the_navigation_offers_the_schemes_to_whom_may_read_them(as_user, make_u
     )
     assert 'data-testid="nav-schemes"' not in as_user(world["m1"]).get("/performance/").content.decode()
     assert Indicator.objects.filter(code="deposit_avg").exists()
+
+
+def test_a_refused_creation_shows_on_the_form(as_user, bms, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from performance import schemes
+
+    def refused(**kwargs):
+        raise ValidationError("This period's schemes are closed.")
+
+    monkeypatch.setattr(schemes, "scheme_create", refused)
+    response = as_user(bms[0]).post(
+        "/performance/schemes/", {"period": "2026-11", "role": "outlet", "name": "X"}
+    )
+    assert response.status_code == 400
+    assert "This period&#x27;s schemes are closed." in response.content.decode()
+    assert not Scheme.objects.exists()
