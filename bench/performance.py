@@ -302,7 +302,7 @@ def pages(samples: int) -> None:
                 times.append((time.perf_counter() - started) * 1000)
             queries.append(len(ctx.captured_queries))
         times.sort()
-        p95 = times[max(0, int(len(times) * 0.95) - 1)]
+        p95 = statistics.quantiles(times, n=20)[-1]
         say(
             f"{label:52} {status:>6} {statistics.median(times):8.1f} {p95:8.1f} {times[-1]:8.1f} "
             f"{statistics.median(queries):8.0f}"

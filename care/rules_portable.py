@@ -200,10 +200,6 @@ def _write(ctx: Context, kind: str, hits: Iterable[Hit], assignees: Assignees) -
 # --- the rules (each yields its hits batch by batch) ---------------------------------------------
 
 
-def _is_leap(year: int) -> bool:
-    return calendar.isleap(year)
-
-
 def birthday_hits(ctx: Context) -> Iterator[list[Hit]]:
     from customers.models import Customer
     from marketing.segments import birthday_keys
@@ -223,7 +219,7 @@ def birthday_hits(ctx: Context) -> Iterator[list[Hit]]:
             "pk", "birth_date", "home_branch_id", "primary_manager_id"
         ):
             for year in (day.year, day.year + 1):
-                if birth.month == 2 and birth.day == 29 and not _is_leap(year):
+                if birth.month == 2 and birth.day == 29 and not calendar.isleap(year):
                     on = datetime.date(year, 2, 28)
                 else:
                     on = datetime.date(year, birth.month, birth.day)
@@ -233,14 +229,13 @@ def birthday_hits(ctx: Context) -> Iterator[list[Hit]]:
         yield hits
     found = lunar_birthdays(day, n)
     for chunk in _chunks(found):
-        where = dict(
-            Customer.objects.filter(pk__in=[f.customer_id for f in chunk]).values_list("pk", "home_branch_id")
-        )
-        managers = dict(
-            Customer.objects.filter(pk__in=[f.customer_id for f in chunk]).values_list(
-                "pk", "primary_manager_id"
-            )
-        )
+        # the customers' home branch and manager of record, in one query
+        held = {
+            pk: (branch, manager)
+            for pk, branch, manager in Customer.objects.filter(
+                pk__in=[f.customer_id for f in chunk]
+            ).values_list("pk", "home_branch_id", "primary_manager_id")
+        }
         yield [
             Hit(
                 f.customer_id,
@@ -249,11 +244,10 @@ def birthday_hits(ctx: Context) -> Iterator[list[Hit]]:
                 f.day,
                 _days(f.day, 1),
                 {"birthday": f.day.isoformat(), "age": f.age, "calendar": "lunar"},
-                where.get(f.customer_id),
-                managers.get(f.customer_id),
+                *held[f.customer_id],
             )
             for f in chunk
-            if f.customer_id in where
+            if f.customer_id in held
         ]
 
 
@@ -648,17 +642,6 @@ def evaluate(kind: str, ctx: Context, assignees: Assignees | None = None) -> int
     for hits in HITS[kind](ctx):
         _write(ctx, kind, hits, assignees)
     return Alert.objects.filter(kind=kind).count() - before
-
-
-def evaluator(kind: str) -> Callable[[Context], int]:
-    """The portable counterpart of care.rules' `Rule.evaluate` for `kind`."""
-    if kind not in HITS:
-        raise ValueError(f"no portable evaluation of {kind}")
-
-    def run(ctx: Context) -> int:
-        return evaluate(kind, ctx)
-
-    return run
 
 
 def escalate(*, today: datetime.date, days: int, now: datetime.datetime | None = None) -> int:

@@ -2,6 +2,7 @@
 the portal's rule on every text field: no control characters."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from .text import reject_control_characters
 
@@ -24,3 +25,13 @@ class BootstrapFormMixin:
         # here rather than in __init__: it also covers fields a form adds after it
         reject_control_characters(self)
         super().full_clean()
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's refusal on the form: on its fields where the form has them, the
+    rest above the fields."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)

@@ -110,7 +110,7 @@ def _granted(user) -> list[int]:
     granted = getattr(user, "_granted_customer_cache", None)
     if granted is None:
         shared = granted_customer_ids(user).values_list("content_object_id", flat=True)
-        granted = sorted(set(shared.union(assisted_customer_ids(user))))
+        granted = list(shared.union(assisted_customer_ids(user)))  # UNION: each id once
         user._granted_customer_cache = granted
     return granted
 

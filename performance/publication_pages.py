@@ -192,7 +192,11 @@ class PublicationDecisionView(View):
         publication = get_object_or_404(Publication.objects.select_related("version__period"), pk=pk)
         code = publication.version.period.code
         form = NoteForm(request.POST)
-        note = form.cleaned_data.get("note", "") if form.is_valid() else ""
+        if not form.is_valid():  # a note too long: said, nothing decided
+            for error in form.errors.get("note", []):
+                messages.error(request, str(error))
+            return redirect("performance:period", code=code)
+        note = form.cleaned_data["note"]
         try:
             if self.action == "withdraw":
                 publishing.publication_withdraw(publication=publication, by=request.user, note=note)

@@ -40,15 +40,6 @@ TEAM_OVERDUE = "team_overdue"
 CUSTOMER_ASSIGNED = "customer_assigned"
 CUSTOMER_SHARED = "customer_shared"
 TRANSFER_DECIDED = "transfer_decided"
-KINDS = (
-    TIER_CHANGE,
-    POTENTIAL_VIP,
-    CONTACT_OVERDUE,
-    TEAM_OVERDUE,
-    CUSTOMER_ASSIGNED,
-    CUSTOMER_SHARED,
-    TRANSFER_DECIDED,
-)
 
 
 class Listener(Protocol):

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 
-from ..choices import AlertKind
+from ..choices import AlertKind, AlertPriority
 from ..models import Alert
 from ..reasons import alert_reason, reason_context
 from ..selectors.alerts import alert_list
@@ -80,7 +80,7 @@ class AlertSerializer(serializers.Serializer):
         return alert.status
 
     def get_priority(self, alert: Alert) -> str:
-        return {1: "high", 2: "normal", 3: "low"}.get(alert.priority, str(alert.priority))
+        return AlertPriority(alert.priority).name.lower()
 
     def get_reason(self, alert: Alert) -> str:
         return alert_reason(alert, self.context["names"])

@@ -158,9 +158,6 @@ class MessageQuerySet(CustomerHeldQuerySet):
             return self.filter(own)
         return self.filter((Q(customer__isnull=False) & condition) | own)
 
-    def to_customers(self) -> models.QuerySet:
-        return self.filter(customer__isnull=False)
-
 
 class Message(models.Model):
     customer = models.ForeignKey(

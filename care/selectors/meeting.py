@@ -70,7 +70,6 @@ class Meeting:
     rows: list[ManagerDay]
     median_contacts: float
     median_overdue: float
-    overdue_total: int
 
     @property
     def totals(self) -> dict[str, object]:
@@ -201,5 +200,4 @@ def morning_meeting(user, day: datetime.date, branch: Branch) -> Meeting:
         rows=ordered,
         median_contacts=float(median_contacts),
         median_overdue=float(median_overdue),
-        overdue_total=sum(r.overdue for r in ordered),
     )

@@ -36,7 +36,7 @@ def outbox_messages(
         rows = rows.filter(created_at__date__gte=date_from)
     if date_to:
         rows = rows.filter(created_at__date__lte=date_to)
-    return rows.select_related("customer", "template", "created_by").order_by("-created_at", "-pk")
+    return rows.select_related("customer", "template").order_by("-created_at", "-pk")
 
 
 def messages_for(user, limit: int = 5) -> list[Message]:

@@ -134,10 +134,6 @@ class CalendarPage:
     next: str
     owner: User
 
-    @property
-    def days(self) -> list[CalendarDay]:
-        return [day for week in self.weeks for day in week]
-
 
 def week_value(day: datetime.date) -> str:
     year, week, _weekday = day.isocalendar()

@@ -200,7 +200,7 @@ def plan_item_complete(*, item: PlanItem, by: User, on: datetime.date | None = N
         Action.PLAN_ITEM_DONE,
         actor=by,
         target=item,
-        details={"on": (on or item.start_date).isoformat()},
+        details={"on": (on if item.is_recurring and on else item.start_date).isoformat()},
     )
     return item
 

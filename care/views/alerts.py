@@ -6,6 +6,8 @@ decide who may act (and refuse anyone else), the selectors read from
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +21,7 @@ from django.views import View
 
 from accounts.models import User
 from accounts.scope import ScopeKind, data_scope
+from core.forms import add_service_errors
 
 from ..forms.alerts import (
     AlertDismissForm,
@@ -40,15 +43,6 @@ def _next_or(request, default: str) -> str:
     ):
         return target
     return default
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    """A service's refusal on the form: on its fields where the form has them."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _may_hand_over(user: User) -> bool:
@@ -120,7 +114,9 @@ class AlertDetailView(PermissionRequiredMixin, View):
             "hand_over_form": forms.get("hand_over_form") or AlertHandOverForm(candidates=candidates),
             "may_hand_over": hand_over,
             "plan_url": (
-                f"/care/plan/new/?customer={alert.customer.customer_no}&alert={alert.pk}"
+                reverse("care:plan_new")
+                + "?"
+                + urlencode({"customer": alert.customer.customer_no, "alert": alert.pk})
                 if alert.customer_id
                 else ""
             ),
@@ -153,7 +149,7 @@ class _AlertActionView(PermissionRequiredMixin, View):
             try:
                 self.act(request, alert, form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             except PermissionDenied:
                 raise
             else:

@@ -14,6 +14,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.forms import add_service_errors
 from core.views import ScopedView
 from customers.permissions import access_customer
 
@@ -80,7 +81,7 @@ class CustomerServicesView(PermissionRequiredMixin, View):
             try:
                 services.subscription_add(customer=customer, user=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Subscription recorded."))
                 return redirect("care:customer_services", customer_no=customer.customer_no)
@@ -97,14 +98,6 @@ class SubscriptionCancelView(PermissionRequiredMixin, View):
         services.subscription_cancel(subscription=subscription, user=request.user, note=note)
         messages.success(request, _("Subscription cancelled."))
         return redirect("care:customer_services", customer_no=subscription.customer.customer_no)
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 urlpatterns = [

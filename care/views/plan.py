@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.scope import ScopeKind, data_scope
+from core.forms import add_service_errors
 from customers.permissions import access_customer
 
 from ..choices import PlanKind, PlanRecurrence
@@ -34,15 +35,6 @@ NO_CUSTOMER = gettext_lazy("No customer with this number in your scope.")
 
 def _calendar_url(day: datetime.date) -> str:
     return f"{reverse('care:calendar')}?{urlencode({'week': selectors.week_value(day)})}"
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    """A service's refusal on the form: on its fields where the form has them."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _customer_or_error(request, form, customer_no: str):
@@ -160,7 +152,7 @@ class PlanCreateView(PermissionRequiredMixin, View):
                     owner=request.user, customer=customer, alert=alert, **_item_kwargs(form.cleaned_data)
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Added to your plan."))
                 return redirect(_calendar_url(item.start_date))
@@ -204,7 +196,7 @@ class PlanEditView(PermissionRequiredMixin, View):
                     item=item, by=request.user, customer=customer, **_item_kwargs(form.cleaned_data)
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Plan item saved."))
                 return redirect(_calendar_url(item.start_date))
@@ -268,7 +260,7 @@ class OwnReminderCreateView(PermissionRequiredMixin, View):
                     text=form.cleaned_data["text"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Reminder set."))
                 return redirect(_calendar_url(alert.due_date))
@@ -361,7 +353,7 @@ class JournalCreateView(PermissionRequiredMixin, View):
                     confidential=data["confidential"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 if data.get("next_step_date"):
                     messages.success(request, _("Recorded; the next step is in your plan."))

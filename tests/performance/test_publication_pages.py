@@ -197,3 +197,14 @@ def test_a_dispute_page_says_the_periods_are_being_computed_again(computed, demo
     dispute_decide(dispute=dispute, by=demo_users["demo_bh"], approve=True)  # its job not run yet
     page = as_user(demo_users["demo_bh"]).get("/performance/disputes/")
     assert 'data-testid="recalculating"' in page.content.decode()
+
+
+def test_a_note_too_long_decides_nothing(computed, people, as_user, jobs):
+    with jobs():
+        publication = publication_propose(code="2026-11", by=people["maker"], reason="Month end close")
+    page = as_user(people["checker"]).post(
+        f"/performance/publications/{publication.pk}/reject/", {"note": "x" * 301}, follow=True
+    )
+    assert page.status_code == 200 and "300" in page.content.decode()  # the limit is said
+    publication.refresh_from_db()
+    assert publication.status == "pending"
