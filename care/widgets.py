@@ -27,9 +27,9 @@ def _branch_head(user) -> bool:
 
 
 def _alerts_due(user, day: datetime.date) -> dict[str, Any]:
-    from .selectors.day import alerts_due
+    from .selectors.day import my_alerts_due
 
-    rows, total = alerts_due(user, day)
+    rows, total = my_alerts_due(user, day)
     return {"rows": rows, "total": total, "day": day}
 
 

@@ -577,7 +577,6 @@ URLS["vip:prospect_close"] = Url(
     )
 )
 URLS["vip:parameters"] = Url(Case(get="200 200 200 200 403 403 403 403 login"))
-URLS["vip:approvals_panel"] = Url(Case(get=EVERYONE))
 URLS["vip:transfer_approve"] = Url(
     scoped(_of("transfer", "who"), post=BRANCH_WORK_POST, data=lambda w, s: {"note": "fine"})
 )

@@ -19,7 +19,6 @@ urlpatterns = [
     path("prospects/", views.ProspectListView.as_view(), name="prospects"),
     path("prospects/<int:pk>/close/", views.ProspectCloseView.as_view(), name="prospect_close"),
     path("parameters/", views.ParametersView.as_view(), name="parameters"),
-    path("panels/approvals/", views.ApprovalsPanelView.as_view(), name="approvals_panel"),
     path(
         "transfers/<int:pk>/approve/",
         views.TransferDecisionView.as_view(action="approve"),

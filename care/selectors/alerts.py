@@ -130,7 +130,7 @@ def alerts_due(user: User, day: datetime.date, limit: int = 8) -> tuple[list[Ale
     """The home page's panel: the user's open alerts due by `day` (overdue ones
     first), with their reasons; and how many there are in all. Three queries at
     most (the count, the rows, the level names)."""
-    due = cast(AlertQuerySet, Alert.objects.visible_to(user)).awake(day).filter(due_date__lte=day)
+    due = Alert.objects.visible_to(user).awake(day).filter(due_date__lte=day)
     total = due.count()
     alerts = list(due.select_related(*RELATED).order_by("due_date", "priority", "id")[:limit])
     return alert_rows(user, alerts, day), total
@@ -157,7 +157,7 @@ def customer_alerts(customer: Any, user: User) -> list[PanelItem]:
         return []
     day = timezone.localdate()
     alerts = list(
-        cast(AlertQuerySet, Alert.objects.visible_to(user))
+        Alert.objects.visible_to(user)
         .awake(day)
         .filter(customer=customer)
         .order_by("due_date", "priority", "id")[:10]

@@ -17,22 +17,15 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, F, Min, Q, Value, When, Window
+from django.db.models import Case, Count, F, Min, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from accounts.scope import ScopeKind, data_scope, visible_branches
 
-from ..choices import AlertKind, AlertStatus
+from ..choices import AlertKind
 from ..models import Alert
 
 SHOWN = 8
-
-
-def due_condition(day: datetime.date) -> Q:
-    """Open on `day` (open, or snoozed until a day that has come) and due by it."""
-    return (Q(status=AlertStatus.OPEN) | Q(status=AlertStatus.SNOOZED, snoozed_until__lte=day)) & Q(
-        due_date__lte=day
-    )
 
 
 def _day_alerts(user, day: datetime.date, limit: int) -> dict[bool, tuple[list[Any], int]]:
@@ -50,8 +43,9 @@ def _day_alerts(user, day: datetime.date, limit: int) -> dict[bool, tuple[list[A
     found = list(
         Alert.objects.visible_to(user)
         .filter(assignee=user)
-        .filter(due_condition(day))
-        .select_related("customer", "assignee")
+        .awake(day)
+        .filter(due_date__lte=day)
+        .select_related("customer")
         .annotate(
             is_contact=contact,
             position=Window(RowNumber(), partition_by=[contact], order_by=order),
@@ -69,9 +63,11 @@ def _day_alerts(user, day: datetime.date, limit: int) -> dict[bool, tuple[list[A
     return groups
 
 
-def alerts_due(user, day: datetime.date, limit: int = SHOWN) -> tuple[list[Any], int]:
-    """The user's own alerts due by `day`, overdue contacts aside, the highest
-    priority first, and how many there are."""
+def my_alerts_due(user, day: datetime.date, limit: int = SHOWN) -> tuple[list[Any], int]:
+    """The user's own alerts due by `day`, overdue contacts aside (they have their own
+    widget), the highest priority first, and how many there are. Not
+    `selectors.alerts.alerts_due`: that one is every alert in the user's scope, a
+    branch head's team included, by due date (the alerts panel)."""
     return _day_alerts(user, day, limit)[False]
 
 
@@ -97,7 +93,8 @@ def team_overdue(user, day: datetime.date, limit: int = SHOWN) -> tuple[list[Man
     grouped = (
         Alert.objects.visible_to(user)
         .filter(branch__in=visible_branches(user))
-        .filter(due_condition(day - datetime.timedelta(days=1)))
+        .awake(day)
+        .filter(due_date__lt=day)
         .values("assignee_id", "assignee__display_name", "assignee__employee_no")
         .annotate(count=Count("pk"), oldest=Min("due_date"))
         .order_by("-count", "assignee__employee_no")

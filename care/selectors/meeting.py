@@ -39,7 +39,6 @@ from vip.standards import CONTACT_KINDS
 
 from ..choices import AlertKind
 from ..models import Alert
-from .day import due_condition
 
 LAGGING_RULE = _(
     "A manager is lagging when their contacts yesterday are below the team's median "
@@ -170,7 +169,8 @@ def morning_meeting(user, day: datetime.date, branch: Branch) -> Meeting:
         for row in (
             Alert.objects.visible_to(user)
             .filter(assignee_id__in=ids)
-            .filter(due_condition(day))
+            .awake(day)
+            .filter(due_date__lte=day)
             .values("assignee_id")
             .annotate(
                 today=Count("pk", filter=Q(due_date=day)),

@@ -159,6 +159,10 @@ def plan_item_update(*, item: PlanItem, by: User, **changes) -> PlanItem:
         return item
     if "customer" in changed:
         _check_customer(by, changes["customer"])
+        customer = changes["customer"]
+        alert = item.alert
+        if alert is not None and alert.customer_id not in (None, getattr(customer, "pk", None)):
+            raise ValidationError({"customer": _("The alert is about another customer.")})
     moved = "start_date" in changed
     for name in changed:
         setattr(item, name, changes[name])

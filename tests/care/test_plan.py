@@ -486,3 +486,16 @@ def test_a_plan_item_is_its_owners_and_the_branch_heads_above(world):
     assert sees("bh") == {mine, todo, theirs}  # 11101 and 11102 are under 11100
     assert sees("bm") == {mine, todo, theirs, far}
     assert sees("cm3") == {far}
+
+
+def test_an_edit_keeps_the_customer_in_scope_and_the_alerts(client, world, new_customer):  # noqa: F811
+    cm1 = world["users"]["cm1"]
+    alert = _alert(world["own"], cm1, due=today())
+    item = plan_item_create(owner=cm1, customer=world["own"], title="Visit", start_date=today(), alert=alert)
+    with pytest.raises(PermissionDenied):  # a customer outside the manager's scope
+        plan_item_update(item=item, by=cm1, customer=world["foreign"])
+    another = new_customer(manager=cm1)
+    with pytest.raises(ValidationError, match="another customer"):  # not the alert's customer
+        plan_item_update(item=item, by=cm1, customer=another)
+    item.refresh_from_db()
+    assert item.customer == world["own"]

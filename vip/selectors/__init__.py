@@ -17,7 +17,6 @@ Callers import from here (`from vip import selectors`)."""
 from .approvals import (
     my_proposals,
     my_transfer_requests,
-    pending_approval_count,
     proposals_to_approve,
     transfers_to_approve,
 )
@@ -68,7 +67,6 @@ __all__ = [
     "month_end",
     "my_proposals",
     "my_transfer_requests",
-    "pending_approval_count",
     "pool_counts",
     "pool_customers",
     "proposals_to_approve",

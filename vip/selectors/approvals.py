@@ -48,19 +48,3 @@ def my_proposals(user: User, limit: int = 50) -> list[ParameterProposal]:
         .select_related("decided_by")
         .order_by("-proposed_at")[:limit]
     )
-
-
-def pending_approval_count(user: User) -> int:
-    count = 0
-    if user.has_perm("vip.approve_transferrequest"):
-        count += (
-            TransferRequest.objects.visible_to(user)
-            .filter(status=TransferStatus.PENDING)
-            .exclude(proposed_by=user)
-            .count()
-        )
-    if user.has_perm("vip.approve_parameterproposal"):
-        count += (
-            ParameterProposal.objects.filter(status=ProposalStatus.PENDING).exclude(proposed_by=user).count()
-        )
-    return count

@@ -15,7 +15,7 @@ filters in `vip.filters`.
 
 `vip.urls` names the views from here."""
 
-from .approvals import ApprovalsPanelView, ApprovalsView, ProposalDecisionView, TransferDecisionView
+from .approvals import ApprovalsView, ProposalDecisionView, TransferDecisionView
 from .batch import BatchErrorsView, BatchStartView, BatchView
 from .customer_actions import (
     AssignView,
@@ -37,7 +37,6 @@ from .prospects import ProspectCloseView, ProspectListView
 from .reports import ReportExportView, ReportView
 
 __all__ = [
-    "ApprovalsPanelView",
     "ApprovalsView",
     "AssignView",
     "BatchErrorsView",

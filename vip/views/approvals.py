@@ -19,15 +19,6 @@ from ..permissions import access_transfer
 from ._common import next_or, show_errors
 
 
-class ApprovalsPanelView(View):
-    def get(self, request):
-        return render(
-            request,
-            "vip/panels/_approvals_body.html",
-            {"count": selectors.pending_approval_count(request.user)},
-        )
-
-
 class ApprovalsView(View):
     """What waits for the user's decision (transfers, parameter proposals) and what
     the user asked for."""
