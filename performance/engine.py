@@ -24,6 +24,10 @@ The nightly run extends a period instead of computing it again (`extend`): the
 figures are sums over days, so the days from the last counted day to the new one
 are computed alone and added to each customer's row. Only when nothing already
 counted can have changed (`services.compute_version` decides).
+
+The customer rows are written through `rows.VersionRows`: on PostgreSQL into a
+table of the version's own, swapped in whole once the managers' figures are read
+from it.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from django.db import connection, transaction
 from customers.choices import AssignmentRole, BatchStatus
 from customers.models import BatchLoad
 
-from .models import CustomerResult, ManagerResult, ResultVersion
+from .models import ManagerResult, ResultVersion
+from .rows import ZERO_BELOW, VersionRows
 
 DEPOSIT = ("DEP_CUR", "DEP_TIME")
 LOAN = ("LOAN_MORTGAGE", "LOAN_CONSUMER", "LOAN_BUSINESS")
@@ -47,14 +52,9 @@ LIABILITY_BUSINESS = DEPOSIT
 ASSET_BUSINESS = (*LOAN, "CREDIT_CARD")
 EPOCH = datetime.date(1970, 1, 1)
 CENT = Decimal("0.01")
-# a customer's +1 and -1 over the same days leave nothing (or float dust)
-ZERO_BELOW = "0.0000001"
 SUMS = ("dep", "loan", "aum", "liab", "asset", "inter")
 # FTP spreads have 4 decimals (performance.parameters.PLACES): whole ten-thousandths
 SPREAD_UNITS = 10000
-COLUMN_NAMES = ("deposit_days", "loan_days", "aum_days", "liability", "asset", "intermediary")
-COLUMNS = ", ".join(COLUMN_NAMES)
-DELTA_COLUMNS = ", ".join(f"{c} NUMERIC(30, 10)" for c in COLUMN_NAMES)
 
 
 def spread_units(spread: Decimal | None) -> int:
@@ -128,10 +128,6 @@ class _Sql:
         """An integer sum as a decimal, to divide exactly."""
         return f"CAST({name} AS NUMERIC)" if self.postgres else f"({name} * 1.0)"
 
-    def same(self, a: str, b: str) -> str:
-        """Equal, a null equal to a null (a pool's rows have no manager)."""
-        return f"{a} IS NOT DISTINCT FROM {b}" if self.postgres else f"{a} IS {b}"
-
 
 def compute(
     version: ResultVersion,
@@ -142,17 +138,18 @@ def compute(
 ) -> int:
     """Write the version's customer and manager figures (replacing any it had) for
     the counted days from `start` to `through`; returns the number of counted days."""
-    with transaction.atomic():
-        CustomerResult.objects.filter(version=version).delete()
+    with transaction.atomic(), connection.cursor() as cursor:
         ManagerResult.objects.filter(version=version).delete()
-        if through is None or through < start:
-            return 0
-        days = (through - start).days + 1
-        covered = coverage(loaded_dates(through), start, through)
-        with connection.cursor() as cursor:
+        rows = VersionRows.of(cursor, version.pk)
+        rows.replace()
+        days = 0
+        if through is not None and through >= start:
+            days = (through - start).days + 1
+            covered = coverage(loaded_dates(through), start, through)
             credit = _Credit(cursor, _Sql(), start=start, through=through, covered=covered, spreads=spreads)
-            credit.run(lambda: credit.insert_figures(version))
-        _manager_figures(version, days)
+            credit.run(lambda: rows.write(*credit.figures()))
+            _manager_figures(version, days, rows.table)
+        rows.finish()
         return days
 
 
@@ -163,27 +160,76 @@ def extend(
     counted_through: datetime.date,
     through: datetime.date,
     spreads: Mapping[str, Decimal],
+    new_days: NewDays | None = None,
 ) -> int:
     """Add the days after `counted_through` up to `through` to a version computed
     from `start` to `counted_through` with the same spreads and data: the same figures
-    `compute` would write for `start`..`through`, computed from the new days only.
+    `compute` would write for `start`..`through`, computed from the new days only
+    (or taken from `new_days`, where another period of the night computed them).
     Returns the number of counted days."""
     days = (through - start).days + 1
-    with transaction.atomic():
-        covered = coverage(loaded_dates(through), counted_through + datetime.timedelta(days=1), through)
-        with connection.cursor() as cursor:
-            credit = _Credit(
-                cursor,
-                _Sql(),
-                start=counted_through + datetime.timedelta(days=1),
-                through=through,
-                covered=covered,
-                spreads=spreads,
-            )
-            credit.run(lambda: credit.add_figures(version))
+    with transaction.atomic(), connection.cursor() as cursor:
+        rows = VersionRows.of(cursor, version.pk)
+        rows.keep()
+        key = (counted_through, through, tuple(sorted((c, str(v)) for c, v in spreads.items())))
+        computed = new_days.computed(cursor, key) if new_days is not None else None
+        if computed is not None:
+            rows.add(f"SELECT * FROM {computed}", [])
+        else:
+            first = counted_through + datetime.timedelta(days=1)
+            covered = coverage(loaded_dates(through), first, through)
+            credit = _Credit(cursor, _Sql(), start=first, through=through, covered=covered, spreads=spreads)
+
+            def add() -> None:
+                select, params = credit.figures()
+                if new_days is not None:
+                    select, params = new_days.keep(cursor, key, select, params), []
+                rows.add(select, params)
+
+            credit.run(add)
         ManagerResult.objects.filter(version=version).delete()
-        _manager_figures(version, days)
+        _manager_figures(version, days, rows.table)
+        rows.finish()
     return days
+
+
+class NewDays:
+    """The figures of the days a night adds, computed once for the open periods it
+    extends by the same days with the same spreads (the month, the quarter and the
+    year, most nights): kept in a temporary table of the connection's until the end
+    of the `with` block."""
+
+    def __init__(self) -> None:
+        self.tables: dict[tuple, str] = {}
+
+    def __enter__(self) -> NewDays:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with connection.cursor() as cursor:
+            for table in self.tables.values():
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        self.tables.clear()
+
+    def computed(self, cursor, key: tuple) -> str | None:
+        """The table of the days of `key`, if a committed computation left it."""
+        table = self.tables.get(key)
+        if table is None:
+            return None
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT to_regclass(%s)", [f"pg_temp.{table}"])
+        else:
+            cursor.execute("SELECT name FROM sqlite_temp_master WHERE name = %s", [table])
+        found = cursor.fetchone()
+        return table if found and found[0] is not None else None
+
+    def keep(self, cursor, key: tuple, select: str, params: list) -> str:
+        """Write the rows of `select` into a table kept for the other periods; its name."""
+        table = f"perf_new_days_{len(self.tables) + 1}"
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
+        self.tables[key] = table
+        return f"SELECT * FROM {table}"
 
 
 class _Credit:
@@ -198,7 +244,7 @@ class _Credit:
         return self.only.format(column)
 
     def run(self, write) -> None:
-        tables = ("perf_cov", "perf_whole", "perf_income", "perf_credit", "perf_single", "perf_delta")
+        tables = ("perf_cov", "perf_whole", "perf_income", "perf_credit", "perf_single")
         for table in tables:
             self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
         try:
@@ -378,7 +424,7 @@ class _Credit:
         for table in ("perf_credit", "perf_whole", "perf_income", "perf_single"):
             cursor.execute(f"ANALYZE {table}")
 
-    def _figures(self) -> tuple[str, list]:
+    def figures(self) -> tuple[str, list]:
         """SELECT customer_id, manager_id and the six unrounded sums of the counted
         days, one row per customer and manager (or pool) with anything to count.
 
@@ -434,46 +480,6 @@ class _Credit:
             f"AND {income_day} >= c.d0 AND {income_day} <= c.d1"
             f") AS credited GROUP BY customer_id, manager_id HAVING {having}",
             [*self.cb_params, self.start, self.through],
-        )
-
-    def insert_figures(self, version: ResultVersion) -> None:
-        select, params = self._figures()
-        self.cursor.execute(
-            f"INSERT INTO performance_customerresult (version_id, customer_id, manager_id, {COLUMNS}) "
-            f"SELECT %s, f.* FROM ({select}) AS f",
-            [version.pk, *params],
-        )
-
-    def add_figures(self, version: ResultVersion) -> None:
-        """Add the counted days' figures to the version's rows: into a row the
-        customer and manager already have, else as a new row."""
-        select, params = self._figures()
-        same_manager = self.sql.same("r.manager_id", "d.manager_id")
-        self.cursor.execute(
-            f"CREATE TEMP TABLE perf_delta (customer_id BIGINT, manager_id BIGINT, {DELTA_COLUMNS})"
-        )
-        self.cursor.execute(f"INSERT INTO perf_delta {select}", params)
-        self.cursor.execute("CREATE INDEX perf_delta_customer ON perf_delta (customer_id)")
-        self.cursor.execute("ANALYZE perf_delta")
-        additions = ", ".join(f"{c} = r.{c} + d.{c}" for c in COLUMN_NAMES)
-        self.cursor.execute(
-            f"UPDATE performance_customerresult AS r SET {additions} FROM perf_delta d "
-            f"WHERE r.version_id = %s AND r.customer_id = d.customer_id AND {same_manager}",
-            [version.pk],
-        )
-        self.cursor.execute(
-            f"INSERT INTO performance_customerresult (version_id, customer_id, manager_id, {COLUMNS}) "
-            f"SELECT %s, d.* FROM perf_delta d WHERE NOT EXISTS (SELECT 1 FROM performance_customerresult r "
-            f"WHERE r.version_id = %s AND r.customer_id = d.customer_id AND {same_manager})",
-            [version.pk, version.pk],
-        )
-        nothing = " AND ".join(f"ABS(r.{c}) <= {ZERO_BELOW}" for c in COLUMN_NAMES)
-        self.cursor.execute(
-            "DELETE FROM performance_customerresult WHERE id IN ("
-            "SELECT r.id FROM performance_customerresult r "
-            f"JOIN perf_delta d ON r.customer_id = d.customer_id AND {same_manager} "
-            f"WHERE r.version_id = %s AND {nothing})",
-            [version.pk],
         )
 
     def day_rows(self) -> list[tuple]:
@@ -611,16 +617,23 @@ def _as_date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
 
-def _manager_figures(version: ResultVersion, days: int) -> None:
-    """A manager's (or a branch pool's) figures: their customers' summed, rounded once."""
+def _manager_figures(version: ResultVersion, days: int, table: str) -> None:
+    """A manager's (or a branch pool's) figures: their customers' (the version's rows
+    in `table`) summed, rounded once. A manager counts for their branch; a pool (or
+    a manager of no branch) for the customers' home branch, the only rows that read
+    the customers."""
+    sums = "SUM(cr.deposit_days), SUM(cr.loan_days), SUM(cr.aum_days), SUM(cr.liability), SUM(cr.asset), "
+    sums += "SUM(cr.intermediary)"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT cr.manager_id, COALESCE(u.branch_id, c.home_branch_id), SUM(cr.deposit_days), "
-            "SUM(cr.loan_days), SUM(cr.aum_days), SUM(cr.liability), SUM(cr.asset), SUM(cr.intermediary) "
-            "FROM performance_customerresult cr JOIN customers_customer c ON c.id = cr.customer_id "
-            "LEFT JOIN accounts_user u ON u.id = cr.manager_id WHERE cr.version_id = %s "
-            "GROUP BY cr.manager_id, COALESCE(u.branch_id, c.home_branch_id)",
-            [version.pk],
+            f"SELECT cr.manager_id, u.branch_id, {sums} FROM {table} cr "
+            "JOIN accounts_user u ON u.id = cr.manager_id "
+            "WHERE cr.version_id = %s AND u.branch_id IS NOT NULL GROUP BY cr.manager_id, u.branch_id "
+            f"UNION ALL SELECT cr.manager_id, c.home_branch_id, {sums} FROM {table} cr "
+            "JOIN customers_customer c ON c.id = cr.customer_id "
+            "LEFT JOIN accounts_user u ON u.id = cr.manager_id "
+            "WHERE cr.version_id = %s AND u.branch_id IS NULL GROUP BY cr.manager_id, c.home_branch_id",
+            [version.pk, version.pk],
         )
         rows = cursor.fetchall()
     results = []

@@ -38,7 +38,7 @@ def last_loaded_date() -> datetime.date | None:
     return BatchLoad.objects.filter(status=BatchStatus.LOADED).aggregate(last=Max("business_date"))["last"]
 
 
-def performance_run(code: str, *, by=None) -> ResultVersion:
+def performance_run(code: str, *, by=None, new_days: engine.NewDays | None = None) -> ResultVersion:
     """Compute an open period's provisional figures (version 0) from the data loaded
     so far, replacing them (idempotent). A closed period's published figures are
     never computed over: its recalculation is a new version proposed for approval
@@ -58,12 +58,15 @@ def performance_run(code: str, *, by=None) -> ResultVersion:
         version, _created = ResultVersion.objects.get_or_create(
             period=period, number=0, defaults={"status": VersionStatus.PROVISIONAL}
         )
-        return compute_version(version, span, by=by)
+        return compute_version(version, span, by=by, new_days=new_days)
 
 
-def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> ResultVersion:
+def compute_version(
+    version: ResultVersion, span: PeriodSpan, *, by=None, new_days: engine.NewDays | None = None
+) -> ResultVersion:
     """Write a version's figures from the data loaded so far, with the period's FTP
-    spreads, under the one-run-at-a-time lock; audited."""
+    spreads, under the one-run-at-a-time lock; audited. An extension takes the new
+    days' figures from `new_days` where another period computed them."""
     started, begun = time.monotonic(), timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -82,6 +85,7 @@ def compute_version(version: ResultVersion, span: PeriodSpan, *, by=None) -> Res
                 counted_through=version.counted_through,
                 through=through,
                 spreads=spreads,
+                new_days=new_days,
             )
         else:
             version.counted_days = engine.compute(version, start=span.start, through=through, spreads=spreads)
@@ -165,9 +169,10 @@ def may_extend(version: ResultVersion, through: datetime.date | None, spreads) -
 
 def refresh_after_load(dates: Iterable[datetime.date]) -> list[ResultVersion]:
     """The post-load step: compute again the open periods (month, quarter, year) of
-    the loaded dates."""
+    the loaded dates; the days they are extended by are computed once."""
     codes = sorted({span.code for day in dates for span in periods_of(day)})
     closed = set(
         Period.objects.filter(code__in=codes, status=PeriodStatus.CLOSED).values_list("code", flat=True)
     )
-    return [performance_run(code) for code in codes if code not in closed]
+    with engine.NewDays() as new_days:
+        return [performance_run(code, new_days=new_days) for code in codes if code not in closed]

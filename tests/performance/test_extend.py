@@ -119,3 +119,51 @@ def test_an_assignment_recorded_for_a_day_not_yet_counted_still_extends(world):
     share = CustomerResult.objects.get(version=version, customer=world["d"], manager=world["m2"])
     assert share.deposit_days == Decimal("500")  # one day of 500
     assert CustomerAssignment.objects.filter(customer=world["d"]).count() == 1
+
+
+def _computations_of_days(queries) -> int:
+    """Computations of days (whole or added): each sums the loaded days once."""
+    return sum(q["sql"].startswith("CREATE TEMP TABLE perf_whole") for q in queries)
+
+
+@pytest.mark.parametrize("year_spreads", ["same", "own"])
+def test_a_night_computes_its_days_once_for_the_month_quarter_and_year(world, year_spreads):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from performance.services import refresh_after_load
+
+    _hold_back_the_last_days()
+    codes = ("2026", "2026-11", "2026-Q4")
+    before = {code: performance_run(code) for code in codes}
+    if year_spreads == "own":  # the year's spreads change: it is computed whole, on its own
+        FtpSpreads.objects.create(
+            period=before["2026"].period, spreads={**before["2026"].ftp_spreads, "DEP_CUR": "0.0300"}
+        )
+    _load_them()
+    with CaptureQueriesContext(connection) as night:
+        versions = refresh_after_load(LATER)
+    assert [v.period.code for v in versions] == sorted(codes)
+    assert _computations_of_days(night.captured_queries) == {"same": 1, "own": 2}[year_spreads]
+    for version in versions:
+        assert version.pk == before[version.period.code].pk
+        assert _extended_version(version) == (year_spreads == "same" or version.period.code != "2026")
+        assert _rows(version) == _computed_whole_from(version, version.period.start)
+    if connection.vendor == "postgresql":  # nothing left behind in the connection
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('pg_temp.perf_new_days_1')")
+            assert cursor.fetchone()[0] is None
+
+
+def _extended_version(version) -> bool:
+    event = (
+        AuditEvent.objects.filter(action="performance_computed", target_id=str(version.pk))
+        .order_by("-id")
+        .first()
+    )
+    return event.details["extended"]
+
+
+def _computed_whole_from(version, start):
+    engine.compute(version, start=start, through=version.counted_through, spreads=spreads_for(version.period))
+    return _rows(version)
