@@ -29,6 +29,10 @@ class Action(models.TextChoices):
     USER_DISABLED = "user_disabled", _("User disabled")
     USER_REACTIVATION_REQUESTED = "user_reactivation", _("User reactivation requested")
     ROLES_CHANGED = "roles_changed", _("Roles changed")
+    USER_CHANGE_REQUESTED = "user_change_requested", _("Change of roles or branch requested")
+    USER_CHANGE_APPROVED = "user_change_approved", _("Change of roles or branch approved")
+    USER_CHANGE_REJECTED = "user_change_rejected", _("Change of roles or branch rejected")
+    USER_CHANGE_WITHDRAWN = "user_change_withdrawn", _("Change of roles or branch withdrawn")
     PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
     TOKEN_ISSUED = "token_issued", _("API token issued")
     PII_REVEALED = "pii_revealed", _("Personal data revealed")
@@ -72,6 +76,9 @@ class Action(models.TextChoices):
     MESSAGES_FROM_ALERTS = "messages_from_alerts", _("Care messages queued from alerts")
     SUBSCRIPTION_ADDED = "subscription_added", _("Service subscription added")
     SUBSCRIPTION_CANCELLED = "subscription_cancelled", _("Service subscription cancelled")
+    # the audit pages: a customer refused as outside the user's scope, a finding reviewed
+    CUSTOMER_ACCESS_REFUSED = "customer_access_refused", _("Customer outside the scope refused")
+    FINDING_REVIEWED = "finding_reviewed", _("Suspicious-operation finding reviewed")
 
 
 @dataclass(frozen=True)

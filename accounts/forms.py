@@ -67,19 +67,3 @@ class UserFilterForm(BootstrapFormMixin, forms.Form):
         label=_("Status"), required=False, choices=[("", _("All"))] + list(UserStatus.choices)
     )
     role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All"))] + list(Role.choices))
-
-
-class AuditFilterForm(BootstrapFormMixin, forms.Form):
-    action = forms.CharField(label=_("Action"), required=False)
-    actor = forms.CharField(label=_("User"), required=False)
-    target = forms.CharField(label=_("Target"), required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError(_("The start date is after the end date."))
-        return data

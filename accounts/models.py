@@ -245,3 +245,95 @@ class HomeLayout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {', '.join(self.widgets)}"
+
+
+class UserChangeRequest(ApprovalRecord):
+    """A proposed change of an existing user's roles and branch (a client manager
+    made branch head, moved to another outlet), waiting for a second system
+    administrator. `roles` and `branch` are the values asked for; `old_roles` and
+    `old_branch` what the user had when it was asked, shown beside them. At most
+    one request per user is pending at a time."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="change_requests"
+    )
+    roles = models.JSONField(_("new roles"), default=list)
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("new branch"), on_delete=models.PROTECT, related_name="+"
+    )
+    old_roles = models.JSONField(_("roles before"), default=list)
+    old_branch = models.ForeignKey(
+        Branch,
+        verbose_name=_("branch before"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+
+    class Meta:
+        verbose_name = _("change of roles or branch")
+        verbose_name_plural = _("changes of roles or branch")
+        ordering = ["-proposed_at", "-id"]
+        permissions = [
+            ("request_user_change", _("Can request a change of a user's roles or branch")),
+            ("approve_user_change", _("Can approve or reject changes of users' roles or branch")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status=ApprovalStatus.PENDING),
+                name="user_change_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {', '.join(self.roles)} at branch {self.branch_id}"
+
+
+class FindingRule(models.TextChoices):
+    """The rules of the suspicious-operation report (accounts.audit_report)."""
+
+    BULK_EXPORT = "bulk_export", _("Bulk export")
+    OFF_HOURS = "off_hours", _("Activity outside working hours")
+    OUTSIDE_SCOPE = "outside_scope", _("Customers outside the scope asked for")
+    FAILED_LOGINS = "failed_logins", _("Repeated failed logins")
+    PII_REVEALS = "pii_reveals", _("Personal data revealed beyond the daily limit")
+
+
+class ReviewOutcome(models.TextChoices):
+    # "explanation accepted" (说明合理), not "explained": no code reads as SQL EXPLAIN
+    EXPLANATION_ACCEPTED = "explanation_accepted", _("Explanation accepted")
+    ESCALATED = "escalated", _("Escalated")
+    FALSE_ALARM = "false_alarm", _("False alarm")
+
+
+class FindingReview(models.Model):
+    """An auditor's review of one finding of the suspicious-operation report. A
+    finding is one rule matched by one username on one local day; the report computes
+    findings from the audit trail, so only the review is stored."""
+
+    rule = models.CharField(_("rule"), max_length=30, choices=FindingRule.choices)
+    username = models.CharField(_("username"), max_length=150)
+    day = models.DateField(_("day"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=ReviewOutcome.choices)
+    note = models.TextField(_("note"), max_length=500)
+    reviewed_by = models.ForeignKey(
+        User, verbose_name=_("reviewed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review of a finding")
+        verbose_name_plural = _("reviews of findings")
+        ordering = ["-reviewed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "username", "day"], name="finding_review_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.username} {self.day:%Y-%m-%d}: {self.outcome}"

@@ -230,9 +230,7 @@ def user_provision(
     if created or not user.check_password(password):
         user.set_password(password)
     user.save()
-    current = set(user.groups.values_list("name", flat=True))
-    if current != set(roles):
-        user.groups.set(Group.objects.filter(name__in=roles))
+    user_set_roles(user=user, roles=roles)
     if created:
         audit(
             Action.USER_APPROVED,
@@ -240,6 +238,15 @@ def user_provision(
             details={"provisioned_by": source, "roles": roles, "branch": branch.code},
         )
     return user
+
+
+def user_set_roles(*, user: User, roles: Iterable[str]) -> None:
+    """Make the user's role groups exactly `roles`: provisioning and an approved
+    change of roles (accounts.user_changes) both come here. The caller keeps
+    `is_staff` in step (STAFF_ROLES); the roles signal audits the change."""
+    roles = set(roles)
+    if set(user.groups.values_list("name", flat=True)) != roles:
+        user.groups.set(Group.objects.filter(name__in=roles))
 
 
 def sessions_clear_expired() -> int:

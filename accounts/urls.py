@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import views
+from . import audit_pages, user_change_views, views
 
 app_name = "accounts"
 
@@ -18,7 +18,28 @@ urlpatterns = [
         views.UserActionView.as_view(action="reactivate"),
         name="user_reactivate",
     ),
-    path("audit/", views.AuditTrailView.as_view(), name="audit_list"),
+    path("users/<int:pk>/change/", user_change_views.UserChangeView.as_view(), name="user_change"),
+    path("users/changes/", user_change_views.UserChangeListView.as_view(), name="user_change_list"),
+    path(
+        "users/changes/<int:pk>/approve/",
+        user_change_views.UserChangeDecisionView.as_view(action="approve"),
+        name="user_change_approve",
+    ),
+    path(
+        "users/changes/<int:pk>/reject/",
+        user_change_views.UserChangeDecisionView.as_view(action="reject"),
+        name="user_change_reject",
+    ),
+    path(
+        "users/changes/<int:pk>/withdraw/",
+        user_change_views.UserChangeDecisionView.as_view(action="withdraw"),
+        name="user_change_withdraw",
+    ),
+    path("audit/", audit_pages.AuditLogView.as_view(), name="audit_list"),
+    path("audit/export/", audit_pages.AuditExportView.as_view(), name="audit_export"),
+    path("audit/findings/", audit_pages.FindingReportView.as_view(), name="audit_report"),
+    path("audit/findings/review/", audit_pages.FindingReviewView.as_view(), name="audit_review"),
+    path("audit/usage/", audit_pages.UsageView.as_view(), name="audit_usage"),
 ]
 
 # Login, logout and password pages keep Django's global names ("login", ...)

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -14,10 +13,11 @@ from django.views.generic import FormView, ListView
 
 from . import selectors, services
 from .audit import Action, audit
-from .forms import AuditFilterForm, LoginForm, ReasonForm, UserFilterForm, UserRequestForm
+from .forms import LoginForm, ReasonForm, UserFilterForm, UserRequestForm
 from .models import User, UserStatus
 from .roles import role_label
 from .scope import visible_branches
+from .user_change_views import detail_context as user_change_context
 
 
 class LoginView(auth_views.LoginView):
@@ -112,6 +112,7 @@ class UserDetailView(PermissionRequiredMixin, View):
                 and user.pk != request.user.pk,
                 "can_reactivate": user.status in (UserStatus.DISABLED, UserStatus.REJECTED)
                 and request.user.has_perm("accounts.request_user"),
+                **user_change_context(request, user),
             },
         )
 
@@ -144,25 +145,3 @@ class UserActionView(View):
             for message in exc.messages:
                 messages.error(request, message)
         return redirect(reverse("accounts:user_detail", args=[pk]))
-
-
-class AuditTrailView(PermissionRequiredMixin, ListView):
-    permission_required = "accounts.view_auditevent"
-    template_name = "accounts/audit_list.html"
-    context_object_name = "events"
-    paginate_by = 50
-
-    def get_queryset(self):
-        self.filter_form = AuditFilterForm(self.request.GET or None)
-        filters = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
-        return selectors.audit_event_list(**filters)
-
-    def get_paginator(self, queryset, per_page, **kwargs):
-        # Counting the whole trail is slow at scale and not needed to page through it.
-        return Paginator(queryset, per_page, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["filter_form"] = self.filter_form
-        context["actions"] = Action.choices
-        return context

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import Count, Window
+from django.db.models import Count, Func, Subquery, Window
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,9 +30,18 @@ def _welcome(user, day: datetime.date) -> dict[str, Any]:
 
 def _pending_users(user, day: datetime.date) -> dict[str, Any]:
     from .models import User, UserStatus
+    from .user_changes import APPROVE_PERMISSION, pending_changes
 
-    pending = User.objects.filter(status=UserStatus.PENDING).exclude(proposed_by=user).count()
-    return {"pending": pending}
+    # Changes of existing users' roles or branch wait here too, for those who decide
+    # them; both counts in one query (scalar subqueries on the viewer's row).
+    counts = {"pending": _count(User.objects.filter(status=UserStatus.PENDING).exclude(proposed_by=user))}
+    if user.has_perm(APPROVE_PERMISSION):
+        counts["changes"] = _count(pending_changes(user))
+    return {"changes": 0, **User.objects.filter(pk=user.pk).values(**counts).get()}
+
+
+def _count(queryset) -> Subquery:
+    return Subquery(queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n"))
 
 
 def _pending(kind: str):
@@ -124,5 +133,23 @@ SUSPICIOUS = widgets.register(
         defaults={Role.AUDITOR: 10},
         permission="accounts.view_auditevent",
         context=_suspicious,
+    )
+)
+
+
+def _pending_user_changes(user) -> int:
+    from .user_changes import pending_for
+
+    return pending_for(user)
+
+
+USER_CHANGES = widgets.register_pending(
+    widgets.PendingSource(
+        key="user_changes",
+        label=_("Changes of users' roles or branch"),
+        kind=DECISION,
+        url_name="accounts:user_change_list",
+        count=_pending_user_changes,
+        permission="accounts.approve_user_change",
     )
 )

@@ -8,4 +8,5 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from . import lookups  # noqa: F401  (registers the token-match lookup)
+        from .user_changes import customers_of_record  # noqa: F401  (for accounts.user_changes)
         from .widgets import MY_CUSTOMERS  # noqa: F401  (registers the home-page widgets)

@@ -2,8 +2,9 @@
 and the check every service makes again before it writes about one.
 
 - `access_customer(user, customer_no, *, for_change)`: views and the API. A customer
-  outside the user's scope does not exist for them (404, never 403); a user who may
-  not view customers at all (or, `for_change`, change them) is refused (403).
+  outside the user's scope does not exist for them (404, never 403, and audited as
+  refused); a user who may not view customers at all (or, `for_change`, change
+  them) is refused (403).
   `access_quality_issue` does the same for an issue of the data-quality queue.
 - `require_in_scope(user, customer)`: services. A service given a user and a
   customer refuses a customer that user may not see, whatever its caller checked
@@ -15,6 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+
+from accounts.audit import Action, audit
 
 from .models import Customer, DataQualityIssue
 
@@ -31,7 +34,16 @@ def access_customer(user, customer_no: str, *, for_change: bool) -> Customer:
             .get(customer_no=customer_no)
         )
     except Customer.DoesNotExist:
+        _audit_refused(user, customer_no)
         raise Http404 from None
+
+
+def _audit_refused(user, customer_no: str) -> None:
+    """A customer who exists but is outside the user's scope is recorded (the
+    suspicious-operation report counts them); a number that matches nobody is not."""
+    refused = Customer.objects.filter(customer_no=customer_no).only("pk", "customer_no", "name").first()
+    if refused is not None:
+        audit(Action.CUSTOMER_ACCESS_REFUSED, actor=user, target=refused)
 
 
 def access_quality_issue(user, pk: int, *, for_change: bool) -> DataQualityIssue:

@@ -8,7 +8,7 @@ class PerformanceConfig(AppConfig):
 
     def ready(self) -> None:
         # the approval flows of this app's maker-checker models
-        from . import parameters, publication, schemes  # noqa: F401
+        from . import disputes, parameters, publication, schemes  # noqa: F401
         from .indicators import register_kinds
 
         # the library's kinds computed from the performance figures

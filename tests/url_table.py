@@ -55,14 +55,15 @@ from django.utils import timezone
 
 from tests.url_world import (
     ANONYMOUS,
-    CARE_PARTS,
     HEAD_OFFICE,
+    PARTS,
     ROLES,
     WHO_BRANCH,
     WHO_COLLEAGUE,
     WHO_MANAGER,
     Subject,
     World,
+    part_module,
 )
 
 Builder = Callable[[World, Subject], dict[str, Any]]
@@ -1238,10 +1239,10 @@ ADMIN_PAGES = {
 }
 
 
-# --- keep close: each part's entries live beside its tests (tests/care/urls_*.py) ---
+# --- parts whose entries live beside their tests (tests/<app>/urls_*.py) -------------
 
-for _part in CARE_PARTS:
-    import_module(f"tests.care.urls_{_part}").add(sys.modules[__name__])
+for _part in PARTS:
+    import_module(part_module(_part, "urls")).add(sys.modules[__name__])
 
 
 # --- known defects: (url key, case label, method, role) -> reason -----------------------

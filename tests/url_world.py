@@ -147,8 +147,23 @@ def _provision(org, username: str, role: str, branch: str, employee_no: str) -> 
     )
 
 
-# The parts of keep close whose world objects and URL entries live in tests/care/.
-CARE_PARTS = ("alerts", "plan", "outbox", "home", "parameters")
+# The parts whose world objects and URL entries live beside their own tests:
+# tests/<app>/world_<part>.py (`build(world, today)`) and tests/<app>/urls_<part>.py.
+PARTS = (
+    "care.alerts",
+    "care.plan",
+    "care.outbox",
+    "care.home",
+    "care.parameters",
+    "accounts.audit",
+    "accounts.user_change",
+)
+
+
+def part_module(part: str, kind: str) -> str:
+    """The module of a part's world objects (kind "world") or URL entries ("urls")."""
+    app, name = part.split(".")
+    return f"tests.{app}.{kind}_{name}"
 
 
 def build_world() -> World:
@@ -176,9 +191,9 @@ def build_world() -> World:
     _build_per_user_objects(world, today)
     _build_admin_objects(world, today)
     _build_performance_figures(world)
-    # keep close: each part builds its objects beside its own tests (tests/care/world_*.py)
-    for part in CARE_PARTS:
-        import_module(f"tests.care.world_{part}").build(world, today)
+    # each part builds its objects beside its own tests (tests/<app>/world_*.py)
+    for part in PARTS:
+        import_module(part_module(part, "world")).build(world, today)
     # token for the admin's token page
     api_token_issue(user=u["demo_cm1"])
     return world

@@ -7,4 +7,5 @@ class VIPConfig(AppConfig):
     verbose_name = _("VIP customers")
 
     def ready(self) -> None:
-        from . import widgets  # noqa: F401  (home-page widgets, core.widgets)
+        from . import labels, widgets  # noqa: F401  (tier names, core.labels; home-page widgets, core.widgets)
+        from .user_changes import HANDOVER_PAGES  # noqa: F401  (for accounts.user_changes)

@@ -191,6 +191,27 @@ def _user(users, make_user, make_customer) -> Case:
     )
 
 
+def _user_change(users, make_user, make_customer) -> Case:
+    from accounts.user_changes import USER_CHANGE_FLOW, user_change_request
+
+    mover = make_user(Role.CLIENT_MANAGER, "11102")
+    change = user_change_request(
+        user=mover,
+        roles=[Role.BRANCH_HEAD],
+        branch=users["demo_bh"].branch,
+        reason="promotion",
+        requested_by=users["demo_admin"],
+    )
+    return Case(
+        flow=USER_CHANGE_FLOW,
+        item=change,
+        proposer=users["demo_admin"],
+        checker=make_user(Role.SYSTEM_ADMIN, "10000"),
+        outsider=users["demo_audit"],
+        applied=lambda: set(mover.groups.values_list("name", flat=True)) == {Role.BRANCH_HEAD},
+    )
+
+
 def _ftp(users, make_user, make_customer) -> Case:
     proposal = ftp.ftp_propose(by=users["demo_pm"], spreads={"DEP_CUR": "0.0210"}, reason="treasury curve")
     return Case(
@@ -224,6 +245,7 @@ CASES = {
     "policy": _policy,
     "product": _product,
     "user": _user,
+    "user_change": _user_change,
     "ftp": _ftp,
     "alert_parameters": _alert_parameters,
 }
@@ -267,6 +289,7 @@ def test_every_approval_record_has_one_flow():
             "marketing.contactpolicy",
             "marketing.productchange",
             "accounts.user",
+            "accounts.userchangerequest",
             "performance.ftpproposal",
             "performance.publication",
             "performance.scheme",
