@@ -26,6 +26,7 @@ class CustomerStatus(models.TextChoices):
 class Education(models.TextChoices):
     PRIMARY = "PRI", _("Primary school")
     SECONDARY = "SEC", _("Secondary school")
+    JUNIOR_COLLEGE = "JUC", _("Junior college")
     BACHELOR = "BAC", _("Bachelor")
     MASTER = "MAS", _("Master")
     DOCTOR = "DOC", _("Doctorate")

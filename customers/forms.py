@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
 from core.forms import BootstrapFormMixin
-from core.text import validate_email_address
 
 from .choices import (
     BirthdayCalendar,
@@ -19,6 +18,8 @@ from .choices import (
     RevealField,
     RiskLevel,
 )
+from .contacts import clean_contact_value
+from .countries import COUNTRIES, DEFAULT_COUNTRY, country_choices
 from .filters import FILTER_NAMES, filter_form_class, from_cleaned
 from .masking import MASK_CHAR
 from .search import SORTS, SearchFilters
@@ -214,9 +215,7 @@ class CustomerCreateForm(BootstrapFormMixin, forms.Form):
 
 class CustomerEditForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
-    nationality = forms.RegexField(
-        label=_("Nationality (ISO 3166 alpha-3)"), regex=r"^[A-Z]{3}$", max_length=3
-    )
+    nationality = forms.ChoiceField(label=_("Nationality"), choices=country_choices, initial=DEFAULT_COUNTRY)
     occupation = forms.CharField(label=_("Occupation"), required=False, max_length=60)
     employer = forms.CharField(label=_("Employer"), required=False, max_length=100)
     education = forms.ChoiceField(
@@ -243,6 +242,15 @@ class CustomerEditForm(BootstrapFormMixin, forms.Form):
     consent_wechat = forms.BooleanField(label=_("Marketing WeChat messages allowed"), required=False)
     consent_email = forms.BooleanField(label=_("Marketing e-mails allowed"), required=False)
     consent_visit = forms.BooleanField(label=_("Marketing visits allowed"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A code the list no longer holds (an old record) is shown as it is rather
+        # than silently replaced by the first country; saving asks for a country.
+        kept = self.initial.get("nationality")
+        if kept and kept not in COUNTRIES:
+            field = self.fields["nationality"]
+            field.choices = [(kept, kept), *field.choices]
 
     def clean(self):
         data = super().clean()
@@ -276,9 +284,9 @@ class ContactForm(BootstrapFormMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("type") == ContactType.EMAIL and data.get("value"):
+        if data.get("type") and data.get("value"):
             try:
-                validate_email_address(data["value"])
+                data["value"] = clean_contact_value(data["type"], data["value"])
             except ValidationError as exc:
                 self.add_error("value", exc)
         return data

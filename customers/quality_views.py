@@ -284,6 +284,10 @@ class QualityDismissView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Issue dismissed."))
+                messages.success(
+                    request,
+                    _("Issue “%(kind)s” of %(name)s dismissed.")
+                    % {"kind": issue.get_kind_display(), "name": issue.customer.name},
+                )
                 return redirect("customers:quality_queue")
         return _review_page(request, issue, dismiss_form=form, status=400)

@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import Action, audit
 from accounts.models import AuditEvent, Branch, User
-from core.text import validate_email_address
 
 from . import crypto
 from .choices import AssignmentRole, ContactType, IdType, RevealField
+from .contacts import clean_contact_value
+from .countries import validate_country_code
 from .crypto import cipher
 from .idnumbers import derive_birth_date_and_gender, validate_id_number, validate_mobile
 from .models import (
@@ -188,6 +189,13 @@ def customer_update(*, customer: Customer, updated_by: User, **changes: Any) -> 
     changed = [f for f, v in changes.items() if getattr(customer, f) != v]
     if not changed:
         return customer
+    if "nationality" in changed:
+        # A new nationality is a country of the list; a code kept from an older
+        # record may stay while other fields change.
+        try:
+            validate_country_code(changes["nationality"])
+        except ValidationError as exc:
+            raise ValidationError({"nationality": exc.messages}) from exc
     for field in changed:
         setattr(customer, field, changes[field])
     customer.updated_at = timezone.now()
@@ -206,19 +214,10 @@ def contact_add(
     ensure_not_merged(customer)
     if type not in ContactType.values:
         raise ValidationError({"type": _("Unknown contact type.")})
-    value = value.strip()
-    if type == ContactType.MOBILE:
-        try:
-            value = validate_mobile(value)
-        except ValidationError as exc:
-            raise ValidationError({"value": exc.messages}) from exc
-    if not value:
-        raise ValidationError({"value": _("Enter a value.")})
-    if type == ContactType.EMAIL:
-        try:
-            validate_email_address(value)
-        except ValidationError as exc:
-            raise ValidationError({"value": exc.messages}) from exc
+    try:
+        value = clean_contact_value(type, value)
+    except ValidationError as exc:
+        raise ValidationError({"value": exc.messages}) from exc
     if is_primary:
         ContactPoint.objects.filter(customer=customer, type=type, is_primary=True).update(is_primary=False)
     # `value` is a property (it encrypts), which Model() sets and the stubs do not know

@@ -14,6 +14,7 @@ from accounts.scope import visible_branches
 from core.views import ScopedView
 
 from . import selectors, services
+from .choices import InteractionKind
 from .forms import (
     ContactForm,
     CustomerCreateForm,
@@ -116,7 +117,11 @@ class CustomerCreateView(PermissionRequiredMixin, View):
 
     def _done(self, request, form, result):
         if result.created:
-            messages.success(request, _("Customer %(no)s created.") % {"no": result.customer.customer_no})
+            messages.success(
+                request,
+                _("Customer %(name)s (%(no)s) created.")
+                % {"name": result.customer.name, "no": result.customer.customer_no},
+            )
             return redirect("customers:detail", customer_no=result.customer.customer_no)
         # The person is already a customer: open them, if this user may see them.
         visible = Customer.objects.visible_to(request.user).filter(pk=result.customer.pk).exists()
@@ -151,7 +156,11 @@ class CustomerEditView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Customer updated."))
+                messages.success(
+                    request,
+                    _("Customer %(name)s (%(no)s) updated.")
+                    % {"name": form.cleaned_data["name"], "no": customer.customer_no},
+                )
                 return redirect("customers:detail", customer_no=customer.customer_no)
         return render(
             request, "customers/customer_form.html", {"form": form, "customer": customer}, status=400
@@ -166,25 +175,31 @@ class CustomerDetailView(PermissionRequiredMixin, ScopedView):
 
     def get(self, request, customer_no):
         customer = self.get_object(customer_no, for_change=False)
-        view = selectors.customer_360(customer, user=request.user)
-        return render(
-            request,
-            "customers/customer_detail.html",
-            {
-                "c": customer,
-                "view": view,
-                "interaction_form": InteractionForm(),
-                "contact_form": ContactForm(),
-                "can_reveal": request.user.has_perm("customers.reveal_customer_pii"),
-                "can_change": request.user.has_perm("customers.change_customer"),
-                "can_log": request.user.has_perm("customers.add_interaction"),
-                "aum_chart": {
-                    "labels": [p["month"] for p in view.aum_trend],
-                    "avg": [float(p["avg_aum"]) for p in view.aum_trend],
-                    "end": [float(p["end_aum"]) for p in view.aum_trend],
-                },
+        return _detail_page(request, customer)
+
+
+def _detail_page(request, customer: Customer, *, contact_form: ContactForm | None = None, status: int = 200):
+    """The 360 view of `customer`; a refused contact comes back on its form (400)."""
+    view = selectors.customer_360(customer, user=request.user)
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "c": customer,
+            "view": view,
+            "interaction_form": InteractionForm(),
+            "contact_form": contact_form or ContactForm(),
+            "can_reveal": request.user.has_perm("customers.reveal_customer_pii"),
+            "can_change": request.user.has_perm("customers.change_customer"),
+            "can_log": request.user.has_perm("customers.add_interaction"),
+            "aum_chart": {
+                "labels": [p["month"] for p in view.aum_trend],
+                "avg": [float(p["avg_aum"]) for p in view.aum_trend],
+                "end": [float(p["end_aum"]) for p in view.aum_trend],
             },
-        )
+        },
+        status=status,
+    )
 
 
 class RevealView(PermissionRequiredMixin, ScopedView):
@@ -248,7 +263,11 @@ class InteractionCreateView(PermissionRequiredMixin, ScopedView):
             for message in [e for errors in form.errors.values() for e in errors]:
                 messages.error(request, message)
         else:
-            messages.success(request, _("Contact logged."))
+            messages.success(
+                request,
+                _("%(kind)s logged on %(name)s's timeline.")
+                % {"kind": InteractionKind(form.cleaned_data["kind"]).label, "name": customer.name},
+            )
         return redirect("customers:detail", customer_no=customer.customer_no)
 
 
@@ -263,14 +282,17 @@ class ContactCreateView(PermissionRequiredMixin, ScopedView):
             try:
                 contact = services.contact_add(customer=customer, added_by=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                for message in exc.messages:
-                    messages.error(request, message)
+                form.add_error(None, exc)
             else:
                 messages.success(
                     request,
-                    _("Contact %(value)s added.") % {"value": mask_contact(contact.type, contact.value)},
+                    _("%(type)s %(value)s added to %(name)s's contacts.")
+                    % {
+                        "type": contact.get_type_display(),
+                        "value": mask_contact(contact.type, contact.value),
+                        "name": customer.name,
+                    },
                 )
-        else:
-            for message in [e for errors in form.errors.values() for e in errors]:
-                messages.error(request, message)
-        return redirect("customers:detail", customer_no=customer.customer_no)
+                return redirect("customers:detail", customer_no=customer.customer_no)
+        # Refused: the page again, the form open with what was typed and why.
+        return _detail_page(request, customer, contact_form=form, status=400)

@@ -11,10 +11,12 @@ from accounts.models import User
 from accounts.roles import Role
 from core.forms import BootstrapFormMixin
 from customers.forms import CustomerSearchForm
+from customers.models import Customer
 
 from .choices import ProspectSource
 from .models import TierLevel, TierPolicy
 from .selectors import NO_TIER, managers_in_scope
+from .services.sharing import share_excluded_user_ids
 
 
 def date_widget():
@@ -70,15 +72,26 @@ class TransferForm(AssignForm):
 
 class ShareForm(BootstrapFormMixin, forms.Form):
     with_user = ManagerChoiceField(
-        label=_("Share with"), queryset=User.objects.none(), to_field_name="employee_no"
+        label=_("Share with"),
+        queryset=User.objects.none(),
+        to_field_name="employee_no",
+        error_messages={
+            "invalid_choice": _(
+                "Choose a client manager of the list: not the customer's manager of record "
+                "nor one the customer is shared with now."
+            )
+        },
     )
     until = forms.DateField(label=_("Until (end of day)"), widget=date_widget())
     reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args, user: User, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
-        # Any active client manager of the bank may be asked to help.
-        cast(ManagerChoiceField, self.fields["with_user"]).queryset = all_active_managers()
+        # Any active client manager of the bank may be asked to help, but not the
+        # one who looks after the customer nor one it is shared with already.
+        cast(ManagerChoiceField, self.fields["with_user"]).queryset = all_active_managers().exclude(
+            pk__in=share_excluded_user_ids(customer)
+        )
         if not self.is_bound:
             self.initial.setdefault("until", timezone.localdate() + datetime.timedelta(days=14))
 
@@ -128,9 +141,7 @@ class OverrideForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         levels = TierLevel.objects.filter(is_active=True).order_by("-aum_threshold")
-        self.fields["tier"].choices = [(lvl.code, f"{lvl.name} ({lvl.code})") for lvl in levels] + [
-            (NO_TIER, _("No tier"))
-        ]
+        self.fields["tier"].choices = [(lvl.code, lvl.name) for lvl in levels] + [(NO_TIER, _("No tier"))]
         if not self.is_bound:
             self.initial.setdefault("expires_on", timezone.localdate() + datetime.timedelta(days=90))
 

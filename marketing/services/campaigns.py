@@ -163,10 +163,16 @@ SELECT %s, members.id, members.primary_manager_id, members.home_branch_id, membe
 
 def _refuse_outside_dates(campaign: Campaign, today: datetime.date) -> None:
     if today > campaign.end_date:
-        raise ValidationError(_("The campaign's end date has passed; it cannot start."))
+        raise ValidationError(
+            _("Campaign “%(name)s” ended on %(date)s; it cannot start.")
+            % {"name": campaign.name, "date": campaign.end_date.isoformat()},
+            code="ended",
+        )
     if today < campaign.start_date:
         raise ValidationError(
-            _("The campaign starts on %(date)s; it cannot start before.") % {"date": campaign.start_date}
+            _("Campaign “%(name)s” starts on %(date)s; it cannot start before that day.")
+            % {"name": campaign.name, "date": campaign.start_date.isoformat()},
+            code="not_started",
         )
 
 

@@ -10,7 +10,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from django_filters import FilterSet
+
+from ..models import Opportunity
 
 PAGE = 50
 
@@ -18,6 +21,14 @@ PAGE = 50
 def show_errors(request, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
+
+
+def opportunity_created(opportunity: Opportunity) -> str:
+    """What creating an opportunity did (from a target or as a lead), named."""
+    return _("Opportunity created: %(product)s for %(name)s.") % {
+        "product": opportunity.product.name,
+        "name": opportunity.customer.name,
+    }
 
 
 def paginate(request, queryset) -> Page:

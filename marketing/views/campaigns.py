@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.views import ScopedView
 
@@ -76,7 +77,7 @@ class CampaignEditView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Campaign saved."))
+                messages.success(request, _("Campaign “%(name)s” saved.") % {"name": campaign.name})
                 return redirect("marketing:campaign_detail", pk=campaign.pk)
         return render(
             request, "marketing/campaign_form.html", {"form": form, "campaign": campaign}, status=400
@@ -103,6 +104,34 @@ class CampaignDetailView(PermissionRequiredMixin, ScopedView):
                 "chart": exports.funnel_chart(funnel),
             },
         )
+
+
+# What each step of the flow did, said of the campaign it did it to.
+ACTION_DONE = {
+    "submit": gettext_lazy(
+        "Campaign “%(name)s” submitted for approval; waiting for another business manager to decide."
+    ),
+    "approve": gettext_lazy("Campaign “%(name)s” approved: it can start from %(start)s."),
+    "reject": gettext_lazy("Campaign “%(name)s” rejected and sent back to %(proposer)s."),
+    "revise": gettext_lazy("Campaign “%(name)s” is a draft again: change it and submit it anew."),
+    "start": gettext_lazy(
+        "Campaign “%(name)s” started: %(targets)s customers to contact, %(excluded)s excluded."
+    ),
+    "close": gettext_lazy("Campaign “%(name)s” closed: it takes no more contacts."),
+    "evaluate": gettext_lazy("Campaign “%(name)s” evaluated: its results are kept."),
+}
+
+
+def action_done(action: str, campaign: Campaign) -> str:
+    """The message saying what `action` did to `campaign`."""
+    proposer = campaign.proposed_by
+    return ACTION_DONE[action] % {
+        "name": campaign.name,
+        "start": campaign.start_date.isoformat(),
+        "proposer": proposer.get_full_name() if proposer else "—",
+        "targets": campaign.target_count,
+        "excluded": campaign.excluded_count,
+    }
 
 
 class CampaignActionView(PermissionRequiredMixin, ScopedView):
@@ -136,9 +165,9 @@ class CampaignActionView(PermissionRequiredMixin, ScopedView):
                     messages.error(request, e)
             return redirect("marketing:campaign_detail", pk=campaign.pk)
         try:
-            self.ACTIONS[action](campaign, request.user, data)
+            campaign = self.ACTIONS[action](campaign, request.user, data)
         except ValidationError as exc:
             show_errors(request, exc)
         else:
-            messages.success(request, _("Done."))
+            messages.success(request, action_done(action, campaign))
         return redirect("marketing:campaign_detail", pk=campaign.pk)

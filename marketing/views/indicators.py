@@ -87,6 +87,6 @@ class IndicatorEditView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Indicator saved."))
+                messages.success(request, _("Indicator “%(name)s” saved.") % {"name": saved.name})
                 return redirect("marketing:indicator_edit", pk=saved.pk)
         return self._page(request, form, indicator, status=400)

@@ -19,7 +19,7 @@ from ..filters import ON, OpportunityFilter
 from ..forms import LeadForm, StageForm, WinForm
 from ..models import Opportunity
 from ..permissions import access_opportunity
-from ._common import filtered, paginate
+from ._common import filtered, opportunity_created, paginate
 
 
 class OpportunityListView(PermissionRequiredMixin, ScopedView):
@@ -62,7 +62,7 @@ class LeadCreateView(PermissionRequiredMixin, View):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Opportunity created."))
+                messages.success(request, opportunity_created(opportunity))
                 return redirect("marketing:opportunity_detail", pk=opportunity.pk)
         return render(request, "marketing/lead_form.html", {"form": form}, status=400)
 
@@ -99,7 +99,11 @@ class OpportunityDetailView(PermissionRequiredMixin, ScopedView):
                 except ValidationError as exc:
                     form.add_error(None, exc)
                 else:
-                    messages.success(request, _("Won: the sale is recorded."))
+                    messages.success(
+                        request,
+                        _("Won: the sale of %(product)s to %(name)s is recorded.")
+                        % {"product": opportunity.product.name, "name": opportunity.customer.name},
+                    )
                     return redirect("marketing:opportunity_detail", pk=pk)
             return self.get(request, pk, win_form=form, status=400)
         form = StageForm(request.POST)

@@ -60,7 +60,7 @@ class SegmentEditView(PermissionRequiredMixin, ScopedView):
                 description=form.cleaned_data["description"],
                 rules=form.rules(),
             )
-            messages.success(request, _("Segment saved."))
+            messages.success(request, _("Segment “%(name)s” saved.") % {"name": segment.name})
             return redirect("marketing:segment_edit", pk=segment.pk)
         return render(request, "marketing/segment_form.html", {"form": form, "segment": segment}, status=400)
 

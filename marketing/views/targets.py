@@ -17,7 +17,7 @@ from ..filters import ON, CampaignTargetFilter, MyTargetFilter
 from ..forms import ContactForm, OpportunityForm
 from ..models import CampaignTarget
 from ..permissions import access_campaign, access_target
-from ._common import filtered, paginate
+from ._common import filtered, opportunity_created, paginate
 
 
 class TargetListView(PermissionRequiredMixin, ScopedView):
@@ -118,7 +118,11 @@ class ContactLogView(TargetDetailView):
                 # refused by the policy (or the flow): the reason is shown, nothing is saved
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Contact logged."))
+                messages.success(
+                    request,
+                    _("Contact with %(name)s logged for campaign “%(campaign)s”.")
+                    % {"name": target.customer.name, "campaign": target.campaign.name},
+                )
                 return redirect("marketing:target_detail", pk=target.pk)
         target = self.get_object(pk, for_change=True)
         return render(
@@ -143,7 +147,7 @@ class TargetOpportunityView(TargetDetailView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Opportunity created."))
+                messages.success(request, opportunity_created(opportunity))
                 return redirect("marketing:opportunity_detail", pk=opportunity.pk)
         return render(
             request,

@@ -137,7 +137,10 @@ class DecomposeView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Task decomposed."))
+                messages.success(
+                    request,
+                    _("Task “%(name)s” decomposed: each share is sent on.") % {"name": allocation.task.name},
+                )
                 return redirect("marketing:task_detail", pk=allocation.task_id)
         return render(request, "marketing/decompose.html", {"a": allocation, "form": form}, status=400)
 
@@ -160,5 +163,13 @@ class RespondView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 show_errors(request, exc)
             else:
-                messages.success(request, _("Answer recorded."))
+                messages.success(
+                    request,
+                    (
+                        _("Task “%(name)s” accepted.")
+                        if form.cleaned_data["decision"] == "accept"
+                        else _("Task “%(name)s” declined.")
+                    )
+                    % {"name": allocation.task.name},
+                )
         return redirect("marketing:task_detail", pk=allocation.task_id)

@@ -418,13 +418,8 @@ def test_email_contact_points_that_are_not_addresses_are_rejected_by_the_load(or
 
 
 class TestEmailContactsOnTheWeb:
-    def _post(self, client, customer, value) -> list[str]:
-        """The messages the page shows after adding the contact."""
-        response = client.post(
-            f"/customers/{customer.customer_no}/contacts/", {"type": "EMAIL", "value": value}
-        )
-        assert response.status_code == 302
-        return [str(m) for m in get_messages(response.wsgi_request)]
+    def _post(self, client, customer, value):
+        return client.post(f"/customers/{customer.customer_no}/contacts/", {"type": "EMAIL", "value": value})
 
     @pytest.mark.parametrize("value", ["not-an-email", "<script>x</script>"])
     def test_a_value_that_is_not_an_address_is_refused(
@@ -432,10 +427,24 @@ class TestEmailContactsOnTheWeb:
     ):
         customer = new_customer(manager=demo_users["demo_cm1"])
         log_in(client, "demo_cm1", demo_password)
-        assert self._post(client, customer, value) == ["Enter a valid e-mail address, e.g. name@example.com."]
+        # refused on the contact form of the page, with the reason and nothing else
+        refused = self._post(client, customer, value)
+        assert refused.status_code == 400
+        errors = refused.context["contact_form"].errors
+        assert errors == {"value": ["Enter a valid e-mail address, e.g. name@example.com."]}
+        page = refused.content.decode()
+        assert re.search(
+            r'data-testid="contact-errors">\s*Enter a valid e-mail address, e.g. name@example.com.', page
+        )
+        assert "<script>x</script>" not in page
+        assert [str(m) for m in get_messages(refused.wsgi_request)] == []
         assert not ContactPoint.objects.filter(customer=customer, type=ContactType.EMAIL).exists()
         # an address goes through
-        assert self._post(client, customer, "wang.xm@example.com")[-1] == "Contact w***@example.com added."
+        added = self._post(client, customer, "wang.xm@example.com")
+        assert added.status_code == 302
+        assert [str(m) for m in get_messages(added.wsgi_request)][-1] == (
+            f"E-mail w***@example.com added to {customer.name}'s contacts."
+        )
         assert (
             ContactPoint.objects.get(customer=customer, type=ContactType.EMAIL).value == "wang.xm@example.com"
         )

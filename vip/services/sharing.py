@@ -8,6 +8,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,24 @@ from .. import events
 from ..models import TierPolicy
 from ._common import check_manager, require_permission, require_reason
 from .reminders import remind
+
+
+def running_shares(customer: Customer, *, now: datetime.datetime | None = None):
+    """The customer's grants that still count (no expiry, or one still to come)."""
+    now = now or timezone.now()
+    return CustomerUserObjectPermission.objects.filter(content_object=customer).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+
+
+def share_excluded_user_ids(customer: Customer) -> set[int]:
+    """Who a customer cannot be shared with: the manager of record, who already
+    looks after them, and whoever they are shared with now (the share form leaves
+    them out; `customer_share` refuses them)."""
+    excluded = set(running_shares(customer).values_list("user_id", flat=True))
+    if customer.primary_manager_id:
+        excluded.add(customer.primary_manager_id)
+    return excluded
 
 
 @transaction.atomic
@@ -40,8 +59,22 @@ def customer_share(
         raise PermissionDenied(_("Only the customer's manager of record can share them."))
     check_manager(with_user)
     if with_user.pk == customer.primary_manager_id:
-        raise ValidationError(_("This manager already looks after the customer."))
+        raise ValidationError(
+            {
+                "with_user": _("%(manager)s is the customer's manager of record already.")
+                % {"manager": with_user.get_full_name()}
+            }
+        )
     now = timezone.now()
+    if running_shares(customer, now=now).filter(user=with_user).exists():
+        raise ValidationError(
+            {
+                "with_user": _(
+                    "%(name)s is already shared with %(manager)s; end that share before sharing again."
+                )
+                % {"name": customer.name, "manager": with_user.get_full_name()}
+            }
+        )
     policy = TierPolicy.current()
     if until <= now:
         raise ValidationError({"until": _("The share must end in the future.")})

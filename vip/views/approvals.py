@@ -57,17 +57,21 @@ class TransferDecisionView(ScopedView):
         form = NoteForm(request.POST)
         note = form.cleaned_data.get("note", "") if form.is_valid() else ""
         try:
+            names = {"name": transfer.customer.name, "manager": transfer.to_manager.get_full_name()}
             if self.action == "approve":
                 services.transfer_approve(transfer=transfer, by=request.user, note=note)
                 messages.success(
-                    request, _("Transfer approved: the new manager looks after the customer from today.")
+                    request,
+                    _("Transfer approved: %(manager)s looks after %(name)s from today.") % names,
                 )
             elif self.action == "reject":
                 services.transfer_reject(transfer=transfer, by=request.user, note=note)
-                messages.success(request, _("Transfer rejected."))
+                messages.success(
+                    request, _("Transfer of %(name)s to %(manager)s rejected; nothing changes.") % names
+                )
             else:
                 services.transfer_cancel(transfer=transfer, by=request.user, note=note)
-                messages.success(request, _("Transfer request cancelled."))
+                messages.success(request, _("Request to transfer %(name)s to %(manager)s cancelled.") % names)
         except (ValidationError, PermissionDenied) as exc:
             show_errors(request, exc)
         return redirect("vip:approvals")
@@ -84,17 +88,26 @@ class ProposalDecisionView(View):
         form = NoteForm(request.POST)
         note = form.cleaned_data.get("note", "") if form.is_valid() else ""
         try:
+            names = {"no": proposal.pk}
             if self.action == "approve":
                 services.parameter_approve(proposal=proposal, approved_by=request.user, note=note)
                 messages.success(
-                    request, _("Proposal approved: the new parameters apply from the next evaluation.")
+                    request,
+                    _(
+                        "Parameter proposal #%(no)s approved: the new parameters apply from the next "
+                        "evaluation."
+                    )
+                    % names,
                 )
             elif self.action == "reject":
                 services.parameter_reject(proposal=proposal, rejected_by=request.user, note=note)
-                messages.success(request, _("Proposal rejected."))
+                messages.success(
+                    request,
+                    _("Parameter proposal #%(no)s rejected: the parameters stay as they are.") % names,
+                )
             else:
                 services.parameter_withdraw(proposal=proposal, by=request.user)
-                messages.success(request, _("Proposal withdrawn."))
+                messages.success(request, _("Parameter proposal #%(no)s withdrawn.") % names)
         except (ValidationError, PermissionDenied) as exc:
             show_errors(request, exc)
         return redirect(next_or(request, reverse("vip:approvals")))

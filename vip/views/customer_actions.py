@@ -71,7 +71,7 @@ def _action_forms(
         if split.assisting is not None:
             forms["split_end_form"] = SplitCreditEndForm()
     if user.has_perm("vip.share_customer") and (own or scope.kind is not ScopeKind.OWN):
-        forms["share_form"] = ShareForm(user=user)
+        forms["share_form"] = ShareForm(user=user, customer=customer)
         forms["can_revoke_share"] = True
     if user.has_perm("vip.add_tieroverride"):
         forms["override_form"] = OverrideForm()
@@ -99,6 +99,7 @@ class CustomerActionView(PermissionRequiredMixin, ScopedView):
 
     def post(self, request, customer_no: str):
         customer = self.get_object(customer_no, for_change=True)
+        self.customer = customer
         form = self.get_form(request)
         if form.is_valid():
             try:
@@ -119,13 +120,14 @@ class AssignView(CustomerActionView):
         return AssignForm(request.POST, user=request.user)
 
     def act(self, request, customer, form):
+        manager = form.cleaned_data["manager"]
         services.customer_assign(
-            customer=customer,
-            manager=form.cleaned_data["manager"],
-            by=request.user,
-            reason=form.cleaned_data["reason"],
+            customer=customer, manager=manager, by=request.user, reason=form.cleaned_data["reason"]
         )
-        self.success = _("Customer assigned.")
+        self.success = _("%(name)s assigned to %(manager)s.") % {
+            "name": customer.name,
+            "manager": manager.get_full_name(),
+        }
 
 
 class TransferRequestView(CustomerActionView):
@@ -135,13 +137,14 @@ class TransferRequestView(CustomerActionView):
         return TransferForm(request.POST, user=request.user)
 
     def act(self, request, customer, form):
+        manager = form.cleaned_data["manager"]
         services.transfer_request(
-            customer=customer,
-            to_manager=form.cleaned_data["manager"],
-            by=request.user,
-            reason=form.cleaned_data["reason"],
+            customer=customer, to_manager=manager, by=request.user, reason=form.cleaned_data["reason"]
         )
-        self.success = _("Transfer requested: it takes effect when approved.")
+        self.success = _(
+            "Transfer of %(name)s to %(manager)s requested; waiting for a branch head or "
+            "business manager to approve it."
+        ) % {"name": customer.name, "manager": manager.get_full_name()}
 
 
 class RecallView(CustomerActionView):
@@ -149,24 +152,29 @@ class RecallView(CustomerActionView):
 
     def act(self, request, customer, form):
         services.customers_recall(customers=[customer], by=request.user, reason=form.cleaned_data["reason"])
-        self.success = _("Customer recalled to the branch pool.")
+        self.success = _("%(name)s recalled to the branch pool.") % {"name": customer.name}
 
 
 class ShareView(CustomerActionView):
     permission_required = "vip.share_customer"
 
     def get_form(self, request):
-        return ShareForm(request.POST, user=request.user)
+        return ShareForm(request.POST, user=request.user, customer=self.customer)
 
     def act(self, request, customer, form):
+        manager = form.cleaned_data["with_user"]
         services.customer_share(
             customer=customer,
-            with_user=form.cleaned_data["with_user"],
+            with_user=manager,
             by=request.user,
             until=form.until_datetime(),
             reason=form.cleaned_data["reason"],
         )
-        self.success = _("Customer shared until %(d)s.") % {"d": form.cleaned_data["until"]}
+        self.success = _("%(name)s shared with %(manager)s until %(d)s.") % {
+            "name": customer.name,
+            "manager": manager.get_full_name(),
+            "d": form.cleaned_data["until"].isoformat(),
+        }
 
 
 class ShareRevokeView(CustomerActionView):
@@ -184,7 +192,10 @@ class ShareRevokeView(CustomerActionView):
         if grant.content_object_id != customer.pk:
             raise Http404
         services.customer_share_revoke(grant=grant, by=request.user, reason=form.cleaned_data["note"])
-        self.success = _("Share ended.")
+        self.success = _("The share of %(name)s with %(manager)s ended.") % {
+            "name": customer.name,
+            "manager": grant.user.get_full_name(),
+        }
 
 
 class OverrideView(CustomerActionView):
@@ -199,7 +210,10 @@ class OverrideView(CustomerActionView):
             expires_on=form.cleaned_data["expires_on"],
             by=request.user,
         )
-        self.success = _("Tier set until %(d)s.") % {"d": form.cleaned_data["expires_on"]}
+        self.success = _("Tier of %(name)s set by hand until %(d)s.") % {
+            "name": customer.name,
+            "d": form.cleaned_data["expires_on"].isoformat(),
+        }
 
 
 class OverrideEndView(CustomerActionView):
@@ -213,7 +227,9 @@ class OverrideEndView(CustomerActionView):
         if override is None:
             raise ValidationError(_("This customer has no running override."))
         services.tier_override_end(override=override, by=request.user, reason=form.cleaned_data["reason"])
-        self.success = _("Override ended: the rules decide the tier again.")
+        self.success = _("Override of %(name)s ended: the rules decide the tier again.") % {
+            "name": customer.name
+        }
 
 
 class RegisterView(CustomerActionView):
@@ -228,7 +244,7 @@ class RegisterView(CustomerActionView):
             registered_on=form.cleaned_data["registered_on"],
             reason=form.cleaned_data["reason"],
         )
-        self.success = _("Registered as a VIP.")
+        self.success = _("%(name)s registered as a VIP.") % {"name": customer.name}
 
 
 class LiquidateView(CustomerActionView):
@@ -242,7 +258,7 @@ class LiquidateView(CustomerActionView):
             reason=form.cleaned_data["reason"],
             liquidated_on=form.cleaned_data["liquidated_on"],
         )
-        self.success = _("VIP registration ended.")
+        self.success = _("VIP registration of %(name)s ended.") % {"name": customer.name}
 
 
 class SplitCreditSetView(CustomerActionView):

@@ -67,7 +67,11 @@ class PoolView(PermissionRequiredMixin, ScopedView):
                     assigned += 1
                 except (ValidationError, PermissionDenied) as exc:
                     show_errors(request, exc)
-            messages.success(request, _("%(n)s customers assigned.") % {"n": assigned})
+            messages.success(
+                request,
+                _("%(n)s customers assigned to %(manager)s.")
+                % {"n": assigned, "manager": form.cleaned_data["manager"].get_full_name()},
+            )
         else:
             form_errors(request, form)
         return redirect(request.get_full_path())

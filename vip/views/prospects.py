@@ -69,7 +69,7 @@ class ProspectListView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Prospect registered."))
+                messages.success(request, _("Prospect %(name)s registered.") % {"name": data["name"]})
                 return redirect("vip:prospects")
         return self._render(request, form, status=400)
 
@@ -96,7 +96,15 @@ class ProspectCloseView(PermissionRequiredMixin, ScopedView):
                     note=data["note"],
                     customer=customer,
                 )
-                messages.success(request, _("Prospect closed."))
+                messages.success(
+                    request,
+                    (
+                        _("Prospect %(name)s closed: won.")
+                        if data["outcome"] == "won"
+                        else _("Prospect %(name)s closed: not won.")
+                    )
+                    % {"name": prospect.name},
+                )
             except (ValidationError, PermissionDenied) as exc:
                 show_errors(request, exc)
         else:
