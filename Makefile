@@ -18,6 +18,8 @@ migrate: $(VENV)/.installed
 seed: migrate
 	$(PY) manage.py seed_demo --customers $(DEMO_CUSTOMERS)
 
+# The portal's own error pages; `DEBUG=true make run` for Django's debug pages.
+# Static files come from WhiteNoise either way (crm_portal/settings/local.py).
 run: seed
 	$(PY) manage.py runserver 127.0.0.1:8000
 

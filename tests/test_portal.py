@@ -57,6 +57,176 @@ def test_navigation_leads_managers_to_their_day_and_heads_to_the_meeting(client,
     assert {"care:alert_list", "care:meeting"} <= nav
 
 
+# Every page a role works on, as its menu must list it (the pages reached from a
+# list, with an object or by a button, are not in menus).
+_CARE_CM = {"care:alert_list", "care:calendar", "care:journal", "care:outbox"}
+_MARKETING_READ = {
+    "marketing:campaign_list",
+    "marketing:opportunity_list",
+    "marketing:task_list",
+    "marketing:product_list",
+    "marketing:indicator_list",
+}
+_CLIENT_MANAGER_MENU = {
+    "home",
+    *_CARE_CM,
+    "customers:list",
+    "vip:my_customers",
+    "vip:prospects",
+    "vip:approvals",
+    *_MARKETING_READ,
+    "marketing:my_targets",
+    "performance:figures",
+    "performance:disputes",
+}
+ROLE_MENUS = {
+    "demo_admin": {
+        "home",
+        "customers:list",
+        "vip:approvals",
+        "vip:parameters",
+        "performance:figures",
+        "performance:branches",
+        "performance:periods",
+        "performance:ftp",
+        "accounts:user_list",
+        "accounts:user_change_list",
+        "accounts:audit_list",
+        "accounts:audit_report",
+        "accounts:audit_usage",
+        "admin:index",
+    },
+    "demo_pm": {
+        "home",
+        "vip:approvals",
+        "vip:parameters",
+        "marketing:product_list",
+        "performance:figures",
+        "performance:branches",
+        "performance:ftp",
+        "admin:index",
+    },
+    "demo_bm": {
+        "home",
+        "care:alert_list",
+        "care:outbox",
+        "customers:list",
+        "customers:quality_queue",
+        "customers:export_list",
+        "vip:my_customers",
+        "vip:pool",
+        "vip:managers",
+        "vip:batch_start",
+        "vip:prospects",
+        "vip:approvals",
+        "vip:reports",
+        "vip:parameters",
+        *_MARKETING_READ,
+        "marketing:segment_list",
+        "performance:figures",
+        "performance:branches",
+        "performance:periods",
+        "performance:schemes",
+        "performance:ftp",
+        "accounts:user_list",
+    },
+    "demo_audit": {
+        "home",
+        "care:alert_list",
+        "care:journal",
+        "care:outbox",
+        "customers:list",
+        "customers:quality_queue",
+        "customers:export_list",
+        "vip:reports",
+        "vip:parameters",
+        *_MARKETING_READ,
+        "marketing:segment_list",
+        "performance:figures",
+        "performance:branches",
+        "performance:periods",
+        "performance:schemes",
+        "performance:ftp",
+        "accounts:user_list",
+        "accounts:audit_list",
+        "accounts:audit_report",
+        "accounts:audit_usage",
+        "admin:index",
+    },
+    "demo_bh": {
+        "home",
+        *_CARE_CM,
+        "care:meeting",
+        "customers:list",
+        "customers:quality_queue",
+        "customers:export_list",
+        "vip:my_customers",
+        "vip:pool",
+        "vip:managers",
+        "vip:batch_start",
+        "vip:prospects",
+        "vip:approvals",
+        "vip:reports",
+        *_MARKETING_READ,
+        "marketing:segment_list",
+        "performance:figures",
+        "performance:branches",
+        "performance:disputes",
+        "accounts:user_list",
+    },
+    "demo_cm1": _CLIENT_MANAGER_MENU,
+    "demo_cm2": _CLIENT_MANAGER_MENU,
+    "demo_cm3": _CLIENT_MANAGER_MENU,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", [u[0] for u in DEMO_USERS])
+def test_each_role_s_menu_lists_the_pages_it_works_on_and_each_opens(
+    client, demo_users, demo_password, username
+):
+    client.post("/accounts/login/", {"username": username, "password": demo_password})
+    items = client.get("/").context["nav_items"]
+    assert {item["url_name"] for item in items} == ROLE_MENUS[username]
+    assert len(items) == len(ROLE_MENUS[username]), "no page twice"
+    for item in items:
+        response = client.get(item["url"])
+        assert response.status_code == 200, f"{username}: {item['url_name']} answered {response.status_code}"
+
+
+@pytest.mark.django_db
+def test_the_parameter_manager_reaches_the_tier_parameters_from_the_menu(client, demo_users, demo_password):
+    client.post("/accounts/login/", {"username": "demo_pm", "password": demo_password})
+    menu = client.get("/").context["nav_menu"]
+    vip = next(entry for entry in menu if entry["label"] == "VIP")
+    assert [child["url_name"] for child in vip["children"]] == ["vip:approvals", "vip:parameters"]
+
+
+@pytest.mark.django_db
+def test_the_menu_groups_pages_in_dropdowns_and_marks_the_page_shown(client, demo_users, demo_password):
+    client.post("/accounts/login/", {"username": "demo_bm", "password": demo_password})
+    response = client.get("/vip/parameters/")
+    menu = response.context["nav_menu"]
+    # a short bar: a few dropdowns rather than two dozen links
+    assert len(menu) <= 8
+    assert [entry["label"] for entry in menu if "children" in entry] == [
+        "Keep close",
+        "Customers",
+        "VIP",
+        "Marketing",
+        "Performance",
+    ]
+    # a group with one page for this role is that page's link, not a dropdown of one
+    users = menu[-1]
+    assert users["url_name"] == "accounts:user_list" and "children" not in users
+    # the page shown and its group are marked
+    assert [entry["label"] for entry in menu if entry["active"]] == ["VIP"]
+    page = response.content.decode()
+    assert 'class="nav-link dropdown-toggle active"' in page
+    assert 'class="dropdown-item active" href="/vip/parameters/" aria-current="page"' in page
+    assert page.count('aria-current="page"') == 1
+
+
 @pytest.mark.django_db
 def test_home_page_in_chinese_by_default_and_english_on_request(client, demo_users, demo_password, settings):
     settings.LANGUAGE_CODE = "zh-hans"
