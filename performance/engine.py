@@ -53,6 +53,9 @@ ASSET_BUSINESS = (*LOAN, "CREDIT_CARD")
 EPOCH = datetime.date(1970, 1, 1)
 CENT = Decimal("0.01")
 SUMS = ("dep", "loan", "aum", "liab", "asset", "inter")
+# at most this many batches (a night's: Friday's for the weekend and Monday's) are
+# summed in customer order, more by hashing
+NIGHT_BATCHES = 3
 # FTP spreads have 4 decimals (performance.parameters.PLACES): whole ten-thousandths
 SPREAD_UNITS = 10000
 
@@ -329,15 +332,37 @@ class _Credit:
             "asset": priced(ASSET_BUSINESS),
         }
         scale = {"dep": 100, "loan": 100, "aum": 100, "liab": 100 * SPREAD_UNITS, "asset": 100 * SPREAD_UNITS}
+        only = " AND d.customer_id = %s" if self.only_params else ""
+        if len(self.covered) <= NIGHT_BATCHES:
+            # a night's few batches: each batch's rows in customer order (its index),
+            # merged and summed in that order rather than hashed
+            rows = " UNION ALL ".join(
+                "SELECT d.customer_id AS customer_id, "
+                + ", ".join(f"%s * ({expr}) AS {name}" for name, expr in sums.items())
+                + f" FROM customers_customerdailyaum d WHERE d.business_date = %s{only}"
+                for _c in self.covered
+            )
+            params: list = []
+            for c in self.covered:
+                params += [(c.last - c.first).days + 1] * len(sums) + [c.batch, *self.only_params]
+            summed = (
+                "SELECT customer_id, "
+                + ", ".join(f"SUM({name}) AS {name}" for name in sums)
+                + f" FROM ({rows} ORDER BY 1) AS rows GROUP BY customer_id"
+            )
+        else:
+            summed = (
+                "SELECT d.customer_id AS customer_id, "
+                + ", ".join(f"SUM(v.n * ({expr})) AS {name}" for name, expr in sums.items())
+                + f" FROM customers_customerdailyaum d JOIN ({union}) AS v ON v.b = d.business_date"
+                + f" WHERE TRUE{only} GROUP BY d.customer_id"
+            )
+            params = [*coverage_params, *self.only_params]
         self.cursor.execute(
             "CREATE TEMP TABLE perf_whole AS SELECT customer_id, "
             + ", ".join(f"{sql.exact(name)} / {scale[name]} AS {name}" for name in sums)
-            + " FROM (SELECT d.customer_id AS customer_id, "
-            + ", ".join(f"SUM(v.n * ({expr})) AS {name}" for name, expr in sums.items())
-            + f" FROM customers_customerdailyaum d JOIN ({union}) AS v ON v.b = d.business_date"
-            + (" WHERE d.customer_id = %s" if self.only_params else "")
-            + " GROUP BY d.customer_id) AS summed",
-            [*coverage_params, *self.only_params],
+            + f" FROM ({summed}) AS summed",
+            params,
         )
 
     def _credit_rows(self) -> None:
@@ -388,16 +413,22 @@ class _Credit:
         cursor.execute("DELETE FROM perf_credit WHERE d0 > d1")
         # The pool: the days without a manager of record (before the first, between two
         # and after the last; every day for a customer with none), less what assisting
-        # managers count on those days.
+        # managers count on those days. Only a customer with a manager of record over
+        # part of the range can have such days between or around them: most have one
+        # over all of it, and are left out of the ordering.
+        partly = (
+            "kind = 'P' AND customer_id IN (SELECT customer_id FROM perf_credit "
+            f"WHERE kind = 'P' AND (d0 > {int(self.d0)} OR d1 < {int(self.d1)}))"
+        )
         cursor.execute(
             "INSERT INTO perf_credit SELECT customer_id, NULL, 'N', 1, g0, g1 FROM ("
             "SELECT customer_id, "
             "COALESCE(LAG(d1) OVER (PARTITION BY customer_id ORDER BY d0) + 1, %s) AS g0, "
-            "d0 - 1 AS g1 FROM perf_credit WHERE kind = 'P' "
+            f"d0 - 1 AS g1 FROM perf_credit WHERE {partly} "
             "UNION ALL "
             "SELECT customer_id, d1 + 1, %s FROM ("
             "SELECT customer_id, d1, LEAD(d0) OVER (PARTITION BY customer_id ORDER BY d0) AS following "
-            "FROM perf_credit WHERE kind = 'P') AS spans WHERE following IS NULL"
+            f"FROM perf_credit WHERE {partly}) AS spans WHERE following IS NULL"
             ") AS gaps WHERE g0 <= g1",
             [self.d0, self.d1],
         )

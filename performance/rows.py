@@ -120,17 +120,21 @@ class _Partition(VersionRows):
         self._create()
 
     def add(self, select: str, params: list) -> None:
-        """The version's rows and those of `select` summed by customer and manager into
-        the new table, in one statement: a row per customer and manager, none left
-        with nothing."""
-        sums = ", ".join(f"SUM({c})" for c in COLUMN_NAMES)
+        """The version's rows and those of `select` joined by customer and manager
+        and added up into the new table, in one statement: a row per customer and
+        manager; a row the added days leave with nothing is dropped."""
+        added = ", ".join(f"COALESCE(r.{c}, 0) + COALESCE(d.{c}, 0) AS {c}" for c in COLUMN_NAMES)
         self.cursor.execute(
             f"INSERT INTO {self.table} (version_id, customer_id, manager_id, {COLUMNS}) "
-            f"SELECT %s, customer_id, manager_id, {sums} FROM ("
-            f"SELECT customer_id, manager_id, {COLUMNS} FROM {TABLE} WHERE version_id = %s "
-            f"UNION ALL SELECT * FROM ({select}) AS added"
-            f") AS summed GROUP BY customer_id, manager_id HAVING "
-            + " OR ".join(f"ABS(SUM({c})) > {ZERO_BELOW}" for c in COLUMN_NAMES),
+            f"SELECT %s, customer_id, manager_id, {COLUMNS} FROM ("
+            "SELECT COALESCE(r.customer_id, d.customer_id) AS customer_id, "
+            "CASE WHEN r.customer_id IS NULL THEN d.manager_id ELSE r.manager_id END AS manager_id, "
+            f"{added}, d.customer_id IS NULL AS untouched "
+            f"FROM (SELECT customer_id, manager_id, {COLUMNS} FROM {TABLE} WHERE version_id = %s) AS r "
+            f"FULL JOIN ({select}) AS d (customer_id, manager_id, {COLUMNS}) "
+            # a pool's rows have no manager: 0 stands for none (an equality, to hash)
+            "ON d.customer_id = r.customer_id AND COALESCE(d.manager_id, 0) = COALESCE(r.manager_id, 0)"
+            f") AS summed WHERE untouched OR {anything()}",
             [self.version_id, self.version_id, *params],
         )
 
