@@ -7,7 +7,8 @@ and two decimals, and of an account only its last four digits. No customer name
 ever: the page shows the customer's (masked) name beside the reason when it may.
 
 A page computes the reasons of its rows without a query per row: it reads the
-level names once (`reason_context(alerts)`) and passes them to `alert_reason`.
+level names, and the names of the colleagues the figures hold by employee number,
+once (`reason_context(alerts)`) and passes them to `alert_reason`.
 
 The figures of each kind (writers: the rules of care/rules.py, the VIP area's
 announcements through `vip.events`, a manager's own reminder):
@@ -23,8 +24,8 @@ announcements through `vip.events`, a manager's own reminder):
 - contact_overdue: {"tier": code, "last_contact": date|null, "standard_days": int,
   "overdue_since": date} (a warning moved from the VIP reminders may hold "tier" only)
 - potential_vip: {"tier": tier code now}
-- team_overdue: {"manager": employee number, "count": int}
-- customer_assigned / customer_shared: {"by": employee number of who did it}
+- team_overdue: {"manager": employee number, "count": int} (shown by name)
+- customer_assigned / customer_shared: {"by": employee number of who did it} (by name)
 - transfer_decided: {"decision": "approved"|"rejected"}
 - own: {"text": the manager's note}
 """
@@ -39,6 +40,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from customers.choices import AccountCategory
 from vip.selectors.levels import tier_label, tier_names
 
@@ -48,15 +50,46 @@ from .choices import AlertKind
 TIER_KINDS = frozenset(
     {AlertKind.TIER_CHANGE, AlertKind.DOWNGRADE_WARNING, AlertKind.CONTACT_OVERDUE, AlertKind.POTENTIAL_VIP}
 )
+# Kinds whose figures name a colleague by employee number (shown by their name).
+PEOPLE_KINDS = {
+    AlertKind.TEAM_OVERDUE: "manager",
+    AlertKind.CUSTOMER_ASSIGNED: "by",
+    AlertKind.CUSTOMER_SHARED: "by",
+}
+EMPLOYEE = "employee:"  # the key of a colleague's name in `names`: "employee:E1102"
 MINUS = "\u2212"
 OWN_TEXT_LIMIT = 200
 
 
 def reason_context(alerts: Iterable[Any]) -> dict[str, str]:
-    """The level names the reasons of these alerts need (one query, or none)."""
-    if any(alert.kind in TIER_KINDS for alert in alerts):
-        return tier_names()
-    return {}
+    """The level names and colleagues' names the reasons of these alerts need (a
+    query for each, or none)."""
+    alerts = list(alerts)
+    names = tier_names() if any(alert.kind in TIER_KINDS for alert in alerts) else {}
+    numbers = {
+        str(alert.figures.get(PEOPLE_KINDS[alert.kind]))
+        for alert in alerts
+        if alert.kind in PEOPLE_KINDS
+        and isinstance(alert.figures, dict)
+        and alert.figures.get(PEOPLE_KINDS[alert.kind])
+    }
+    if numbers:
+        names.update(_people(numbers))
+    return names
+
+
+def _people(numbers: Iterable[str]) -> dict[str, str]:
+    rows = User.objects.filter(employee_no__in=list(numbers)).values_list(
+        "employee_no", "display_name", "username"
+    )
+    return {f"{EMPLOYEE}{no}": display or username for no, display, username in rows}
+
+
+def _person(number: Any, names: dict[str, str]) -> str:
+    """A colleague by name, else by employee number (someone since removed)."""
+    if not number:
+        return "—"
+    return names.get(f"{EMPLOYEE}{number}") or str(number)
 
 
 def amount(value: Any, *, signed: bool = False) -> str:
@@ -110,7 +143,7 @@ def alert_reason(alert: Any, names: dict[str, str] | None = None) -> str:
     f: dict[str, Any] = alert.figures if isinstance(alert.figures, dict) else {}
     kind = alert.kind
     if names is None:
-        names = tier_names() if kind in TIER_KINDS else {}
+        names = reason_context([alert])
 
     if kind == AlertKind.BIRTHDAY:
         values = {"date": _date(f.get("birthday")), "age": f.get("age", "—")}
@@ -201,13 +234,13 @@ def alert_reason(alert: Any, names: dict[str, str] | None = None) -> str:
         return _("Close to the next tier or growing fast: a potential VIP")
     if kind == AlertKind.TEAM_OVERDUE:
         return _("Manager %(no)s has %(n)s overdue contacts with major customers") % {
-            "no": f.get("manager", "—"),
+            "no": _person(f.get("manager"), names),
             "n": f.get("count", "—"),
         }
     if kind == AlertKind.CUSTOMER_ASSIGNED:
-        return _("Now in your care (assigned by %(no)s)") % {"no": f.get("by", "—")}
+        return _("Now in your care (assigned by %(no)s)") % {"no": _person(f.get("by"), names)}
     if kind == AlertKind.CUSTOMER_SHARED:
-        return _("Shared with you for a time by %(no)s") % {"no": f.get("by", "—")}
+        return _("Shared with you for a time by %(no)s") % {"no": _person(f.get("by"), names)}
     if kind == AlertKind.TRANSFER_DECIDED:
         return _("Your transfer request was %(what)s") % {
             "what": _("approved") if f.get("decision") == "approved" else _("rejected")

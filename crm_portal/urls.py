@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
@@ -9,9 +10,9 @@ from accounts.urls import auth_urlpatterns
 
 from . import views
 
-admin.site.site_header = "零售客户关系管理 · Retail CRM"
-admin.site.site_title = "Retail CRM"
-admin.site.index_title = "Administration"
+admin.site.site_header = _("Retail CRM")
+admin.site.site_title = _("Retail CRM")
+admin.site.index_title = _("Administration")
 
 
 class AdminLoginRedirect(RedirectView):

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
+from core import labels as code_labels
 from core.months import month_starts
 
 from .choices import ASSET_CATEGORIES, AccountCategory, AccountStatus
@@ -97,6 +98,9 @@ def customer_360(customer: Customer, *, user=None, interactions: int = 20) -> Cu
     labels = dict(AccountCategory.choices)
     groups: OrderedDict[str, AccountGroup] = OrderedDict()
     accounts = customer.accounts.exclude(status=AccountStatus.CLOSED).order_by("category", "-cny_balance")
+    product_name = code_labels.annotation("product", "product_code")
+    if product_name is not None:  # the product's name beside its code, in the same query
+        accounts = accounts.annotate(product_name=product_name)
     for account in accounts:
         group = groups.get(account.category)
         if group is None:

@@ -13,4 +13,4 @@ class MarketingConfig(AppConfig):
 
         panels.register(panels.CAMPAIGNS, customer_campaigns)
 
-        from . import widgets  # noqa: F401  (home-page widgets, core.widgets)
+        from . import labels, widgets  # noqa: F401  (product names, core.labels; home-page widgets)

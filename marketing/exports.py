@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 
 from customers.exports import neutralise
@@ -119,7 +120,7 @@ def task_workbook(task, progress) -> bytes:
         [
             _("Level"),
             _("Receiver"),
-            _("Target"),
+            pgettext("goal", "Target"),
             _("Actual"),
             _("Completion (%)"),
             _("Time elapsed (%)"),

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.forms import BootstrapFormMixin
 from customers.choices import AccountCategory, Gender, MarketingChannel
@@ -40,7 +41,7 @@ def _score():
 class SegmentForm(BootstrapFormMixin, forms.Form):
     """The segment builder: every rule is optional; the ones filled in all apply."""
 
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("thing", "Name"), max_length=100)
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
     aum_min = forms.DecimalField(
         label=_("AUM from (CNY)"), required=False, min_value=0, max_digits=18, decimal_places=2
@@ -136,7 +137,7 @@ class SegmentPreviewForm(SegmentForm):
 
 
 class CampaignForm(BootstrapFormMixin, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("thing", "Name"), max_length=100)
     objective = forms.ChoiceField(label=_("Objective"), choices=CampaignObjective.choices)
     description = forms.CharField(
         label=_("Description"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
@@ -233,7 +234,7 @@ class WinForm(BootstrapFormMixin, forms.Form):
 
 
 class TaskForm(BootstrapFormMixin, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("thing", "Name"), max_length=100)
     # Only indicators switched on can be chosen; by code, so links and scripts
     # name them the same way everywhere.
     indicator = forms.ModelChoiceField(
@@ -244,7 +245,9 @@ class TaskForm(BootstrapFormMixin, forms.Form):
     )
     period_start = forms.DateField(label=_("Period from"), widget=_date())
     period_end = forms.DateField(label=_("Period until"), widget=_date())
-    target = forms.DecimalField(label=_("Target"), min_value=Decimal("0.01"), max_digits=18, decimal_places=2)
+    target = forms.DecimalField(
+        label=pgettext_lazy("goal", "Target"), min_value=Decimal("0.01"), max_digits=18, decimal_places=2
+    )
     description = forms.CharField(
         label=_("Description"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )

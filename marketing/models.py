@@ -96,7 +96,8 @@ class Product(models.Model):
         ordering = ["category", "code"]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        # by its name wherever it is picked or shown; the code is core banking's reference
+        return self.name or self.code
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}

@@ -7,6 +7,7 @@ from typing import cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Branch, BranchLevel
 from core.forms import BootstrapFormMixin
@@ -176,7 +177,7 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
         label=_("Assessment period"), max_length=7, help_text=_("2026-11, 2026-Q4 or 2026.")
     )
     role = forms.ChoiceField(label=_("Assessed"), choices=SchemeRole.choices)
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("thing", "Name"), max_length=100)
 
     def clean_period(self) -> str:
         try:
@@ -201,7 +202,7 @@ class SchemeIndicatorForm(BootstrapFormMixin, forms.Form):
         help_text=_('For example {"floor": 0, "cap": 120} or {"steps": [[80, 60], [100, 100]]}.'),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    target_source = forms.ChoiceField(label=_("Target"), choices=TargetSource.choices)
+    target_source = forms.ChoiceField(label=pgettext_lazy("goal", "Target"), choices=TargetSource.choices)
     target = forms.DecimalField(label=_("Fixed target"), required=False, decimal_places=2, max_digits=18)
 
 

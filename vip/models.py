@@ -12,6 +12,7 @@ by `customers.services.assignment_set_primary` / `assignment_end_primary`."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -45,6 +46,20 @@ tier_code_validator = RegexValidator(
 PROSPECT_MOBILE = "vip.prospect.mobile"
 
 
+# What a violated constraint of a level says, and on which field.
+LEVEL_CONSTRAINT_MESSAGES = {
+    "tierlevel_threshold_positive": ("aum_threshold", _("The minimum average AUM must be more than 0.")),
+    "tierlevel_interval_positive": (
+        "contact_interval_days",
+        _("The contact interval must be at least 1 day."),
+    ),
+    "tierlevel_one_threshold": (
+        "aum_threshold",
+        _("Another active level has this minimum average AUM: each needs its own."),
+    ),
+}
+
+
 class TierLevel(models.Model):
     """A tier level (客户等级): the minimum average AUM over the policy's window and
     the service standard (contact at least every N days). Levels rank by threshold;
@@ -76,6 +91,28 @@ class TierLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        # The threshold constraint in words: a form would show a violated
+        # constraint by its name. A field with an error here is not checked again
+        # against the constraints.
+        if self.aum_threshold is not None and self.aum_threshold <= 0:
+            raise ValidationError({"aum_threshold": _("The minimum average AUM must be more than 0.")})
+
+    def validate_constraints(self, exclude=None) -> None:
+        """The constraints, a violated one said in words on its field rather than
+        by its name (LEVEL_CONSTRAINT_MESSAGES)."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            said = {str(c.get_violation_error_message()): c.name for c in self._meta.constraints}
+            errors: dict[str, list] = {}
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    field_and_text = LEVEL_CONSTRAINT_MESSAGES.get(said.get(message, ""))
+                    target, text = field_and_text or (field, message)
+                    errors.setdefault(target, []).append(text)
+            raise ValidationError(errors) from exc
 
 
 class TierPolicy(models.Model):

@@ -7,6 +7,9 @@
   var data = JSON.parse(source.textContent);
   var lang = document.documentElement.lang || "zh-hans";
   var zh = lang.indexOf("zh") === 0;
+  // amounts as everywhere in the portal: thousands separators and two decimals
+  var format = new Intl.NumberFormat(zh ? "zh-CN" : "en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  function money(v) { return format.format(Number(v)); }
   new Chart(canvas, {
     type: "line",
     data: {
@@ -18,8 +21,11 @@
     },
     options: {
       animation: false,
-      plugins: { legend: { position: "bottom" } },
-      scales: { y: { ticks: { callback: function (v) { return v.toLocaleString(zh ? "zh-CN" : "en-US"); } } } }
+      plugins: {
+        legend: { position: "bottom" },
+        tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money(c.parsed.y); } } }
+      },
+      scales: { y: { ticks: { callback: money } } }
     }
   });
 })();

@@ -65,7 +65,12 @@ def _validated_levels(
             missing = {"name", "aum_threshold", "contact_interval_days"} - set(fields)
             if missing:
                 errors.setdefault(code, []).append(
-                    _("A new level needs %(f)s.") % {"f": ", ".join(sorted(missing))}
+                    _("A new level needs %(f)s.")
+                    % {
+                        "f": ", ".join(
+                            str(TierLevel._meta.get_field(f).verbose_name) for f in sorted(missing)
+                        )
+                    }
                 )
                 continue
             level = TierLevel(code=code)
@@ -74,15 +79,19 @@ def _validated_levels(
         for field, value in fields.items():
             setattr(level, field, field_value(TierLevel, field, value))
         try:
+            # refuses a threshold of zero or below too (TierLevel.clean)
             level.full_clean(validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             errors.setdefault(code, []).extend(exc.messages)
-        if level.aum_threshold is not None and level.aum_threshold <= 0:
-            errors.setdefault(code, []).append(_("The threshold must be above zero."))
         result[code] = level
     if errors:
+        # each level by its name (the one proposed for a new level), not its code
+        names = {
+            code: (current[code].name if code in current else levels[code].get("name") or code)
+            for code in errors
+        }
         raise ValidationError(
-            [f"{code}: {message}" for code, messages in errors.items() for message in messages]
+            [f"{names[code]}: {message}" for code, messages in errors.items() for message in messages]
         )
     return result
 
