@@ -37,7 +37,9 @@ class _DateRangeForm(BootstrapFormMixin, forms.Form):
 class AuditLogFilterForm(_DateRangeForm):
     action = forms.ChoiceField(label=_("Action"), required=False)
     actor = forms.CharField(label=_("User"), required=False, max_length=150)
-    branch = forms.ModelChoiceField(label=_("Branch"), queryset=None, required=False, to_field_name="code")
+    branch: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Branch"), queryset=None, required=False, to_field_name="code"
+    )
     target = forms.CharField(label=_("Target"), required=False, max_length=200)
 
     field_order = ["action", "actor", "branch", "target", "date_from", "date_to"]
@@ -90,7 +92,9 @@ MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 class MonthForm(BootstrapFormMixin, forms.Form):
     month = forms.CharField(label=_("Month"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
-    branch = forms.ModelChoiceField(label=_("Branch"), queryset=None, required=False, to_field_name="code")
+    branch: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Branch"), queryset=None, required=False, to_field_name="code"
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

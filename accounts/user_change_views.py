@@ -48,7 +48,7 @@ class UserChangeForm(BootstrapFormMixin, forms.Form):
             {"roles": [g.name for g in subject.groups.all()], "branch": subject.branch_id},
         )
         super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = visible_branches(viewer).filter(is_active=True)
+        self.fields["branch"].queryset = visible_branches(viewer).filter(is_active=True)  # type: ignore[attr-defined]
 
 
 def _change_rows(viewer: User, changes) -> list[dict[str, Any]]:

@@ -17,8 +17,10 @@ see, not to hide.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-from django.db.models import Choices, Expression
+from django.db.models import Choices
+from django.db.models.expressions import BaseExpression
 from django.utils.module_loading import import_string
 
 Labels = Callable[[], Mapping[str, str]]
@@ -26,14 +28,14 @@ Labels = Callable[[], Mapping[str, str]]
 _KINDS: dict[str, Labels] = {}
 
 
-_ANNOTATIONS: dict[str, Callable[[str], Expression]] = {}
+_ANNOTATIONS: dict[str, Callable[[str], BaseExpression]] = {}
 
 
 def register(kind: str, source: Labels | type[Choices]) -> None:
     """Name the codes of one kind: a Choices class, or a function returning
     {code: label} (read when a page asks for it)."""
-    if isinstance(source, type) and issubclass(source, Choices):
-        choices = source
+    if isinstance(source, type):
+        choices: Any = source
         _KINDS[kind] = lambda: {str(value): str(label) for value, label in choices.choices}
     else:
         _KINDS[kind] = source
@@ -62,14 +64,14 @@ class _OnFirstUse(Mapping[str, str]):
         return len(self._loaded())
 
 
-def register_annotation(kind: str, label_of: Callable[[str], Expression]) -> None:
+def register_annotation(kind: str, label_of: Callable[[str], BaseExpression]) -> None:
     """Name the codes of one kind inside a query: `label_of(field)` is an
     expression giving the label of the code in `field` of the rows annotated (a
     list of rows gets its labels in its own query)."""
     _ANNOTATIONS[kind] = label_of
 
 
-def annotation(kind: str, field: str) -> Expression | None:
+def annotation(kind: str, field: str) -> BaseExpression | None:
     """The expression labelling the code in `field`, or None if no app names the
     kind in a query (show the code's label another way)."""
     label_of = _ANNOTATIONS.get(kind)

@@ -69,7 +69,8 @@ def param_lines(
         elif key in ("figure", "base"):
             text = _codes(value, FIGURE_LABELS)
         elif key == "of" and isinstance(value, Mapping):
-            kind = str(dict(IndicatorKind.choices).get(value.get("kind"), value.get("kind")))
+            code = str(value.get("kind"))
+            kind = str(dict(IndicatorKind.choices).get(code, code))
             inner = "；".join(f"{a}：{b}" for a, b in param_lines(value.get("params"), names))
             text = f"{kind}（{inner}）" if inner else kind
         elif isinstance(value, list):

@@ -2,6 +2,7 @@
 (core.labels): an account holds the code core banking gives its product."""
 
 from django.db.models import OuterRef, Subquery
+from django.db.models.expressions import BaseExpression
 
 from core import labels
 
@@ -12,7 +13,7 @@ def product_names() -> dict[str, str]:
     return dict(Product.objects.values_list("code", "name"))
 
 
-def product_name_of(field: str) -> Subquery:
+def product_name_of(field: str) -> BaseExpression:
     return Subquery(Product.objects.filter(code=OuterRef(field)).values("name")[:1])
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.template.defaultfilters import floatformat, yesno
 from django.utils.translation import gettext as _
@@ -27,16 +28,17 @@ class ChangeLine:
 
 def _field(model: type[models.Model], name: str) -> models.Field | None:
     try:
-        return model._meta.get_field(name)
-    except models.FieldDoesNotExist:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
         return None
+    return field if isinstance(field, models.Field) else None
 
 
 def _value(field: models.Field | None, value: Any) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(field, models.BooleanField):
-        return yesno(value in (True, "true", "True", "1", 1))
+        return str(yesno(value in (True, "true", "True", "1", 1)))
     if isinstance(field, models.DecimalField):
         try:
             amount = Decimal(str(value))

@@ -68,7 +68,8 @@ def _validated_levels(
                     _("A new level needs %(f)s.")
                     % {
                         "f": ", ".join(
-                            str(TierLevel._meta.get_field(f).verbose_name) for f in sorted(missing)
+                            str(getattr(TierLevel._meta.get_field(f), "verbose_name", f))
+                            for f in sorted(missing)
                         )
                     }
                 )
