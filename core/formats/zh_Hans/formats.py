@@ -1,12 +1,12 @@
-# The portal's date and number formats (core/formats/__init__.py); the rest is Django's.
-DATE_FORMAT = "Y-m-d"
-SHORT_DATE_FORMAT = "Y-m-d"
-DATETIME_FORMAT = "Y-m-d H:i"
-SHORT_DATETIME_FORMAT = "Y-m-d H:i"
-YEAR_MONTH_FORMAT = "Y-m"
-MONTH_DAY_FORMAT = "m-d"
-# intcomma groups by thousands with a comma in both languages (Django's Chinese
-# format would group by ten thousands with no separator: 88321058)
-DECIMAL_SEPARATOR = "."
-THOUSAND_SEPARATOR = ","
-NUMBER_GROUPING = 3
+# The same formats in Chinese as in English (core/formats/en/formats.py).
+from core.formats.en.formats import (  # noqa: F401
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    DECIMAL_SEPARATOR,
+    MONTH_DAY_FORMAT,
+    NUMBER_GROUPING,
+    SHORT_DATE_FORMAT,
+    SHORT_DATETIME_FORMAT,
+    THOUSAND_SEPARATOR,
+    YEAR_MONTH_FORMAT,
+)
