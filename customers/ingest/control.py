@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 from .spec import CONTROL_FILE, CONTROL_HEADER, ENCODINGS, FILES_BY_NAME, OK_FILE, SEPARATOR
 
 READ_CHUNK = 4 * 1024 * 1024
@@ -64,12 +66,13 @@ class Batch:
 def business_date_of(path: Path) -> datetime.date:
     if not _DATE_DIR.match(path.name):
         raise BatchProblem(
-            f"The batch directory must be named after its business date (YYYYMMDD), not {path.name!r}."
+            _("The batch directory must be named after its business date (YYYYMMDD), not “%(name)s”.")
+            % {"name": path.name}
         )
     try:
         return datetime.datetime.strptime(path.name, "%Y%m%d").date()
     except ValueError:
-        raise BatchProblem(f"{path.name} is not a real date.") from None
+        raise BatchProblem(_("%(name)s is not a real date.") % {"name": path.name}) from None
 
 
 def is_complete(path: Path) -> bool:
@@ -87,20 +90,26 @@ def parse_control(text: str) -> dict[str, ControlEntry]:
     for number, line in enumerate(lines, start=1):
         parts = [p.strip() for p in line.split(SEPARATOR)]
         if len(parts) != 5:
-            problems.append(f"control line {number}: expected FILE|ROWS|BYTES|MD5|ENCODING")
+            problems.append(_("control line %(n)s: expected FILE|ROWS|BYTES|MD5|ENCODING") % {"n": number})
             continue
         name, rows, size, md5, encoding = parts
         encoding = encoding.upper()
         if name not in FILES_BY_NAME:
-            problems.append(f"control line {number}: {name!r} is not a file of the interface")
+            problems.append(
+                _("control line %(n)s: “%(name)s” is not a file of the interface")
+                % {"n": number, "name": name}
+            )
         elif name in entries:
-            problems.append(f"control line {number}: {name} is listed twice")
+            problems.append(_("control line %(n)s: %(name)s is listed twice") % {"n": number, "name": name})
         elif not rows.isdigit() or not size.isdigit():
-            problems.append(f"control line {number}: ROWS and BYTES must be whole numbers")
+            problems.append(_("control line %(n)s: ROWS and BYTES must be whole numbers") % {"n": number})
         elif not _MD5.match(md5):
-            problems.append(f"control line {number}: MD5 must be 32 hexadecimal characters")
+            problems.append(_("control line %(n)s: MD5 must be 32 hexadecimal characters") % {"n": number})
         elif encoding not in ENCODINGS:
-            problems.append(f"control line {number}: encoding {encoding!r} is not UTF-8, GBK or GB18030")
+            problems.append(
+                _("control line %(n)s: encoding “%(encoding)s” is not UTF-8, GBK or GB18030")
+                % {"n": number, "encoding": encoding}
+            )
         else:
             entries[name] = ControlEntry(name, int(rows), int(size), md5.lower(), encoding)
     if problems:
@@ -111,20 +120,22 @@ def parse_control(text: str) -> dict[str, ControlEntry]:
 def read_batch(path: Path) -> Batch:
     """The batch at `path` with its control entries (nothing read but the control file)."""
     if not path.is_dir():
-        raise BatchProblem(f"There is no batch directory at {path}.")
+        raise BatchProblem(_("There is no batch directory at %(path)s.") % {"path": path})
     business_date = business_date_of(path)
     if not (path / OK_FILE).is_file():
-        raise BatchProblem(f"The batch is not complete yet ({OK_FILE} is missing).", refused=True)
+        raise BatchProblem(
+            _("The batch is not complete yet (%(ok)s is missing).") % {"ok": OK_FILE}, refused=True
+        )
     if not (path / CONTROL_FILE).is_file():
-        raise BatchProblem(f"{CONTROL_FILE} is missing.")
+        raise BatchProblem(_("%(control)s is missing.") % {"control": CONTROL_FILE})
     try:
         text = (path / CONTROL_FILE).read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BatchProblem(f"{CONTROL_FILE} is not UTF-8.") from None
+        raise BatchProblem(_("%(control)s is not UTF-8.") % {"control": CONTROL_FILE}) from None
     entries = parse_control(text)
     unlisted = sorted(p.name for p in path.iterdir() if p.name in FILES_BY_NAME and p.name not in entries)
     if unlisted:
-        raise BatchProblem(f"Not in the control file: {', '.join(unlisted)}.")
+        raise BatchProblem(_("Not in the control file: %(files)s.") % {"files": ", ".join(unlisted)})
     return Batch(path=path, business_date=business_date, entries=entries)
 
 
@@ -133,10 +144,17 @@ def _header_problem(entry: ControlEntry, first_line: bytes) -> str:
     try:
         header = first_line.decode(entry.codec)
     except UnicodeDecodeError:
-        return f"{entry.name}: the header is not {entry.encoding}"
+        return _("%(name)s: the header is not %(encoding)s") % {
+            "name": entry.name,
+            "encoding": entry.encoding,
+        }
     header = header.lstrip("\ufeff").rstrip("\r\n").strip()
     if header != expected:
-        return f"{entry.name}: the header must be {expected!r}, not {header[:200]!r}"
+        return _("%(name)s: the header must be “%(expected)s”, not “%(header)s”") % {
+            "name": entry.name,
+            "expected": expected,
+            "header": header[:200],
+        }
     return ""
 
 
@@ -188,7 +206,11 @@ def _encoding_problem(entry: ControlEntry, path: Path, size: int) -> str:
     failed, suspect = _suspect(lines, entry.codec)
     _failed, other_suspect = _suspect(lines, other_codec)
     if failed and suspect * 2 > len(lines) and other_suspect * 10 <= suspect:
-        return f"{entry.name} is declared {entry.encoding} but its bytes look like {other_name}"
+        return _("%(name)s is declared %(encoding)s but its bytes look like %(other)s") % {
+            "name": entry.name,
+            "encoding": entry.encoding,
+            "other": other_name,
+        }
     return ""
 
 
@@ -202,7 +224,7 @@ def verify(batch: Batch) -> None:
         entry = batch.entries[name]
         path = batch.path / name
         if not path.is_file():
-            problems.append(f"{name} is in the control file but not in the batch")
+            problems.append(_("%(name)s is in the control file but not in the batch") % {"name": name})
             continue
         md5 = hashlib.md5(usedforsecurity=False)
         digest.update(name.encode() + b"\n")
@@ -221,17 +243,26 @@ def verify(batch: Batch) -> None:
         lines = newlines + (1 if size and last != b"\n" else 0)
         rows = max(lines - 1, 0)
         if size != entry.size:
-            problems.append(f"{name}: {size} bytes, the control file says {entry.size}")
+            problems.append(
+                _("%(name)s: %(size)s bytes, the control file says %(expected)s")
+                % {"name": name, "size": size, "expected": entry.size}
+            )
         if md5.hexdigest() != entry.md5:
-            problems.append(f"{name}: MD5 {md5.hexdigest()}, the control file says {entry.md5}")
+            problems.append(
+                _("%(name)s: MD5 %(md5)s, the control file says %(expected)s")
+                % {"name": name, "md5": md5.hexdigest(), "expected": entry.md5}
+            )
         if rows != entry.rows:
-            problems.append(f"{name}: {rows} rows, the control file says {entry.rows}")
+            problems.append(
+                _("%(name)s: %(rows)s rows, the control file says %(expected)s")
+                % {"name": name, "rows": rows, "expected": entry.rows}
+            )
         if size:
             problem = _header_problem(entry, first_line or b"") or _encoding_problem(entry, path, size)
             if problem:
                 problems.append(problem)
     if problems:
-        raise BatchProblem("Control check failed: " + "; ".join(problems) + ".")
+        raise BatchProblem(_("Control check failed: %(problems)s.") % {"problems": "; ".join(problems)})
     batch.digest = digest.hexdigest()
 
 

@@ -243,3 +243,20 @@ def test_a_batch_of_bad_rows_only_still_loads_nothing_and_reports_all(org, tmp_p
         f = result.files.filter(name=spec.name).first()
         if f is not None:
             assert f.loaded == 0 and f.rejected == f.control_rows
+
+
+def test_a_control_problem_is_told_in_the_bank_users_language():
+    """The load's message shows on the batch pages beside its Chinese status: the
+    problems of a control file are translated like the rest of the portal."""
+    from django.utils import translation
+
+    from customers.ingest.control import BatchProblem, parse_control
+
+    text = "FILE|ROWS|BYTES|MD5|ENCODING\nNOTES.dat|1|10|" + "0" * 32 + "|UTF-8\n"
+    for language, expected in (
+        ("zh-hans", "控制文件第 1 行：“NOTES.dat”不是接口规定的文件"),
+        ("en", "control line 1"),
+    ):
+        with translation.override(language), pytest.raises(BatchProblem) as refused:
+            parse_control(text)
+        assert expected in str(refused.value)
