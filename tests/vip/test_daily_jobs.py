@@ -56,3 +56,20 @@ def test_an_administrator_changed_time_is_kept(db):
     ensure_default_schedule()
     assert PeriodicTask.objects.get(name=DAILY["customers.quality_scan"]).crontab.hour == "7"
     assert PeriodicTask.objects.filter(name__in=DAILY.values()).count() == 2
+
+
+def test_the_schedule_is_named_in_the_portals_language_and_an_english_row_is_renamed(db):
+    from django.utils import translation
+
+    ensure_default_schedule()  # an earlier version's rows, named in English
+    english = PeriodicTask.objects.get(name="Daily data-quality scan")
+    english.crontab.hour = "7"  # a time an administrator changed
+    english.crontab.save()
+    count = PeriodicTask.objects.count()
+    with translation.override("zh-hans"):
+        ensure_default_schedule()
+    renamed = PeriodicTask.objects.get(pk=english.pk)
+    assert renamed.name == "每日数据质量扫描" and renamed.crontab.hour == "7"
+    assert PeriodicTask.objects.count() == count  # renamed, not created twice
+    assert not PeriodicTask.objects.filter(name="Nightly core-banking load").exists()
+    assert PeriodicTask.objects.filter(name="核心系统夜间数据加载", task="crm_portal.nightly_load").exists()
