@@ -173,6 +173,21 @@ def build_world() -> World:
     # The default tier levels and policy of the data migration (a transactional test
     # elsewhere may have flushed them).
     import_module("vip.migrations.0002_default_levels").create_defaults(django_apps, None)
+    # and the indicator library's (marketing migration 0004)
+    for code, name, kind, params, unit, direction, description in import_module(
+        "marketing.migrations.0004_indicator_library"
+    ).LIBRARY:
+        Indicator.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "params": params,
+                "unit": unit,
+                "direction": direction,
+                "description": description,
+            },
+        )
     for username, role, branch, number in (
         ("bm2", Role.BUSINESS_MANAGER, "10000", "H0002"),
         ("pm2", Role.PARAMETER_MANAGER, "10000", "H0003"),

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from accounts.models import User
 from care.models import Alert
 from care.reasons import alert_reason
 from tests.customers.conftest import new_customer  # noqa: F401  (fixture)
@@ -66,10 +67,12 @@ def test_the_reminders_become_alerts(demo_users, new_customer):  # noqa: F811
     assert alert_reason(tier) == "Tier changed: 金级 → 白金级"
     done = alerts["contact_overdue"]
     assert done.status == "done" and done.closed_at is not None and done.figures == {"tier": "gold"}
-    assert alert_reason(alerts["customer_assigned"]) == "Now in your care (assigned by E1100)"
+    # a colleague shows by name, not by employee number
+    name = {u.employee_no: u.display_name for u in User.objects.filter(employee_no__in=["E1100", "E1101"])}
+    assert alert_reason(alerts["customer_assigned"]) == f"Now in your care (assigned by {name['E1100']})"
     team = alerts["team_overdue"]
     assert team.customer is None and team.assignee == bh and team.branch_id == cm1.branch_id
-    assert alert_reason(team) == "Manager E1101 has 3 overdue contacts with major customers"
+    assert alert_reason(team) == f"Manager {name['E1101']} has 3 overdue contacts with major customers"
     assert alert_reason(alerts["transfer_decided"]) == "Your transfer request was rejected"
     # the manager sees theirs on the alert list's API, the branch head the team's
     assert set(Alert.objects.visible_to(cm1).values_list("kind", flat=True)) == {
