@@ -401,3 +401,11 @@ def test_the_home_panel_of_account_requests_counts_the_changes_to_decide(
         client.force_login(demo_users[username])
         panels = {panel.key: panel for panel in client.get("/").context["panels"]}
         assert panels["pending_users"].context == {"pending": 0, "changes": 0}
+
+
+def test_the_users_list_leads_an_administrator_to_the_changes_waiting(client, admins, demo_users):
+    client.force_login(admins[0])
+    assert 'href="/accounts/users/changes/"' in client.get("/accounts/users/").content.decode()
+    client.force_login(demo_users["demo_bm"])  # reads the users, decides no change of roles
+    page = client.get("/accounts/users/")
+    assert page.status_code == 200 and 'href="/accounts/users/changes/"' not in page.content.decode()
