@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import Action, audit
 from core import locks
@@ -102,8 +103,11 @@ def ingest_lock(*, wait: bool):
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
             if not cursor.fetchone()[0]:
                 running = BatchLoad.objects.filter(status=BatchStatus.RUNNING).values_list("pk", flat=True)
-                which = ", ".join(f"#{pk}" for pk in running) or "or the jobs after one"
-                raise LoadBusy(f"Another load is running ({which}); try again when it has finished.")
+                which = ", ".join(f"#{pk}" for pk in running) or _("or the jobs after one")
+                raise LoadBusy(
+                    _("Another load is running (%(which)s); try again when it has finished.")
+                    % {"which": which}
+                )
     try:
         yield
     finally:
@@ -129,20 +133,23 @@ def claim_load(load_id: int) -> BatchLoad:
         if connection.vendor != "postgresql":
             alive = [o.pk for o in others if _alive(o.worker)]
             if alive:
-                raise LoadBusy(f"Another load is running (#{alive[0]}); try again when it has finished.")
+                raise LoadBusy(
+                    _("Another load is running (%(which)s); try again when it has finished.")
+                    % {"which": f"#{alive[0]}"}
+                )
         # Under the lock, any other "running" load is a dead one.
         others.update(
             status=BatchStatus.FAILED,
             finished_at=now,
-            message="Interrupted: its process ended before it finished; nothing of it was written.",
+            message=_("Interrupted: its process ended before it finished; nothing of it was written."),
         )
         load.attempts += 1
         cap = int(getattr(settings, "INGEST_MAX_ATTEMPTS", 3))
         if load.attempts > cap:
-            message = (
-                f"Gave up after {cap} attempts: each start ended without finishing (a worker lost "
+            message = _(
+                "Gave up after %(cap)s attempts: each start ended without finishing (a worker lost "
                 "while loading?). Fix the cause and start a new load."
-            )
+            ) % {"cap": cap}
             logger.error("ALERT ingest: load %s of %s: %s", load.pk, load.source, message)
             load.status, load.finished_at, load.message = BatchStatus.FAILED, now, message
             load.save(update_fields=["attempts", "status", "finished_at", "message", "worker"])

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .spec import CONTROL_FILE, FILES_BY_NAME, OK_FILE
 
@@ -35,7 +36,10 @@ def _megabytes(size: int) -> str:
 def check_size(size: int) -> None:
     limit = settings.INGEST_UPLOAD_MAX_BYTES
     if size > limit:
-        raise UploadRefused(f"The file is {_megabytes(size)}; uploads are limited to {_megabytes(limit)}.")
+        raise UploadRefused(
+            _("The file is %(size)s; uploads are limited to %(limit)s.")
+            % {"size": _megabytes(size), "limit": _megabytes(limit)}
+        )
 
 
 def _members(archive: zipfile.ZipFile, filename: str) -> tuple[str, list[zipfile.ZipInfo]]:
@@ -47,20 +51,25 @@ def _members(archive: zipfile.ZipFile, filename: str) -> tuple[str, list[zipfile
         name = info.filename
         path = PurePosixPath(name)
         if name.startswith("/") or "\\" in name or ".." in path.parts or ":" in name:
-            raise UploadRefused(f"The archive holds a path outside its folder ({name!r}).")
+            raise UploadRefused(_("The archive holds a path outside its folder (%(name)s).") % {"name": name})
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise UploadRefused(f"The archive holds a link ({name!r}); only plain files are accepted.")
+            raise UploadRefused(
+                _("The archive holds a link (%(name)s); only plain files are accepted.") % {"name": name}
+            )
         if info.flag_bits & 0x1:
-            raise UploadRefused("The archive is encrypted.")
+            raise UploadRefused(_("The archive is encrypted."))
         if info.is_dir():
             continue
         if len(path.parts) > 2:
-            raise UploadRefused(f"The archive holds a nested folder ({name!r}): zip the batch folder itself.")
+            raise UploadRefused(
+                _("The archive holds a nested folder (%(name)s): zip the batch folder itself.")
+                % {"name": name}
+            )
         if path.name not in ALLOWED:
             raise UploadRefused(
-                f"{path.name!r} is not a file of the core-banking interface "
-                f"(expected {', '.join(sorted(ALLOWED))})."
+                _("%(name)s is not a file of the core-banking interface (expected %(files)s).")
+                % {"name": path.name, "files": ", ".join(sorted(ALLOWED))}
             )
         if len(path.parts) == 2:
             folders.add(path.parts[0])
@@ -68,29 +77,33 @@ def _members(archive: zipfile.ZipFile, filename: str) -> tuple[str, list[zipfile
         expanded += info.file_size
         compressed += info.compress_size
     if not files:
-        raise UploadRefused("The archive is empty.")
+        raise UploadRefused(_("The archive is empty."))
     limit = settings.INGEST_UPLOAD_MAX_EXPANDED
     if expanded > limit:
         raise UploadRefused(
-            f"The archive would expand to {_megabytes(expanded)}; the limit is {_megabytes(limit)}."
+            _("The archive would expand to %(size)s; the limit is %(limit)s.")
+            % {"size": _megabytes(expanded), "limit": _megabytes(limit)}
         )
     ratio = settings.INGEST_UPLOAD_MAX_RATIO
     if expanded > 1024 * 1024 and expanded > ratio * max(compressed, 1):
         raise UploadRefused(
-            f"The archive expands {expanded / max(compressed, 1):,.0f} times its size "
-            f"(more than {ratio}): refused as a possible zip bomb."
+            _(
+                "The archive expands %(times)s times its size (more than %(ratio)s): "
+                "refused as a possible zip bomb."
+            )
+            % {"times": f"{expanded / max(compressed, 1):,.0f}", "ratio": ratio}
         )
     at_root = [f for f in files if len(PurePosixPath(f.filename).parts) == 1]
     if folders and at_root or len(folders) > 1:
-        raise UploadRefused("The archive must hold one batch folder (YYYYMMDD/) and nothing else.")
+        raise UploadRefused(_("The archive must hold one batch folder (YYYYMMDD/) and nothing else."))
     date = folders.pop() if folders else PurePosixPath(filename).stem
     if not _DATE.match(date):
         raise UploadRefused(
-            "Zip the batch folder, named after its business date (YYYYMMDD), or name the zip YYYYMMDD.zip."
+            _("Zip the batch folder, named after its business date (YYYYMMDD), or name the zip YYYYMMDD.zip.")
         )
     names = [PurePosixPath(f.filename).name for f in files]
     if len(names) != len(set(names)):
-        raise UploadRefused("The archive holds the same file twice.")
+        raise UploadRefused(_("The archive holds the same file twice."))
     return date, files
 
 
@@ -99,16 +112,16 @@ def unpack_upload(uploaded) -> Path:
     return the batch directory. Raises UploadRefused."""
     filename = uploaded.name or ""
     if not filename.lower().endswith(".zip"):
-        raise UploadRefused("Upload the batch as a .zip file.")
+        raise UploadRefused(_("Upload the batch as a .zip file."))
     check_size(uploaded.size)
     uploaded.seek(0)
     if not zipfile.is_zipfile(uploaded):
-        raise UploadRefused("The file is not a zip archive.")
+        raise UploadRefused(_("The file is not a zip archive."))
     uploaded.seek(0)
     try:
         archive = zipfile.ZipFile(uploaded)
     except zipfile.BadZipFile as exc:
-        raise UploadRefused(f"The zip archive is damaged ({exc}).") from None
+        raise UploadRefused(_("The zip archive is damaged (%(error)s).") % {"error": exc}) from None
     with archive:
         date, members = _members(archive, filename)
         folder = Path(settings.INGEST_UPLOAD_DIR) / f"{timezone.now():%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
@@ -130,7 +143,11 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, destination: Path)
             while chunk := source.read(_COPY_CHUNK):
                 written += len(chunk)
                 if written > info.file_size:
-                    raise UploadRefused(f"{info.filename!r} is bigger than the archive says: refused.")
+                    raise UploadRefused(
+                        _("%(name)s is bigger than the archive says: refused.") % {"name": info.filename}
+                    )
                 sink.write(chunk)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise UploadRefused(f"{info.filename!r} could not be unpacked ({exc}).") from None
+        raise UploadRefused(
+            _("%(name)s could not be unpacked (%(error)s).") % {"name": info.filename, "error": exc}
+        ) from None
