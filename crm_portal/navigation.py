@@ -89,6 +89,7 @@ NAVIGATION: list[NavItem | NavGroup] = [
         _("Customers"),
         (
             NavItem(_("Customers"), "customers:list", "customers.view_customer"),
+            NavItem(_("Employers (payroll)"), "customers:employer_list", "customers.view_employer"),
             NavItem(_("Data quality"), "customers:quality_queue", "customers.view_dataqualityissue"),
             NavItem(_("My exports"), "customers:export_list", "customers.export_customer"),
         ),

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.managers import UserObjectPermissionManager
@@ -48,6 +48,7 @@ from .choices import (
     RiskLevel,
 )
 from .crypto import cipher
+from .employer_choices import Industry
 from .querysets import (
     CustomerHeldQuerySet,
     CustomerQuerySet,
@@ -55,6 +56,7 @@ from .querysets import (
     HeldThroughAccount,
     MergeQuerySet,
     QualityIssueQuerySet,
+    customer_scope,
 )
 from .search_text import name_search
 
@@ -823,3 +825,87 @@ class LoadError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line} {self.code}"
+
+
+class EmployerQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EmployerQuerySet:
+        """Employers are organisations, not personal data: the register is the same
+        for everyone with a customer scope. Their employees are not
+        (`PayrollLink.objects.visible_to`)."""
+        return self if customer_scope(user) is not None else self.none()
+
+
+class Employer(models.Model):
+    """An organisation whose staff the bank pays (代发工资单位): a party of its own,
+    identified by its unified social credit code (customers.uscc)."""
+
+    name = models.CharField(_("employer name"), max_length=100)
+    uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    industry = models.CharField(_("industry"), max_length=1, choices=Industry.choices)
+    contact_person = models.CharField(_("contact person"), max_length=60, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("registered on"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    objects = EmployerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("employer")
+        verbose_name_plural = _("employers")
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["name"], name="employer_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PayrollLink(models.Model):
+    """A customer paid by an employer through the bank (代发工资关系), from `since`
+    until `until` (open while None). Ending one keeps it as history: the "new payroll
+    customers" indicator counts links by the day they started."""
+
+    employer = models.ForeignKey(
+        Employer, verbose_name=_("employer"), on_delete=models.PROTECT, related_name="payroll_links"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="payroll_links"
+    )
+    since = models.DateField(_("paid since"), default=timezone.localdate)
+    until = models.DateField(_("paid until"), null=True, blank=True)
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("payroll account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    monthly_amount = models.DecimalField(_("monthly amount (CNY)"), null=True, blank=True, **MONEY)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CustomerHeldQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("payroll relationship")
+        verbose_name_plural = _("payroll relationships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employer", "customer"], condition=Q(until__isnull=True), name="payroll_one_open_link"
+            ),
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=F("since")), name="payroll_until_after_since"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["employer", "until"], name="payroll_employer_open"),
+            models.Index(fields=["since"], name="payroll_since"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employer_id} {self.customer_id} ({self.since}..{self.until or ''})"

@@ -1,11 +1,16 @@
 from accounts.roles import Role
 
-_VIEW = ["customers.view_customer"]
+_VIEW = ["customers.view_customer", "customers.view_employer"]
 _WORK = [
     "customers.add_customer",
     "customers.change_customer",
     "customers.reveal_customer_pii",
     "customers.add_interaction",
+    # employers and payroll relationships (customers.employers)
+    "customers.add_employer",
+    "customers.change_employer",
+    "customers.add_payrolllink",
+    "customers.change_payrolllink",
 ]
 GRANTS = {
     Role.CLIENT_MANAGER: [*_VIEW, *_WORK],

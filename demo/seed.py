@@ -38,6 +38,7 @@ from customers.ingest.runner import batch_load_create, ingest_run
 from customers.models import BatchLoad
 
 from .business_day import BusinessDayBatch, demo_business_date, write_business_day
+from .employers import seed_employers
 from .loaded_days import DemoMonths, LoadedDays, publish_demo_months, seed_loaded_days
 from .marketing import seed_marketing
 from .seeding import seed_customers
@@ -83,6 +84,7 @@ def seed_demo_bank(
     write(f"Demo customers: {bank.created} created.")
     seed_vip(write=write, business_date=day)
     seed_marketing(write=write, business_date=day)
+    seed_employers(write=write, business_date=day)
     bank.loaded_days = seed_loaded_days(business_date=day, write=write)
 
     bank.batch = write_business_day(day, outdir=batch_dir)

@@ -21,6 +21,7 @@ PARAM_LABELS = {
     "distinct_products_per_customer": _("Each product type once per customer"),
     "income_types": _("Income types"),
     "payroll": _("Payroll customers only"),
+    "payroll_link": _("Payroll customers from the employers' register"),
     "tier": _("Tier"),
     "kinds": _("Contact kinds"),
     "marketing_only": _("Marketing contacts only"),

@@ -20,7 +20,9 @@ Kinds, their parameters (* required; the others optional) and their value:
 - new_accounts: categories, products. Accounts opened.
 - intermediary_income: income_types. CNY of INCOME.dat rows.
 - new_customers: payroll (true: a first payroll-product sale, no payroll account
-  before the range). Customers whose first account opened in the range.
+  before the range) or payroll_link (true: a first payroll relationship with an
+  employer, customers.employers, started in the range). Customers whose first
+  account opened in the range.
 - new_vips: tier (default gold). Customers upgraded from below the tier to it or above.
 - tier_upgrades: tier (the lowest tier reached; default any). Customers moved to a
   tier with a higher threshold.
@@ -74,7 +76,15 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from customers.choices import AccountCategory, BatchStatus, IncomeType
-from customers.models import Account, AccountBalance, BatchLoad, Customer, CustomerAssignment, IncomeEntry
+from customers.models import (
+    Account,
+    AccountBalance,
+    BatchLoad,
+    Customer,
+    CustomerAssignment,
+    IncomeEntry,
+    PayrollLink,
+)
 from vip.standards import CONTACT_KINDS
 
 from .choices import IndicatorKind, TargetStatus
@@ -266,7 +276,7 @@ PARAMS: dict[str, dict[str, Param]] = {
     IndicatorKind.SALES_COUNT: {**_CATALOGUE, "distinct_products_per_customer": Param(_flag)},
     IndicatorKind.NEW_ACCOUNTS: _CATALOGUE,
     IndicatorKind.INTERMEDIARY_INCOME: {"income_types": Param(_income_types)},
-    IndicatorKind.NEW_CUSTOMERS: {"payroll": Param(_flag)},
+    IndicatorKind.NEW_CUSTOMERS: {"payroll": Param(_flag), "payroll_link": Param(_flag)},
     IndicatorKind.NEW_VIPS: {"tier": Param(_tier)},
     IndicatorKind.TIER_UPGRADES: {"tier": Param(_tier)},
     IndicatorKind.LOST_VIPS: {"tier": Param(_tier)},
@@ -306,6 +316,10 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
     if kind == IndicatorKind.INCREMENT and ("figure" in params) == ("of" in params):
         errors.append(
             _("An increment measures either a figure or a kind with parameters (“of”), one of them.")
+        )
+    if kind == IndicatorKind.NEW_CUSTOMERS and cleaned.get("payroll") and cleaned.get("payroll_link"):
+        errors.append(
+            _("New payroll customers count either from sales (“payroll”) or from employers (“payroll_link”).")
         )
     if errors:
         raise ValidationError({"params": errors})
@@ -436,6 +450,15 @@ def intermediary_income(indicator: Indicator, start: datetime.date, end: datetim
 def new_customers(indicator: Indicator, start: datetime.date, end: datetime.date) -> Rows:
     from .models import Product, Sale
 
+    if (indicator.params or {}).get("payroll_link"):
+        # New payroll customers from the employers' register: customers whose first
+        # payroll relationship with an employer started in the range (one who moves
+        # to another employer is not new), for the manager of record on that day.
+        earlier_link = PayrollLink.objects.filter(
+            customer_id=OuterRef("customer_id"), since__lt=OuterRef("since")
+        )
+        links = PayrollLink.objects.filter(since__gte=start, since__lte=end).exclude(Exists(earlier_link))
+        return attributed(links, date_field="since", value=Count("customer_id", distinct=True))
     if (indicator.params or {}).get("payroll"):
         # New payroll customers: a confirmed sale of a payroll product in the range
         # to a customer with no payroll account opened before the range.

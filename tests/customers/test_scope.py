@@ -37,14 +37,17 @@ from customers.models import (
     CustomerMonthlyAum,
     CustomerUserObjectPermission,
     DataQualityIssue,
+    Employer,
     IncomeEntry,
     Interaction,
     OtherAsset,
+    PayrollLink,
     Relationship,
     TransactionSummary,
 )
 from customers.querysets import customer_scope, visible_prefetch
 from customers.services import contact_add, customer_update, interaction_log, pii_reveal
+from customers.uscc import make_uscc
 from marketing import permissions as marketing_permissions
 from marketing.models import (
     Campaign,
@@ -212,6 +215,11 @@ def _build(model, customer: Customer, world) -> None:
         )
     elif model is Relationship:
         Relationship.objects.create(customer=customer, relation_type="spouse", related_name="配偶")
+    elif model is PayrollLink:
+        employer, _ = Employer.objects.get_or_create(
+            uscc=make_uscc("91110108MA01XCP3Q"), defaults={"name": "单位", "industry": "I"}
+        )
+        PayrollLink.objects.create(employer=employer, customer=customer)
     elif model is OtherAsset:
         OtherAsset.objects.create(
             customer=customer, kind="property", description="房", estimated_value=Decimal("1")
@@ -322,6 +330,7 @@ BUILT = {
     Dispute,
     Relationship,
     OtherAsset,
+    PayrollLink,
     Interaction,
     CustomerAssignment,
     CustomerUserObjectPermission,
