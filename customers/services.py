@@ -374,6 +374,26 @@ def pii_reveal(
     return value
 
 
+@transaction.atomic
+def pii_reveals(
+    *,
+    user: User,
+    customer: Customer,
+    fields: list[tuple[str, int | None]],
+    reason: str,
+    ip: str | None = None,
+) -> list[str]:
+    """Reveal several fields of one customer for one reason (the 360 view's reveal
+    dialog): each is `pii_reveal`, audited on its own. All or nothing: one value
+    refused (a contact of someone else) reveals none and leaves no audit event."""
+    if not fields:
+        raise ValidationError(_("Choose at least one value to reveal."))
+    return [
+        pii_reveal(user=user, customer=customer, field=field, item_id=item_id, reason=reason, ip=ip)
+        for field, item_id in fields
+    ]
+
+
 def _flag_if_suspicious(*, user: User, ip: str | None) -> None:
     limit = settings.PII_REVEAL_DAILY_LIMIT
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)

@@ -8,4 +8,7 @@ class VIPConfig(AppConfig):
 
     def ready(self) -> None:
         from . import labels, widgets  # noqa: F401  (tier names, core.labels; home-page widgets, core.widgets)
+        from .panels import register_panels
         from .user_changes import HANDOVER_PAGES  # noqa: F401  (for accounts.user_changes)
+
+        register_panels()  # links to the VIP page's forms on the customer's 360 view

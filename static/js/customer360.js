@@ -29,3 +29,23 @@
     }
   });
 })();
+
+// The reveal dialog: once the values are revealed (their places on the page swapped
+// by the answer), the dialog closes and forgets the reason and the choices.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    // (a refusal, 400, is shown in the dialog: portal.js swaps it in as if successful)
+    if (!form || form.id !== "reveal-form" || event.detail.xhr.status !== 200) { return; }
+    form.reset();
+    var dialog = document.getElementById("reveal-dialog");
+    if (dialog && window.bootstrap) {
+      window.setTimeout(function () { window.bootstrap.Modal.getOrCreateInstance(dialog).hide(); }, 1200);
+    }
+  });
+  document.addEventListener("show.bs.modal", function (event) {
+    var feedback = document.getElementById("reveal-feedback");
+    if (event.target.id === "reveal-dialog" && feedback) { feedback.textContent = ""; }
+  });
+})();

@@ -28,11 +28,15 @@ def test_search_open_the_360_view_and_reveal(
     assert customer.id_number not in page.content()
     # the AUM chart is drawn by Chart.js (no script blocked by the CSP)
     page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('aum-chart'))")
-    # reveal the ID number with a reason
-    page.fill("#pii-id_number-0 input[name=reason]", "customer at the counter")
-    page.click("[data-testid=reveal-id_number]")
-    page.wait_for_selector("[data-testid=revealed-value]")
-    assert page.inner_text("[data-testid=revealed-value]") == customer.id_number
+    # reveal the ID number with a reason, from the one reveal dialog
+    page.click("[data-testid=reveal-open]")
+    page.wait_for_selector("[data-testid=reveal-dialog].show")
+    page.check("[data-testid=reveal-choice-id_number]")
+    page.fill("[data-testid=reveal-reason]", "customer at the counter")
+    page.click("[data-testid=reveal-submit]")
+    page.wait_for_selector("#pii-id_number-0 [data-testid=revealed-value]")
+    assert page.inner_text("#pii-id_number-0 [data-testid=revealed-value]") == customer.id_number
+    page.wait_for_selector("[data-testid=reveal-dialog]", state="hidden")  # closes by itself
     # log a contact from the timeline
     page.fill("[data-testid=interaction-subject]", "到期提醒电话")
     page.click("[data-testid=log-contact]")
