@@ -24,6 +24,10 @@ from django.db.models import QuerySet
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
+# Where a list stands: a page number, or on a keyset-paged list (the customer
+# search) the cursor and the rank of the page's first row. A new sort or page size
+# starts again at the first page, so the links changing them drop all three.
+POSITION_PARAMS = ("page", "cursor", "at")
 
 
 def page_size(request, default: int = DEFAULT_PAGE_SIZE) -> int:

@@ -8,39 +8,177 @@ built from (customers.search); a plain queryset can be filtered the same way
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property, partial
 from typing import Any, cast
 
 import django_filters
 from django import forms
+from django.core import validators
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import Branch
+from accounts.models import Branch, User
+from accounts.roles import Role
+from accounts.scope import visible_branches
 from core.forms import BootstrapFormMixin
+from core.labels import labels
 
 from .choices import AccountCategory, CustomerStatus
 from .models import Customer
 from .search import SearchFilters
-
-BLANK = [("", "—")]
 
 
 class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class CodeField(forms.ChoiceField):
+    """A code (a branch, a tier, a manager's employee number): on a page a select of
+    the codes the user may choose, each by its name (`CustomerFilterForm(user=...)`);
+    without a user (the API) a code typed as it is, up to `max_length` characters.
+    The form checks the code itself, to say what is wrong with it."""
+
+    widget = forms.TextInput
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.validators.append(validators.MaxLengthValidator(max_length))
+
+    def valid_value(self, value) -> bool:
+        return True  # checked by the form's clean_<name>, with a message naming the code
+
+
+class CodeFilter(django_filters.Filter):
+    field_class = CodeField
+
+
+def branch_choices(user) -> list[tuple[str, str]]:
+    """The branches the user may see, as "11101 中关村网点", in the tree's order."""
+    rows = visible_branches(user).order_by("path").values_list("code", "name")
+    return [(code, f"{code} {name}") for code, name in rows]
+
+
+def org_choices(user) -> tuple[list[tuple[str, str]], list[tuple[str, list[tuple[str, str]]]]]:
+    """The branches the user may see, as "11101 中关村网点" in the tree's order, and
+    the client managers of those branches (a manager who left still has customers
+    of record) by name with their employee number, grouped by branch: one read."""
+    branches = visible_branches(user)
+    own = branches.annotate(number=Value(""), person=Value("")).values_list(
+        "path", "code", "name", "number", "person"
+    )
+    managers = (
+        User.objects.filter(branch__in=branches, groups__name=Role.CLIENT_MANAGER)
+        .exclude(employee_no="")
+        .annotate(person=Coalesce(NullIf("display_name", Value("")), "username"))
+        .values_list("branch__path", "branch__code", "branch__name", "employee_no", "person")
+    )
+    # no ORDER BY in the parts (SQLite refuses it in a compound statement): sorted here
+    rows = sorted(own.order_by().union(managers.order_by(), all=True))
+    branch_list = [(code, f"{code} {name}") for _path, code, name, number, _person in rows if not number]
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for _path, code, name, number, person in sorted(rows, key=lambda row: (row[0], row[4], row[3])):
+        if number:
+            groups.setdefault(f"{code} {name}", []).append((number, f"{person} ({number})"))
+    return branch_list, list(groups.items())
+
+
 class CustomerFilterForm(BootstrapFormMixin, forms.Form):
-    """Validates the filters together: a known branch, bounds in order."""
+    """Validates the filters together: a known branch, bounds in order. Given the
+    user (a page), the branch, tier and manager are selects of what the user may
+    choose, by name, and a code outside them is refused with a message saying so."""
+
+    CODE_FIELDS = ("branch", "tier", "manager")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user is None:
+            return
+        empty = {"branch": _("All branches"), "tier": _("All tiers"), "manager": _("All managers")}
+        for name in self.CODE_FIELDS:
+            field = cast(CodeField, self.fields[name])
+            field.widget = forms.Select(attrs={"class": "form-select"})
+            # read on first use (rendering or checking), once per form
+            field.choices = partial(self._choices_with_empty, name, empty[name])
+
+    def _choices_with_empty(self, name: str, empty: str) -> list:
+        return [("", empty), *self._choices(name)]
+
+    def _choices(self, name: str) -> list:
+        cached = self.__dict__.setdefault("_code_choices", {})
+        if name not in cached:
+            if name == "tier":
+                cached[name] = list(self.tier_labels.items())
+            else:
+                cached["branch"], cached["manager"] = org_choices(self.user)
+        return cached[name]
+
+    @cached_property
+    def tier_labels(self) -> Mapping[str, str]:
+        """The tier levels' names by code (read on first use), for the select and
+        for the page's rows alike."""
+        return labels("tier")
+
+    def _codes(self, name: str) -> set[str]:
+        codes: set[str] = set()
+        for value, label in self._choices(name):
+            if isinstance(label, (list, tuple)):
+                codes.update(str(v) for v, _label in label)
+            else:
+                codes.add(str(value))
+        return codes
 
     def clean_branch(self):
         code = self.cleaned_data["branch"]
-        if code and not Branch.objects.filter(code=code).exists():
+        if not code or (self.user is not None and code in self._codes("branch")):
+            return code
+        if not Branch.objects.filter(code=code).exists():
             raise ValidationError(
                 _("No branch has the code %(code)s."), code="unknown_branch", params={"code": code}
             )
+        if self.user is not None:
+            raise ValidationError(
+                _("Branch %(code)s is outside the branches you may see: choose one from the list."),
+                code="branch_out_of_scope",
+                params={"code": code},
+            )
         return code
+
+    def clean_tier(self):
+        code = self.cleaned_data["tier"]
+        if code and self.user is not None and code not in self._codes("tier"):
+            raise ValidationError(
+                _("No tier level has the code %(code)s: choose one from the list."),
+                code="unknown_tier",
+                params={"code": code},
+            )
+        return code
+
+    def clean_manager(self):
+        number = self.cleaned_data["manager"]
+        if number and self.user is not None and number not in self._codes("manager"):
+            raise ValidationError(
+                _(
+                    "Employee %(number)s is not a client manager of the branches you may see: "
+                    "choose one from the list."
+                ),
+                code="manager_out_of_scope",
+                params={"number": number},
+            )
+        return number
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:  # marked for the eye and for assistive technology
+                attrs = self.fields[name].widget.attrs
+                attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-describedby"] = f"{name}-error"
 
     def clean(self):
         data = super().clean()
@@ -54,13 +192,15 @@ class CustomerFilterForm(BootstrapFormMixin, forms.Form):
 
 
 class CustomerFilterSet(django_filters.FilterSet):
-    branch = django_filters.CharFilter(
-        label=_("Branch code"), max_length=20, help_text=_("Branch code (and below).")
+    # branch, tier and manager are codes (the API's contract); a page shows them as
+    # selects of names (CustomerFilterForm(user=...))
+    branch = CodeFilter(label=_("Branch"), max_length=20, help_text=_("Branch code (and below)."))
+    tier = CodeFilter(label=_("Tier"), max_length=20, help_text=_("Tier code."))
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=CustomerStatus.choices, empty_label=_("All statuses")
     )
-    tier = django_filters.CharFilter(label=_("Tier"), max_length=20, help_text=_("Tier code."))
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=CustomerStatus.choices, empty_label="—")
-    manager = django_filters.CharFilter(
-        label=_("Manager (employee no.)"),
+    manager = CodeFilter(
+        label=_("Manager"),
         max_length=20,
         help_text=_("Employee number of the manager of record."),
     )
@@ -75,7 +215,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     product = django_filters.ChoiceFilter(
         label=_("Holds"),
         choices=AccountCategory.choices,
-        empty_label="—",
+        empty_label=_("Any product"),
         help_text=_("An open account of this category is held."),
     )
 
@@ -127,7 +267,9 @@ def serializer_fields() -> dict[str, serializers.Field]:
             for limit in ("min_value", "max_value", "max_length")
             if (value := getattr(field, limit, None)) is not None
         }
-        if isinstance(field, forms.ChoiceField):
+        if isinstance(field, CodeField):
+            fields[name] = serializers.CharField(allow_blank=True, default="", **common)
+        elif isinstance(field, forms.ChoiceField):
             listed = cast("list[tuple[Any, Any]]", list(field.choices))  # type: ignore[arg-type]  # a list here
             choices = [(value, label) for value, label in listed if value != ""]
             fields[name] = serializers.ChoiceField(choices=choices, allow_blank=True, default="", **common)

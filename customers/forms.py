@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
 from core.forms import BootstrapFormMixin
+from core.listing import PAGE_SIZES
 
 from .choices import (
     BirthdayCalendar,
@@ -26,7 +27,7 @@ from .search import SORTS, SearchFilters
 from .search_keys import SearchKeys, display_text, identifier_mask
 from .services import EDITABLE_FIELDS
 
-BLANK = [("", "—")]
+BLANK = [("", _("Not given"))]
 EXPIRED_KEY = "expired"  # in a results URL: the search's key had expired (never a valid key)
 
 
@@ -62,10 +63,15 @@ class CustomerSearchForm(filter_form_class()):  # type: ignore[misc]  # the Filt
         choices=[
             ("aum", _("AUM, highest first")),
             ("-aum", _("AUM, lowest first")),
-            ("name", _("Name")),
-            ("customer_no", _("Customer number")),
+            ("name", _("Name, A to Z")),
+            ("-name", _("Name, Z to A")),
+            ("customer_no", _("Customer number, ascending")),
+            ("-customer_no", _("Customer number, descending")),
         ],
     )
+    # the page size, carried along when the search changes; the page reads it as
+    # core.listing does (a size not offered is the default)
+    size = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, keys: SearchKeys | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,8 +79,18 @@ class CustomerSearchForm(filter_form_class()):  # type: ignore[misc]  # the Filt
         self._resolution: tuple[str, str, bool] | None = None
         self._mask: str | None = None
 
+    SELECT_FILTERS = ("branch", "tier", "manager", "status", "product")
+
     def filters(self) -> SearchFilters:
         return from_cleaned(self.cleaned_data)
+
+    def clean_size(self) -> str:
+        size = self.cleaned_data["size"]
+        return size if size in {str(n) for n in PAGE_SIZES} else ""
+
+    def select_filters(self) -> list[forms.BoundField]:
+        """The filters chosen from a list, in the order the page shows them."""
+        return [self[name] for name in self.SELECT_FILTERS]
 
     def clean(self):
         data = super().clean()

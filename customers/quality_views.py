@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -20,10 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.forms import BootstrapFormMixin
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 
 from . import quality
 from .choices import QualityIssueKind, QualityIssueStatus
+from .filters import CodeField, branch_choices
 from .masking import mask_id_number, mask_mobile
 from .models import Account, ContactPoint, Customer, DataQualityIssue, Interaction
 from .permissions import access_quality_issue
@@ -57,12 +58,47 @@ class QueueFilterForm(BootstrapFormMixin, forms.Form):
         required=False,
         choices=[("", gettext_lazy("All kinds")), *QualityIssueKind.choices],
     )
-    branch = forms.CharField(label=gettext_lazy("Branch code"), required=False, max_length=20)
+    branch = CodeField(label=gettext_lazy("Branch"), required=False, max_length=20, widget=forms.Select)
     status = forms.ChoiceField(
         label=gettext_lazy("Status"),
         required=False,
         choices=[("", gettext_lazy("Any status")), *QualityIssueStatus.choices],
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        # the branches the user may see, read when the select is shown or a branch checked
+        cast(CodeField, self.fields["branch"]).choices = self._branch_choices
+
+    def _branch_choices(self) -> list[tuple[str, str]]:
+        if not hasattr(self, "_branches"):
+            self._branches = [("", _("All branches")), *branch_choices(self.user)]
+        return self._branches
+
+    def clean_branch(self) -> str:
+        code = self.cleaned_data["branch"]
+        if code and code not in {value for value, _label in self._branch_choices()}:
+            raise ValidationError(
+                _("Branch %(code)s is outside the branches you may see: choose one from the list."),
+                code="branch_out_of_scope",
+                params={"code": code},
+            )
+        return code
+
+
+# Sorted by the issues' own columns; "detected" follows the ids (each scan inserts
+# after the previous one), so the default walks the primary key backwards.
+QUEUE_SORTING = Sorting(
+    {
+        "detected": ("id",),
+        "kind": ("kind",),
+        "customer": ("customer__customer_no",),
+        "branch": ("branch__path",),
+        "status": ("status",),
+    },
+    default="-detected",
+)
 
 
 class MergeForm(BootstrapFormMixin, forms.Form):
@@ -177,23 +213,22 @@ class QualityQueueView(PermissionRequiredMixin, ScopedView):
         data = request.GET.copy()
         if "status" not in data:
             data["status"] = QualityIssueStatus.OPEN
-        form = QueueFilterForm(data)
+        form = QueueFilterForm(data, user=request.user)
         page = None
         if form.is_valid():
             issues = quality.quality_queue(user=request.user, issues=self.queryset, **form.cleaned_data)
-            page = Paginator(issues, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = paginate(request, QUEUE_SORTING.apply(request, issues), default_size=PAGE_SIZE)
             for issue in page.object_list:
                 issue.detail_text = detail_text(issue.detail)
-        query = data.copy()
-        query.pop("page", None)
         return render(
             request,
             "customers/quality/queue.html",
             {
                 "form": form,
                 "page": page,
+                "page_obj": page,
+                "sort": QUEUE_SORTING.key(request),
                 "counts": _counts_table(quality.quality_counts(user=request.user)),
-                "query": query.urlencode(),
             },
             status=200 if page is not None else 400,
         )

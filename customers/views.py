@@ -11,10 +11,12 @@ from django.views import View
 
 from accounts.audit import client_ip
 from accounts.scope import visible_branches
+from core.listing import page_size
 from core.views import ScopedView
 
 from . import selectors, services
 from .choices import InteractionKind
+from .detail_forms import RevealChoiceForm
 from .forms import (
     ContactForm,
     CustomerCreateForm,
@@ -26,7 +28,7 @@ from .forms import (
 from .masking import mask_contact
 from .models import Customer
 from .permissions import access_customer
-from .search import CustomerSearch, keyset_page
+from .search import CustomerSearch, KeysetPage, keyset_page
 from .search_keys import SearchKeys
 
 
@@ -35,7 +37,7 @@ class SeeOther(HttpResponseRedirect):
 
 
 def _search_form(request, data) -> CustomerSearchForm:
-    return CustomerSearchForm(data, keys=SearchKeys(request.session, request.user))
+    return CustomerSearchForm(data, keys=SearchKeys(request.session, request.user), user=request.user)
 
 
 def _to_results(form: CustomerSearchForm, *, keep_cursor: bool = False) -> HttpResponseRedirect:
@@ -47,23 +49,45 @@ def _to_results(form: CustomerSearchForm, *, keep_cursor: bool = False) -> HttpR
 
 def _search_page(request, form: CustomerSearchForm):
     """The results of the search (held to the user's scope by the search itself), or
-    its errors (400); an htmx request gets the results table only (live search)."""
-    context: dict[str, Any] = {"form": form, "page": None}
+    its errors (400); an htmx request gets the results table only (live search).
+    Pages follow a key (`cursor`): the rank of a page's first row (`at`) travels
+    with it in the links, for the position shown ("Items 26–50 of 312")."""
+    size = page_size(request)
+    context: dict[str, Any] = {"form": form, "page": None, "sort": "aum", "size": size}
     if not form.is_bound:
-        context["page"] = keyset_page(CustomerSearch(user=request.user))
+        context["page"] = keyset_page(CustomerSearch(user=request.user), size=size)
     elif form.is_valid():
+        context["sort"] = form.cleaned_data["sort"] or "aum"
         search = CustomerSearch(
-            user=request.user,
-            q=form.cleaned_data["q"],
-            filters=form.filters(),
-            sort=form.cleaned_data["sort"] or "aum",
+            user=request.user, q=form.cleaned_data["q"], filters=form.filters(), sort=context["sort"]
         )
-        context["page"] = keyset_page(search, cursor=form.cleaned_data["cursor"])
+        context["page"] = keyset_page(search, cursor=form.cleaned_data["cursor"], size=size)
     context["customers"] = context["page"].rows if context["page"] else []
+    context["tiers"] = form.tier_labels  # one read for the rows and the tier filter
+    if context["customers"]:
+        context["position"] = _position(request, context["page"], size)
     context["searched"] = form.is_bound and bool(form.data.get("q") or form.data.get("k"))
     context["search_key"] = form.search_key()
     template = "customers/partials/_table.html" if request.htmx else "customers/customer_list.html"
     return render(request, template, context, status=200 if not form.errors else 400)
+
+
+def _position(request, page: KeysetPage, size: int) -> dict[str, Any]:
+    """Where the page stands: the rank of its first and last rows (None when a link
+    came without it: an old bookmark), of how many (capped), and the ranks the
+    previous and next pages start at."""
+    raw = request.GET.get("at", "")
+    given = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 9 else 0
+    first: int | None = 1 if page.is_first else (given if given > 1 else None)
+    shown = len(page.rows)
+    return {
+        "first": first,
+        "last": first + shown - 1 if first is not None else None,
+        "count": page.count,
+        "capped": page.count_capped,
+        "previous_at": max(first - size, 1) if first is not None else None,
+        "next_at": first + shown if first is not None else None,
+    }
 
 
 class CustomerListView(PermissionRequiredMixin, ScopedView):
@@ -211,6 +235,8 @@ class RevealView(PermissionRequiredMixin, ScopedView):
 
     def post(self, request, customer_no):
         customer = self.get_object(customer_no, for_change=False)
+        if "field" not in request.POST:  # the reveal dialog (one field: "field", "item")
+            return self._reveal_chosen(request, customer)
         form = RevealForm(request.POST)
         if not form.is_valid():
             return render(request, "customers/partials/_reveal_error.html", {"form": form}, status=400)
@@ -228,6 +254,32 @@ class RevealView(PermissionRequiredMixin, ScopedView):
                 request, "customers/partials/_reveal_error.html", {"errors": exc.messages}, status=400
             )
         return render(request, "customers/partials/_revealed.html", {"value": value})
+
+    def _reveal_chosen(self, request, customer: Customer):
+        """The reveal dialog: the values chosen, for one reason, all or none. The
+        answer says how many were revealed and swaps each value into its place on
+        the page (htmx out-of-band swaps)."""
+        form = RevealChoiceForm(request.POST)
+        if not form.is_valid():
+            return render(request, "customers/partials/_reveal_error.html", {"form": form}, status=400)
+        chosen = form.cleaned_data["reveal"]
+        try:
+            values = services.pii_reveals(
+                user=request.user,
+                customer=customer,
+                fields=chosen,
+                reason=form.cleaned_data["reason"],
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            return render(
+                request, "customers/partials/_reveal_error.html", {"errors": exc.messages}, status=400
+            )
+        revealed = [
+            {"target": f"pii-{field}-{item or 0}", "value": value}
+            for (field, item), value in zip(chosen, values, strict=True)
+        ]
+        return render(request, "customers/partials/_revealed_many.html", {"revealed": revealed})
 
 
 class InteractionCreateView(PermissionRequiredMixin, ScopedView):

@@ -11,9 +11,10 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from core.listing import PAGE_SIZES
+from core.listing import PAGE_SIZES, POSITION_PARAMS
 
 register = template.Library()
+_FIRST_PAGE: dict = dict.fromkeys(POSITION_PARAMS)
 
 
 def _query(context, **changes) -> str:
@@ -43,7 +44,7 @@ def sort_header(context, column: str, title) -> str:
         target, arrow, state = column, "", ""
     return format_html(
         '<a class="sort-link text-reset" href="?{}" data-sort="{}"{}>{}{}</a>',
-        _query(context, sort=target, page=None),
+        _query(context, sort=target, **_FIRST_PAGE),
         column,
         format_html(' aria-label="{}, {}"', title, state) if state else "",
         title,
@@ -64,11 +65,12 @@ def sort_aria(context, column: str) -> str:
 
 @register.inclusion_tag("partials/page_sizes.html", takes_context=True)
 def page_sizes(context, page_obj) -> dict:
-    """Links to show 25, 50 or 100 rows a page (back to the first page)."""
-    current = page_obj.paginator.per_page
+    """Links to show 25, 50 or 100 rows a page (back to the first page); `page_obj`
+    a page, or the size in effect of a list paged another way (by key)."""
+    current = page_obj if isinstance(page_obj, int) else page_obj.paginator.per_page
     return {
         "sizes": [
-            {"size": size, "current": size == current, "query": _query(context, size=size, page=None)}
+            {"size": size, "current": size == current, "query": _query(context, size=size, **_FIRST_PAGE)}
             for size in PAGE_SIZES
         ],
     }

@@ -38,7 +38,9 @@ SORTS: dict[str, tuple[str, bool]] = {
     "aum": ("aum", True),
     "-aum": ("aum", False),
     "name": ("name", False),
+    "-name": ("name", True),
     "customer_no": ("customer_no", False),
+    "-customer_no": ("customer_no", True),
 }
 BRANCH_PARTS_MAX = 16  # a search held to more branches walks the bank's AUM index
 ALTERNATIVES_MAX = 4
