@@ -9,9 +9,14 @@ can start from a model's unscoped manager: it is always given its rows. Its form
 string on the server and renders with the portal's Bootstrap classes; the
 query-string names are the pages' own, so bookmarks keep working.
 
-A page's form may also carry parameters that are not filters of its rows (whose
-book, the cursor of a keyset-paged list, the months of the report): they are
-validated with the filters, and the view reads them from `params`."""
+A page's form may also carry parameters that are not filters of its rows (the
+cursor of a keyset-paged list, the months of the report): they are validated with
+the filters, and the view reads them from `params`.
+
+Where the values are known, a filter is a select of them by name, with a worded
+empty choice ("All tiers", "All my branches"): the managers whose book the user
+may open, the branches the user may see, the tiers, a prospect's status and
+source. A value outside the user's scope is not a choice: the form says so."""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Branch, BranchLevel
+from accounts.models import Branch, BranchLevel, User
 from accounts.scope import visible_branches
 from core.forms import BootstrapFormMixin
 from customers.models import Customer
@@ -33,7 +38,7 @@ from customers.models import Customer
 from .choices import ProspectSource, ProspectStatus
 from .forms import date_widget
 from .models import VipStatusChange
-from .selectors import NO_TIER, tier_names
+from .selectors import NO_TIER, book_managers, tier_names
 
 
 class PageFilterSet(django_filters.FilterSet):
@@ -65,8 +70,8 @@ class FilterForm(BootstrapFormMixin, forms.Form):
 
 
 class BookPageForm(FilterForm):
-    manager = forms.CharField(label=_("Manager (employee no.)"), required=False, max_length=20)
-    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    # A cursor of a keyset page, prefixed with the sort it belongs to (vip.views._common).
+    cursor = forms.CharField(required=False, max_length=240, widget=forms.HiddenInput)
 
 
 def _tier_choices() -> list[tuple[str, str | Promise]]:
@@ -74,15 +79,55 @@ def _tier_choices() -> list[tuple[str, str | Promise]]:
     return [*tier_names().items(), (NO_TIER, _("No tier"))]
 
 
-class BookFilterSet(PageFilterSet):
-    """The tier tabs of a manager's book (`tier=none`: customers without a tier).
-    Whose book it is (`manager`, an employee number) is a parameter: the view opens
-    it through `access_manager`."""
+def _book_managers(request) -> QuerySet[User]:
+    if request is None:
+        return User.objects.none()
+    return book_managers(request.user)
 
-    tier = django_filters.ChoiceFilter(label=_("Tier"), choices=_tier_choices, method="filter_tier")
+
+class ManagerField(forms.ModelChoiceField):
+    """A client manager by name, with the employee number that tells two of the same
+    name apart, and their outlet."""
+
+    def label_from_instance(self, obj: User) -> str:
+        label = f"{obj.display_name} ({obj.employee_no})"
+        if obj.branch is not None:
+            label = f"{label} · {obj.branch.name}"
+        if not obj.is_active:
+            label = f"{label} · {obj.get_status_display()}"
+        return label
+
+
+class ManagerFilter(django_filters.ModelChoiceFilter):
+    field_class = ManagerField
+
+
+class BookFilterSet(PageFilterSet):
+    """A manager's book: whose (`manager`, by employee number: one of the managers
+    whose book the user may open, pass `request`; none: the user's own) and the tier
+    tabs (`tier=none`: customers without a tier)."""
+
+    manager = ManagerFilter(
+        label=_("Client manager"),
+        queryset=_book_managers,
+        to_field_name="employee_no",
+        empty_label=_("My own customers"),
+        method="filter_manager",
+        error_messages={
+            "invalid_choice": _(
+                "%(value)s is not a client manager whose customers you may see: choose one from the list."
+            )
+        },
+    )
+    tier = django_filters.ChoiceFilter(
+        label=_("Tier"), choices=_tier_choices, empty_label=_("All tiers"), method="filter_tier"
+    )
 
     class Meta:
         form = BookPageForm
+
+    def filter_manager(self, queryset: QuerySet[Customer], name: str, manager: User) -> QuerySet[Customer]:
+        return queryset.filter(primary_manager=manager)
 
     def filter_tier(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
         return queryset.filter(tier="" if value == NO_TIER else value)
@@ -92,30 +137,36 @@ class BookFilterSet(PageFilterSet):
 
 
 class PoolPageForm(FilterForm):
-    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    # A cursor of a keyset page, prefixed with the sort it belongs to (vip.views._common).
+    cursor = forms.CharField(required=False, max_length=240, widget=forms.HiddenInput)
 
 
 def _branches_in_scope(request) -> QuerySet[Branch]:
     if request is None:
         return Branch.objects.none()
-    return visible_branches(request.user)
+    return visible_branches(request.user).order_by("path")
+
+
+class BranchField(forms.ModelChoiceField):
+    """A branch by name, indented under the branch above it."""
+
+    def label_from_instance(self, obj: Branch) -> str:
+        return "\u3000" * obj.level + obj.name
+
+
+class BranchFilter(django_filters.ModelChoiceFilter):
+    field_class = BranchField
 
 
 class PoolFilterSet(PageFilterSet):
-    """The pool of one branch and the branches below it, by branch code: a branch
-    the user may see (pass `request`)."""
+    """The pool of one branch and the branches below it, chosen by name (the query
+    string holds its code): a branch the user may see (pass `request`)."""
 
-    branch = django_filters.ModelChoiceFilter(
-        label=_("Branch code"),
+    branch = BranchFilter(
+        label=_("Branch"),
         queryset=_branches_in_scope,
         to_field_name="code",
-        widget=forms.TextInput(
-            attrs={
-                "class": "form-control-sm",
-                "placeholder": _("Branch code"),
-                "aria-label": _("Branch code"),
-            }
-        ),
+        empty_label=_("All my branches"),
         method="filter_branch",
         error_messages={"invalid_choice": _("No branch with this code in your scope.")},
     )
@@ -143,10 +194,10 @@ class ProspectFilterForm(FilterForm):
 
 class ProspectFilterSet(PageFilterSet):
     status = django_filters.ChoiceFilter(
-        label=_("Status"), choices=ProspectStatus.choices, empty_label=_("All")
+        label=_("Status"), choices=ProspectStatus.choices, empty_label=_("All statuses")
     )
     source = django_filters.ChoiceFilter(
-        label=_("Source"), choices=ProspectSource.choices, empty_label=_("All")
+        label=_("Source"), choices=ProspectSource.choices, empty_label=_("All sources")
     )
 
     class Meta:

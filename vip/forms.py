@@ -24,11 +24,16 @@ def date_widget():
 
 
 class ManagerChoiceField(forms.ModelChoiceField):
-    """An active client manager, chosen by employee number."""
+    """An active client manager, chosen by name (the employee number tells two of the
+    same name apart); the query string and the services take the employee number."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("empty_label", _("Choose a client manager"))
+        super().__init__(*args, **kwargs)
 
     def label_from_instance(self, obj: User) -> str:
         branch = obj.branch.name if obj.branch is not None else ""
-        return f"{obj.employee_no} {obj.display_name} · {branch}"
+        return f"{obj.display_name} ({obj.employee_no}) · {branch}"
 
 
 def active_managers(user: User):
@@ -182,7 +187,7 @@ class BatchSearchForm(CustomerSearchForm):
     reason = forms.CharField(label=_("Reason"), min_length=4, max_length=200)
 
     def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, user=user, **kwargs)  # the filters as selects of the user's scope
         cast(ManagerChoiceField, self.fields["to_manager"]).queryset = active_managers(user)
 
 
@@ -232,3 +237,32 @@ class PolicyProposalForm(BootstrapFormMixin, forms.ModelForm):
             "override_max_days",
             "share_max_days",
         ]
+
+
+class TickedIdsField(forms.Field):
+    """The ids of the rows ticked on a page (`<input type="checkbox" name=... value=id>`)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": _("A ticked row is not one of this page: reload it and tick again.")}
+
+    def to_python(self, value) -> list[int]:
+        try:
+            ids = {int(v) for v in value or []}
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(not 0 < pk < 2**31 for pk in ids):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return sorted(ids)
+
+
+class BulkDecisionForm(forms.Form):
+    """The requests ticked on the approvals page and the one decision on them (the
+    service, `vip.services.approvals_decide`, wants something ticked and a reason
+    to reject)."""
+
+    transfer = TickedIdsField(required=False)
+    proposal = TickedIdsField(required=False)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=[("approve", _("Approve")), ("reject", _("Reject"))]
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("my/", views.MyCustomersView.as_view(), name="my_customers"),
     path("pool/", views.PoolView.as_view(), name="pool"),
     path("approvals/", views.ApprovalsView.as_view(), name="approvals"),
+    path("approvals/decide/", views.BulkDecisionView.as_view(), name="approvals_decide"),
     path("managers/", views.ManagerListView.as_view(), name="managers"),
     path("managers/<str:employee_no>/recall/", views.ManagerRecallView.as_view(), name="manager_recall"),
     path("batch/", views.BatchStartView.as_view(), name="batch_start"),

@@ -17,12 +17,15 @@ Callers import from here (`from vip import selectors`)."""
 from .approvals import (
     my_proposals,
     my_transfer_requests,
+    pending_proposals,
+    pending_transfers,
     proposals_to_approve,
     transfers_to_approve,
 )
 from .books import (
     Book,
     BookRow,
+    book_managers,
     major_floor,
     manager_book,
     managers_in_scope,
@@ -56,6 +59,7 @@ __all__ = [
     "SplitCredit",
     "WonLost",
     "active_levels",
+    "book_managers",
     "customer_split",
     "customer_vip",
     "level_table",
@@ -67,6 +71,8 @@ __all__ = [
     "month_end",
     "my_proposals",
     "my_transfer_requests",
+    "pending_proposals",
+    "pending_transfers",
     "pool_counts",
     "pool_customers",
     "proposals_to_approve",

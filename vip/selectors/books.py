@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.scope import visible_branches
+from accounts.scope import ScopeKind, data_scope, visible_branches
 from customers.choices import AssignmentRole
 from customers.models import Customer, CustomerAssignment, Interaction
 from customers.search import CustomerRows, KeysetPage, keyset_page
@@ -149,12 +149,14 @@ def manager_book(
     manager: User,
     cursor: str = "",
     size: int = 25,
+    sort: str = "aum",
     customers: QuerySet[Customer] | None = None,
     filtered: QuerySet[Customer] | None = None,
 ) -> Book:
     """A manager's customers (as far as `user` may see them: `customers`, already
-    narrowed to `user`, or `Customer.objects.visible_to(user)`), largest AUM first,
-    with their last contact and the due date of the next one.
+    narrowed to `user`, or `Customer.objects.visible_to(user)`), largest AUM first
+    (or in another keyset order, `customers.search.SORTS`), with their last contact
+    and the due date of the next one.
 
     `filtered` is `customers` narrowed further by the page's filters
     (`vip.filters.BookFilterSet`): the rows come from it, while the per-tier
@@ -168,7 +170,7 @@ def manager_book(
     shown = filtered.filter(primary_manager=manager, merged_into__isnull=True).annotate(
         last_contact=_last_contact(), assigned_since=_assigned_since()
     )
-    page = keyset_page(CustomerRows(shown, sort="aum"), cursor=cursor, size=size)
+    page = keyset_page(CustomerRows(shown, sort=sort), cursor=cursor, size=size)
     # The page's rows are read back from `shown`, with its annotations.
     annotated = cast("list[WithAnnotations[Customer, ContactAnnotations]]", page.rows)
     rows, floor = _book_rows(annotated, manager=manager, levels=levels)
@@ -192,6 +194,15 @@ def managers_in_scope(user: User) -> QuerySet[User]:
         .select_related("branch")
         .distinct()
     )
+
+
+def book_managers(user: User) -> QuerySet[User]:
+    """The managers whose book the user may open, by branch and name: a client
+    manager only their own (as `vip.permissions.access_manager` allows)."""
+    managers = managers_in_scope(user)
+    if data_scope(user).kind is ScopeKind.OWN:
+        managers = managers.filter(pk=user.pk)
+    return managers.order_by("branch__path", "display_name", "employee_no")
 
 
 def managers_with_books(user: User) -> list[WithAnnotations[User, BookFigures]]:
@@ -226,17 +237,18 @@ def pool_customers(
     user: User,
     cursor: str = "",
     size: int = 50,
+    sort: str = "aum",
     customers: QuerySet[Customer] | None = None,
 ) -> KeysetPage:
     """Customers without a manager of record in the user's scope (`customers`,
     already narrowed to `user` and perhaps by the page's filters,
     `vip.filters.PoolFilterSet`; or `Customer.objects.visible_to(user)`), largest
-    AUM first."""
+    AUM first (or in another keyset order, `customers.search.SORTS`)."""
     if customers is None:
         customers = Customer.objects.visible_to(user)
     customers = customers.filter(primary_manager__isnull=True, merged_into__isnull=True)
     customers = customers.select_related("home_branch")
-    return keyset_page(CustomerRows(customers, sort="aum"), cursor=cursor, size=size)
+    return keyset_page(CustomerRows(customers, sort=sort), cursor=cursor, size=size)
 
 
 def pool_counts(user: User) -> list[dict[str, Any]]:

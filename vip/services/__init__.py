@@ -16,10 +16,13 @@ sharing are built on them here.
 - `vip_status`: registration and liquidation of VIPs, and VIPs to be won.
 - `parameters`: tier levels and policy, changed by maker-checker.
 - `reminders`: what a user is reminded of (announced; the alerts of keep close keep it).
+- `approvals`: several transfers and parameter proposals decided at once, each
+  through its own flow's decision.
 
 Callers import from here (`from vip import services`)."""
 
 from ._common import is_client_manager
+from .approvals import MAX_BULK_ITEMS, BulkDecision, approvals_decide
 from .assignment import RecallResult, customer_assign, customers_recall, manager_book_recall
 from .batch import (
     HEADER_ALIASES,
@@ -49,12 +52,15 @@ from .vip_status import prospect_close, prospect_create, vip_liquidate, vip_regi
 __all__ = [
     "HEADER_ALIASES",
     "LEVEL_FIELDS",
+    "MAX_BULK_ITEMS",
     "MAX_BATCH_ROWS",
     "PARAMETER_FLOW",
     "POLICY_FIELDS",
     "TRANSFER_FLOW",
     "SPLIT_PERMISSION",
+    "BulkDecision",
     "RecallResult",
+    "approvals_decide",
     "batch_cancel",
     "batch_execute",
     "batch_prepare",

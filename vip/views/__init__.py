@@ -7,7 +7,7 @@ filters in `vip.filters`.
 - `my_customers`: a manager's book.
 - `customer_actions`: one customer's VIP page and the actions on it.
 - `pool`: the branch pool, the managers' books and their recall.
-- `approvals`: transfers and parameter proposals to decide.
+- `approvals`: transfers and parameter proposals to decide, one or several at once.
 - `batch`: batch assignment.
 - `prospects`: VIPs to be won.
 - `reports`: the VIP report and its export.
@@ -15,7 +15,7 @@ filters in `vip.filters`.
 
 `vip.urls` names the views from here."""
 
-from .approvals import ApprovalsView, ProposalDecisionView, TransferDecisionView
+from .approvals import ApprovalsView, BulkDecisionView, ProposalDecisionView, TransferDecisionView
 from .batch import BatchErrorsView, BatchStartView, BatchView
 from .customer_actions import (
     AssignView,
@@ -42,6 +42,7 @@ __all__ = [
     "BatchErrorsView",
     "BatchStartView",
     "BatchView",
+    "BulkDecisionView",
     "CustomerActionView",
     "CustomerVipView",
     "LiquidateView",

@@ -4,6 +4,7 @@ it, and the rows that failed as a CSV to correct."""
 from __future__ import annotations
 
 import csv
+from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -117,13 +118,31 @@ class BatchView(PermissionRequiredMixin, ScopedView):
         try:
             if request.POST.get("cancel"):
                 services.batch_cancel(batch=batch, by=request.user)
-                messages.info(request, _("Batch cancelled: nothing was changed."))
+                messages.info(
+                    request, _("Batch assignment %(no)s cancelled: nothing was changed.") % {"no": batch.pk}
+                )
             else:
                 batch = services.batch_execute(batch=batch, by=request.user)
-                messages.success(request, _("Batch done: see what each row did below."))
+                messages.success(request, _batch_done(batch))
         except (ValidationError, PermissionDenied) as exc:
             show_errors(request, exc)
         return redirect("vip:batch", pk=batch.pk)
+
+
+def _batch_done(batch: AssignmentBatch) -> str:
+    """What a batch did, in figures: customers assigned, transfers requested (they
+    wait for approval), rows left unchanged or in error."""
+    counts = Counter(row["outcome"] for row in batch.rows)
+    return _(
+        "Batch assignment %(no)s done: %(assigned)s assigned, %(requested)s transfers requested (waiting "
+        "for approval), %(unchanged)s already with their manager, %(errors)s with errors."
+    ) % {
+        "no": batch.pk,
+        "assigned": counts.get(BatchRowOutcome.ASSIGNED, 0),
+        "requested": counts.get(BatchRowOutcome.REQUESTED, 0),
+        "unchanged": counts.get(BatchRowOutcome.UNCHANGED, 0),
+        "errors": counts.get(BatchRowOutcome.ERROR, 0),
+    }
 
 
 class BatchErrorsView(PermissionRequiredMixin, ScopedView):

@@ -9,8 +9,10 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 from customers.models import Customer
 
@@ -18,7 +20,7 @@ from .. import selectors, services
 from ..filters import PoolFilterSet
 from ..forms import AssignForm, ReasonForm
 from ..permissions import access_manager
-from ._common import filter_errors, form_errors, show_errors
+from ._common import filter_errors, form_errors, keyset_position, keyset_request, show_errors
 
 
 class PoolView(PermissionRequiredMixin, ScopedView):
@@ -32,8 +34,9 @@ class PoolView(PermissionRequiredMixin, ScopedView):
         filters = PoolFilterSet(request.GET, queryset=self.queryset, request=request)
         params = filters.params
         filter_errors(request, filters)
+        asked = keyset_request(request, params.get("cursor", ""))
         page = selectors.pool_customers(
-            user=request.user, cursor=params.get("cursor", ""), customers=filters.qs
+            user=request.user, cursor=asked.cursor, size=asked.size, sort=asked.order, customers=filters.qs
         )
         return render(
             request,
@@ -45,6 +48,9 @@ class PoolView(PermissionRequiredMixin, ScopedView):
                 "branch": params.get("branch"),
                 "filter_form": filters.form,
                 "assign_form": AssignForm(user=request.user),
+                "names": selectors.tier_names(),
+                "sort": asked.sort,
+                "position": keyset_position(asked, page, shown=len(page.rows)),
             },
         )
 
@@ -54,24 +60,49 @@ class PoolView(PermissionRequiredMixin, ScopedView):
         if not numbers:
             messages.error(request, _("Tick the customers to assign."))
         elif form.is_valid():
+            manager = form.cleaned_data["manager"]
             customers = self.queryset.filter(customer_no__in=numbers)
-            assigned = 0
+            assigned, refused = 0, 0
             for customer in customers:
                 try:
                     services.customer_assign(
                         customer=customer,
-                        manager=form.cleaned_data["manager"],
+                        manager=manager,
                         by=request.user,
                         reason=form.cleaned_data["reason"],
                     )
                     assigned += 1
                 except (ValidationError, PermissionDenied) as exc:
-                    show_errors(request, exc)
-            messages.success(
-                request,
-                _("%(n)s customers assigned to %(manager)s.")
-                % {"n": assigned, "manager": form.cleaned_data["manager"].get_full_name()},
-            )
+                    refused += 1
+                    for message in getattr(exc, "messages", None) or [str(exc)]:
+                        messages.error(request, f"{customer.name}: {message}")
+            # a ticked number that is not a customer of the user's scope is not found
+            missing = len(set(numbers)) - assigned - refused
+            if assigned:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(n)s customer assigned to %(manager)s.",
+                        "%(n)s customers assigned to %(manager)s.",
+                        assigned,
+                    )
+                    % {"n": assigned, "manager": manager.get_full_name()},
+                )
+            if missing > 0:
+                messages.error(
+                    request,
+                    ngettext(
+                        "%(n)s ticked customer is not in your scope: nothing was done with them.",
+                        "%(n)s ticked customers are not in your scope: nothing was done with them.",
+                        missing,
+                    )
+                    % {"n": missing},
+                )
+            if not assigned:
+                messages.error(
+                    request,
+                    _("No customer was assigned to %(manager)s.") % {"manager": manager.get_full_name()},
+                )
         else:
             form_errors(request, form)
         return redirect(request.get_full_path())
@@ -80,11 +111,47 @@ class PoolView(PermissionRequiredMixin, ScopedView):
 # --- managers and recall of a book ---------------------------------------------------------
 
 
+# The managers' list is sorted in Python: the figures of their books are counted
+# for all of them in one grouped query (`selectors.managers_with_books`).
+MANAGER_SORTING = Sorting(
+    {
+        "name": ("display_name",),
+        "employee_no": ("employee_no",),
+        "branch": ("branch_path",),
+        "customers": ("book_size",),
+        "aum": ("book_aum",),
+    },
+    default="branch",
+)
+_MANAGER_KEYS = {
+    "name": lambda m: m.display_name,
+    "employee_no": lambda m: m.employee_no,
+    "branch": lambda m: (m.branch.path if m.branch else "", m.employee_no),
+    "customers": lambda m: m.book_size,
+    "aum": lambda m: m.book_aum,
+}
+
+
 class ManagerListView(PermissionRequiredMixin, View):
+    """The client managers of the user's branches with the size and AUM of their
+    books, sorted by a column, a page at a time."""
+
     permission_required = "vip.recall_customer"
 
     def get(self, request):
-        return render(request, "vip/managers.html", {"managers": selectors.managers_with_books(request.user)})
+        sort = MANAGER_SORTING.key(request)
+        column = sort.lstrip("-")
+        managers = sorted(
+            selectors.managers_with_books(request.user),
+            key=lambda m: (_MANAGER_KEYS[column](m), m.pk),
+            reverse=sort.startswith("-"),
+        )
+        page_obj = paginate(request, managers)
+        return render(
+            request,
+            "vip/managers.html",
+            {"managers": page_obj.object_list, "page_obj": page_obj, "sort": sort},
+        )
 
 
 class ManagerRecallView(PermissionRequiredMixin, ScopedView):

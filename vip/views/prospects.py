@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 from customers.permissions import access_customer
 
@@ -17,6 +18,17 @@ from ..forms import ProspectCloseForm, ProspectForm
 from ..models import VipProspect
 from ..permissions import access_prospect
 from ._common import form_errors, show_errors
+
+# Open prospects first (`selectors.prospect_list` ranks the statuses), then the newest.
+PROSPECT_SORTING = Sorting(
+    {
+        "status": ("status_rank", "-created_at"),
+        "registered": ("created_at",),
+        "name": ("name",),
+        "assets": ("estimated_assets",),
+    },
+    default="status",
+)
 
 
 class ProspectListView(PermissionRequiredMixin, ScopedView):
@@ -29,12 +41,17 @@ class ProspectListView(PermissionRequiredMixin, ScopedView):
             shown = filters.qs
         else:  # the filter form says which value is wrong
             shown, status = self.queryset.none(), 400
-        prospects = selectors.prospect_list(user=request.user, prospects=shown)[:200]
+        prospects = PROSPECT_SORTING.apply(
+            request, selectors.prospect_list(user=request.user, prospects=shown)
+        )
+        page_obj = paginate(request, prospects)
         return render(
             request,
             "vip/prospects.html",
             {
-                "prospects": prospects,
+                "prospects": page_obj.object_list,
+                "page_obj": page_obj,
+                "sort": PROSPECT_SORTING.key(request),
                 "filter_form": filters.form,
                 "form": form,
                 "close_form": ProspectCloseForm(),
