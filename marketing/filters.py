@@ -20,9 +20,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from accounts.scope import visible_branches
 from core.forms import BootstrapFormMixin
-from customers.choices import AccountCategory
+from customers.choices import AccountCategory, MarketingChannel
+from vip.selectors import managers_in_scope
 
 from .choices import (
     OPEN_STAGES,
@@ -34,7 +36,7 @@ from .choices import (
     TargetStatus,
     TaskStatus,
 )
-from .models import Campaign, Indicator, Product
+from .models import Campaign, Indicator, Product, Segment
 from .selectors import on_sale
 
 # The value a two-way switch of a list takes in the query string (`?excluded=1`).
@@ -55,6 +57,20 @@ class FilterForm(BootstrapFormMixin, forms.Form):
                 widget.attrs["class"] += " form-control-sm"
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """A colleague by name (and branch, when read with it), not by employee number."""
+
+    def label_from_instance(self, obj) -> str:
+        name = obj.display_name or obj.username
+        if "branch" in obj._state.fields_cache and obj.branch is not None:
+            return f"{name} · {obj.branch.name}"
+        return name
+
+
+class PersonFilter(django_filters.ModelChoiceFilter):
+    field_class = PersonChoiceField
+
+
 class ListFilter(django_filters.FilterSet):
     class Meta:
         form = FilterForm
@@ -66,6 +82,17 @@ def _visible_branches(request) -> QuerySet:
 
 def _visible_campaigns(request) -> QuerySet:
     return Campaign.objects.visible_to(request.user).order_by("-start_date", "-id")
+
+
+def _managers(request) -> QuerySet:
+    """The client managers of the user's scope, by branch."""
+    return managers_in_scope(request.user).order_by("branch__path", "employee_no")
+
+
+def _segment_owners(request) -> QuerySet:
+    """Everyone who owns a segment the user may see."""
+    owners = Segment.objects.visible_to(request.user).values("owner_id")
+    return User.objects.filter(pk__in=owners).order_by("display_name", "pk")
 
 
 def _running_campaigns(request) -> QuerySet:
@@ -83,7 +110,7 @@ class ProductFilter(ListFilter):
         method="filter_on_sale",
     )
     category = django_filters.ChoiceFilter(
-        label=_("Category"), choices=AccountCategory.choices, empty_label=_("All")
+        label=_("Category"), choices=AccountCategory.choices, empty_label=_("All categories")
     )
 
     def filter_on_sale(self, products, name, value):
@@ -94,6 +121,11 @@ class SegmentFilter(ListFilter):
     q = django_filters.CharFilter(
         label=_("Segment"), field_name="name", lookup_expr="icontains", max_length=100
     )
+    owner = PersonFilter(
+        label=_("Owner"),
+        queryset=_segment_owners,
+        empty_label=_("All owners"),
+    )
 
 
 class IndicatorFilter(ListFilter):
@@ -101,11 +133,13 @@ class IndicatorFilter(ListFilter):
     switched on or off."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search", max_length=100)
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=IndicatorKind.choices, empty_label=_("All"))
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=IndicatorKind.choices, empty_label=_("All kinds")
+    )
     active = django_filters.ChoiceFilter(
         label=_("Status"),
         choices=[("1", _("Active")), ("0", _("Switched off"))],
-        empty_label=_("All"),
+        empty_label=_("All statuses"),
         method="filter_active",
     )
 
@@ -127,8 +161,24 @@ class CampaignFilter(ListFilter):
         label=_("Status"), choices=CampaignStatus.choices, empty_label=_("All statuses")
     )
     objective = django_filters.ChoiceFilter(
-        label=_("Objective"), choices=CampaignObjective.choices, empty_label=_("All")
+        label=_("Objective"), choices=CampaignObjective.choices, empty_label=_("All objectives")
     )
+    channel = django_filters.ChoiceFilter(
+        label=_("Channel"),
+        choices=MarketingChannel.choices,
+        empty_label=_("All channels"),
+        method="filter_channel",
+    )
+    product = django_filters.ModelChoiceFilter(
+        label=_("Product"),
+        queryset=Product.objects.order_by("category", "code"),
+        empty_label=_("All products"),
+        field_name="products",
+        distinct=True,
+    )
+
+    def filter_channel(self, campaigns, name, value):
+        return campaigns.filter(channels__contains=[value])
 
 
 class CampaignTargetFilter(ListFilter):
@@ -142,10 +192,19 @@ class CampaignTargetFilter(ListFilter):
         method="filter_excluded",
     )
     status = django_filters.ChoiceFilter(
-        label=_("Status"), choices=TargetStatus.choices, empty_label=_("All")
+        label=_("Status"), choices=TargetStatus.choices, empty_label=_("All statuses")
     )
     branch = django_filters.ModelChoiceFilter(
-        label=_("Branch"), queryset=_visible_branches, empty_label=_("All"), method="filter_branch"
+        label=_("Branch"),
+        queryset=_visible_branches,
+        empty_label=_("All branches"),
+        method="filter_branch",
+    )
+    manager = PersonFilter(
+        label=_("Client manager"),
+        queryset=_managers,
+        to_field_name="employee_no",
+        empty_label=_("All managers"),
     )
 
     def filter_queryset(self, queryset):
@@ -162,12 +221,12 @@ class CampaignTargetFilter(ListFilter):
 
 class MyTargetFilter(ListFilter):
     campaign = django_filters.ModelChoiceFilter(
-        label=_("Campaign"), queryset=_running_campaigns, empty_label=_("All")
+        label=_("Campaign"), queryset=_running_campaigns, empty_label=_("All campaigns")
     )
     status = django_filters.ChoiceFilter(
         label=_("Status"),
         choices=[(s.value, s.label) for s in OPEN_TARGET_STATUSES],
-        empty_label=_("All"),
+        empty_label=_("All open statuses"),
     )
 
 
@@ -185,13 +244,21 @@ class OpportunityFilter(ListFilter):
         method="include_closed",
     )
     stage = django_filters.ChoiceFilter(
-        label=_("Stage"), choices=OpportunityStage.choices, empty_label=_("All")
+        label=_("Stage"), choices=OpportunityStage.choices, empty_label=_("All stages")
     )
     product = django_filters.ModelChoiceFilter(
-        label=_("Product"), queryset=Product.objects.order_by("category", "code"), empty_label=_("All")
+        label=_("Product"),
+        queryset=Product.objects.order_by("category", "code"),
+        empty_label=_("All products"),
     )
     campaign = django_filters.ModelChoiceFilter(
-        label=_("Campaign"), queryset=_visible_campaigns, empty_label=_("All")
+        label=_("Campaign"), queryset=_visible_campaigns, empty_label=_("All campaigns")
+    )
+    manager = PersonFilter(
+        label=_("Owner"),
+        queryset=_managers,
+        to_field_name="employee_no",
+        empty_label=_("All managers"),
     )
 
     def filter_queryset(self, queryset):
@@ -208,12 +275,14 @@ class OpportunityFilter(ListFilter):
 
 
 class TaskFilter(ListFilter):
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=TaskStatus.choices, empty_label=_("All"))
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=TaskStatus.choices, empty_label=_("All statuses")
+    )
     indicator = django_filters.ModelChoiceFilter(
         label=_("Indicator"),
         queryset=Indicator.objects.all(),
         to_field_name="code",
-        empty_label=_("All"),
+        empty_label=_("All indicators"),
         # the words of any other choice filter's refusal (Django's own msgid)
         error_messages={
             "invalid_choice": _("Select a valid choice. %(value)s is not one of the available choices.")

@@ -1,5 +1,5 @@
-"""What the marketing pages share: a list's filter and page of rows, and a
-refusal's messages."""
+"""What the marketing pages share: a list's filter, and a refusal's messages. A
+list's page size, position and sorting are core.listing's, as on every list."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django_filters import FilterSet
 
 from ..models import Opportunity
-
-PAGE = 50
 
 
 def show_errors(request, exc: ValidationError) -> None:
@@ -29,10 +26,6 @@ def opportunity_created(opportunity: Opportunity) -> str:
         "product": opportunity.product.name,
         "name": opportunity.customer.name,
     }
-
-
-def paginate(request, queryset) -> Page:
-    return Paginator(queryset, PAGE).get_page(request.GET.get("page"))
 
 
 @dataclass(frozen=True)

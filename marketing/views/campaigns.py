@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 
 from .. import exports, selectors, services
@@ -18,7 +19,19 @@ from ..filters import CampaignFilter
 from ..forms import CampaignForm, CommentForm, EvaluateForm
 from ..models import Campaign
 from ..permissions import access_campaign
-from ._common import filtered, paginate, show_errors
+from ..segment_words import describe, rule_names
+from ._common import filtered, show_errors
+
+SORTING = Sorting(
+    {
+        "name": ("name",),
+        "status": ("status",),
+        "dates": ("start_date", "end_date"),
+        "targets": ("target_count",),
+        "budget": ("budget",),
+    },
+    default="-dates",
+)
 
 
 class CampaignListView(PermissionRequiredMixin, ScopedView):
@@ -33,7 +46,8 @@ class CampaignListView(PermissionRequiredMixin, ScopedView):
             request,
             "marketing/campaign_list.html",
             {
-                "page_obj": paginate(request, listing.rows),
+                "page_obj": paginate(request, SORTING.apply(request, listing.rows)),
+                "sort": SORTING.key(request),
                 "statuses": CampaignStatus.choices,
                 "status": listing.value("status"),
                 "filter": listing.filter,
@@ -91,6 +105,8 @@ class CampaignDetailView(PermissionRequiredMixin, ScopedView):
     def get(self, request, pk):
         campaign = self.get_object(pk, for_change=False)
         funnel = selectors.campaign_funnel(campaign, user=request.user)
+        # the rules its targets were chosen by (frozen at the start), else its segment's
+        rules = campaign.frozen_rules or (campaign.segment.rules if campaign.segment else None)
         return render(
             request,
             "marketing/campaign_detail.html",
@@ -102,6 +118,7 @@ class CampaignDetailView(PermissionRequiredMixin, ScopedView):
                 "by_branch": selectors.campaign_breakdown(campaign, user=request.user, by="branch"),
                 "by_manager": selectors.campaign_breakdown(campaign, user=request.user, by="manager"),
                 "chart": exports.funnel_chart(funnel),
+                "segment_words": describe(rules, rule_names([rules])) if rules is not None else "",
             },
         )
 

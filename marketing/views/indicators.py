@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 
 from .. import services
@@ -20,7 +21,11 @@ from ..forms import IndicatorForm
 from ..indicators import PARAMS, REGISTERED_ELSEWHERE, registered
 from ..models import Indicator
 from ..permissions import access_indicator
-from ._common import filtered, paginate
+from ._common import filtered
+
+SORTING = Sorting(
+    {"code": ("code",), "name": ("name",), "kind": ("kind",), "status": ("-active",)}, default="code"
+)
 
 
 def kind_guide() -> list[dict]:
@@ -46,7 +51,11 @@ class IndicatorListView(PermissionRequiredMixin, View):
         return render(
             request,
             "marketing/indicator_list.html",
-            {"page_obj": paginate(request, listing.rows), "filter": listing.filter},
+            {
+                "page_obj": paginate(request, SORTING.apply(request, listing.rows)),
+                "sort": SORTING.key(request),
+                "filter": listing.filter,
+            },
             status=listing.status,
         )
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 from customers.permissions import access_customer
 
@@ -19,7 +20,19 @@ from ..filters import ON, OpportunityFilter
 from ..forms import LeadForm, StageForm, WinForm
 from ..models import Opportunity
 from ..permissions import access_opportunity
-from ._common import filtered, opportunity_created, paginate
+from ._common import filtered, opportunity_created
+
+SORTING = Sorting(
+    {
+        "customer": ("customer__name",),
+        "product": ("product__name",),
+        "stage": ("stage",),
+        "expected": ("expected_amount",),
+        "close": ("expected_close_date",),
+        "owner": ("manager__display_name",),
+    },
+    default="close",
+)
 
 
 class OpportunityListView(PermissionRequiredMixin, ScopedView):
@@ -36,7 +49,8 @@ class OpportunityListView(PermissionRequiredMixin, ScopedView):
             request,
             "marketing/opportunity_list.html",
             {
-                "page_obj": paginate(request, listing.rows),
+                "page_obj": paginate(request, SORTING.apply(request, listing.rows)),
+                "sort": SORTING.key(request),
                 "open_only": listing.value("all") != ON,
                 "filter": listing.filter,
             },
@@ -115,5 +129,15 @@ class OpportunityDetailView(PermissionRequiredMixin, ScopedView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                opportunity.refresh_from_db(fields=["stage"])
+                messages.success(
+                    request,
+                    _("Opportunity of %(name)s for %(product)s moved to “%(stage)s”.")
+                    % {
+                        "name": opportunity.customer.name,
+                        "product": opportunity.product.name,
+                        "stage": opportunity.get_stage_display(),
+                    },
+                )
                 return redirect("marketing:opportunity_detail", pk=pk)
         return self.get(request, pk, stage_form=form, status=400)

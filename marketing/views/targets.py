@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 
 from .. import selectors, services, suitability
@@ -17,7 +18,30 @@ from ..filters import ON, CampaignTargetFilter, MyTargetFilter
 from ..forms import ContactForm, OpportunityForm
 from ..models import CampaignTarget
 from ..permissions import access_campaign, access_target
-from ._common import filtered, opportunity_created, paginate
+from ._common import filtered, opportunity_created
+
+TARGET_SORTING = Sorting(
+    {
+        "customer_no": ("customer__customer_no",),
+        "name": ("customer__name",),
+        "branch": ("branch__path", "manager_id"),
+        "manager": ("manager__display_name",),
+        "status": ("status",),
+        "contacts": ("contact_count",),
+        "last_contact": ("last_contacted_at",),
+    },
+    default="branch",
+)
+MY_TARGET_SORTING = Sorting(
+    {
+        "campaign": ("campaign__name",),
+        "until": ("campaign__end_date", "status"),
+        "customer": ("customer__name",),
+        "status": ("status",),
+        "contacts": ("contact_count",),
+    },
+    default="until",
+)
 
 
 class TargetListView(PermissionRequiredMixin, ScopedView):
@@ -40,7 +64,8 @@ class TargetListView(PermissionRequiredMixin, ScopedView):
             "marketing/target_list.html",
             {
                 "c": campaign,
-                "page_obj": paginate(request, listing.rows),
+                "page_obj": paginate(request, TARGET_SORTING.apply(request, listing.rows)),
+                "sort": TARGET_SORTING.key(request),
                 "excluded": listing.value("excluded") == ON,
                 "statuses": TargetStatus.choices,
                 "status": listing.value("status"),
@@ -55,16 +80,18 @@ class MyTargetsView(PermissionRequiredMixin, ScopedView):
     queryset = CampaignTarget.objects.all()
 
     def get(self, request):
-        targets = (
-            selectors.open_targets(user=request.user, targets=self.queryset)
-            .select_related("campaign", "customer")
-            .order_by("campaign__end_date", "status", "id")
+        targets = selectors.open_targets(user=request.user, targets=self.queryset).select_related(
+            "campaign", "customer"
         )
         listing = filtered(request, MyTargetFilter, targets)
         return render(
             request,
             "marketing/my_targets.html",
-            {"page_obj": paginate(request, listing.rows), "filter": listing.filter},
+            {
+                "page_obj": paginate(request, MY_TARGET_SORTING.apply(request, listing.rows)),
+                "sort": MY_TARGET_SORTING.key(request),
+                "filter": listing.filter,
+            },
             status=listing.status,
         )
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.listing import Sorting, paginate
 from core.views import ScopedView
 
 from .. import exports, selectors, services
@@ -18,7 +19,18 @@ from ..forms import DecomposeForm, RespondForm, TaskForm
 from ..models import MarketingTask
 from ..permissions import access_allocation, access_task
 from ..progress import is_amount, task_progress
-from ._common import filtered, paginate, show_errors
+from ._common import filtered, show_errors
+
+SORTING = Sorting(
+    {
+        "name": ("name",),
+        "indicator": ("indicator__name",),
+        "period": ("period_start", "period_end"),
+        "target": ("target",),
+        "status": ("status",),
+    },
+    default="-period",
+)
 
 
 class TaskListView(PermissionRequiredMixin, ScopedView):
@@ -31,7 +43,8 @@ class TaskListView(PermissionRequiredMixin, ScopedView):
             request,
             "marketing/task_list.html",
             {
-                "page_obj": paginate(request, listing.rows),
+                "page_obj": paginate(request, SORTING.apply(request, listing.rows)),
+                "sort": SORTING.key(request),
                 "waiting": list(selectors.allocations_waiting_for(request.user)[:20]),
                 "respond_form": RespondForm(),
                 "filter": listing.filter,
@@ -54,6 +67,11 @@ class TaskCreateView(PermissionRequiredMixin, View):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                messages.success(
+                    request,
+                    _("Task “%(name)s” created as a draft: decompose it and issue it when it is ready.")
+                    % {"name": task.name},
+                )
                 return redirect("marketing:task_detail", pk=task.pk)
         return render(request, "marketing/task_form.html", {"form": form}, status=400)
 
@@ -107,6 +125,12 @@ class TaskIssueView(PermissionRequiredMixin, ScopedView):
             services.task_issue(task=task, user=request.user)
         except ValidationError as exc:
             show_errors(request, exc)
+        else:
+            messages.success(
+                request,
+                _("Task “%(name)s” issued: its receivers are asked to accept their shares.")
+                % {"name": task.name},
+            )
         return redirect("marketing:task_detail", pk=pk)
 
 
