@@ -23,6 +23,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.listing import PAGE_SIZES, page_size
+
 from . import audit_selectors as selectors
 from .audit import Action, audit
 from .audit_display import detail_text
@@ -59,18 +61,45 @@ class AuditLogView(PermissionRequiredMixin, View):
             return render(request, "accounts/audit/log.html", context, status=400)
         events = selectors.audit_log(**(_log_filters(form) if form.is_bound else {}))
         start = _int(request.GET.get("start"), 1)
+        # paged by key, newest first, and not counted: the trail is the largest table
+        # and only grows; the size of a page is the user's
+        size = page_size(request, default=selectors.PAGE_SIZE)
         page = selectors.log_page(
-            events, after=request.GET.get("after", ""), before=request.GET.get("before", ""), start=start
+            events,
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+            start=start,
+            size=size,
         )
         context.update(
             page=page,
             events=page.events,
             rows=selectors.log_rows(page.events),
+            size=size,
+            sizes=[
+                {
+                    "size": n,
+                    "current": n == size,
+                    "query": _with(request.GET, size=n, start=1, after=None, before=None),
+                }
+                for n in PAGE_SIZES
+            ],
             older_start=page.end + 1,
-            newer_start=max(page.start - selectors.PAGE_SIZE, 1),
+            newer_start=max(page.start - size, 1),
             export_query=_without(request.GET, "after", "before", "start"),
+            page_query=_without(request.GET, "after", "before", "start"),
         )
         return render(request, "accounts/audit/log.html", context)
+
+
+def _with(query, **changes) -> str:
+    copy = query.copy()
+    for key, value in changes.items():
+        if value is None:
+            copy.pop(key, None)
+        else:
+            copy[key] = value
+    return copy.urlencode()
 
 
 def _without(query, *keys: str) -> str:

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
-from django.views.generic import ListView
 
 from core.forms import BootstrapFormMixin, add_service_errors
+from core.listing import Sorting, paginate
 
 from . import selectors, user_changes
 from .models import Branch, User, UserChangeRequest, UserStatus
@@ -138,20 +138,34 @@ class UserChangeView(PermissionRequiredMixin, View):
         return redirect("accounts:user_detail", pk=subject.pk)
 
 
-class UserChangeListView(PermissionRequiredMixin, ListView):
-    """The changes of users' roles and branch waiting for a decision."""
+CHANGE_SORTING = Sorting(
+    {
+        "requested": ("proposed_at",),
+        "user": ("user__display_name", "user__username"),
+        "branch": ("branch__path", "-proposed_at"),
+    },
+    default="-requested",
+)
+
+
+class UserChangeListView(PermissionRequiredMixin, View):
+    """The changes of users' roles and branch waiting for a decision, a page at a time,
+    by the column asked for (the latest requested first)."""
 
     permission_required = user_changes.APPROVE_PERMISSION
-    template_name = "accounts/user_change_list.html"
-    paginate_by = 25
 
-    def get_queryset(self):
-        return user_changes.user_change_list(viewer=self.request.user)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["rows"] = _change_rows(self.request.user, context["object_list"])
-        return context
+    def get(self, request):
+        changes = CHANGE_SORTING.apply(request, user_changes.user_change_list(viewer=request.user))
+        page = paginate(request, changes)
+        return render(
+            request,
+            "accounts/user_change_list.html",
+            {
+                "page_obj": page,
+                "rows": _change_rows(request.user, page.object_list),
+                "sort": CHANGE_SORTING.key(request),
+            },
+        )
 
 
 @method_decorator(require_POST, name="dispatch")

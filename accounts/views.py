@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -7,15 +8,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
-from django.views.generic import FormView, ListView
+from django.views.generic import FormView
+
+from core.listing import Sorting, paginate
 
 from . import selectors, services
 from .audit import Action, audit
 from .forms import LoginForm, ReasonForm, UserFilterForm, UserRequestForm
-from .models import User, UserStatus
-from .roles import role_label
+from .models import Branch, User, UserStatus
+from .roles import Role, role_label
 from .scope import visible_branches
 from .user_change_views import detail_context as user_change_context
 
@@ -48,24 +52,83 @@ def user_visible_or_404(viewer: User, pk: int) -> User:
         raise Http404 from None
 
 
-class UserListView(PermissionRequiredMixin, ListView):
+class UserListFilterForm(UserFilterForm):
+    """The users list's filters: every select labelled with a worded "all" first, and
+    the branch among those the viewer may see (any other is refused with a message)."""
+
+    branch = forms.ModelChoiceField(
+        label=gettext_lazy("Branch"),
+        queryset=Branch.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=gettext_lazy("All branches"),
+        error_messages={
+            "invalid_choice": gettext_lazy("This branch is not one you may see: choose one from the list.")
+        },
+    )
+
+    def __init__(self, *args, viewer: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        status, role = self.fields["status"], self.fields["role"]
+        assert isinstance(status, forms.ChoiceField) and isinstance(role, forms.ChoiceField)
+        status.choices = [("", gettext_lazy("All statuses")), *UserStatus.choices]
+        role.choices = [("", gettext_lazy("All roles")), *Role.choices]
+        branch = self.fields["branch"]
+        assert isinstance(branch, forms.ModelChoiceField)
+        branches = list(visible_branches(viewer).order_by("path"))
+        top = min((b.level for b in branches), default=0)
+        branch.queryset = visible_branches(viewer).order_by("path")
+        # read once for the choices, indented under their parent from the viewer's top branch
+        branch.choices = [
+            ("", branch.empty_label),
+            *((b.code, f"{'· ' * (b.level - top)}{b.name}") for b in branches),
+        ]
+
+
+USER_SORTING = Sorting(
+    {
+        "username": ("username",),
+        "name": ("display_name", "username"),
+        "employee_no": ("employee_no",),
+        "branch": ("branch__path", "username"),
+        "status": ("status", "username"),
+    },
+    default="status",
+)
+
+
+class UserListView(PermissionRequiredMixin, View):
+    """The users the viewer may see, by name, status, role and branch, a page at a time."""
+
     permission_required = "accounts.view_user"
-    template_name = "accounts/user_list.html"
-    paginate_by = 25
-    context_object_name = "users"
 
-    def get_queryset(self):
-        self.filter_form = UserFilterForm(self.request.GET or None)
-        filters = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
-        return selectors.user_list(viewer=self.request.user, **filters)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["filter_form"] = self.filter_form
-        context["pending_count"] = selectors.user_list(
-            viewer=self.request.user, status=UserStatus.PENDING
-        ).count()
-        return context
+    def get(self, request):
+        form = UserListFilterForm(request.GET or None, viewer=request.user)
+        status = 200
+        users = selectors.user_list(viewer=request.user)
+        if form.is_bound and not form.is_valid():
+            status = 400
+            users = users.none()
+        elif form.is_bound:
+            data = form.cleaned_data
+            users = selectors.user_list(
+                viewer=request.user,
+                q=(data.get("q") or "").strip(),
+                status=data.get("status") or "",
+                role=data.get("role") or "",
+            )
+            if data.get("branch") is not None:
+                users = users.filter(branch__path__startswith=data["branch"].path)
+        page = paginate(request, USER_SORTING.apply(request, users))
+        context = {
+            "filter_form": form,
+            "page_obj": page,
+            "users": page.object_list,
+            "is_paginated": page.has_other_pages(),
+            "sort": USER_SORTING.key(request),
+            "pending_count": selectors.user_list(viewer=request.user, status=UserStatus.PENDING).count(),
+        }
+        return render(request, "accounts/user_list.html", context, status=status)
 
 
 class UserRequestView(PermissionRequiredMixin, FormView):

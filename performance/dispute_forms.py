@@ -31,7 +31,7 @@ class DisputeForm(BootstrapFormMixin, forms.Form):
 class DecisionForm(BootstrapFormMixin, forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
     manager = forms.CharField(
-        label=_("The days count for (employee no.)"),
+        label=_("The days count for"),
         required=False,
         max_length=20,
         help_text=_("For a claim that the days are not the manager's: empty gives them to the branch pool."),

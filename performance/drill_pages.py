@@ -8,28 +8,82 @@ branch head, those of managers in their branches."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.models import User
+from accounts.people import person_choices
 from accounts.scope import visible_branches
+from core.listing import Sorting, paginate
 from customers.masking import mask_name
 from customers.models import Customer
+from vip.selectors.books import managers_in_scope
 
 from . import disputes, drill, tables
 from .dispute_forms import DecisionForm, DisputeForm, DisputeListForm
 from .forms import FiguresForm
-from .models import Dispute, ManagerResult
+from .models import Dispute, ManagerResult, Period
 from .pages import BOARD_SCOPES, _FiguresPage, manager_result, pool_result
 from .views import _show_errors as show_errors
 
 PAGE_SIZE = 25
+DISPUTE_SORTING = Sorting(
+    {
+        "raised": ("proposed_at",),
+        "period": ("period__start", "-proposed_at"),
+        "manager": ("proposed_by__display_name", "-proposed_at"),
+        "status": ("status", "-proposed_at"),
+    },
+    default="-raised",
+)
+
+
+class DisputeFilterForm(DisputeListForm):
+    """The list's filters: the status, the period and (for a branch head) the manager
+    who raised it, chosen by name among the managers of their branches; any other
+    manager or period is refused with a message."""
+
+    period = forms.ChoiceField(
+        label=gettext_lazy("Assessment period"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("There is no such period: choose one from the list.")},
+    )
+    manager = forms.ChoiceField(
+        label=gettext_lazy("Manager"),
+        required=False,
+        error_messages={
+            "invalid_choice": gettext_lazy("This manager is not in your branches: choose one from the list.")
+        },
+    )
+
+    def __init__(self, *args, periods, managers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.periods = {p.code: p for p in periods}
+        period_field = self.fields["period"]
+        assert isinstance(period_field, forms.ChoiceField)
+        period_field.choices = [("", gettext_lazy("All periods")), *((code, code) for code in self.periods)]
+        if managers is None:
+            del self.fields["manager"]
+        else:
+            self.managers = {m.employee_no: m for m in managers if m.employee_no}
+            manager_field = self.fields["manager"]
+            assert isinstance(manager_field, forms.ChoiceField)
+            manager_field.choices = person_choices(self.managers.values(), gettext_lazy("All managers"))
+
+    def clean_period(self) -> Period | None:
+        code = self.cleaned_data.get("period")
+        return self.periods[code] if code else None
+
+    def clean_manager(self) -> User | None:
+        number = self.cleaned_data.get("manager")
+        return self.managers[number] if number else None
 
 
 def _may_dispute(user, result: ManagerResult) -> bool:
@@ -129,21 +183,32 @@ class DisputesView(View):
         decides = user.has_perm("performance.decide_dispute")
         if not (decides or user.has_perm("performance.add_dispute")):
             raise PermissionDenied
-        form = DisputeListForm(request.GET)
+        scoped = (
+            Dispute.objects.filter(proposed_by__branch__in=visible_branches(user))
+            if decides
+            else Dispute.objects.filter(proposed_by=user)
+        )
+        # the choices: the client managers of the user's branches, the periods disputed
+        managers = (
+            list(managers_in_scope(user).order_by("branch__path", "display_name", "employee_no"))
+            if decides
+            else None
+        )
+        periods = Period.objects.filter(pk__in=scoped.values("period")).order_by("-start", "kind")
+        form = DisputeFilterForm(request.GET, periods=periods, managers=managers)
         if not form.is_valid():
             return render(
                 request, "performance/disputes.html", {"form": form, "decides": decides}, status=400
             )
-        rows = Dispute.objects.select_related(
-            "customer", "period", "proposed_by", "decided_by", "manager_of_record"
-        )
-        if decides:
-            rows = rows.filter(proposed_by__branch__in=visible_branches(user))
-        else:
-            rows = rows.filter(proposed_by=user)
-        if form.cleaned_data.get("status"):
-            rows = rows.filter(status=form.cleaned_data["status"])
-        page = Paginator(rows.order_by("-proposed_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = scoped.select_related("customer", "period", "proposed_by", "decided_by", "manager_of_record")
+        data = form.cleaned_data
+        if data.get("status"):
+            rows = rows.filter(status=data["status"])
+        if data.get("period"):
+            rows = rows.filter(period=data["period"])
+        if data.get("manager"):
+            rows = rows.filter(proposed_by=data["manager"])
+        page = paginate(request, DISPUTE_SORTING.apply(request, rows), default_size=PAGE_SIZE)
         shown = [(d, mask_name(d.customer.name)) for d in page]
         return render(
             request,
@@ -154,6 +219,10 @@ class DisputesView(View):
                 "rows": shown,
                 "decides": decides,
                 "decision_form": DecisionForm(),
+                # whom an approved "not mine" claim credits the days to: a client
+                # manager of the decider's branches, by name, or the branch pool
+                "decision_managers": person_choices(managers or [], _("the branch pool")),
+                "sort": DISPUTE_SORTING.key(request),
             },
         )
 
@@ -174,9 +243,13 @@ class DisputeDecisionView(View):
         manager = None
         number = form.cleaned_data["manager"].strip()
         if number:
-            manager = User.objects.filter(employee_no=number, is_active=True).first()
+            manager = managers_in_scope(request.user).filter(employee_no=number).first()
             if manager is None:
-                messages.error(request, _("No active employee has the number %(no)s.") % {"no": number})
+                messages.error(
+                    request,
+                    _("%(no)s is not a client manager of your branches: choose one from the list.")
+                    % {"no": number},
+                )
                 return redirect("performance:disputes")
         try:
             decided = disputes.dispute_decide(
@@ -199,5 +272,12 @@ class DisputeDecisionView(View):
                     % {"n": decided.pk},
                 )
             else:
-                messages.success(request, _("Dispute #%(n)s rejected.") % {"n": decided.pk})
+                messages.success(
+                    request,
+                    _("Dispute #%(n)s of %(name)s rejected: the days stay credited as they were.")
+                    % {
+                        "n": decided.pk,
+                        "name": decided.proposed_by.display_name or decided.proposed_by.username,
+                    },
+                )
         return redirect("performance:disputes")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +23,7 @@ from django.views import View
 
 from accounts.audit import Action, audit, client_ip
 from accounts.scope import ScopeKind, data_scope, visible_branches
+from core.listing import paginate
 
 from . import exports, selectors, tables
 from .forms import BoardForm, FiguresForm, RankingForm
@@ -121,7 +122,8 @@ class FiguresView(_FiguresPage):
         context: dict[str, Any] = self.base_context(form, period, version)
         if version is not None:
             rows = board_rows(request, form, version)
-            page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+            # the rank shown is each manager's own (stored with the score), whatever the order
+            page = paginate(request, rows, default_size=PAGE_SIZE)
             top = list(rows.order_by("-total", "branch__path", "pk")[:TOP])
             parts = selectors.indicator_scores(getattr(row, "score_id", None) for row in page)
             shown = [tables.board_row(row, parts) for row in page]
@@ -159,8 +161,19 @@ def sort_columns(sort: str) -> list[dict[str, Any]]:
 
 
 def board_form(request, periods, default) -> BoardForm:
+    """The board's filters: the branches the user may see by name, indented under
+    their parent (from the user's top branch), after a worded "all branches"; any
+    other branch is refused."""
     branches = list(visible_branches(request.user).order_by("path"))
-    return BoardForm(request.GET, periods=periods, default=default, branches=branches)
+    form = BoardForm(request.GET, periods=periods, default=default, branches=branches)
+    branch = form.fields["branch"]
+    assert isinstance(branch, forms.ChoiceField)
+    top = min((b.level for b in branches), default=0)
+    branch.choices = [
+        ("", _("All branches")),
+        *[(b.code, f"{'· ' * (b.level - top)}{b.name}") for b in branches],
+    ]
+    return form
 
 
 def board_rows(request, form: BoardForm, version: ResultVersion):

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +19,7 @@ from django.views import View
 
 from accounts.models import Branch, User
 from core.approvals import ApprovalStatus
+from core.listing import Sorting, paginate
 
 from . import publication as publishing
 from .choices import VersionStatus
@@ -33,6 +33,13 @@ from .views import _show_errors
 
 PAGE_SIZE = 25
 CHANGES_PAGE_SIZE = 50
+PERIOD_SORTING = Sorting(
+    {"period": ("start", "-kind"), "kind": ("kind", "-start"), "status": ("status", "-start")},
+    default="-period",
+)
+# What a proposed version changes, per manager or pool: as computed, or by the size
+# of the change of the total contribution.
+CHANGE_SORTS = ("change", "-change")
 
 
 class PeriodsView(View):
@@ -88,8 +95,10 @@ class PeriodsView(View):
             periods = periods.filter(kind=form.cleaned_data["kind"])
         if form.cleaned_data.get("status"):
             periods = periods.filter(status=form.cleaned_data["status"])
-        page = Paginator(periods.order_by("-start", "kind"), PAGE_SIZE).get_page(request.GET.get("page"))
-        context.update(page_obj=page, rows=[_period_row(period) for period in page])
+        page = paginate(request, PERIOD_SORTING.apply(request, periods), default_size=PAGE_SIZE)
+        context.update(
+            page_obj=page, rows=[_period_row(period) for period in page], sort=PERIOD_SORTING.key(request)
+        )
         return render(request, "performance/periods.html", context, status=status)
 
 
@@ -126,8 +135,11 @@ class PeriodView(View):
         pending = next((v for v in versions if v.status == VersionStatus.PENDING), None)
         publication = getattr(pending, "publication", None) if pending is not None else None
         changes_page = None
+        change_sort = request.GET.get("sort", "")
+        change_sort = change_sort if change_sort in CHANGE_SORTS else ""
         if publication is not None and publication.changes:
-            changes_page = Paginator(publication.changes, CHANGES_PAGE_SIZE).get_page(request.GET.get("page"))
+            changes = _sorted_changes(publication.changes, change_sort)
+            changes_page = paginate(request, changes, default_size=CHANGES_PAGE_SIZE)
         user = request.user
         return render(
             request,
@@ -144,8 +156,21 @@ class PeriodView(View):
                 and publication.proposed_by_id != user.pk,
                 "may_withdraw": publication is not None and publication.proposed_by_id == user.pk,
                 "note_form": NoteForm(),
+                "sort": change_sort,
             },
         )
+
+
+def _total_change(row: dict[str, Any]) -> Decimal:
+    name = FIGURES[-1]  # the total contribution, the last figure
+    return abs(Decimal(row["after"].get(name, 0)) - Decimal(row["before"].get(name, 0)))
+
+
+def _sorted_changes(changes: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """The changes in the order asked for (none: as stored); ties keep the stored order."""
+    if not sort:
+        return changes
+    return sorted(changes, key=_total_change, reverse=sort.startswith("-"))
 
 
 def _change_rows(page) -> list[dict[str, Any]]:

@@ -4,9 +4,15 @@ who may do what."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+from accounts.people import person_choices
+from core.forms import BootstrapFormMixin
 from customers.choices import InteractionKind
 
 from ..choices import AlertKind, AlertOutcome, AlertPriority
@@ -17,7 +23,7 @@ STATUS_FILTERS = [
     ("snoozed", _("Snoozed")),
     ("done", _("Done")),
     ("dismissed", _("Dismissed")),
-    ("all", _("All")),
+    ("all", _("All statuses")),
 ]
 DUE_FILTERS = [
     ("", _("Any time")),
@@ -27,7 +33,7 @@ DUE_FILTERS = [
 ]
 
 
-class AlertFilterForm(forms.Form):
+class AlertFilterForm(BootstrapFormMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), required=False, choices=[("", _("All kinds")), *AlertKind.choices]
     )
@@ -40,13 +46,23 @@ class AlertFilterForm(forms.Form):
         choices=[("", _("Any priority")), *AlertPriority.choices],
     )
     due = forms.ChoiceField(label=_("Due"), required=False, choices=DUE_FILTERS)
-    manager = forms.CharField(label=_("Manager (employee number)"), required=False, max_length=20)
+    manager = forms.ChoiceField(
+        label=_("Manager"),
+        required=False,
+        error_messages={"invalid_choice": _("This manager is not in your scope: choose one from the list.")},
+    )
     q = forms.CharField(label=_("Customer number"), required=False, max_length=32)
 
-    def __init__(self, *args, show_manager: bool = False, **kwargs):
+    def __init__(self, *args, managers: Iterable[User] | None = None, **kwargs):
+        """`managers`: those whose alerts the user may filter by (a branch head's
+        team, head office everyone); None for a client manager, who has no such filter."""
         super().__init__(*args, **kwargs)
-        if not show_manager:
+        if managers is None:
             del self.fields["manager"]
+        else:
+            cast(forms.ChoiceField, self.fields["manager"]).choices = person_choices(
+                managers, _("All managers")
+            )
 
     def clean_q(self) -> str:
         return (self.cleaned_data.get("q") or "").strip()
@@ -91,7 +107,7 @@ class AlertHandOverForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["to_manager"].choices = [
             ("", _("Choose a manager")),
-            *((u.employee_no, f"{u.display_name or u.username} ({u.employee_no})") for u in candidates),
+            *((u.employee_no, u.display_name or u.get_full_name() or u.username) for u in candidates),
         ]
 
     def clean_reason(self) -> str:

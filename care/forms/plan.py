@@ -3,15 +3,18 @@ of what is typed; the services check it again and check the scope."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+from accounts.people import person_choices
 from core.forms import BootstrapFormMixin
 from marketing.models import Product
 
 from ..choices import JournalKind, PlanKind, PlanRecurrence, VisitPurpose
-
-BLANK = [("", "—")]
 
 
 def _date():
@@ -110,14 +113,29 @@ class JournalFilterForm(BootstrapFormMixin, forms.Form):
     date_to = forms.DateField(label=_("To"), required=False, widget=_date())
     customer_no = forms.CharField(label=_("Customer number"), max_length=20, required=False)
     purpose = forms.ChoiceField(
-        label=_("Purpose"), choices=BLANK + list(VisitPurpose.choices), required=False
+        label=_("Purpose"), choices=[("", _("All purposes")), *VisitPurpose.choices], required=False
     )
-    manager = forms.CharField(label=_("Manager (employee number)"), max_length=20, required=False)
+    manager = forms.ChoiceField(
+        label=_("Manager"),
+        required=False,
+        error_messages={"invalid_choice": _("No manager with this employee number in your team.")},
+    )
 
-    def __init__(self, *args, team: bool = False, **kwargs):
+    def __init__(self, *args, managers: Iterable[User] | None = None, **kwargs):
+        """`managers`: the team whose journal the user reads (None for a client manager,
+        who reads their own journal only and has no manager filter)."""
         super().__init__(*args, **kwargs)
-        if not team:  # a client manager reads their own journal only
+        if managers is None:
             del self.fields["manager"]
+        else:
+            self.managers = {m.employee_no: m for m in managers if m.employee_no}
+            cast(forms.ChoiceField, self.fields["manager"]).choices = person_choices(
+                self.managers.values(), _("The whole team")
+            )
+
+    def clean_manager(self) -> User | None:
+        number = self.cleaned_data.get("manager") or ""
+        return self.managers.get(number) if number else None
 
     def clean(self):
         data = super().clean()

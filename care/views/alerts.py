@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,7 +21,11 @@ from django.views import View
 from accounts.models import User
 from accounts.scope import ScopeKind, data_scope
 from core.forms import add_service_errors
+from core.listing import Sorting, paginate
+from customers.masking import mask_name
+from vip.selectors.books import managers_in_scope
 
+from ..choices import AlertOutcome
 from ..forms.alerts import (
     AlertDismissForm,
     AlertDoneForm,
@@ -34,6 +37,32 @@ from ..selectors import alerts as selectors
 from ..services import alerts as services
 
 PAGE = 25
+# The columns the list sorts by; without a choice the selector's order stands (open
+# alerts the most pressing first, closed ones the latest closed first).
+SORTING = Sorting(
+    {
+        "due": ("due_date", "priority"),
+        "priority": ("priority", "due_date"),
+        "kind": ("kind", "due_date"),
+        "customer": ("customer__customer_no",),
+        "assignee": ("assignee__display_name", "due_date"),
+        "status": ("status", "due_date"),
+    },
+    default="due",
+)
+
+
+def alert_subject(alert) -> str:
+    """What an action's answer names: the alert's kind and its customer (masked)."""
+    kind = alert.get_kind_display()
+    if alert.customer_id is None:
+        return str(kind)
+    customer = alert.customer
+    return _("%(kind)s of %(name)s (%(no)s)") % {
+        "kind": kind,
+        "name": mask_name(customer.name),
+        "no": customer.customer_no,
+    }
 
 
 def _next_or(request, default: str) -> str:
@@ -58,11 +87,17 @@ class AlertListView(PermissionRequiredMixin, View):
 
     def get(self, request):
         day = timezone.localdate()
-        show_manager = data_scope(request.user).kind in (ScopeKind.SUBTREE, ScopeKind.ALL)
-        form = AlertFilterForm(request.GET or None, show_manager=show_manager)
+        team = data_scope(request.user).kind in (ScopeKind.SUBTREE, ScopeKind.ALL)
+        managers = (
+            list(managers_in_scope(request.user).order_by("branch__path", "display_name", "employee_no"))
+            if team
+            else None
+        )
+        form = AlertFilterForm(request.GET or None, managers=managers)
         status = 200
+        sort = ""
         if form.is_bound and not form.is_valid():
-            page_obj = Paginator([], PAGE).get_page(1)
+            page_obj = paginate(request, [], default_size=PAGE)
             rows: list = []
             status = 400
         else:
@@ -77,7 +112,10 @@ class AlertListView(PermissionRequiredMixin, View):
                 manager=values.get("manager") or "",
                 customer_no=values.get("q") or "",
             )
-            page_obj = Paginator(alerts, PAGE).get_page(request.GET.get("page"))
+            if request.GET.get("sort"):
+                sort = SORTING.key(request)
+                alerts = SORTING.apply(request, alerts)
+            page_obj = paginate(request, alerts, default_size=PAGE)
             rows = selectors.alert_rows(request.user, list(page_obj.object_list), day)
         return render(
             request,
@@ -87,7 +125,8 @@ class AlertListView(PermissionRequiredMixin, View):
                 "page_obj": page_obj,
                 "rows": rows,
                 "today": day,
-                "filtered": any(v for k, v in request.GET.items() if k != "page"),
+                "sort": sort,
+                "filtered": any(v for k, v in request.GET.items() if k not in ("page", "size", "sort")),
             },
             status=status,
         )
@@ -164,7 +203,10 @@ class AlertDoneView(_AlertActionView):
     form_name = "done_form"
 
     def act(self, request, alert, data) -> None:
-        self.done_message = _("The alert is done.")
+        self.done_message = _("%(alert)s is done: %(outcome)s.") % {
+            "alert": alert_subject(alert),
+            "outcome": AlertOutcome(data["outcome"]).label,
+        }
         services.alert_done(
             alert=alert, by=request.user, outcome=data["outcome"], note=data["note"], channel=data["channel"]
         )
@@ -175,7 +217,10 @@ class AlertSnoozeView(_AlertActionView):
     form_name = "snooze_form"
 
     def act(self, request, alert, data) -> None:
-        self.done_message = _("The alert is snoozed until %(date)s.") % {"date": data["until"].isoformat()}
+        self.done_message = _("%(alert)s is snoozed until %(date)s.") % {
+            "alert": alert_subject(alert),
+            "date": data["until"].isoformat(),
+        }
         services.alert_snooze(alert=alert, by=request.user, until=data["until"])
 
 
@@ -184,7 +229,10 @@ class AlertDismissView(_AlertActionView):
     form_name = "dismiss_form"
 
     def act(self, request, alert, data) -> None:
-        self.done_message = _("The alert is dismissed.")
+        self.done_message = _("%(alert)s is dismissed: %(reason)s") % {
+            "alert": alert_subject(alert),
+            "reason": data["reason"],
+        }
         services.alert_dismiss(alert=alert, by=request.user, reason=data["reason"])
 
 
@@ -199,7 +247,10 @@ class AlertHandOverView(_AlertActionView):
 
     def act(self, request, alert, data) -> None:
         to_manager = self.candidates[data["to_manager"]]
-        self.done_message = _("The alert is handed over to %(no)s.") % {"no": to_manager.employee_no}
+        self.done_message = _("%(alert)s is handed over to %(name)s.") % {
+            "alert": alert_subject(alert),
+            "name": to_manager.display_name or to_manager.get_full_name() or to_manager.username,
+        }
         services.alert_hand_over(alert=alert, by=request.user, to_manager=to_manager, reason=data["reason"])
 
 

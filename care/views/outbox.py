@@ -8,22 +8,33 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views import View
 
 from core.forms import add_service_errors
+from core.listing import Sorting, paginate
 from core.views import ScopedView
+from customers.masking import mask_name
 from customers.permissions import access_customer
 
+from ..choices import ServiceKind, SubscriptionChannel
 from ..forms.outbox import CancelSubscriptionForm, OutboxFilterForm, SubscriptionForm
 from ..models import Message
 from ..selectors import outbox as selectors
 from ..services import subscriptions as services
 
 PAGE = 50
+SORTING = Sorting(
+    {
+        "queued": ("created_at",),
+        "customer": ("customer__customer_no", "-created_at"),
+        "channel": ("channel", "-created_at"),
+        "status": ("status", "-created_at"),
+    },
+    default="-queued",
+)
 
 
 class OutboxView(PermissionRequiredMixin, ScopedView):
@@ -46,8 +57,13 @@ class OutboxView(PermissionRequiredMixin, ScopedView):
         rows = selectors.outbox_messages(user=request.user, messages=self.queryset, **filters)
         if status == 400:
             rows = rows.none()
-        page = Paginator(rows, PAGE).get_page(request.GET.get("page"))
-        return render(request, "care/outbox/outbox.html", {"form": form, "page_obj": page}, status=status)
+        page = paginate(request, SORTING.apply(request, rows), default_size=PAGE)
+        return render(
+            request,
+            "care/outbox/outbox.html",
+            {"form": form, "page_obj": page, "sort": SORTING.key(request)},
+            status=status,
+        )
 
 
 class CustomerServicesView(PermissionRequiredMixin, View):
@@ -83,7 +99,17 @@ class CustomerServicesView(PermissionRequiredMixin, View):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, _("Subscription recorded."))
+                messages.success(
+                    request,
+                    _("%(service)s by %(channel)s recorded for %(name)s (%(no)s), with consent of %(date)s.")
+                    % {
+                        "service": ServiceKind(form.cleaned_data["service"]).label,
+                        "channel": SubscriptionChannel(form.cleaned_data["channel"]).label,
+                        "name": mask_name(customer.name),
+                        "no": customer.customer_no,
+                        "date": form.cleaned_data["consent_date"].isoformat(),
+                    },
+                )
                 return redirect("care:customer_services", customer_no=customer.customer_no)
         return self.get(request, customer_no, form=form, status=400)
 
@@ -96,7 +122,16 @@ class SubscriptionCancelView(PermissionRequiredMixin, View):
         form = CancelSubscriptionForm(request.POST)
         note = form.cleaned_data["note"] if form.is_valid() else ""
         services.subscription_cancel(subscription=subscription, user=request.user, note=note)
-        messages.success(request, _("Subscription cancelled."))
+        customer = subscription.customer
+        messages.success(
+            request,
+            _("%(service)s of %(name)s (%(no)s) cancelled: no more messages of it are sent.")
+            % {
+                "service": subscription.get_service_display(),
+                "name": mask_name(customer.name),
+                "no": customer.customer_no,
+            },
+        )
         return redirect("care:customer_services", customer_no=subscription.customer.customer_no)
 
 

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -21,15 +20,27 @@ from django.views import View
 
 from accounts.scope import ScopeKind, data_scope
 from core.forms import add_service_errors
+from core.listing import Sorting, paginate
+from customers.masking import mask_name
 from customers.permissions import access_customer
 
-from ..choices import PlanKind, PlanRecurrence
+from ..choices import JournalKind, PlanKind, PlanRecurrence
 from ..forms.plan import CompleteForm, JournalEntryForm, JournalFilterForm, OwnReminderForm, PlanItemForm
 from ..models import Alert
 from ..selectors import plan as selectors
 from ..services import plan as services
 
-JOURNAL_PAGE = 30
+JOURNAL_PAGE = 25
+JOURNAL_SORTING = Sorting(
+    {
+        "when": ("visited_at",),
+        "customer": ("customer__name", "-visited_at"),
+        "kind": ("kind", "-visited_at"),
+        "purpose": ("purpose", "-visited_at"),
+        "manager": ("manager__display_name", "-visited_at"),
+    },
+    default="-when",
+)
 NO_CUSTOMER = gettext_lazy("No customer with this number in your scope.")
 
 
@@ -87,6 +98,11 @@ class CalendarView(PermissionRequiredMixin, View):
             },
             status=status,
         )
+
+
+def _item_words(item) -> dict:
+    """What an answer about a plan item names: its title and its day."""
+    return {"title": item.title, "date": item.start_date.isoformat()}
 
 
 def _item_kwargs(data: dict) -> dict:
@@ -154,7 +170,7 @@ class PlanCreateView(PermissionRequiredMixin, View):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, _("Added to your plan."))
+                messages.success(request, _("“%(title)s” on %(date)s is in your plan.") % _item_words(item))
                 return redirect(_calendar_url(item.start_date))
         return render(
             request,
@@ -198,7 +214,7 @@ class PlanEditView(PermissionRequiredMixin, View):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, _("Plan item saved."))
+                messages.success(request, _("“%(title)s” on %(date)s is saved.") % _item_words(item))
                 return redirect(_calendar_url(item.start_date))
         return render(request, "care/plan/plan_form.html", {"form": form, "item": item}, status=400)
 
@@ -218,7 +234,11 @@ class PlanDoneView(PermissionRequiredMixin, View):
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, _("Marked as done."))
+            messages.success(
+                request,
+                _("“%(title)s” on %(date)s is marked as done.")
+                % {"title": item.title, "date": (on or item.start_date).isoformat()},
+            )
         return redirect(_calendar_url(on or item.start_date))
 
 
@@ -228,7 +248,9 @@ class PlanCancelView(PermissionRequiredMixin, View):
     def post(self, request, pk):
         item = selectors.access_plan_item(request.user, pk, for_change=True)
         services.plan_item_cancel(item=item, by=request.user)
-        messages.success(request, _("Plan item cancelled."))
+        messages.success(
+            request, _("“%(title)s” on %(date)s is cancelled: it is off your plan.") % _item_words(item)
+        )
         return redirect(_calendar_url(max(item.start_date, timezone.localdate())))
 
 
@@ -262,7 +284,11 @@ class OwnReminderCreateView(PermissionRequiredMixin, View):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, _("Reminder set."))
+                messages.success(
+                    request,
+                    _("You will be reminded on %(date)s: %(text)s")
+                    % {"date": alert.due_date.isoformat(), "text": form.cleaned_data["text"]},
+                )
                 return redirect(_calendar_url(alert.due_date))
         return render(
             request, "care/plan/own_reminder_form.html", {"form": form, "customer": customer}, status=400
@@ -278,7 +304,16 @@ class JournalListView(PermissionRequiredMixin, View):
     def get(self, request):
         today = timezone.localdate()
         team = data_scope(request.user).kind in (ScopeKind.SUBTREE, ScopeKind.ALL)
-        form = JournalFilterForm(request.GET or None, team=team)
+        managers = (
+            list(
+                selectors.team_members(request.user)
+                .select_related("branch")
+                .order_by("branch__path", "display_name")
+            )
+            if team
+            else None
+        )
+        form = JournalFilterForm(request.GET or None, managers=managers)
         filters: dict = {}
         status = 200
         if form.is_bound and form.is_valid():
@@ -288,20 +323,15 @@ class JournalListView(PermissionRequiredMixin, View):
                 "date_to": data.get("date_to"),
                 "customer_no": (data.get("customer_no") or "").strip(),
                 "purpose": data.get("purpose") or "",
+                "manager": data.get("manager"),
             }
-            if data.get("manager"):
-                manager = (
-                    selectors.team_members(request.user).filter(employee_no=data["manager"].strip()).first()
-                )
-                if manager is None:
-                    form.add_error("manager", _("No manager with this employee number in your team."))
-                filters["manager"] = manager
         if form.is_bound and not form.is_valid():
             status = 400
             entries = selectors.journal_list(user=request.user).none()
         else:
             entries = selectors.journal_list(user=request.user, **filters)
-        page = Paginator(entries, JOURNAL_PAGE).get_page(request.GET.get("page"))
+        entries = JOURNAL_SORTING.apply(request, entries)
+        page = paginate(request, entries, default_size=JOURNAL_PAGE)
         monday = today - datetime.timedelta(days=today.weekday())
         return render(
             request,
@@ -310,6 +340,7 @@ class JournalListView(PermissionRequiredMixin, View):
                 "form": form,
                 "page_obj": page,
                 "team": team,
+                "sort": JOURNAL_SORTING.key(request),
                 "today": today.isoformat(),
                 "week_from": monday.isoformat(),
                 "week_to": (monday + datetime.timedelta(days=6)).isoformat(),
@@ -355,10 +386,26 @@ class JournalCreateView(PermissionRequiredMixin, View):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
+                words = {
+                    "kind": JournalKind(data["kind"]).label,
+                    "name": mask_name(customer.name),
+                    "no": customer.customer_no,
+                    "when": timezone.localtime(data["visited_at"]).strftime("%Y-%m-%d %H:%M"),
+                }
                 if data.get("next_step_date"):
-                    messages.success(request, _("Recorded; the next step is in your plan."))
+                    words["date"] = data["next_step_date"].isoformat()
+                    messages.success(
+                        request,
+                        _(
+                            "%(kind)s with %(name)s (%(no)s) on %(when)s recorded; the next step is in "
+                            "your plan on %(date)s."
+                        )
+                        % words,
+                    )
                 else:
-                    messages.success(request, _("Recorded."))
+                    messages.success(
+                        request, _("%(kind)s with %(name)s (%(no)s) on %(when)s recorded.") % words
+                    )
                 return redirect("care:journal")
         return render(
             request, "care/plan/journal_form.html", {"form": form, "customer": customer}, status=400

@@ -65,7 +65,7 @@ class TestList:
         assert "张*" in html and "张三丰" not in html  # the name masked
         plan = f"/care/plan/new/?customer={alerts['cm1'].customer.customer_no}&amp;alert={alerts['cm1'].pk}"
         assert plan in html
-        assert "Alerts 1–1 of 1" in html
+        assert "Items 1–1 of 1" in html
 
     def test_a_branch_head_sees_the_team_and_filters_by_manager(self, client, users, alerts, demo_password):
         log_in(client, "demo_bh", demo_password)
@@ -146,7 +146,7 @@ class TestList:
         with django_assert_max_num_queries(13):
             page = client.get("/care/alerts/", {"page": 2})
         assert len(page.context["rows"]) == 25
-        assert "Alerts 26–50 of 60" in page.content.decode()
+        assert "Items 26–50 of 60" in page.content.decode()
         log_in(client, "demo_bh", demo_password)
         with django_assert_max_num_queries(14):  # and the head's subtree
             client.get("/care/alerts/", {"page": 3})

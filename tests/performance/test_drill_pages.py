@@ -100,3 +100,26 @@ def test_a_dispute_from_the_page_to_the_branch_heads_decision(as_user, computed,
     assert dispute.status == ApprovalStatus.APPROVED and dispute.manager_of_record == computed["m2"]
     # a bad status filter is a 400, not a silent empty list
     assert head.get("/performance/disputes/?status=nonsense").status_code == 400
+
+
+def test_the_branch_head_chooses_whom_the_days_count_for_by_name(as_user, computed, demo_users, make_user):
+    m1, m2, a = computed["m1"], computed["m2"], computed["a"]
+    as_user(m1).post(
+        days_url(m1, a),
+        {"claim": "not_mine", "first_day": "2026-11-09", "last_day": "2026-11-10", "reason": "moved away"},
+    )
+    dispute = Dispute.objects.get()
+    head = as_user(demo_users["demo_bh"])
+    # the decision offers the client managers of the head's branches by name, and the pool
+    page = head.get("/performance/disputes/?status=pending").content.decode()
+    choice = page.split('data-testid="dispute-manager"')[1].split("</select>")[0]
+    assert f'value="{m2.employee_no}"' in choice and m2.display_name in choice
+    assert 'value=""' in choice and 'name="manager" maxlength' not in page
+    # a manager of another branch (Shanghai) is refused, by number, and nothing changes
+    far = make_user("client_manager", "12101")
+    response = head.post(
+        f"/performance/disputes/{dispute.pk}/approve/", {"manager": far.employee_no}, follow=True
+    )
+    assert f"{far.employee_no} is not a client manager of your branches" in response.content.decode()
+    dispute.refresh_from_db()
+    assert dispute.status == ApprovalStatus.PENDING and dispute.manager_of_record is None
