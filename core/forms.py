@@ -1,10 +1,14 @@
-"""Bootstrap classes on every form widget, so templates render fields as they are, and
-the portal's rule on every text field: no control characters."""
+"""Bootstrap classes on every form widget, so templates render fields as they are, the
+portal's rule on every text field: no control characters, and an empty choice that
+says what it means ("Choose…", "None") where Django would show "---------"."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .text import reject_control_characters
+
+UNLABELLED = "---------"
 
 
 class BootstrapFormMixin:
@@ -20,6 +24,9 @@ class BootstrapFormMixin:
                 css = "form-control"
             existing = widget.attrs.get("class", "")
             widget.attrs["class"] = f"{existing} {css}".strip()
+            if isinstance(field, forms.ModelChoiceField) and field.empty_label == UNLABELLED:
+                # Django's "---------" says nothing: say what choosing nothing means
+                field.empty_label = _("Choose…") if field.required else _("None")
 
     def full_clean(self):
         # here rather than in __init__: it also covers fields a form adds after it

@@ -10,7 +10,9 @@ Chinese, and no page shows as text
   `..._positive` / `..._unique` token);
 - a Python dict or list repr (`{'`, `['`), an ISO 8601 duration (`PT15M`);
 - a date in another format than Y-m-d (2027年1月5日), an amount with decimals but
-  without thousands separators (2899500.00).
+  without thousands separators (2899500.00);
+- a dropdown's empty choice that says nothing ("—", "---------"): it says what
+  choosing nothing means ("全部等级", "不指定").
 
 Only what a user reads counts: the text of the page, not its tags, attribute values
 (an `<option value="gold">` is fine), scripts or styles.
@@ -187,6 +189,9 @@ REPRS = {
 }
 
 
+UNLABELLED = re.compile(r"^[-—–_\s]*$")
+
+
 # --- reading a page -----------------------------------------------------------------------
 
 
@@ -200,7 +205,9 @@ class Page(HTMLParser):
         self.text: list[str] = []
         self.links: list[str] = []
         self.panels: list[str] = []
+        self.blank_choices: list[str] = []  # the text of each <option value="">
         self._hidden = 0
+        self._blank_option: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
@@ -210,12 +217,19 @@ class Page(HTMLParser):
             self.links.append(attributes["href"])
         if attributes.get("hx-get"):
             self.panels.append(attributes["hx-get"])
+        if tag == "option" and attributes.get("value") == "":
+            self._blank_option = []
 
     def handle_endtag(self, tag):
         if tag in self.HIDDEN and self._hidden:
             self._hidden -= 1
+        if tag == "option" and self._blank_option is not None:
+            self.blank_choices.append("".join(self._blank_option).strip())
+            self._blank_option = None
 
     def handle_data(self, data):
+        if self._blank_option is not None:
+            self._blank_option.append(data)
         if not self._hidden and data.strip():
             self.text.append(data.strip())
 
@@ -241,8 +255,9 @@ def _skipped(url: str) -> bool:
     return any(path.startswith(prefix) for prefix in SKIPPED) or bool(SKIPPED_WORDS.search(url))
 
 
-def crawl(client: Client) -> Iterator[tuple[str, str, str]]:
-    """(address, view name, visible text) of every page a logged-in client reaches."""
+def crawl(client: Client) -> Iterator[tuple[str, str, str, list[str]]]:
+    """(address, view name, visible text, the texts of its empty dropdown choices) of
+    every page a logged-in client reaches."""
     queue: list[tuple[str, int, bool]] = [("/", 0, False)]
     seen: set[str] = set()
     per_view: dict[str, int] = defaultdict(int)
@@ -263,7 +278,7 @@ def crawl(client: Client) -> Iterator[tuple[str, str, str]]:
             continue
         page = Page()
         page.feed(response.content.decode())
-        yield url, view, "\n".join(page.text)
+        yield url, view, "\n".join(page.text), page.blank_choices
         for link in page.panels:
             queue.append((_same_origin(url, link), depth, True))
         if depth < MAX_DEPTH:
@@ -392,9 +407,16 @@ def test_no_code_reaches_a_screen(world, db, settings):
         client = Client(REMOTE_ADDR="10.9.9.7")
         response = client.post("/accounts/login/", {"username": role, "password": settings.DEMO_PASSWORD})
         assert response.status_code == 302, role
-        for url, view, text in crawl(client):
+        for url, view, text, blank_choices in crawl(client):
             walked += 1
             views_walked.add(view)
+            for choice in blank_choices:
+                if UNLABELLED.match(choice):
+                    what = "an unlabelled empty choice"
+                    finding = findings.setdefault((view, what), Finding(what))
+                    finding.pages.add(url)
+                    finding.roles.add(role)
+                    finding.context = finding.context or repr(choice)
             excused = [
                 found.span()
                 for where, allowed, _reason in ALLOWED

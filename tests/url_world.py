@@ -157,6 +157,10 @@ PARTS = (
     "care.parameters",
     "accounts.audit",
     "accounts.user_change",
+    "customers.records",
+    "customers.employers",
+    "marketing.segments",
+    "vip.bulk",
 )
 
 

@@ -8,7 +8,8 @@
   // copied here from the table's header rows, so that no template repeats them; a
   // cell that has its own data-label keeps it. A table opts out with
   // data-stack="off"; tables without a header row (label/value lists) and tables whose
-  // headings are controls (sort links, a comparison's records) stay tables. Every
+  // headings are controls (a tick-all box, a comparison's records) stay tables; a
+  // column's sort link (core/templatetags/listing.py) is a heading all the same. Every
   // table scrolls sideways inside its box when it is wider than the screen.
 
   // Lays rows out on a grid (rowspan and colspan taken into account) and calls
@@ -43,7 +44,7 @@
     }
     var labels = [];
     walkGrid(table.tHead.rows, function (cell, column) {
-      var text = cell.textContent.replace(/\s+/g, " ").trim();
+      var text = cell.textContent.replace(/[▲▼]/g, "").replace(/\s+/g, " ").trim();
       for (var i = 0; i < (cell.colSpan || 1); i++) {
         var parts = labels[column + i] || (labels[column + i] = []);
         if (text && parts.indexOf(text) === -1) {
@@ -59,7 +60,7 @@
   function stackable(table) {
     return (
       table.getAttribute("data-stack") !== "off" &&
-      !(table.tHead && table.tHead.querySelector("a, button, input, select"))
+      !(table.tHead && table.tHead.querySelector("a:not(.sort-link), button, input, select"))
     );
   }
 
