@@ -25,3 +25,9 @@ INGEST_PYTHON_WORKERS = 1
 # (accounts/migrations/0003_audit_no_truncate.py). Never set outside the tests.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c crm.audit_truncate=allow"  # noqa: F405
+
+# Parallel test processes (pytest-xdist, `-n`) share one Redis database: each keeps
+# its cache keys apart; each has its own test database (test_<name>_gw0, ...).
+_WORKER = env("PYTEST_XDIST_WORKER", default="")  # noqa: F405
+if _WORKER:
+    CACHES["default"]["KEY_PREFIX"] = _WORKER  # noqa: F405
