@@ -191,19 +191,32 @@ class UserActionView(View):
         subject = user_visible_or_404(request.user, pk)
         form = ReasonForm(request.POST)
         reason = form.data.get("reason", "")
+        who = {"name": subject.display_name or subject.username, "username": subject.username}
         try:
             if self.action == "approve":
                 services.user_approve(user=subject, approved_by=request.user)
-                messages.success(request, _("Account approved."))
+                messages.success(
+                    request, _("The account of %(name)s (%(username)s) is approved: they may log in.") % who
+                )
             elif self.action == "reject":
                 services.user_reject(user=subject, rejected_by=request.user, reason=reason)
-                messages.success(request, _("Account rejected."))
+                messages.success(request, _("The account of %(name)s (%(username)s) is rejected.") % who)
             elif self.action == "disable":
                 services.user_disable(user=subject, disabled_by=request.user, reason=reason)
-                messages.success(request, _("Account disabled; its sessions have ended."))
+                messages.success(
+                    request,
+                    _("The account of %(name)s (%(username)s) is disabled; its sessions have ended.") % who,
+                )
             elif self.action == "reactivate":
                 services.user_request_reactivation(user=subject, requested_by=request.user)
-                messages.success(request, _("Reactivation requested; it needs approval."))
+                messages.success(
+                    request,
+                    _(
+                        "Reactivation of the account of %(name)s (%(username)s) requested; "
+                        "it needs another person's approval."
+                    )
+                    % who,
+                )
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)

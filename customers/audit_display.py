@@ -32,4 +32,14 @@ DETAIL_LABELS = {
     "contact_phone": gettext_lazy("Contact phone"),
     "paid_since": gettext_lazy("Paid since"),
     "paid_until": gettext_lazy("Paid until"),
+    # the 360 view's records (customers/records.py)
+    "relationship_added": gettext_lazy("Relationship added"),
+    "relationship_changed": gettext_lazy("Relationship changed"),
+    "relationship_removed": gettext_lazy("Relationship removed"),
+    "other_asset_added": gettext_lazy("Other asset added"),
+    "other_asset_changed": gettext_lazy("Other asset changed"),
+    "other_asset_removed": gettext_lazy("Other asset removed"),
+    "household": gettext_lazy("Household"),
+    "household_left": gettext_lazy("Left the household"),
+    "household_of_no": gettext_lazy("Household of customer"),
 }
