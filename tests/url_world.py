@@ -170,14 +170,11 @@ def part_module(part: str, kind: str) -> str:
     return f"tests.{app}.{kind}_{name}"
 
 
-def build_world() -> World:
-    sync_roles()
-    org = seed_org()
-    users = {u.username: u for u in seed_users(org)}
-    # The default tier levels and policy of the data migration (a transactional test
-    # elsewhere may have flushed them).
+def restore_migration_data() -> None:
+    """What the data migrations write and a transactional test's flush empties: the
+    default tier levels and policy (vip 0002) and the indicator library (marketing
+    0004 and 0005). Nothing is written twice."""
     import_module("vip.migrations.0002_default_levels").create_defaults(django_apps, None)
-    # and the indicator library's (marketing migration 0004)
     for code, name, kind, params, unit, direction, description in import_module(
         "marketing.migrations.0004_indicator_library"
     ).LIBRARY:
@@ -192,6 +189,14 @@ def build_world() -> World:
                 "description": description,
             },
         )
+    import_module("marketing.migrations.0005_payroll_link_indicator").add(django_apps, None)
+
+
+def build_world() -> World:
+    sync_roles()
+    org = seed_org()
+    users = {u.username: u for u in seed_users(org)}
+    restore_migration_data()
     for username, role, branch, number in (
         ("bm2", Role.BUSINESS_MANAGER, "10000", "H0002"),
         ("pm2", Role.PARAMETER_MANAGER, "10000", "H0003"),

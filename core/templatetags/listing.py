@@ -17,7 +17,8 @@ register = template.Library()
 _FIRST_PAGE: dict = dict.fromkeys(POSITION_PARAMS)
 
 
-def _query(context, **changes) -> str:
+def query_string(context, **changes) -> str:
+    """The current query string with some parameters replaced; None drops one."""
     query = context["request"].GET.copy()
     for key, value in changes.items():
         if value is None:
@@ -44,7 +45,7 @@ def sort_header(context, column: str, title) -> str:
         target, arrow, state = column, "", ""
     return format_html(
         '<a class="sort-link text-reset" href="?{}" data-sort="{}"{}>{}{}</a>',
-        _query(context, sort=target, **_FIRST_PAGE),
+        query_string(context, sort=target, **_FIRST_PAGE),
         column,
         format_html(' aria-label="{}, {}"', title, state) if state else "",
         title,
@@ -70,7 +71,11 @@ def page_sizes(context, page_obj) -> dict:
     current = page_obj if isinstance(page_obj, int) else page_obj.paginator.per_page
     return {
         "sizes": [
-            {"size": size, "current": size == current, "query": _query(context, size=size, **_FIRST_PAGE)}
+            {
+                "size": size,
+                "current": size == current,
+                "query": query_string(context, size=size, **_FIRST_PAGE),
+            }
             for size in PAGE_SIZES
         ],
     }

@@ -13,11 +13,9 @@ stays for the journeys after it: each role works on its own things.
 from __future__ import annotations
 
 import os
-from importlib import import_module
 from io import StringIO
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
@@ -34,24 +32,10 @@ CUSTOMERS = 60
 def _migration_data() -> None:
     """What the data migrations create and a transactional test's flush empties."""
     from accounts.roles import sync_roles
-    from marketing.models import Indicator
+    from tests.url_world import restore_migration_data
 
     sync_roles()
-    import_module("vip.migrations.0002_default_levels").create_defaults(django_apps, None)
-    for code, name, kind, params, unit, direction, description in import_module(
-        "marketing.migrations.0004_indicator_library"
-    ).LIBRARY:
-        Indicator.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "kind": kind,
-                "params": params,
-                "unit": unit,
-                "direction": direction,
-                "description": description,
-            },
-        )
+    restore_migration_data()
 
 
 @pytest.fixture(scope="package")
