@@ -40,6 +40,7 @@ from .models import (
     IncomeEntry,
     Interaction,
     OtherAsset,
+    PayrollLink,
     Relationship,
     TransactionSummary,
 )
@@ -116,6 +117,7 @@ def _move_records(survivor: Customer, merged: Customer) -> tuple[dict[str, Any],
     moved["interaction"] = _move_by_customer(Interaction, survivor, merged)
     _move_relationships(survivor, merged, moved)
     moved["otherasset"] = _move_by_customer(OtherAsset, survivor, merged)
+    _move_payroll(survivor, merged, moved)
     _move_grants(survivor, merged, moved)
     new_manager = _move_assignments(survivor, merged, moved)
     _fold_figures(survivor, merged, moved)
@@ -282,6 +284,22 @@ def _move_by_customer(model: type[Model], survivor: Customer, merged: Customer) 
     ids = list(model._default_manager.filter(customer=merged).order_by("pk").values_list("pk", flat=True))
     model._default_manager.filter(pk__in=ids).update(customer=survivor)
     return ids
+
+
+def _move_payroll(survivor: Customer, merged: Customer, moved: dict[str, Any]) -> None:
+    """The employers paying the duplicate pay the survivor. An open link to an
+    employer already paying the survivor is the same relationship twice: the
+    survivor's stands and the duplicate's goes (ended links are history: they move)."""
+    paying = PayrollLink.objects.filter(customer=survivor, until__isnull=True).values("employer")
+    twice = list(
+        PayrollLink.objects.filter(customer=merged, until__isnull=True, employer__in=paying).values_list(
+            "pk", flat=True
+        )
+    )
+    PayrollLink.objects.filter(pk__in=twice).delete()
+    moved["payrolllink"] = _move_by_customer(PayrollLink, survivor, merged)
+    if twice:
+        moved["payrolllink_dropped"] = twice
 
 
 def _relationship_row(r: Relationship) -> dict[str, Any]:

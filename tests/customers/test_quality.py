@@ -35,15 +35,18 @@ from customers.models import (
     CustomerMonthlyAum,
     CustomerUserObjectPermission,
     DataQualityIssue,
+    Employer,
     Household,
     Interaction,
     OtherAsset,
+    PayrollLink,
     Relationship,
     TransactionSummary,
 )
 from customers.numbers import format_customer_number
 from customers.search import customer_search
 from customers.services import assignment_set_primary
+from customers.uscc import make_uscc
 from tests.customers.conftest import log_in
 
 pytestmark = pytest.mark.django_db
@@ -784,6 +787,35 @@ class TestCustomerMerge:
         assert AuditEvent.objects.filter(
             action=Action.ASSIGNMENT_CHANGED, target_id=str(survivor.pk)
         ).exists()
+
+    def test_the_employers_paying_the_duplicate_pay_the_survivor(self, rich_pair, demo_users):
+        survivor, merged, _o = rich_pair
+        both, other = (
+            Employer.objects.create(name=name, uscc=make_uscc(code), industry="I")
+            for name, code in (("同一单位", "91110108MA01C7K2X"), ("另一单位", "91110105MA00B3H1N"))
+        )
+        day = datetime.date(2025, 1, 1)
+        survivor_link = PayrollLink.objects.create(employer=both, customer=survivor, since=day)
+        twice = PayrollLink.objects.create(employer=both, customer=merged, since=day)
+        own = PayrollLink.objects.create(employer=other, customer=merged, since=day)
+        ended = PayrollLink.objects.create(
+            employer=both, customer=merged, since=datetime.date(2020, 1, 1), until=datetime.date(2021, 1, 1)
+        )
+
+        merge = quality.customer_merge(
+            survivor=survivor, merged=merged, merged_by=demo_users["demo_bm"], reason="same ID"
+        )
+
+        # the duplicate's own employer and its history move; the same open link twice does not
+        assert set(PayrollLink.objects.filter(customer=survivor).values_list("pk", flat=True)) == {
+            survivor_link.pk,
+            own.pk,
+            ended.pk,
+        }
+        assert not PayrollLink.objects.filter(pk=twice.pk).exists()
+        assert not PayrollLink.objects.filter(customer=merged).exists()
+        assert sorted(merge.moved["payrolllink"]) == sorted([own.pk, ended.pk])
+        assert merge.moved["payrolllink_dropped"] == [twice.pk]
 
     def test_the_merged_customer_leaves_search_results(self, rich_pair, demo_users):
         survivor, merged, _ = rich_pair
