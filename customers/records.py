@@ -38,6 +38,27 @@ def _locked(by: User, customer: Customer) -> Customer:
     return customer
 
 
+def _apply(record: Relationship | OtherAsset, changes: dict, check) -> list[str]:
+    """Set the fields `changes` really changes, check the record and save those
+    fields; the names changed (none: nothing saved)."""
+    changed = [name for name, value in changes.items() if getattr(record, name) != value]
+    if changed:
+        for name in changed:
+            setattr(record, name, changes[name])
+        check(record)
+        record.save(update_fields=changed)
+    return changed
+
+
+def _remove(record: Relationship | OtherAsset, by: User, event: str, kind: str) -> None:
+    """Delete a record of the customer's (under the customer's lock), audited once
+    if it was still there."""
+    customer = _locked(by, record.customer)
+    deleted, _rows = type(record).objects.filter(pk=record.pk, customer=customer).delete()
+    if deleted:
+        audit(Action.CUSTOMER_UPDATED, actor=by, target=customer, details={event: record.pk, "kind": kind})
+
+
 def _customer_in_scope(by: User, customer_no: str, *, field: str) -> Customer:
     found = (
         Customer.objects.visible_to(by)
@@ -129,13 +150,9 @@ def relationship_update(
         "related_name": related_name.strip(),
         "note": note.strip(),
     }
-    changed = [name for name, value in changes.items() if getattr(relationship, name) != value]
+    changed = _apply(relationship, changes, _check_relationship)
     if not changed:
         return relationship
-    for name in changed:
-        setattr(relationship, name, changes[name])
-    _check_relationship(relationship)
-    relationship.save(update_fields=changed)
     audit(
         Action.CUSTOMER_UPDATED,
         actor=by,
@@ -150,15 +167,7 @@ def relationship_update(
 
 @transaction.atomic
 def relationship_remove(*, relationship: Relationship, by: User) -> None:
-    customer = _locked(by, relationship.customer)
-    deleted, _rows = Relationship.objects.filter(pk=relationship.pk, customer=customer).delete()
-    if deleted:
-        audit(
-            Action.CUSTOMER_UPDATED,
-            actor=by,
-            target=customer,
-            details={"relationship_removed": relationship.pk, "kind": relationship.relation_type},
-        )
+    _remove(relationship, by, "relationship_removed", relationship.relation_type)
 
 
 # --- household -------------------------------------------------------------------------
@@ -311,13 +320,9 @@ def other_asset_update(
         "estimated_value": estimated_value,
         "valued_on": valued_on,
     }
-    changed = [name for name, value in changes.items() if getattr(asset, name) != value]
+    changed = _apply(asset, changes, _check_asset)
     if not changed:
         return asset
-    for name in changed:
-        setattr(asset, name, changes[name])
-    _check_asset(asset)
-    asset.save(update_fields=changed)
     audit(
         Action.CUSTOMER_UPDATED,
         actor=by,
@@ -329,12 +334,4 @@ def other_asset_update(
 
 @transaction.atomic
 def other_asset_remove(*, asset: OtherAsset, by: User) -> None:
-    customer = _locked(by, asset.customer)
-    deleted, _rows = OtherAsset.objects.filter(pk=asset.pk, customer=customer).delete()
-    if deleted:
-        audit(
-            Action.CUSTOMER_UPDATED,
-            actor=by,
-            target=customer,
-            details={"other_asset_removed": asset.pk, "kind": asset.kind},
-        )
+    _remove(asset, by, "other_asset_removed", asset.kind)
