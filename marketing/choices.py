@@ -103,6 +103,21 @@ OPEN_STAGES = (OpportunityStage.LEAD, OpportunityStage.PROPOSAL, OpportunityStag
 class SaleSource(models.TextChoices):
     OPPORTUNITY = "opportunity", _("Won opportunity")
     CORE_BANKING = "core_banking", _("New account from core banking")
+    OPENING = "opening", _("Account-opening request")
+
+
+class OpeningStatus(models.TextChoices):
+    """Where an account-opening request (开户预约) stands: recorded without a time,
+    with an appointment, confirmed by an account core banking reported, or cancelled."""
+
+    REQUESTED = "requested", _("Requested")
+    APPOINTED = "appointed", _("Appointment made")
+    OPENED = "opened", _("Account opened")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Requests still waiting for their account.
+OPEN_OPENING_STATUSES = (OpeningStatus.REQUESTED, OpeningStatus.APPOINTED)
 
 
 class IndicatorKind(models.TextChoices):
@@ -183,3 +198,13 @@ class MarketingAction(models.TextChoices):
     POLICY_APPROVED = "policy_approved", _("Contact policy approved")
     INDICATOR_CREATED = "indicator_created", _("Indicator created")
     INDICATOR_UPDATED = "indicator_updated", _("Indicator updated")
+    CHANNEL_CREATED = "channel_created", _("Channel created")
+    CHANNEL_UPDATED = "channel_updated", _("Channel updated")
+    CHANNEL_SWITCHED_OFF = "channel_switched_off", _("Channel switched off")
+    CHANNEL_SWITCHED_ON = "channel_switched_on", _("Channel switched back on")
+    OPENING_REQUESTED = "opening_requested", _("Account opening requested")
+    OPENING_APPOINTED = "opening_appointed", _("Account-opening appointment set")
+    OPENING_CANCELLED = "opening_cancelled", _("Account-opening request cancelled")
+    OPENING_CONFIRMED = "opening_confirmed", _("Account-opening request confirmed by a loaded account")
+    OPENING_MATCHED = "opening_matched", _("Account-opening request matched by hand")
+    OPENING_FLAGGED = "opening_flagged", _("Account-opening request flagged overdue")

@@ -21,6 +21,7 @@ from accounts.models import Branch
 from core.approvals import ApprovalRecord, ApprovalStatus, ChangeProposal
 from core.money import MONEY
 from customers.choices import AccountCategory, MarketingChannel
+from customers.choices import Channel as TransactionChannel
 from customers.models import Customer, Interaction
 from customers.querysets import CustomerHeldQuerySet
 
@@ -34,11 +35,11 @@ from .choices import (
     IndicatorDirection,
     IndicatorKind,
     IndicatorUnit,
+    OpeningStatus,
     OpportunityStage,
     PolicyStatus,
     PromotionKind,
     RiskRating,
-    SaleChannel,
     SaleSource,
     TargetStatus,
     TaskStatus,
@@ -57,6 +58,78 @@ USER = settings.AUTH_USER_MODEL
 def _check_codes(values, allowed, field: str) -> None:
     if not isinstance(values, list) or any(v not in allowed for v in values):
         raise ValidationError({field: _("Unknown code in %(v)s.") % {"v": values}})
+
+
+# --- channels -----------------------------------------------------------------------
+
+
+class Channel(models.Model):
+    """A marketing and sales channel (渠道): counter, mobile banking, WeChat, the
+    outbound call centre... The list is data, kept by the business managers. A
+    product lists the channels it is sold on and a campaign those it uses, by code
+    (`Product.channels`, `Campaign.channels`); a channel switched off stays on what
+    chose it but cannot be chosen for a new campaign. Where a contact through it
+    reaches the customer (`contact_channel`), that consent applies (opt-outs, quiet
+    hours); where core banking reports transactions under it (`transaction_channel`,
+    the extract's TXN_SUMMARY code), its transaction figures come from there."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    contact_channel = models.CharField(
+        _("contacts customers by"),
+        max_length=8,
+        choices=MarketingChannel.choices,
+        blank=True,
+        help_text=_(
+            "The way a contact through this channel reaches the customer: their consent to it applies."
+        ),
+    )
+    transaction_channel = models.CharField(
+        _("core banking's transaction channel"),
+        max_length=8,
+        choices=TransactionChannel.choices,
+        blank=True,
+        help_text=_("The channel core banking reports this channel's transactions under."),
+    )
+    is_active = models.BooleanField(_("in use"), default=True)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("updated by")
+    )
+
+    class Meta:
+        verbose_name = _("channel (渠道)")
+        verbose_name_plural = _("channels")
+        ordering = ["position", "code"]
+        permissions = [("manage_channel", _("Can add, change and switch off channels"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def codes(*, active: bool | None = None) -> set[str]:
+        rows = Channel.objects.all() if active is None else Channel.objects.filter(is_active=active)
+        return set(rows.values_list("code", flat=True))
+
+
+def _check_channels(values, previous, field: str) -> None:
+    """Codes of channels, each known; one not in `previous` (a new product's or
+    campaign's, or one added to it) must be in use."""
+    _check_codes(values, Channel.codes(), field)
+    switched_off = sorted(set(values) - set(previous or ()) - Channel.codes(active=True))
+    if switched_off:
+        names = "、".join(Channel.objects.filter(code__in=switched_off).values_list("name", flat=True))
+        raise ValidationError(
+            {field: _("%(channels)s is switched off and cannot be chosen.") % {"channels": names}}
+        )
+
+
+def _saved(instance, field: str):
+    if instance.pk is None:
+        return None
+    return type(instance).objects.filter(pk=instance.pk).values_list(field, flat=True).first()
 
 
 # --- product catalogue -------------------------------------------------------------
@@ -108,7 +181,7 @@ class Product(models.Model):
         if self.min_amount is not None and self.min_amount < 0:
             errors["min_amount"] = _("The minimum amount cannot be negative.")
         try:
-            _check_codes(self.channels, SaleChannel.values, "channels")
+            _check_channels(self.channels, _saved(self, "channels"), "channels")
         except ValidationError as exc:
             errors.update(exc.message_dict)
         if errors:
@@ -333,7 +406,7 @@ class Campaign(ApprovalRecord):
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = _("The campaign ends before it starts.")
         try:
-            _check_codes(self.channels, MarketingChannel.values, "channels")
+            _check_channels(self.channels, _saved(self, "channels"), "channels")
         except ValidationError as exc:
             errors.update(exc.message_dict)
         if errors:
@@ -387,6 +460,16 @@ class MarketingContact(models.Model):
         CampaignTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
     )
     channel = models.CharField(_("channel"), max_length=8, choices=MarketingChannel.choices)
+    # the campaign's channel the contact went through (the call centre, WeChat...);
+    # `channel` is how it reached the customer, for consent and the frequency cap
+    via = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contacts",
+        verbose_name=_("through"),
+    )
     occurred_at = models.DateTimeField(_("when"))
     outcome = models.CharField(_("outcome"), max_length=16, choices=ContactOutcome.choices)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
@@ -526,6 +609,16 @@ class Sale(models.Model):
     target = models.ForeignKey(
         CampaignTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
     )
+    # the channel it came through: an opening request's, or the last contact's of the
+    # campaign it converts
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sales",
+        verbose_name=_("channel"),
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
 
     objects = CustomerHeldQuerySet.as_manager()
@@ -545,6 +638,81 @@ class Sale(models.Model):
     @property
     def confirmed(self) -> bool:
         return self.account_id is not None
+
+
+class OpeningRequest(models.Model):
+    """An account-opening request (开户预约): a customer wants a product, through a
+    channel at a branch, perhaps at an appointed time. Recorded by a manager (from an
+    opportunity, a campaign target or the 360 view) once the customer's suitability
+    for the product is checked; confirmed when core banking reports an account of
+    that product for that customer (matched by the nightly job, or by hand), and then
+    the sale attributed to the requesting manager. Not confirmed within
+    `OPENING_OVERDUE_DAYS` of its appointment (or of its recording), it is flagged."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+    )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="opening_requests", verbose_name=_("channel")
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    appointment_at = models.DateTimeField(_("appointment"), null=True, blank=True)
+    expected_amount = models.DecimalField(
+        _("expected amount (CNY)"), null=True, blank=True, validators=[MinValueValidator(0)], **MONEY
+    )
+    manager = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, null=True, blank=True, on_delete=models.PROTECT, related_name="opening_requests"
+    )
+    target = models.ForeignKey(
+        CampaignTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="opening_requests"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=OpeningStatus.choices, default=OpeningStatus.REQUESTED
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    # confirmation: the account, the sale it became, when and by whom (nobody: the nightly match)
+    account = models.OneToOneField(
+        "customers.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sale = models.OneToOneField(Sale, null=True, blank=True, on_delete=models.PROTECT, related_name="opening")
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    matched_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("matched by")
+    )
+    matched_at = models.DateTimeField(_("matched"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(_("why cancelled"), max_length=200, blank=True)
+    # set by the nightly check when it is overdue (still open N days after its appointment)
+    flagged_at = models.DateTimeField(_("flagged overdue"), null=True, blank=True)
+
+    objects = CustomerHeldQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("account-opening request (开户预约)")
+        verbose_name_plural = _("account-opening requests")
+        ordering = ["-created_at", "-id"]
+        permissions = [("match_openingrequest", _("Can match an opening request to an account by hand"))]
+        indexes = [
+            models.Index(fields=["branch", "appointment_at"], name="opening_branch_day"),
+            models.Index(fields=["manager", "status"], name="opening_manager_status"),
+            models.Index(fields=["customer", "product", "status"], name="opening_customer_product"),
+            models.Index(fields=["status", "created_at"], name="opening_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.product_id} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (OpeningStatus.REQUESTED, OpeningStatus.APPOINTED)
 
 
 # --- marketing tasks ------------------------------------------------------------------

@@ -11,6 +11,8 @@ _READ = [
     "marketing.view_opportunity",
     "marketing.view_sale",
     "marketing.view_indicator",
+    "marketing.view_channel",
+    "marketing.view_openingrequest",
 ]
 GRANTS = {
     # Head office runs campaigns (a different business manager approves), builds
@@ -30,6 +32,9 @@ GRANTS = {
         # the indicator library tasks (and assessment schemes) measure
         "marketing.add_indicator",
         "marketing.change_indicator",
+        # the channels (渠道): the list, and switching one off
+        "marketing.manage_channel",
+        "marketing.match_openingrequest",
     ],
     # The catalogue, promotions and the contact-frequency policy (admin, maker-checker).
     Role.PARAMETER_MANAGER: [
@@ -54,6 +59,9 @@ GRANTS = {
         "marketing.export_marketing",
         "marketing.decompose_marketingtask",
         "marketing.respond_marketingtask",
+        # their branches' account-opening appointments: reschedule, cancel, match by hand
+        "marketing.change_openingrequest",
+        "marketing.match_openingrequest",
     ],
     # Work their targets, log contacts, run opportunities, answer their tasks.
     Role.CLIENT_MANAGER: [
@@ -62,6 +70,9 @@ GRANTS = {
         "marketing.add_opportunity",
         "marketing.change_opportunity",
         "marketing.respond_marketingtask",
+        # account-opening requests of their customers
+        "marketing.add_openingrequest",
+        "marketing.change_openingrequest",
     ],
     Role.AUDITOR: [
         *_READ,

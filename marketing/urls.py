@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import urls_channels, urls_openings, views
 
 app_name = "marketing"
 
@@ -35,3 +35,4 @@ urlpatterns = [
     path("allocations/<int:pk>/decompose/", views.DecomposeView.as_view(), name="decompose"),
     path("allocations/<int:pk>/respond/", views.RespondView.as_view(), name="respond"),
 ]
+urlpatterns += urls_channels.urlpatterns + urls_openings.urlpatterns

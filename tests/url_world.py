@@ -160,6 +160,8 @@ PARTS = (
     "customers.records",
     "customers.employers",
     "marketing.segments",
+    "marketing.channels",
+    "marketing.openings",
     "vip.bulk",
 )
 
@@ -172,8 +174,8 @@ def part_module(part: str, kind: str) -> str:
 
 def restore_migration_data() -> None:
     """What the data migrations write and a transactional test's flush empties: the
-    default tier levels and policy (vip 0002) and the indicator library (marketing
-    0004 and 0005). Nothing is written twice."""
+    default tier levels and policy (vip 0002), the indicator library (marketing
+    0004 and 0005) and the channels (marketing 0006). Nothing is written twice."""
     import_module("vip.migrations.0002_default_levels").create_defaults(django_apps, None)
     for code, name, kind, params, unit, direction, description in import_module(
         "marketing.migrations.0004_indicator_library"
@@ -190,6 +192,7 @@ def restore_migration_data() -> None:
             },
         )
     import_module("marketing.migrations.0005_payroll_link_indicator").add(django_apps, None)
+    import_module("marketing.migrations.0006_channels_and_opening_requests").create_channels(django_apps, None)
 
 
 def build_world() -> World:

@@ -287,6 +287,9 @@ INGEST_AFTER_LOAD_TASK = env("INGEST_AFTER_LOAD_TASK", default="crm_portal.after
 # Memory for one computation of a period's performance figures (PostgreSQL
 # work_mem, for that transaction only): its sums hash a row per customer.
 PERFORMANCE_WORK_MEM = env("PERFORMANCE_WORK_MEM", default="1GB")
+# An account-opening request not confirmed this many days after its appointment (or
+# its recording, without one) is flagged overdue (marketing.opening_matches).
+OPENING_OVERDUE_DAYS = env.int("OPENING_OVERDUE_DAYS", default=7)
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="Crm-Demo-2026!")
 
 LOGGING = {
