@@ -192,7 +192,9 @@ def restore_migration_data() -> None:
             },
         )
     import_module("marketing.migrations.0005_payroll_link_indicator").add(django_apps, None)
-    import_module("marketing.migrations.0006_channels_and_opening_requests").create_channels(django_apps, None)
+    import_module("marketing.migrations.0006_channels_and_opening_requests").create_channels(
+        django_apps, None
+    )
 
 
 def build_world() -> World:
