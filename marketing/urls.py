@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_channels, urls_openings, views
+from . import urls_channel_report, urls_channels, urls_opening_reports, urls_openings, views
 
 app_name = "marketing"
 
@@ -35,4 +35,9 @@ urlpatterns = [
     path("allocations/<int:pk>/decompose/", views.DecomposeView.as_view(), name="decompose"),
     path("allocations/<int:pk>/respond/", views.RespondView.as_view(), name="respond"),
 ]
-urlpatterns += urls_channels.urlpatterns + urls_openings.urlpatterns
+urlpatterns += (
+    urls_channels.urlpatterns
+    + urls_channel_report.urlpatterns
+    + urls_openings.urlpatterns
+    + urls_opening_reports.urlpatterns
+)

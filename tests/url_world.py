@@ -161,7 +161,9 @@ PARTS = (
     "customers.employers",
     "marketing.segments",
     "marketing.channels",
+    "marketing.channel_report",
     "marketing.openings",
+    "marketing.opening_reports",
     "vip.bulk",
 )
 

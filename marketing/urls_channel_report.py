@@ -1,0 +1,5 @@
+"""The URLs of the channel report pages (included by marketing/urls.py)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
