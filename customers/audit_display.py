@@ -21,6 +21,30 @@ def _employer_links(ids: list[str]) -> dict[str, str]:
     return {pk: reverse("customers:employer_detail", args=[int(pk)]) for pk in ids if pk.isdigit()}
 
 
+# what a merge's details count, by the record they moved (`merging._moved_counts`)
+MERGE_MOVED = {
+    "account": gettext_lazy("Accounts"),
+    "dataqualityissue": gettext_lazy("Data-quality issues resolved"),
+    "interaction": gettext_lazy("Interactions"),
+    "otherasset": gettext_lazy("Other assets"),
+    "contactpoint": gettext_lazy("Contact details"),
+    "contactpoint_deleted": gettext_lazy("Contact details already held"),
+    "contactpoint_demoted": gettext_lazy("Contact details no longer preferred"),
+    "payrolllink": gettext_lazy("Payroll links"),
+    "payrolllink_dropped": gettext_lazy("Payroll links already held"),
+    "relationship": gettext_lazy("Relationships"),
+    "relationship_incoming": gettext_lazy("Relationships to the customer"),
+    "relationship_deleted": gettext_lazy("Relationships already held"),
+    "customeruserobjectpermission": gettext_lazy("Shares"),
+    "customeruserobjectpermission_deleted": gettext_lazy("Shares already held"),
+    "customerassignment": gettext_lazy("Assignments"),
+    "customerassignment_closed": gettext_lazy("Assignments closed"),
+    "customerdailyaum": gettext_lazy("Daily AUM rows"),
+    "customermonthlyaum": gettext_lazy("Monthly AUM rows"),
+    "transactionsummary": gettext_lazy("Transaction summaries"),
+    "incomeentry": gettext_lazy("Intermediary income entries"),
+}
+
 ACTIONS = [EmployerAction]
 TARGET_LINKS = {"customers.customer": _customer_links, "customers.employer": _employer_links}
 DETAIL_LABELS = {
@@ -42,4 +66,9 @@ DETAIL_LABELS = {
     "household": gettext_lazy("Household"),
     "household_left": gettext_lazy("Left the household"),
     "household_of_no": gettext_lazy("Household of customer"),
+    # a merge (customers/merging.py): the merged record and what moved to the survivor
+    "merged": gettext_lazy("Merged customer"),
+    "merge_id": gettext_lazy("Merge"),
+    "moved": gettext_lazy("Records moved"),
+    **MERGE_MOVED,
 }

@@ -12,6 +12,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from accounts.audit import Action
+from accounts.audit_display import detail_text
 from accounts.models import AuditEvent
 from customers import merging, quality
 from customers.choices import (
@@ -772,6 +773,10 @@ class TestCustomerMerge:
         assert event.details["moved"]["account"] == 2
         assert event.details["moved"]["interaction"] == 2
         assert event.details["moved"]["customerdailyaum"] == 2
+        # the audit log names what moved in words, never by table
+        shown = detail_text(event.action, event.details)
+        assert "Accounts 2" in shown and "Daily AUM rows 2" in shown and "Records moved" in shown
+        assert not any(word in shown for word in ("customerdailyaum", "interaction ", "merge id", "account "))
 
     def test_a_survivor_without_manager_takes_the_duplicates(self, person, demo_users):
         survivor = person(id_number=resident_id(41))
