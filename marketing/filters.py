@@ -23,9 +23,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.scope import visible_branches
 from core.forms import BootstrapFormMixin
-from customers.choices import AccountCategory, MarketingChannel
+from customers.choices import AccountCategory
 from vip.selectors import managers_in_scope
 
+from .channels import channel_choices
 from .choices import (
     OPEN_STAGES,
     OPEN_TARGET_STATUSES,
@@ -163,9 +164,11 @@ class CampaignFilter(ListFilter):
     objective = django_filters.ChoiceFilter(
         label=_("Objective"), choices=CampaignObjective.choices, empty_label=_("All objectives")
     )
+    # the channels of the list by name, switched-off ones too (campaigns keep them);
+    # read once per page, in __init__
     channel = django_filters.ChoiceFilter(
         label=_("Channel"),
-        choices=MarketingChannel.choices,
+        choices=(),
         empty_label=_("All channels"),
         method="filter_channel",
     )
@@ -177,8 +180,12 @@ class CampaignFilter(ListFilter):
         distinct=True,
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["channel"].extra["choices"] = channel_choices(switched_off=True)
+
     def filter_channel(self, campaigns, name, value):
-        return campaigns.filter(channels__contains=[value])
+        return campaigns.filter(channels__has_item=value)
 
 
 class CampaignTargetFilter(ListFilter):

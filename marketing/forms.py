@@ -12,12 +12,13 @@ from django.utils.translation import ngettext, pgettext_lazy
 from accounts.scope import visible_branches
 from core.forms import BootstrapFormMixin
 from core.templatetags.display import money
-from customers.choices import AccountCategory, Gender, MarketingChannel
+from customers.choices import AccountCategory, Gender
 from vip.selectors import active_levels, managers_in_scope
 
 from .catalogue import PRODUCT_FIELDS
+from .channels import channel_choices, channel_for_contact, channel_names, contact_channel_choices
 from .choices import CampaignObjective, ContactOutcome, OpportunityStage
-from .models import Indicator, Product, Segment
+from .models import Channel, Indicator, Product, Segment
 from .segment_words import lowest_of_top, tiers_at_or_above
 from .segments import TREND_MONTHS, clean_rules
 
@@ -349,6 +350,19 @@ class SegmentPreviewForm(SegmentForm):
         self.fields["name"].required = False
 
 
+class ChannelsField(forms.MultipleChoiceField):
+    """A campaign's channels: the channels in use are offered (and those the
+    campaign already has, marked when switched off); any channel of the list is a
+    valid value, so a campaign keeping a switched-off channel still saves. Whether a
+    newly chosen one may be (it must be in use) is the campaign's own check
+    (`Campaign.clean`), shown under this field."""
+
+    accepted: frozenset[str] = frozenset()
+
+    def valid_value(self, value) -> bool:
+        return str(value) in self.accepted
+
+
 class CampaignForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(label=pgettext_lazy("thing", "Name"), max_length=100)
     objective = forms.ChoiceField(label=_("Objective"), choices=CampaignObjective.choices)
@@ -364,11 +378,11 @@ class CampaignForm(BootstrapFormMixin, forms.Form):
         required=False,
         empty_label=_("No segment"),
     )
-    channels = forms.MultipleChoiceField(
+    channels = ChannelsField(
         label=_("Channels"),
-        choices=MarketingChannel.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("“%(value)s” is not a channel of the list.")},
     )
     budget = forms.DecimalField(
         label=_("Budget (CNY)"), min_value=0, max_digits=18, decimal_places=2, initial=0
@@ -376,10 +390,34 @@ class CampaignForm(BootstrapFormMixin, forms.Form):
     start_date = forms.DateField(label=_("Start"), widget=_date())
     end_date = forms.DateField(label=_("End"), widget=_date())
 
-    def __init__(self, *args, segments=None, **kwargs):
+    def __init__(self, *args, segments=None, kept_channels=None, **kwargs):
         super().__init__(*args, **kwargs)
         if segments is not None:
             self.fields["segment"].queryset = segments
+        # offered: the channels in use, those the campaign has (`kept_channels`, else
+        # its initial ones) and those just posted, so a page shown again keeps them
+        kept = list(kept_channels if kept_channels is not None else self.initial.get("channels") or ())
+        if self.is_bound:
+            kept += self.data.getlist("channels") if hasattr(self.data, "getlist") else []
+        every = channel_choices(switched_off=True)
+        self._in_use = Channel.codes(active=True)
+        field = cast(ChannelsField, self.fields["channels"])
+        field.accepted = frozenset(code for code, _label in every)
+        field.choices = [(code, label) for code, label in every if code in self._in_use or code in kept]
+        self._kept_channels = None if kept_channels is None else set(kept_channels)
+
+    def clean_channels(self):
+        """A switched-off channel newly chosen is refused here when the campaign's
+        own channels are known (`kept_channels`), else by the campaign's check."""
+        channels = self.cleaned_data.get("channels") or []
+        if self._kept_channels is not None:
+            off = [c for c in channels if c not in self._kept_channels and c not in self._in_use]
+            if off:
+                raise ValidationError(
+                    _("%(channels)s is switched off and cannot be chosen.")
+                    % {"channels": "、".join(channel_names(off))}
+                )
+        return channels
 
     def clean(self):
         data = super().clean()
@@ -401,8 +439,18 @@ class EvaluateForm(BootstrapFormMixin, forms.Form):
     )
 
 
+class ContactChannelField(forms.ChoiceField):
+    """The campaign channel a contact went through: those that reach customers are
+    offered; another channel of the campaign (mobile banking) is refused with why."""
+
+    campaign_channels: tuple[str, ...] = ()
+
+    def valid_value(self, value) -> bool:
+        return super().valid_value(value) or str(value) in self.campaign_channels
+
+
 class ContactForm(BootstrapFormMixin, forms.Form):
-    channel = forms.ChoiceField(label=_("Channel"), choices=MarketingChannel.choices)
+    channel = ContactChannelField(label=_("Channel"))
     outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
     occurred_at = forms.DateTimeField(
         label=_("When (empty: now)"),
@@ -412,9 +460,20 @@ class ContactForm(BootstrapFormMixin, forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, max_length=500)
 
     def __init__(self, *args, channels=None, **kwargs):
+        """`channels`: the campaign's channel codes (None: every channel in use
+        that reaches customers)."""
         super().__init__(*args, **kwargs)
-        if channels is not None:
-            self.fields["channel"].choices = [c for c in MarketingChannel.choices if c[0] in channels]
+        field = cast(ContactChannelField, self.fields["channel"])
+        field.choices = contact_channel_choices(channels)
+        field.campaign_channels = tuple(channels or ())
+
+    def clean_channel(self):
+        code = self.cleaned_data["channel"]
+        try:
+            channel_for_contact(code)
+        except ValidationError as exc:  # a channel that reaches nobody: said on this field
+            raise ValidationError(exc.messages) from None
+        return code
 
 
 class OpportunityForm(BootstrapFormMixin, forms.Form):

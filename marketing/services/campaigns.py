@@ -23,6 +23,7 @@ from accounts.models import User
 from core.approvals import ApprovalStatus
 
 from .. import suitability
+from ..channels import contact_channels
 from ..choices import CampaignStatus, MarketingAction, TargetStatus
 from ..models import Campaign, CampaignTarget, Product, Segment
 from ..segments import segment_customers
@@ -181,11 +182,14 @@ def _freeze_targets(
 ) -> dict[str, int]:
     """Insert the segment's members, evaluated in the starter's scope, as the
     campaign's targets (one INSERT ... SELECT), each with the reason it is
-    excluded, if any; the included and excluded counts."""
+    excluded, if any; the included and excluded counts. Opted out of every way
+    the campaign's channels contact customers excludes a member; a campaign whose
+    channels contact nobody (the counter, mobile banking) excludes nobody for that."""
     rating = suitability.highest_rating(campaign.products.values_list("risk_rating", flat=True))
+    reaching = contact_channels(campaign.channels)
     members = (
         segment_customers(segment.rules, user=user, today=today)
-        .annotate(exclusion=suitability.exclusion_case(rating, on=today, channels=campaign.channels))
+        .annotate(exclusion=suitability.exclusion_case(rating, on=today, channels=reaching))
         .values("id", "primary_manager_id", "home_branch_id", "exclusion")
         .order_by()
     )

@@ -21,6 +21,7 @@ from customers.permissions import require_in_scope
 from customers.services import customer_update, interaction_log
 
 from .. import policy
+from ..channels import channel_for_contact
 from ..choices import CampaignStatus, ContactOutcome, MarketingAction, PolicyStatus, TargetStatus
 from ..models import Campaign, CampaignTarget, ContactPolicy, MarketingContact
 from ._common import require
@@ -97,12 +98,14 @@ def contact_log(
     notes: str = "",
 ) -> MarketingContact:
     """Record a marketing contact with a campaign target (or, without a target, with
-    a customer of the manager's own leads). Refused with the reason
+    a customer of the manager's own leads) through `channel`, a channel's code (for
+    a target, one of its campaign's). The contact is kept as going through that
+    channel (`via`) and reaching the customer by its contact channel (`channel`:
+    the consent, frequency cap and quiet hours that apply); a channel that reaches
+    nobody (mobile banking) is refused. Refused with the reason
     (policy.ContactRefused) when the contact-frequency policy forbids it. A
     do-not-contact outcome opts the customer out of every marketing channel."""
     require(user, "marketing.add_marketingcontact")
-    if channel not in MarketingChannel.values:
-        raise ValidationError({"channel": _("Unknown channel.")})
     if outcome not in ContactOutcome.values:
         raise ValidationError({"outcome": _("Unknown outcome.")})
     occurred_at = occurred_at or timezone.now()
@@ -110,6 +113,8 @@ def contact_log(
     if target is not None:
         target = _lock_workable_target(target, channel)
         campaign, customer = target.campaign, target.customer
+    via = channel_for_contact(channel)
+    channel = via.contact_channel
     if customer is None:
         raise ValueError("a target or a customer is needed")
     # The customer row lock serialises contacts with one customer, so two managers
@@ -129,6 +134,7 @@ def contact_log(
         campaign=campaign,
         target=target,
         channel=channel,
+        via=via,
         occurred_at=occurred_at,
         outcome=outcome,
         notes=notes.strip()[:500],
@@ -151,6 +157,7 @@ def contact_log(
             "customer": customer.customer_no,
             "campaign": campaign.pk if campaign else None,
             "channel": channel,
+            "via": via.code,
             "outcome": outcome,
         },
     )

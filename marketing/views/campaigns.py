@@ -60,8 +60,13 @@ class CampaignEditView(PermissionRequiredMixin, ScopedView):
     permission_required = "marketing.add_campaign"
     access = access_campaign
 
-    def _form(self, request, data=None, initial=None):
-        return CampaignForm(data, initial=initial, segments=selectors.segment_list(user=request.user))
+    def _form(self, request, data=None, initial=None, campaign=None):
+        return CampaignForm(
+            data,
+            initial=initial,
+            segments=selectors.segment_list(user=request.user),
+            kept_channels=campaign.channels if campaign else [],
+        )
 
     def get(self, request, pk=None):
         campaign = self.get_object(pk, for_change=True) if pk else None
@@ -72,12 +77,12 @@ class CampaignEditView(PermissionRequiredMixin, ScopedView):
         return render(
             request,
             "marketing/campaign_form.html",
-            {"form": self._form(request, initial=initial), "campaign": campaign},
+            {"form": self._form(request, initial=initial, campaign=campaign), "campaign": campaign},
         )
 
     def post(self, request, pk=None):
         campaign = self.get_object(pk, for_change=True) if pk else None
-        form = self._form(request, request.POST)
+        form = self._form(request, request.POST, campaign=campaign)
         if form.is_valid():
             data = dict(form.cleaned_data)
             products = data.pop("products")
