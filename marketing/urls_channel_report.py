@@ -1,5 +1,10 @@
 """The URLs of the channel report pages (included by marketing/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .views.channel_report import ChannelReportExportView, ChannelReportView
+
+urlpatterns: list = [
+    path("channels/results/", ChannelReportView.as_view(), name="channel_report"),
+    path("channels/results/export/", ChannelReportExportView.as_view(), name="channel_report_export"),
+]
