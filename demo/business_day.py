@@ -193,19 +193,8 @@ def _openings(business_date: datetime.date) -> list[Opening]:
             )
         )
     # 3. one customer of every client manager buys the everyday wealth product
-    firsts = (
-        Customer.objects.filter(
-            status=CustomerStatus.ACTIVE,
-            merged_into__isnull=True,
-            primary_manager__isnull=False,
-            customer_no__startswith=PREFIX,
-        )
-        .values("primary_manager_id")
-        .annotate(first=Min("pk"))
-        .values_list("first", flat=True)
-    )
     code, category = EVERYDAY_PRODUCT
-    for customer in Customer.objects.filter(pk__in=list(firsts)).select_related("home_branch").order_by("pk"):
+    for customer in everyday_buyers():
         found.append(
             _opening(customer, code, category, Decimal(50_000 + customer.pk % 10 * 10_000), "everyday")
         )
@@ -225,6 +214,23 @@ def _openings(business_date: datetime.date) -> list[Opening]:
             )
         )
     return numbered
+
+
+def everyday_buyers() -> list[Customer]:
+    """The customers who buy the everyday wealth product (`EVERYDAY_PRODUCT`) on the
+    business date: every client manager's first customer."""
+    firsts = (
+        Customer.objects.filter(
+            status=CustomerStatus.ACTIVE,
+            merged_into__isnull=True,
+            primary_manager__isnull=False,
+            customer_no__startswith=PREFIX,
+        )
+        .values("primary_manager_id")
+        .annotate(first=Min("pk"))
+        .values_list("first", flat=True)
+    )
+    return list(Customer.objects.filter(pk__in=list(firsts)).select_related("home_branch").order_by("pk"))
 
 
 def _opening(customer: Customer, code: str, category: str, amount: Decimal, why: str) -> Opening:

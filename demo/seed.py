@@ -41,6 +41,7 @@ from .business_day import BusinessDayBatch, demo_business_date, write_business_d
 from .employers import seed_employers
 from .loaded_days import DemoMonths, LoadedDays, publish_demo_months, seed_loaded_days
 from .marketing import seed_marketing
+from .openings import seed_openings
 from .seeding import seed_customers
 from .vip import seed_vip
 
@@ -84,6 +85,7 @@ def seed_demo_bank(
     write(f"Demo customers: {bank.created} created.")
     seed_vip(write=write, business_date=day)
     seed_marketing(write=write, business_date=day)
+    seed_openings(business_date=day, write=write)
     seed_employers(write=write, business_date=day)
     bank.loaded_days = seed_loaded_days(business_date=day, write=write)
 

@@ -13,4 +13,9 @@ class MarketingConfig(AppConfig):
 
         panels.register(panels.CAMPAIGNS, customer_campaigns)
 
-        from . import labels, widgets  # noqa: F401  (product names, core.labels; home-page widgets)
+        from .panels import register_panels
+
+        register_panels()  # the 360 view's "Request an account opening"
+
+        # product and channel names (core.labels), home-page widgets
+        from . import channels, labels, widgets  # noqa: F401

@@ -25,15 +25,6 @@ RATED_CATEGORIES = frozenset(
 )
 
 
-class SaleChannel(models.TextChoices):
-    """Where a product can be bought."""
-
-    COUNTER = "counter", _("Counter")
-    MANAGER = "manager", _("Client manager")
-    MOBILE = "mobile", _("Mobile banking")
-    ONLINE = "online", _("Online banking")
-
-
 class PromotionKind(models.TextChoices):
     RATE = "rate", _("Rate offer")
     PRICE = "price", _("Price offer")
@@ -110,10 +101,10 @@ class OpeningStatus(models.TextChoices):
     """Where an account-opening request (开户预约) stands: recorded without a time,
     with an appointment, confirmed by an account core banking reported, or cancelled."""
 
-    REQUESTED = "requested", _("Requested")
-    APPOINTED = "appointed", _("Appointment made")
-    OPENED = "opened", _("Account opened")
-    CANCELLED = "cancelled", _("Cancelled")
+    REQUESTED = "requested", pgettext_lazy("opening status", "Requested")
+    APPOINTED = "appointed", pgettext_lazy("opening status", "Appointment made")
+    OPENED = "opened", pgettext_lazy("opening status", "Account opened")
+    CANCELLED = "cancelled", pgettext_lazy("opening status", "Cancelled")
 
 
 # Requests still waiting for their account.
