@@ -45,6 +45,15 @@ def record_sales(dates: list[datetime.date]) -> None:
         sales_from_new_accounts(day)
 
 
+def flag_overdue_openings(dates: list[datetime.date]) -> None:
+    """Account-opening requests still open `OPENING_OVERDUE_DAYS` days after their
+    appointment (or recording) flagged, once each, after the sales confirmed what
+    the load brought (marketing)."""
+    from marketing.opening_matches import flag_overdue
+
+    flag_overdue()
+
+
 def evaluate_vip_tiers(dates: list[datetime.date]) -> None:
     """Tier evaluation as of the newest loaded date (month-average AUM just
     refreshed), then the contact warnings of major customers, whose tiers it may
@@ -98,6 +107,7 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
     ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
     ("marketing_profile", refresh_marketing_profile),
     ("marketing_sales", record_sales),
+    ("opening_overdue", flag_overdue_openings),  # after the sales: a confirmed request is not overdue
     ("alerts", raise_alerts),  # after the tiers, the profile (last transaction) and the AUM
     ("performance", refresh_performance),  # after the sales it may count
     ("data_quality", scan_data_quality),
