@@ -23,7 +23,6 @@ def _employer_links(ids: list[str]) -> dict[str, str]:
 
 # what a merge's details count, by the record they moved (`merging._moved_counts`)
 MERGE_MOVED = {
-    "account": gettext_lazy("Accounts"),
     "dataqualityissue": gettext_lazy("Data-quality issues resolved"),
     "interaction": gettext_lazy("Interactions"),
     "otherasset": gettext_lazy("Other assets"),

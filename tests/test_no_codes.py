@@ -87,6 +87,11 @@ ALLOWED: list[tuple[str, str, str]] = [
         r"(?m)^[A-Z0-9][A-Z0-9-]+$",
         "the catalogue's code column: the product's reference in core banking, beside its name",
     ),
+    (
+        "*",
+        r"(?m)^(ATM|POS)$",
+        "core banking's transaction channels ATM and POS are called so (their names are the codes)",
+    ),
     # free text the harness world wrote (reasons, notes, a user's display name)
     ("performance:disputes", r"moved to my colleague", "a dispute's reason, as its author wrote it"),
     ("performance:period", r"month end close", "a submission note, as its author wrote it"),
@@ -96,7 +101,7 @@ ALLOWED: list[tuple[str, str, str]] = [
 ]
 # A text node that is the code of a row of these (a code the bank gives an indicator,
 # which the demo library makes equal to its kind's code) is an identifier, not a choice.
-IDENTIFIERS = ("marketing.Indicator.code",)
+IDENTIFIERS = ("marketing.Indicator.code", "marketing.Channel.code")
 
 # Pages the walk must reach (it is bounded: a walk that misses them checks too little).
 MUST_WALK = {

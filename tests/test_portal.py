@@ -66,6 +66,11 @@ _MARKETING_READ = {
     "marketing:task_list",
     "marketing:product_list",
     "marketing:indicator_list",
+    "marketing:channel_list",
+    "marketing:channel_report",
+    "marketing:opening_list",
+    "marketing:opening_calendar",
+    "marketing:opening_funnel",
 }
 _CLIENT_MANAGER_MENU = {
     "home",

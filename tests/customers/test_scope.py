@@ -52,8 +52,10 @@ from marketing import permissions as marketing_permissions
 from marketing.models import (
     Campaign,
     CampaignTarget,
+    Channel,
     MarketingContact,
     MarketingProfile,
+    OpeningRequest,
     Opportunity,
     Product,
     Sale,
@@ -299,6 +301,14 @@ def _build(model, customer: Customer, world) -> None:
             branch=customer.home_branch,
             source="core_banking",
         )
+    elif model is OpeningRequest:  # recorded by the manager of record (the bank's, if none)
+        OpeningRequest.objects.create(
+            customer=customer,
+            product=_product(),
+            channel=Channel.objects.get(code="counter"),
+            branch=customer.home_branch,
+            manager=manager or users["bm"],
+        )
     elif model is PlanItem:  # the manager of record's plan
         PlanItem.objects.create(owner=manager, customer=customer, title="p", start_date=TODAY)
     elif model is JournalEntry:  # not confidential: read by everyone who sees the customer
@@ -347,6 +357,7 @@ BUILT = {
     MarketingContact,
     Opportunity,
     Sale,
+    OpeningRequest,
     PlanItem,
     JournalEntry,
     Message,
@@ -575,8 +586,14 @@ def test_the_customer_services_refuse_a_customer_outside_the_users_scope(world):
 # --- the views: one base narrows them -------------------------------------------------------
 
 # Pages fetching one object by a key that is not about a customer's data: the user's
-# own exports, head office's tier-parameter proposals.
-NOT_SCOPED = {"ExportDetailView", "ExportDownloadView", "ProposalDecisionView"}
+# own exports, head office's tier-parameter proposals, the channels.
+NOT_SCOPED = {
+    "ExportDetailView",
+    "ExportDownloadView",
+    "ProposalDecisionView",
+    "ChannelEditView",
+    "ChannelSwitchView",
+}
 
 
 def _routes(patterns, prefix=""):

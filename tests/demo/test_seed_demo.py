@@ -33,8 +33,8 @@ from customers.models import (
     TransactionSummary,
 )
 from demo.seeding import seed_customers
-from marketing.choices import CampaignStatus, SaleSource, TargetStatus
-from marketing.models import Campaign, MarketingTask, Sale
+from marketing.choices import CampaignStatus, OpeningStatus, SaleSource, TargetStatus
+from marketing.models import Campaign, MarketingTask, OpeningRequest, Sale
 from tests.customers.ingest_helpers import rows
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +179,28 @@ def test_marketing_shows_sales_core_banking_confirmed(seeded, client, demo_passw
     assert progress["10000"] > 0
     assert progress["demo_cm1"] >= won.amount + bought.amount
     assert progress["demo_cm2"] > 0
+
+
+def test_the_load_confirms_the_demo_requests_it_brings_accounts_for(seeded, client, demo_password):
+    opened = OpeningRequest.objects.filter(status=OpeningStatus.OPENED).select_related(
+        "account", "sale", "product"
+    )
+    assert opened.count() >= 3
+    for request in opened:
+        account, sale = request.account, request.sale
+        assert account.open_date == DAY and account.customer_id == request.customer_id
+        assert account.product_code == request.product.code and request.matched_by is None
+        # the requesting manager's sale, through the request's channel
+        assert sale.source == SaleSource.OPENING and sale.account_id == account.pk and sale.amount > 0
+        assert sale.manager_id == request.manager_id and sale.channel_id == request.channel_id
+    # the funnel counts them opened and sold
+    page = _log_in(client, "demo_bm", demo_password).get(
+        f"/marketing/openings/funnel/?start={DAY - datetime.timedelta(days=60)}&end={timezone.localdate()}"
+    )
+    assert page.status_code == 200
+    total = page.context["funnel"].total
+    assert total.opened >= opened.count() and total.sold >= opened.count()
+    assert total.requested > total.appointed > total.opened
 
 
 def test_a_second_run_changes_nothing_and_its_load_is_a_duplicate(seeded, settings):
