@@ -32,12 +32,10 @@ from .parameters import current_parameters
 
 
 def default_business_date() -> datetime.date:
-    """The last loaded business date (customers.ingest), else the latest date with
-    daily AUM (a seeded database), else yesterday."""
-    from customers.ingest.runner import newest_loaded_date
-    from vip.evaluation import latest_business_date
+    """The business date the rules run for (`vip.evaluation.current_business_date`)."""
+    from vip.evaluation import current_business_date
 
-    return newest_loaded_date() or latest_business_date()
+    return current_business_date()
 
 
 def _set_based() -> bool:

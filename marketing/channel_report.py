@@ -59,9 +59,8 @@ from core.forms import BootstrapFormMixin
 from core.months import month_back, month_end
 from customers.choices import Channel as TransactionChannel
 from customers.exports import neutralise
-from customers.ingest.loads import newest_loaded_date
 from customers.models import Customer, TransactionSummary
-from vip.evaluation import latest_business_date
+from vip.evaluation import current_business_date
 from vip.filters import BranchField
 
 from .models import Channel, MarketingContact, Sale
@@ -80,9 +79,8 @@ QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
 
 
 def report_today() -> datetime.date:
-    """The latest business date the bank's data is loaded for (else the latest
-    date with daily AUM, else yesterday): the report's "now"."""
-    return newest_loaded_date() or latest_business_date()
+    """The report's "now": the business date the bank's data stands at."""
+    return current_business_date()
 
 
 def parse_period(value: str) -> tuple[datetime.date, datetime.date]:

@@ -117,6 +117,15 @@ def latest_business_date() -> datetime.date:
     return latest or timezone.localdate() - datetime.timedelta(days=1)
 
 
+def current_business_date() -> datetime.date:
+    """The business date the bank's data stands at: the last loaded business date
+    (customers.ingest), else the latest date with daily AUM (a seeded database), else
+    yesterday. What the nightly jobs and the reports take for "today"."""
+    from customers.ingest.loads import newest_loaded_date
+
+    return newest_loaded_date() or latest_business_date()
+
+
 # --- the rule for one customer, in Python ------------------------------------------
 
 
