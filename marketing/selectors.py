@@ -124,7 +124,11 @@ def campaign_targets(
 
 
 def target_contacts(target: CampaignTarget) -> QuerySet[MarketingContact]:
-    return MarketingContact.objects.filter(target=target).select_related("manager").order_by("-occurred_at")
+    return (
+        MarketingContact.objects.filter(target=target)
+        .select_related("manager", "via")
+        .order_by("-occurred_at")
+    )
 
 
 def open_targets(*, user, targets: QuerySet[CampaignTarget] | None = None) -> QuerySet[CampaignTarget]:

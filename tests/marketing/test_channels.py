@@ -170,21 +170,25 @@ def target_of(campaign, customer) -> CampaignTarget:
 
 
 class TestContacts:
-    def test_a_contact_through_the_call_centre_is_a_call_through_it(self, users, reachable, running_campaign):
+    def test_a_contact_through_the_call_centre_is_a_call_through_it(
+        self, users, reachable, running_campaign, client, demo_password
+    ):
         campaign = running_campaign(
             {"aum_min": "50000"}, product_keys=("deposit",), channels=("call_centre",)
         )
+        target = target_of(campaign, reachable)
         contact = services.contact_log(
-            user=users["demo_cm1"],
-            target=target_of(campaign, reachable),
-            channel="call_centre",
-            outcome=ContactOutcome.INTERESTED,
+            user=users["demo_cm1"], target=target, channel="call_centre", outcome=ContactOutcome.INTERESTED
         )
         contact.refresh_from_db()
         assert (contact.channel, contact.via.code) == ("call", "call_centre")
         assert contact.interaction.kind == "call"
         event = events(MarketingAction.CONTACT_LOGGED)[-1]
         assert (event.details["channel"], event.details["via"]) == ("call", "call_centre")
+        # the target's contact history says through which channel, and how
+        client.post("/accounts/login/", {"username": "demo_cm1", "password": demo_password})
+        page = client.get(f"/marketing/targets/{target.pk}/")
+        assert page.status_code == 200 and "外呼中心 · Phone call" in page.content.decode()
 
     def test_the_callers_opt_out_of_calls_refuses_a_call_centre_contact(
         self, users, reachable, running_campaign
