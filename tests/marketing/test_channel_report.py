@@ -271,6 +271,9 @@ def test_the_default_period_is_the_month_of_the_latest_business_date(client, boo
     assert response.status_code == 200
     yesterday = timezone.localdate() - datetime.timedelta(days=1)  # nothing loaded: yesterday
     assert response.context["results"].date_from == yesterday.replace(day=1)
+    # the adoption shown is mobile banking's, and its select says so
+    assert response.context["adoption"].channel.code == "mobile"
+    assert '<option value="mobile" selected>' in response.content.decode()
 
 
 def test_a_period_without_figures_says_so(client, book, demo_password):
