@@ -193,10 +193,10 @@ class ChannelReportForm(BootstrapFormMixin, forms.Form):
         channel_field = self.fields["channel"]
         assert isinstance(channel_field, forms.ChoiceField)
         channel_field.choices = [(c.code, channel_label(c)) for c in self.adoption_channels]
-        if not self.data.get("channel"):  # the default shows as chosen, as the table reads it
+        if not data.get("channel"):  # the default shows as chosen, as the table reads it
             default = default_adoption_channel(self.adoption_channels)
             if default is not None:
-                self.data["channel"] = default.code
+                data["channel"] = default.code  # (the form's own copy of the query)
 
     def clean_channel(self) -> Channel | None:
         code = self.cleaned_data.get("channel")
