@@ -60,8 +60,8 @@ from core.months import month_back, month_end
 from customers.choices import Channel as TransactionChannel
 from customers.exports import neutralise
 from customers.models import Customer, TransactionSummary
-from vip.evaluation import current_business_date
 from vip.filters import BranchField
+from vip.selectors.reports import vip_condition
 
 from .models import Channel, MarketingContact, Sale
 
@@ -76,11 +76,6 @@ QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
 
 
 # --- the period -------------------------------------------------------------------------
-
-
-def report_today() -> datetime.date:
-    """The report's "now": the business date the bank's data stands at."""
-    return current_business_date()
 
 
 def parse_period(value: str) -> tuple[datetime.date, datetime.date]:
@@ -320,15 +315,8 @@ def _in_branch(rows: QuerySet, branch: Branch | None, path: str = "customer") ->
     return rows.filter(**{f"{prefix}home_branch_id__in": subtree})
 
 
-def _vip(path: str = "") -> Q:
-    """The VIP report's rule (vip.selectors.reports.vip_by_branch): a customer holding
-    a tier; a merged record counts through its survivor."""
-    prefix = f"{path}__" if path else ""
-    return Q(**{f"{prefix}merged_into__isnull": True}) & ~Q(**{f"{prefix}tier": ""})
-
-
 def vip_customers(*, user: User, branch: Branch | None = None) -> QuerySet[Customer]:
-    return _in_branch(Customer.objects.visible_to(user), branch, path="").filter(_vip())
+    return _in_branch(Customer.objects.visible_to(user), branch, path="").filter(vip_condition())
 
 
 def _contact_figures(
@@ -376,7 +364,7 @@ def _transaction_figures(
     summaries = _in_branch(TransactionSummary.objects.visible_to(user), branch).filter(
         channel__in=codes, business_date__gte=start, business_date__lte=end
     )
-    vip = _vip("customer")
+    vip = vip_condition("customer")
     aggregates: dict[str, Any] = {
         "all_transacting": Count("customer_id", distinct=True),
         "all_txn_count": Sum("txn_count"),
@@ -504,7 +492,7 @@ def channel_adoption(
     transacting = (
         _in_branch(TransactionSummary.objects.visible_to(user), branch)
         .filter(
-            _vip("customer"),
+            vip_condition("customer"),
             channel=channel.transaction_channel,
             business_date__gte=start,
             business_date__lte=end,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.audit import Action, audit
+from vip.evaluation import current_business_date
 
 from .. import channel_report as report
 from .exports import _xlsx
@@ -21,7 +22,7 @@ from .exports import _xlsx
 def _read(request) -> tuple[report.ChannelReportForm, dict[str, Any] | None]:
     """The filters from the query string and, when they are valid, the report's two
     tables: one reading for the page and for its export."""
-    form = report.ChannelReportForm(request.GET, user=request.user, today=report.report_today())
+    form = report.ChannelReportForm(request.GET, user=request.user, today=current_business_date())
     if not form.is_valid():
         return form, None
     data = form.cleaned_data

@@ -15,12 +15,12 @@ def build(world, today: datetime.date) -> None:
 
     from customers.choices import AccountCategory
     from customers.models import TransactionSummary
-    from marketing.channel_report import report_today
     from marketing.choices import ContactOutcome, SaleSource
     from marketing.models import Channel, MarketingContact, Sale
     from tests.url_world import WHO, WHO_MANAGER
+    from vip.evaluation import current_business_date
 
-    day = report_today().replace(day=1)
+    day = current_business_date().replace(day=1)
     when = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
     call, mobile = Channel.objects.get(code="call"), Channel.objects.get(code="mobile")
     for who in WHO:

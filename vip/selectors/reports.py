@@ -25,6 +25,13 @@ from ..models import TierChange, TierLevel, VipStatusChange
 from .levels import active_levels, tier_label, tier_names
 
 
+def vip_condition(path: str = "") -> Q:
+    """Who counts as a VIP in the reports: a customer holding a tier; a merged record
+    counts through its survivor. `path`: the lookup from a row to its customer."""
+    prefix = f"{path}__" if path else ""
+    return Q(**{f"{prefix}merged_into__isnull": True}) & ~Q(**{f"{prefix}tier": ""})
+
+
 def _scoped_customers(user: User) -> QuerySet[Customer]:
     return Customer.objects.visible_to(user).filter(merged_into__isnull=True)
 
@@ -78,7 +85,7 @@ def vip_by_branch(user: User, level: int = BranchLevel.BRANCH) -> BranchReport:
     branches = report_branches(user, level)
     grouped = (
         _scoped_customers(user)
-        .exclude(tier="")
+        .filter(vip_condition())
         .order_by()
         .values("home_branch__path", "tier")
         .annotate(
