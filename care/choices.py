@@ -18,6 +18,8 @@ class AlertKind(models.TextChoices):
     CUSTOMER_ASSIGNED = "customer_assigned", _("Customer assigned to you")
     CUSTOMER_SHARED = "customer_shared", _("Customer shared with you")
     TRANSFER_DECIDED = "transfer_decided", _("Transfer decided")
+    # raised by the customer analysis: the save list (docs/analysis.md)
+    AT_RISK = "at_risk", _("Valuable customer at risk of leaving")
     # set by the manager for themselves
     OWN = "own", _("My own reminder")
 

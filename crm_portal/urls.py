@@ -44,6 +44,7 @@ urlpatterns = [
     path("marketing/", include("marketing.urls")),
     path("care/", include("care.urls")),
     path("performance/", include("performance.urls")),
+    path("analysis/", include("analysis.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "admin/login/",

@@ -1,5 +1,5 @@
 """The shape of the code: `core` imports no app of the portal; an app imports only
-`core` and the apps below it (accounts → customers → vip → marketing → care → performance),
+`core` and the apps below it (accounts → customers → vip → marketing → care → performance → analysis),
 never `crm_portal`, which composes them, nor `demo`. Imports inside functions count
 too: a lazy import is still a dependency."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["core", "accounts", "customers", "vip", "marketing", "care", "performance"]
+LAYERS = ["core", "accounts", "customers", "vip", "marketing", "care", "performance", "analysis"]
 ABOVE_THE_APPS = {"crm_portal", "demo"}
 OURS = set(LAYERS) | ABOVE_THE_APPS
 

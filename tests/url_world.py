@@ -165,6 +165,9 @@ PARTS = (
     "marketing.openings",
     "marketing.opening_reports",
     "vip.bulk",
+    "analysis.save",
+    "analysis.reports",
+    "analysis.models",
 )
 
 

@@ -82,6 +82,15 @@ class JournalEntry(models.Model):
         "marketing.Product", blank=True, related_name="+", verbose_name=_("products discussed")
     )
     feedback = models.TextField(_("customer's feedback"), max_length=2000, blank=True)
+    # how satisfied the customer said they were, 1 (not at all) to 5 (very):
+    # the customer analysis' satisfaction reads it (docs/analysis.md)
+    satisfaction = models.PositiveSmallIntegerField(
+        _("customer's satisfaction"),
+        null=True,
+        blank=True,
+        choices=[(n, str(n)) for n in range(1, 6)],
+        help_text=_("1 not satisfied at all, 5 very satisfied"),
+    )
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     next_step_date = models.DateField(_("next step date"), null=True, blank=True)
     confidential = models.BooleanField(

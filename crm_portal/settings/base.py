@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "marketing",
     "care",
     "performance",
+    "analysis",
     "crm_portal",
     "demo",  # the demo data and batch generators: above everything, imported by nothing
 ]

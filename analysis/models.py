@@ -1,0 +1,150 @@
+"""Customer analysis (docs/analysis.md): per customer, rebuilt nightly and set-based
+by `analysis.scoring`, their 12-month contribution, loyalty, churn risk, satisfaction,
+value at risk and next best products, each with the reasons behind it; the churn
+models trained monthly (`analysis.training`), versioned; the co-holding shares the
+product recommendations stand on (`analysis.recommend`)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.money import MONEY
+from customers.models import Customer
+from customers.querysets import CustomerHeldQuerySet
+
+from .choices import ChurnSource, ModelKind
+
+RATIO = {"max_digits": 12, "decimal_places": 4}
+
+
+class ChurnModel(models.Model):
+    """A trained churn model, one version per training: its coefficients over the
+    standardised features, how well calibrated it is, and its back-test. The newest
+    active one scores the customers; every version stays readable."""
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=ModelKind.choices, default=ModelKind.LOGISTIC)
+    trained_at = models.DateTimeField(_("trained at"), default=timezone.now)
+    as_of = models.DateField(_("history up to"))
+    months = models.PositiveSmallIntegerField(_("months of history"))
+    samples = models.PositiveIntegerField(_("customer-months trained on"))
+    positives = models.PositiveIntegerField(_("of them left"))
+    # {"intercept": float, "features": {name: {"coef": float, "mean": float, "scale": float}}}
+    coefficients = models.JSONField(_("coefficients"), default=dict)
+    # [{"low": float, "high": float, "predicted": float, "observed": float, "customers": int}, ...]
+    calibration = models.JSONField(_("calibration"), default=list)
+    # {"as_of": "YYYY-MM-DD", "flagged": int, "flagged_left": float, "others": int, "others_left": float}
+    backtest = models.JSONField(_("back-test"), default=dict)
+    # {"auc": float, "brier": float, ...} and the comparison of the candidates
+    metrics = models.JSONField(_("measures"), default=dict)
+    active = models.BooleanField(_("in use"), default=True)
+    seconds = models.FloatField(_("training time (s)"), default=0)
+
+    class Meta:
+        verbose_name = _("churn model")
+        verbose_name_plural = _("churn models")
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.number}"
+
+
+class CustomerAnalysis(models.Model):
+    """One row per customer, rebuilt nightly (`analysis.scoring`). Money in CNY."""
+
+    customer = models.OneToOneField(
+        Customer,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="analysis",
+        verbose_name=_("customer"),
+    )
+    as_of = models.DateField(_("computed for"))
+    # contribution over the 12 months up to as_of (docs/performance.md), by business line
+    contribution = models.DecimalField(_("12-month contribution"), default=0, **MONEY)
+    contribution_liability = models.DecimalField(_("liability business"), default=0, **MONEY)
+    contribution_asset = models.DecimalField(_("asset business"), default=0, **MONEY)
+    contribution_intermediary = models.DecimalField(_("intermediary business"), default=0, **MONEY)
+    # loyalty
+    tenure_months = models.PositiveIntegerField(_("months with the bank"), default=0)
+    product_depth = models.PositiveSmallIntegerField(_("kinds of product held"), default=0)
+    wallet_trend = models.DecimalField(_("AUM against 12 months ago"), null=True, blank=True, **RATIO)
+    rfm_score = models.PositiveSmallIntegerField(_("RFM score"), null=True, blank=True)
+    loyalty = models.PositiveSmallIntegerField(_("loyalty (0-100)"), default=0)
+    # churn: the features, then the probability
+    aum = models.DecimalField(_("month-average AUM"), default=0, **MONEY)
+    aum_change_3m = models.DecimalField(_("AUM change over 3 months"), null=True, blank=True, **RATIO)
+    aum_change_6m = models.DecimalField(_("AUM change over 6 months"), null=True, blank=True, **RATIO)
+    maturity_runoff = models.DecimalField(_("matured and not renewed"), default=0, **MONEY)
+    outflow = models.DecimalField(_("largest monthly outflow"), default=0, **MONEY)
+    dormant_days = models.PositiveIntegerField(_("days without a transaction"), null=True, blank=True)
+    txn_change = models.DecimalField(
+        _("transactions against the 3 months before"), null=True, blank=True, **RATIO
+    )
+    complaints = models.PositiveSmallIntegerField(_("complaints in 12 months"), default=0)
+    service_requests = models.PositiveSmallIntegerField(_("service requests in 12 months"), default=0)
+    manager_changed = models.BooleanField(_("new manager in the last 90 days"), default=False)
+    churn_probability = models.DecimalField(_("churn probability"), default=0, max_digits=5, decimal_places=4)
+    churn_source = models.CharField(
+        _("churn from"), max_length=8, choices=ChurnSource.choices, default=ChurnSource.RULES
+    )
+    model = models.ForeignKey(
+        ChurnModel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("model"),
+    )
+    # satisfaction
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction (0-100)"), default=0)
+    # churn probability × 12-month contribution
+    value_at_risk = models.DecimalField(_("value at risk"), default=0, **MONEY)
+    # {"churn": [[code, {figures}], ...], "loyalty": [...], "satisfaction": [...],
+    #  "contribution": [...]}: the top three reasons of each score, as codes and figures
+    # that analysis.reasons turns into sentences (never personal data)
+    reasons = models.JSONField(_("reasons"), default=dict)
+    # [{"product": id, "share": "0.3800", "basis": {...}}, ...] best first (analysis.recommend)
+    next_products = models.JSONField(_("next best products"), default=list)
+
+    objects = CustomerHeldQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer analysis")
+        verbose_name_plural = _("customer analyses")
+        indexes = [models.Index(fields=["-value_at_risk"], name="analysis_value_at_risk")]
+        permissions = [
+            ("view_analysis_report", _("Can read the customer analysis reports")),
+            ("export_analysis_report", _("Can export the customer analysis reports")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.as_of}"
+
+
+class CoHolding(models.Model):
+    """Among the customers of a group (a product kind they hold and an AUM band), the
+    share that holds a product: what a recommendation's reason quotes
+    ("of customers with a time deposit and AUM 500k-1m, 38% hold wealth products")."""
+
+    as_of = models.DateField(_("computed for"))
+    held = models.CharField(_("holding"), max_length=16)  # an account category
+    aum_band = models.PositiveSmallIntegerField(_("AUM band"))  # analysis.recommend.AUM_BANDS index
+    product = models.ForeignKey(
+        "marketing.Product", on_delete=models.CASCADE, related_name="+", verbose_name=_("product")
+    )
+    customers = models.PositiveIntegerField(_("customers in the group"))
+    holders = models.PositiveIntegerField(_("of them holding the product"))
+    share = models.DecimalField(_("share"), max_digits=5, decimal_places=4)
+
+    class Meta:
+        verbose_name = _("co-holding")
+        constraints = [
+            models.UniqueConstraint(fields=["held", "aum_band", "product"], name="coholding_group_product")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.held}/{self.aum_band} {self.product_id} {self.share}"
