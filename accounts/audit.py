@@ -47,6 +47,7 @@ class Action(models.TextChoices):
     TIER_CHANGED = "tier_changed", _("Tier changed")
     PARAMETER_CHANGED = "parameter_changed", _("Parameter changed")
     PERFORMANCE_COMPUTED = "performance_computed", _("Performance figures computed")
+    CHURN_MODEL_TRAINED = "churn_model_trained", _("Churn model trained")
     PERFORMANCE_PROPOSED = "performance_proposed", _("Performance figures proposed for publication")
     PERFORMANCE_PUBLISHED = "performance_published", _("Performance figures published")
     DISPUTE_RAISED = "dispute_raised", _("Credited customer disputed")

@@ -6,6 +6,8 @@ product recommendations stand on (`analysis.recommend`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +18,7 @@ from customers.querysets import CustomerHeldQuerySet
 
 from .choices import ChurnSource, ModelKind
 
-RATIO = {"max_digits": 12, "decimal_places": 4}
+RATIO: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 
 
 class ChurnModel(models.Model):
@@ -91,11 +93,13 @@ class CustomerAnalysis(models.Model):
     churn_source = models.CharField(
         _("churn from"), max_length=8, choices=ChurnSource.choices, default=ChurnSource.RULES
     )
+    # no database constraint: a million rows checked at commit for one model row
     model = models.ForeignKey(
         ChurnModel,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
         verbose_name=_("model"),
     )
@@ -107,7 +111,8 @@ class CustomerAnalysis(models.Model):
     #  "contribution": [...]}: the top three reasons of each score, as codes and figures
     # that analysis.reasons turns into sentences (never personal data)
     reasons = models.JSONField(_("reasons"), default=dict)
-    # [{"product": id, "share": "0.3800", "basis": {...}}, ...] best first (analysis.recommend)
+    # [{"product": id, "share": "0.3800", "held": category, "band": AUM band index,
+    #   "customers": group size}, ...] best first (analysis.recommend)
     next_products = models.JSONField(_("next best products"), default=list)
 
     objects = CustomerHeldQuerySet.as_manager()

@@ -28,6 +28,9 @@ announcements through `vip.events`, a manager's own reminder):
 - customer_assigned / customer_shared: {"by": employee number of who did it} (by name)
 - transfer_decided: {"decision": "approved"|"rejected"}
 - own: {"text": the manager's note}
+- at_risk: {"probability": "0.4200", "value_at_risk": CNY, "contribution": CNY (12 months),
+  "reason": the top churn reason's code or null, "reason_figures": its figures} (the
+  customer analysis' save list, analysis.alerts; the 360 view words the reasons)
 """
 
 from __future__ import annotations
@@ -107,6 +110,14 @@ def amount(value: Any, *, signed: bool = False) -> str:
 def _percent(value: Any) -> str:
     try:
         return f"{abs(Decimal(str(value))):.1f}"
+    except (InvalidOperation, ValueError, TypeError):
+        return "—"
+
+
+def _probability(value: Any) -> str:
+    """ "0.4215" → "42.2" (a share as a percentage)."""
+    try:
+        return f"{Decimal(str(value)) * 100:.1f}"
     except (InvalidOperation, ValueError, TypeError):
         return "—"
 
@@ -244,6 +255,15 @@ def alert_reason(alert: Any, names: dict[str, str] | None = None) -> str:
     if kind == AlertKind.TRANSFER_DECIDED:
         return _("Your transfer request was %(what)s") % {
             "what": _("approved") if f.get("decision") == "approved" else _("rejected")
+        }
+    if kind == AlertKind.AT_RISK:
+        return _(
+            "Churn probability %(percent)s%%: %(value)s CNY of a 12-month contribution of "
+            "%(contribution)s CNY at risk"
+        ) % {
+            "percent": _probability(f.get("probability")),
+            "value": amount(f.get("value_at_risk")),
+            "contribution": amount(f.get("contribution"), signed=True),
         }
     if kind == AlertKind.OWN:
         text = str(f.get("text") or "").strip()

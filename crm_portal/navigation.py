@@ -150,6 +150,14 @@ NAVIGATION: list[NavItem | NavGroup] = [
         ),
     ),
     NavGroup(
+        _("Customer analysis"),
+        (
+            NavItem(_("Save list"), "analysis:save_list", "analysis.view_customeranalysis"),
+            NavItem(_("Analysis reports"), "analysis:reports", "analysis.view_analysis_report"),
+            NavItem(_("Churn models"), "analysis:models", "analysis.view_churnmodel"),
+        ),
+    ),
+    NavGroup(
         _("System"),
         (
             NavItem(_("Users"), "accounts:user_list", "accounts.view_user"),

@@ -57,6 +57,12 @@ DEFAULT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "care.messages_from_alerts",
         {"minute": "30", "hour": "7"},
     ),
+    # The churn model trained again on the bank's history, monthly (analysis.training);
+    # the nightly analysis scores with the newest one.
+    gettext_noop("Monthly churn model training"): (
+        "analysis.train_churn_model",
+        {"minute": "0", "hour": "4", "day_of_month": "1"},
+    ),
 }
 
 

@@ -102,6 +102,15 @@ def refresh_performance(dates: list[datetime.date]) -> None:
     refresh_after_load(dates)
 
 
+def analyse_customers(dates: list[datetime.date]) -> None:
+    """Every customer's contribution, loyalty, churn risk, satisfaction and next best
+    products as of the newest loaded date, then the save lists' alerts (analysis)."""
+    from analysis.services import analyse_customers as analyse
+    from customers.ingest.runner import newest_loaded_date
+
+    analyse(max(newest_loaded_date() or max(dates), max(dates)))
+
+
 POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...] = (
     ("aum", refresh_aum),
     ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
@@ -110,6 +119,7 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
     ("opening_overdue", flag_overdue_openings),  # after the sales: a confirmed request is not overdue
     ("alerts", raise_alerts),  # after the tiers, the profile (last transaction) and the AUM
     ("performance", refresh_performance),  # after the sales it may count
+    ("analysis", analyse_customers),  # after the performance figures (contribution) and the alerts
     ("data_quality", scan_data_quality),
     ("customer_upkeep", customer_upkeep),  # last: after every step that writes customers
 )

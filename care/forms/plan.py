@@ -84,6 +84,17 @@ class JournalEntryForm(BootstrapFormMixin, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    # how satisfied the customer said they were (the customer analysis' satisfaction
+    # averages the ratings of 12 months); optional: not every contact asks
+    satisfaction = forms.TypedChoiceField(
+        label=_("Customer's satisfaction"),
+        choices=[("", _("Not asked")), *((n, str(n)) for n in range(1, 6))],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("1 not satisfied at all, 5 very satisfied"),
+        error_messages={"invalid_choice": _("Rate the satisfaction from 1 to 5, or leave it empty.")},
+    )
     next_step = forms.CharField(label=_("Next step"), max_length=200, required=False)
     next_step_date = forms.DateField(
         label=_("Next step date"),

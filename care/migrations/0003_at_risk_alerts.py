@@ -4,15 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0002_vip_reminders'),
+        ("care", "0002_vip_reminders"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='alert',
-            name='kind',
-            field=models.CharField(choices=[('birthday', 'Birthday'), ('maturity', 'Maturity'), ('risk_expiry', 'Risk assessment expiring'), ('large_outflow', 'Large outflow'), ('dormancy', 'Dormancy'), ('tier_change', 'Tier changed'), ('downgrade_warning', 'Downgrade warning'), ('contact_overdue', 'Contact overdue'), ('potential_vip', 'New potential VIP'), ('team_overdue', "A manager's contacts are overdue"), ('customer_assigned', 'Customer assigned to you'), ('customer_shared', 'Customer shared with you'), ('transfer_decided', 'Transfer decided'), ('at_risk', 'Valuable customer at risk of leaving'), ('own', 'My own reminder')], max_length=20, verbose_name='kind'),
+            model_name="alert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("birthday", "Birthday"),
+                    ("maturity", "Maturity"),
+                    ("risk_expiry", "Risk assessment expiring"),
+                    ("large_outflow", "Large outflow"),
+                    ("dormancy", "Dormancy"),
+                    ("tier_change", "Tier changed"),
+                    ("downgrade_warning", "Downgrade warning"),
+                    ("contact_overdue", "Contact overdue"),
+                    ("potential_vip", "New potential VIP"),
+                    ("team_overdue", "A manager's contacts are overdue"),
+                    ("customer_assigned", "Customer assigned to you"),
+                    ("customer_shared", "Customer shared with you"),
+                    ("transfer_decided", "Transfer decided"),
+                    ("at_risk", "Valuable customer at risk of leaving"),
+                    ("own", "My own reminder"),
+                ],
+                max_length=20,
+                verbose_name="kind",
+            ),
         ),
     ]

@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0003_at_risk_alerts'),
+        ("care", "0003_at_risk_alerts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='journalentry',
-            name='satisfaction',
-            field=models.PositiveSmallIntegerField(blank=True, choices=[(1, '1'), (2, '2'), (3, '3'), (4, '4'), (5, '5')], help_text='1 not satisfied at all, 5 very satisfied', null=True, verbose_name="customer's satisfaction"),
+            model_name="journalentry",
+            name="satisfaction",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                choices=[(1, "1"), (2, "2"), (3, "3"), (4, "4"), (5, "5")],
+                help_text="1 not satisfied at all, 5 very satisfied",
+                null=True,
+                verbose_name="customer's satisfaction",
+            ),
         ),
     ]

@@ -235,6 +235,7 @@ def journal_entry_create(
     next_step: str = "",
     next_step_date: datetime.date | None = None,
     confidential: bool = False,
+    satisfaction: int | None = None,
 ) -> JournalEntry:
     """Record a visit or a call: the entry, the contact on the customer's timeline
     (an interaction of the same kind, which the last-contact date counts) and, when
@@ -272,6 +273,7 @@ def journal_entry_create(
         next_step=next_step,
         next_step_date=next_step_date,
         confidential=confidential,
+        satisfaction=satisfaction,
         interaction=interaction,
     )
     entry.full_clean()
@@ -298,6 +300,7 @@ def journal_entry_create(
             "kind": kind,
             "purpose": purpose,
             "confidential": confidential,
+            "satisfaction": satisfaction,
             "plan_item": plan_item.pk if plan_item else None,
         },
     )

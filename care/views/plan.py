@@ -382,6 +382,7 @@ class JournalCreateView(PermissionRequiredMixin, View):
                     next_step=data.get("next_step") or "",
                     next_step_date=data.get("next_step_date"),
                     confidential=data["confidential"],
+                    satisfaction=data.get("satisfaction"),
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)

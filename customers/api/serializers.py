@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import MONEY
+from customers import panels
 from customers.filters import FILTER_NAMES, CustomerFilterSet, serializer_fields
 from customers.masking import mask_account_no, mask_contact, mask_id_number, mask_mobile
 from customers.search import Cursor
@@ -143,6 +144,29 @@ class HouseholdSerializer(serializers.Serializer):
     aum = serializers.DecimalField(read_only=True, help_text=_("The members' AUM combined (CNY)."), **MONEY)
 
 
+class SectionField(serializers.Field):
+    """A section another area adds to the 360 summary (customers.panels.ApiSection):
+    its data is read by the view (context["sections"], only the sections the caller
+    may read); its serializer, when it names one, describes it in the schema."""
+
+    def __init__(self, section: panels.ApiSection, **kwargs):
+        self.section = section
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return self.context.get("sections", {}).get(self.section.name)
+
+
+def _section_field(section: panels.ApiSection) -> SectionField:
+    """The section's field, described in the schema by its serializer (nullable)."""
+    if section.serializer is None:
+        return SectionField(section)
+    described = type(f"{section.name.title()}SectionField", (SectionField,), {})
+    extend_schema_field(section.serializer(allow_null=True))(described)
+    return described(section)
+
+
 class CustomerDetailSerializer(CustomerSummarySerializer):
     """The customer 360 summary: open accounts only; household null when none."""
 
@@ -165,6 +189,21 @@ class CustomerDetailSerializer(CustomerSummarySerializer):
     @property
     def view_360(self) -> Customer360:
         return self.context["customer_360"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for section in panels.api_sections():
+            fields[section.name] = _section_field(section)
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # a section the caller may not read is left out, not null
+        readable = self.context.get("sections", {})
+        for section in panels.api_sections():
+            if section.name not in readable:
+                data.pop(section.name, None)
+        return data
 
     @extend_schema_field(ContactSerializer(many=True))
     def get_contacts(self, customer) -> list:

@@ -15,6 +15,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from customers import panels
 from customers.permissions import access_customer
 from customers.search import COUNT_CAP, CustomerSearch, keyset_page
 from customers.selectors import customer_360
@@ -162,7 +163,9 @@ class CustomerDetailView(APIView):
         customer = access_customer(request.user, customer_no, for_change=False)
         # The API shows no interactions: do not load them.
         view_360 = customer_360(customer, interactions=0)
+        # what other areas add (customers.panels.ApiSection), those the caller may read
+        sections = panels.api_section_data(customer, request.user)
         serializer = CustomerDetailSerializer(
-            customer, context={"request": request, "customer_360": view_360}
+            customer, context={"request": request, "customer_360": view_360, "sections": sections}
         )
         return Response(serializer.data)

@@ -102,6 +102,17 @@ def _alert(kind: str, figures: dict) -> Alert:
         (AlertKind.CUSTOMER_ASSIGNED, {"by": "E1100"}, "Now in your care (assigned by E1100)"),
         (AlertKind.TRANSFER_DECIDED, {"decision": "approved"}, "Your transfer request was approved"),
         (AlertKind.OWN, {"text": "call about the fund"}, "call about the fund"),
+        (
+            AlertKind.AT_RISK,
+            {
+                "probability": "0.6150",
+                "value_at_risk": "18450.00",
+                "contribution": "30000.00",
+                "reason": "aum_change_3m",
+                "reason_figures": {"change": "-0.4000"},
+            },
+            "Churn probability 61.5%: 18,450.00 CNY of a 12-month contribution of 30,000.00 CNY at risk",
+        ),  # fmt: skip
     ],
 )
 def test_each_kind_has_its_sentence(kind, figures, sentence):
@@ -119,6 +130,10 @@ def test_no_full_account_number_even_if_a_writer_slipped():
 def test_missing_or_broken_figures_never_break_the_sentence():
     assert alert_reason(_alert(AlertKind.LARGE_OUTFLOW, {"change": "a lot"})) == "AUM fell —% since —, — CNY"
     assert alert_reason(_alert(AlertKind.MATURITY, {})) == "Account ending — matures on —, — CNY"
+    assert (
+        alert_reason(_alert(AlertKind.AT_RISK, {"probability": "high"}))
+        == "Churn probability —%: — CNY of a 12-month contribution of — CNY at risk"
+    )
 
 
 def test_amounts():

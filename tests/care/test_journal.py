@@ -221,3 +221,27 @@ def test_recording_from_the_page(client, world, products):
     client.force_login(world["users"]["audit"])
     assert client.get("/care/journal/").status_code == 200
     assert client.get("/care/journal/new/").status_code == 403
+
+
+def test_the_customers_satisfaction_is_recorded_with_the_entry_and_audited(client, world):
+    from accounts.models import AuditEvent
+
+    cm1, own = world["users"]["cm1"], world["own"]
+    client.force_login(cm1)
+    visited = (timezone.localtime() - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    data = {
+        "customer_no": own.customer_no,
+        "kind": "visit",
+        "visited_at": visited,
+        "purpose": VisitPurpose.KEEP_IN_TOUCH,
+        "satisfaction": "2",
+    }
+    response = client.post("/care/journal/new/", data)
+    assert response.status_code == 302
+    entry = JournalEntry.objects.get(customer=own)
+    assert entry.satisfaction == 2
+    event = AuditEvent.objects.filter(action="journal_entry_recorded").latest("pk")
+    assert event.details["satisfaction"] == 2
+    response = client.post("/care/journal/new/", {**data, "satisfaction": "9"})
+    assert response.status_code == 400 and JournalEntry.objects.filter(customer=own).count() == 1
+    assert _record(world, satisfaction=None).satisfaction is None  # not asked

@@ -257,8 +257,10 @@ class Test360:
         # 6 for session, user, permissions and roles, 3 for renewing the idle session,
         # 1 for the user's grants (data scope), 9 for the 360 itself, 1 each for the
         # reminders, campaigns and service subscriptions panels (the actions panel reads
-        # nothing), 1 for the payroll panel (customers.templatetags.payroll)
-        with django_assert_max_num_queries(23):
+        # nothing), 1 for the payroll panel (customers.templatetags.payroll), 2 at most
+        # for the sections other areas register (customers.panels.sections: the
+        # customer analysis reads its row, and the products it recommends if any)
+        with django_assert_max_num_queries(25):
             client.get(f"/customers/{target.customer_no}/")
 
     def test_household_aum_is_the_members_combined(self, client, demo_users, new_customer, demo_password):

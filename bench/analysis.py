@@ -1,0 +1,280 @@
+"""Benchmark: the nightly customer analysis at bank scale, against the per-customer
+ORM computation a Django developer would write, side by side in one run; the
+churn model's training on the bank's history; and what the analysis panel adds to
+the customer 360 page.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench \\
+        .venv/bin/python bench/analysis.py [--sample 500] [--page-samples 100] [--train]
+
+On a seeded bench database (bench/seed_customers.py: customers, accounts, 13 months
+of monthly AUM, transactions; it is changed: the analysis tables are rewritten).
+`--prepare` (once, untimed beyond its print) records the seeded days of daily AUM as
+loaded batches, computes the marketing profile, writes the demo's product catalogue and the month's performance figures
+(the contribution the analysis reads), and, since the seeded history has no customer
+who leaves, writes some into it so that a model has something to learn: one customer in
+forty leaves in one of the nine months before the last three (their month-average
+AUM falls by 15%, 30% and 45% over the three months before, then to 3%), three in
+ten of them complained the month before; one in forty others falls the same way and
+recovers (the model must not take every fall for a departure).
+
+1. the nightly run (`analysis.services.analyse_customers` as of the business date):
+   every customer scored (`analysis.scoring.score_customers`), the next best
+   products (`analysis.recommend.recommend_products`), the save lists' alerts;
+   wall time per step and customers per second;
+2. the fair alternative, in the same run: the same features and scores computed
+   customer by customer through the ORM (a query per source table per customer),
+   on `--sample` random customers, extrapolated to all of them;
+3. with `--train`: the churn model trained on the history (`analysis.training.train`),
+   its wall time and the customer-months it read;
+4. the customer 360 page (`/customers/<no>/`, through django.test.Client as head
+   office) on `--page-samples` random customers, with the analysis panel and with
+   it taken off the page: p50 / p95 and queries, and the difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_portal.settings.local")
+    os.environ.setdefault("DEBUG", "False")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def orm_features(customer_id: int, as_of: datetime.date) -> dict:
+    """One customer's inputs, the obvious way: a query per source."""
+    from django.db.models import Count, Max, Q, Sum
+
+    from care.models import JournalEntry
+    from core.months import month_back
+    from customers.choices import InteractionKind
+    from customers.models import (
+        Account,
+        CustomerAssignment,
+        CustomerMonthlyAum,
+        Interaction,
+        TransactionSummary,
+    )
+    from performance.models import CustomerResult
+
+    month = as_of.replace(day=1)
+    aum = {
+        m.month: m.avg_aum
+        for m in CustomerMonthlyAum.objects.filter(
+            customer_id=customer_id, month__gte=month_back(month, 12), month__lte=month
+        )
+    }
+    ninety = as_of - datetime.timedelta(days=90)
+    txns = TransactionSummary.objects.filter(customer_id=customer_id)
+    recent = txns.filter(business_date__gt=ninety, business_date__lte=as_of).aggregate(n=Sum("txn_count"))
+    before = txns.filter(
+        business_date__gt=ninety - datetime.timedelta(days=90), business_date__lte=ninety
+    ).aggregate(n=Sum("txn_count"))
+    last = txns.filter(business_date__lte=as_of).aggregate(d=Max("business_date"))
+    matured = list(
+        Account.objects.filter(customer_id=customer_id, maturity_date__gt=ninety, maturity_date__lte=as_of)
+    )
+    year = as_of - datetime.timedelta(days=365)
+    talks = Interaction.objects.filter(customer_id=customer_id, occurred_at__date__gt=year).aggregate(
+        complaints=Count("pk", filter=Q(kind=InteractionKind.COMPLAINT)),
+        requests=Count("pk", filter=Q(kind=InteractionKind.SERVICE_REQUEST)),
+    )
+    rated = JournalEntry.objects.filter(customer_id=customer_id, satisfaction__isnull=False).count()
+    moved = CustomerAssignment.objects.filter(customer_id=customer_id, start_date__gt=ninety).exists()
+    contribution = CustomerResult.objects.filter(customer_id=customer_id).aggregate(
+        total=Sum("liability") + Sum("asset") + Sum("intermediary")
+    )
+    return {
+        "aum": aum,
+        "recent": recent,
+        "before": before,
+        "last": last,
+        "matured": len(matured),
+        "talks": talks,
+        "rated": rated,
+        "moved": moved,
+        "contribution": contribution,
+    }
+
+
+LEAVE = "c.customer_id %% 40 = 0"
+RECOVER = "c.customer_id %% 40 = 7"
+
+
+def prepare() -> None:
+    from django.db import connection, transaction
+
+    from customers.models import BatchLoad, CustomerDailyAum
+    from demo.catalogue import seed_catalogue
+    from marketing.rfm import profile_refresh
+    from performance.services import performance_run
+    from vip.evaluation import current_business_date
+
+    started = time.perf_counter()
+    days = sorted(CustomerDailyAum.objects.values_list("business_date", flat=True).distinct())
+    BatchLoad.objects.bulk_create(
+        [
+            BatchLoad(business_date=day, source=f"bench/{day:%Y%m%d}", status="loaded", started_via="bench")
+            for day in days
+            if not BatchLoad.objects.filter(business_date=day).exists()
+        ]
+    )
+    as_of = current_business_date()
+    profile_refresh(as_of)
+    products = seed_catalogue(as_of)  # the demo catalogue: the products the accounts hold
+    say(
+        f"batches recorded for {len(days)} days, marketing profile, catalogue {products}: "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    started = time.perf_counter()
+    version = performance_run(f"{as_of:%Y-%m}")
+    say(
+        f"performance figures of {as_of:%Y-%m}: {version.counted_days} days, {time.perf_counter() - started:.1f} s"
+    )
+    month = as_of.replace(day=1)
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # b: months back from the business date's month; k: the month a leaver leaves
+        back = "((EXTRACT(YEAR FROM %s::date) - EXTRACT(YEAR FROM c.month)) * 12 + EXTRACT(MONTH FROM %s::date) - EXTRACT(MONTH FROM c.month))"
+        k = "((c.customer_id / 40) %% 9 + 4)"
+        factor = (
+            f"CASE WHEN {back} <= {k} AND {LEAVE} THEN 0.03 "
+            f"WHEN {back} BETWEEN {k} + 1 AND {k} + 3 AND ({LEAVE} OR {RECOVER}) "
+            f"THEN 1 - 0.15 * ({k} + 4 - {back}) ELSE 1 END"
+        )
+        cursor.execute(
+            f"UPDATE customers_customermonthlyaum c SET avg_aum = ROUND(avg_aum * {factor}, 2), "
+            f"end_aum = ROUND(end_aum * {factor}, 2) WHERE {LEAVE} OR {RECOVER}",
+            [month, month] * 6,
+        )
+        changed = cursor.rowcount
+        cursor.execute(
+            "INSERT INTO customers_interaction (customer_id, kind, occurred_at, subject, notes, created_at) "
+            "SELECT c.id, 'complaint', (date_trunc('month', %s::date) - make_interval(months => "
+            "((c.id / 40) %% 9 + 5)::int) + interval '10 days'), 'bench complaint', '', now() "
+            "FROM customers_customer c WHERE c.id %% 40 = 0 AND (c.id / 40) %% 10 < 3",
+            [month],
+        )
+        complaints = cursor.rowcount
+    say(
+        f"prepared: {changed:,} monthly AUM rows changed, {complaints:,} complaints, {time.perf_counter() - started:.1f} s"
+    )
+
+
+def page_times(client, numbers: list[str]) -> tuple[list[float], list[int]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    times, queries = [], []
+    for number in numbers:
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(f"/customers/{number}/")
+            times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+        queries.append(len(captured))
+    return times, queries
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sample", type=int, default=500, help="customers of the ORM baseline")
+    parser.add_argument("--page-samples", type=int, default=100)
+    parser.add_argument("--train", action="store_true", help="also train the churn model on the history")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--prepare", action="store_true", help="write customers who leave into the history")
+    args = parser.parse_args()
+    setup()
+    if args.prepare:
+        prepare()
+        return
+
+    from django.test import Client
+
+    from accounts.models import User
+    from analysis.services import analyse_customers
+    from customers import panels
+    from customers.models import Customer
+    from vip.evaluation import current_business_date
+
+    as_of = current_business_date()
+    customers = Customer.objects.count()
+    say(f"== customer analysis as of {as_of}, {customers:,} customers")
+
+    if args.train:
+        from analysis.training import train
+
+        started = time.perf_counter()
+        outcome = train()
+        say(f"training: {time.perf_counter() - started:.1f} s  {outcome}")
+
+    started = time.perf_counter()
+    timings = analyse_customers(as_of)
+    night = time.perf_counter() - started
+    say(f"nightly analysis: {night:.1f} s ({customers / night:,.0f} customers/s)  {timings}")
+
+    rng = random.Random(args.seed)
+    ids = list(Customer.objects.order_by("?").values_list("id", flat=True)[: args.sample])
+    started = time.perf_counter()
+    for customer_id in ids:
+        orm_features(customer_id, as_of)
+    per = (time.perf_counter() - started) / max(len(ids), 1)
+    say(
+        f"ORM per customer (features only, no scoring): {per * 1000:.1f} ms each on {len(ids)} customers, "
+        f"extrapolated {per * customers:,.0f} s for all ({per * customers / night:,.0f}x the set-based run)"
+    )
+
+    numbers = list(
+        Customer.objects.filter(analysis__isnull=False).values_list("customer_no", flat=True)[:5000]
+    )
+    numbers = rng.sample(numbers, min(args.page_samples, len(numbers)))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(User.objects.get(username="demo_bm"))
+    page_times(client, numbers[:10])  # warm-up
+    with_panel, with_queries = page_times(client, numbers)
+    saved = dict(panels._sections)
+    panels._sections.pop("analysis", None)  # the page without the analysis section
+    assert len(panels._sections) == len(saved) - 1, "the analysis section is registered as 'analysis'"
+    try:
+        without_panel, without_queries = page_times(client, numbers)
+    finally:
+        panels._sections.clear()
+        panels._sections.update(saved)
+    say(
+        f"360 page with the analysis panel: p50 {statistics.median(with_panel):.1f} ms, "
+        f"p95 {pct(with_panel, 0.95):.1f} ms, {max(with_queries)} queries"
+    )
+    say(
+        f"360 page without it:              p50 {statistics.median(without_panel):.1f} ms, "
+        f"p95 {pct(without_panel, 0.95):.1f} ms, {max(without_queries)} queries"
+    )
+    say(
+        f"the panel adds: p50 {statistics.median(with_panel) - statistics.median(without_panel):+.1f} ms, "
+        f"p95 {pct(with_panel, 0.95) - pct(without_panel, 0.95):+.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
