@@ -84,7 +84,9 @@ _CLIENT_MANAGER_MENU = {
     "marketing:my_targets",
     "performance:figures",
     "performance:disputes",
+    "analysis:save_list",
 }
+_ANALYSIS_HEAD_OFFICE = ("analysis:save_list", "analysis:reports", "analysis:models")
 ROLE_MENUS = {
     "demo_admin": {
         "home",
@@ -136,6 +138,7 @@ ROLE_MENUS = {
         "performance:periods",
         "performance:schemes",
         "performance:ftp",
+        *_ANALYSIS_HEAD_OFFICE,
         "accounts:user_list",
     },
     "demo_audit": {
@@ -156,6 +159,7 @@ ROLE_MENUS = {
         "performance:periods",
         "performance:schemes",
         "performance:ftp",
+        *_ANALYSIS_HEAD_OFFICE,
         "accounts:user_list",
         "accounts:audit_list",
         "accounts:audit_report",
@@ -182,6 +186,8 @@ ROLE_MENUS = {
         "performance:figures",
         "performance:branches",
         "performance:disputes",
+        "analysis:save_list",
+        "analysis:reports",
         "accounts:user_list",
     },
     "demo_cm1": _CLIENT_MANAGER_MENU,
@@ -225,6 +231,7 @@ def test_the_menu_groups_pages_in_dropdowns_and_marks_the_page_shown(client, dem
         "VIP",
         "Marketing",
         "Performance",
+        "Customer analysis",
     ]
     # a group with one page for this role is that page's link, not a dropdown of one
     users = menu[-1]

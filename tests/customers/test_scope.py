@@ -23,6 +23,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from accounts.models import Branch, User
+from analysis.models import CustomerAnalysis
 from care.models import Alert, JournalEntry, Message, PlanItem, ServiceSubscription
 from core.views import ScopedView
 from customers import permissions as customer_permissions
@@ -276,6 +277,8 @@ def _build(model, customer: Customer, world) -> None:
             )
     elif model is MarketingProfile:
         MarketingProfile.objects.create(customer=customer, as_of=TODAY)
+    elif model is CustomerAnalysis:
+        CustomerAnalysis.objects.create(customer=customer, as_of=TODAY)
     elif model is CampaignTarget:
         CampaignTarget.objects.create(
             campaign=_campaign(world), customer=customer, manager=manager, branch=customer.home_branch
@@ -362,6 +365,7 @@ BUILT = {
     JournalEntry,
     Message,
     ServiceSubscription,
+    CustomerAnalysis,
 }
 # The customer a row is about, as a lookup from the row.
 PATH = {Customer: "pk", AccountBalance: "account__customer", CustomerUserObjectPermission: "content_object"}
