@@ -205,6 +205,9 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="also train the churn model on the history")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--prepare", action="store_true", help="write customers who leave into the history")
+    parser.add_argument(
+        "--pages-only", action="store_true", help="only the 360 page with and without the panel"
+    )
     args = parser.parse_args()
     setup()
     if args.prepare:
@@ -223,28 +226,29 @@ def main() -> None:
     customers = Customer.objects.count()
     say(f"== customer analysis as of {as_of}, {customers:,} customers")
 
-    if args.train:
+    if args.train and not args.pages_only:
         from analysis.training import train
 
         started = time.perf_counter()
         outcome = train()
         say(f"training: {time.perf_counter() - started:.1f} s  {outcome}")
 
-    started = time.perf_counter()
-    timings = analyse_customers(as_of)
-    night = time.perf_counter() - started
-    say(f"nightly analysis: {night:.1f} s ({customers / night:,.0f} customers/s)  {timings}")
-
     rng = random.Random(args.seed)
-    ids = list(Customer.objects.order_by("?").values_list("id", flat=True)[: args.sample])
-    started = time.perf_counter()
-    for customer_id in ids:
-        orm_features(customer_id, as_of)
-    per = (time.perf_counter() - started) / max(len(ids), 1)
-    say(
-        f"ORM per customer (features only, no scoring): {per * 1000:.1f} ms each on {len(ids)} customers, "
-        f"extrapolated {per * customers:,.0f} s for all ({per * customers / night:,.0f}x the set-based run)"
-    )
+    if not args.pages_only:
+        started = time.perf_counter()
+        timings = analyse_customers(as_of)
+        night = time.perf_counter() - started
+        say(f"nightly analysis: {night:.1f} s ({customers / night:,.0f} customers/s)  {timings}")
+
+        ids = list(Customer.objects.order_by("?").values_list("id", flat=True)[: args.sample])
+        started = time.perf_counter()
+        for customer_id in ids:
+            orm_features(customer_id, as_of)
+        per = (time.perf_counter() - started) / max(len(ids), 1)
+        say(
+            f"ORM per customer (features only, no scoring): {per * 1000:.1f} ms each on {len(ids)} customers, "
+            f"extrapolated {per * customers:,.0f} s for all ({per * customers / night:,.0f}x the set-based run)"
+        )
 
     numbers = list(
         Customer.objects.filter(analysis__isnull=False).values_list("customer_no", flat=True)[:5000]
@@ -253,12 +257,19 @@ def main() -> None:
     client = Client(HTTP_HOST="localhost")
     client.force_login(User.objects.get(username="demo_bm"))
     page_times(client, numbers[:10])  # warm-up
-    with_panel, with_queries = page_times(client, numbers)
+    # each customer's page with and without the panel, one after the other in a
+    # random order, so that caches and the machine's load favour neither
     saved = dict(panels._sections)
-    panels._sections.pop("analysis", None)  # the page without the analysis section
-    assert len(panels._sections) == len(saved) - 1, "the analysis section is registered as 'analysis'"
+    assert "analysis" in saved, "the analysis section is registered as 'analysis'"
+    with_panel, with_queries, without_panel, without_queries = [], [], [], []
     try:
-        without_panel, without_queries = page_times(client, numbers)
+        for number in numbers:
+            for shown in rng.sample([True, False], 2):
+                panels._sections.clear()
+                panels._sections.update({k: v for k, v in saved.items() if shown or k != "analysis"})
+                times, queries = page_times(client, [number])
+                (with_panel if shown else without_panel).extend(times)
+                (with_queries if shown else without_queries).extend(queries)
     finally:
         panels._sections.clear()
         panels._sections.update(saved)
@@ -273,6 +284,22 @@ def main() -> None:
     say(
         f"the panel adds: p50 {statistics.median(with_panel) - statistics.median(without_panel):+.1f} ms, "
         f"p95 {pct(with_panel, 0.95) - pct(without_panel, 0.95):+.1f} ms"
+    )
+    # the panel alone: its section (the row, the reasons, the products) and its template
+    from django.template.loader import render_to_string
+
+    from analysis.panels import customer_panel
+
+    bm = User.objects.get(username="demo_bm")
+    alone = []
+    for customer in Customer.objects.filter(customer_no__in=numbers):
+        started = time.perf_counter()
+        section = customer_panel(customer, bm)
+        assert section is not None
+        render_to_string(section.template, section.context)
+        alone.append((time.perf_counter() - started) * 1000)
+    say(
+        f"the panel alone (its queries, reasons and template): p50 {statistics.median(alone):.1f} ms, p95 {pct(alone, 0.95):.1f} ms"
     )
 
 
