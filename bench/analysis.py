@@ -12,10 +12,11 @@ of monthly AUM, transactions; it is changed: the analysis tables are rewritten).
 loaded batches, computes the marketing profile, writes the demo's product catalogue and the month's performance figures
 (the contribution the analysis reads), and, since the seeded history has no customer
 who leaves, writes some into it so that a model has something to learn: one customer in
-forty leaves in one of the nine months before the last three (their month-average
-AUM falls by 15%, 30% and 45% over the three months before, then to 3%), three in
-ten of them complained the month before; one in forty others falls the same way and
-recovers (the model must not take every fall for a departure).
+forty leaves in one of the nine months before the last three, another one in forty
+in one of the last three months (their month-average AUM falls by 15%, 30% and 45%
+over the three months before, then to 3%), three in ten of them complained the
+month before; one in twenty others falls the same way and recovers (the model must
+not take every fall for a departure).
 
 1. the nightly run (`analysis.services.analyse_customers` as of the business date):
    every customer scored (`analysis.scoring.score_customers`), the next best
@@ -114,8 +115,43 @@ def orm_features(customer_id: int, as_of: datetime.date) -> dict:
     }
 
 
-LEAVE = "c.customer_id %% 40 = 0"
-RECOVER = "c.customer_id %% 40 = 7"
+# Who leaves in the prepared history: (leavers, those who fall the same way and
+# recover, the earliest month back a leaver leaves, how many months the leavers
+# spread over). One set leaves 4 to 12 months back; the other in the last 3 months,
+# which the back-test (scored 3 months before the newest known outcome) sees.
+LEAVERS = ((0, 7, 4, 9), (20, 27, 1, 3))
+
+
+def write_leavers(cursor, month, leave: int, recover: int, first: int, spread: int) -> tuple[int, int]:
+    """One set of customers who leave (customer id = `leave` modulo 40) and who fall
+    and recover (`recover`), in the monthly AUM history before `month`."""
+    is_leaver, is_recovering = f"c.customer_id %% 40 = {leave}", f"c.customer_id %% 40 = {recover}"
+    # b: months back from the business date's month; k: the month a leaver leaves
+    back = (
+        "((EXTRACT(YEAR FROM %s::date) - EXTRACT(YEAR FROM c.month)) * 12"
+        " + EXTRACT(MONTH FROM %s::date) - EXTRACT(MONTH FROM c.month))"
+    )
+    k = f"((c.customer_id / 40) %% {spread} + {first})"
+    factor = (
+        f"CASE WHEN {back} <= {k} AND {is_leaver} THEN 0.03 "
+        f"WHEN {back} BETWEEN {k} + 1 AND {k} + 3 AND ({is_leaver} OR {is_recovering}) "
+        f"THEN 1 - 0.15 * ({k} + 4 - {back}) ELSE 1 END"
+    )
+    cursor.execute(
+        f"UPDATE customers_customermonthlyaum c SET avg_aum = ROUND(avg_aum * {factor}, 2), "
+        f"end_aum = ROUND(end_aum * {factor}, 2) WHERE {is_leaver} OR {is_recovering}",
+        [month, month] * 6,
+    )
+    changed = cursor.rowcount
+    # three leavers in ten complained the month before they left
+    cursor.execute(
+        "INSERT INTO customers_interaction (customer_id, kind, occurred_at, subject, notes, created_at) "
+        "SELECT c.id, 'complaint', (date_trunc('month', %s::date) - make_interval(months => "
+        f"((c.id / 40) %% {spread} + {first} + 1)::int) + interval '10 days'), 'bench complaint', '', now() "
+        f"FROM customers_customer c WHERE c.id %% 40 = {leave} AND (c.id / 40) %% 10 < 3",
+        [month],
+    )
+    return changed, cursor.rowcount
 
 
 def prepare() -> None:
@@ -151,28 +187,10 @@ def prepare() -> None:
     month = as_of.replace(day=1)
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        # b: months back from the business date's month; k: the month a leaver leaves
-        back = "((EXTRACT(YEAR FROM %s::date) - EXTRACT(YEAR FROM c.month)) * 12 + EXTRACT(MONTH FROM %s::date) - EXTRACT(MONTH FROM c.month))"
-        k = "((c.customer_id / 40) %% 9 + 4)"
-        factor = (
-            f"CASE WHEN {back} <= {k} AND {LEAVE} THEN 0.03 "
-            f"WHEN {back} BETWEEN {k} + 1 AND {k} + 3 AND ({LEAVE} OR {RECOVER}) "
-            f"THEN 1 - 0.15 * ({k} + 4 - {back}) ELSE 1 END"
-        )
-        cursor.execute(
-            f"UPDATE customers_customermonthlyaum c SET avg_aum = ROUND(avg_aum * {factor}, 2), "
-            f"end_aum = ROUND(end_aum * {factor}, 2) WHERE {LEAVE} OR {RECOVER}",
-            [month, month] * 6,
-        )
-        changed = cursor.rowcount
-        cursor.execute(
-            "INSERT INTO customers_interaction (customer_id, kind, occurred_at, subject, notes, created_at) "
-            "SELECT c.id, 'complaint', (date_trunc('month', %s::date) - make_interval(months => "
-            "((c.id / 40) %% 9 + 5)::int) + interval '10 days'), 'bench complaint', '', now() "
-            "FROM customers_customer c WHERE c.id %% 40 = 0 AND (c.id / 40) %% 10 < 3",
-            [month],
-        )
-        complaints = cursor.rowcount
+        changed = complaints = 0
+        for leavers in LEAVERS:
+            rows, complained = write_leavers(cursor, month, *leavers)
+            changed, complaints = changed + rows, complaints + complained
     say(
         f"prepared: {changed:,} monthly AUM rows changed, {complaints:,} complaints, {time.perf_counter() - started:.1f} s"
     )
