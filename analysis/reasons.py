@@ -255,6 +255,14 @@ def _items(value: Any) -> list[tuple[str, dict]]:
     return items
 
 
+def top_churn_reason(row: Any) -> str:
+    """The strongest churn reason's sentence alone ("" without any): what a list
+    shows per row, without the sentences of the other scores."""
+    stored = row.reasons if isinstance(row.reasons, dict) else {}
+    churn = _items(stored.get("churn"))
+    return churn_reason(*churn[0], getattr(row, "as_of", None)) if churn else ""
+
+
 def reasons(row: Any) -> dict[str, list[str]]:
     """The sentences of each score's reasons, strongest first."""
     stored = row.reasons if isinstance(row.reasons, dict) else {}

@@ -186,7 +186,7 @@ def save_list_rows(
     from marketing.models import Product
     from vip.selectors import levels
 
-    from .reasons import reasons
+    from .reasons import top_churn_reason
 
     rows = list(rows)
     if not rows:
@@ -199,7 +199,6 @@ def save_list_rows(
         customer = row.customer
         first = row.next_products[0] if row.next_products else None
         product = products.get(first.get("product")) if isinstance(first, dict) else None
-        churn = reasons(row).get("churn") or []
         manager = customer.primary_manager
         shown.append(
             SaveListRow(
@@ -208,7 +207,7 @@ def save_list_rows(
                 tier=str(levels.tier_label(customer.tier, names)),
                 manager=(manager.display_name or manager.username) if manager is not None else "",
                 churn_probability=row.churn_probability,
-                top_reason=str(churn[0]) if churn else "",
+                top_reason=top_churn_reason(row),
                 value_at_risk=row.value_at_risk,
                 contribution=row.contribution,
                 next_product=product or "",
