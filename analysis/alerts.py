@@ -16,9 +16,9 @@ active user, else the head of the nearest branch at or above the customer's home
 branch. Elsewhere than PostgreSQL (the demo's SQLite) the same alerts are written
 through the ORM with care's portable assignees (`care.rules_portable.Assignees`).
 
-Figures, numbers and codes only (care.reasons makes the sentence):
-{"probability": "0.4200", "value_at_risk": "5185.00", "contribution": "12345.00",
- "reason": the top churn reason's code or null, "reason_figures": its figures}."""
+Figures, numbers only (care.reasons makes the sentence; the 360 view's panel, where
+the alert leads, words the reasons):
+{"probability": "0.4200", "value_at_risk": "5185.00", "contribution": "12345.00"}."""
 
 from __future__ import annotations
 
@@ -56,11 +56,9 @@ SELECT r.customer_id, %(month)s AS event_key, %(d)s::date AS event_date, %(d)s::
        %(d)s::date + %(validity)s AS valid_until,
        jsonb_build_object('probability', r.churn_probability::text,
                           'value_at_risk', r.value_at_risk::text,
-                          'contribution', r.contribution::text,
-                          'reason', r.reasons -> 'churn' -> 0 ->> 0,
-                          'reason_figures', COALESCE(r.reasons -> 'churn' -> 0 -> 1, '{}'::jsonb)) AS figures,
+                          'contribution', r.contribution::text) AS figures,
        r.branch_id, r.manager_id
-  FROM (SELECT a.customer_id, a.churn_probability, a.value_at_risk, a.contribution, a.reasons,
+  FROM (SELECT a.customer_id, a.churn_probability, a.value_at_risk, a.contribution,
                c.home_branch_id AS branch_id, c.primary_manager_id AS manager_id,
                ROW_NUMBER() OVER (
                    PARTITION BY c.primary_manager_id,
@@ -156,7 +154,6 @@ def _candidates(as_of: datetime.date) -> Iterator[tuple[Any, ...]]:
             "churn_probability",
             "value_at_risk",
             "contribution",
-            "reasons",
             "customer__home_branch_id",
             "customer__primary_manager_id",
         )
@@ -164,18 +161,12 @@ def _candidates(as_of: datetime.date) -> Iterator[tuple[Any, ...]]:
     )
 
 
-def _figures(probability: Decimal, value_at_risk: Decimal, contribution: Decimal, reasons: Any) -> dict:
+def _figures(probability: Decimal, value_at_risk: Decimal, contribution: Decimal) -> dict:
     """The figures as the set-based statement writes them (decimals as text)."""
-    top = None
-    churn = reasons.get("churn") if isinstance(reasons, dict) else None
-    if churn and isinstance(churn[0], (list, tuple)) and churn[0]:
-        top = churn[0]
     return {
         "probability": str(probability),
         "value_at_risk": str(value_at_risk),
         "contribution": str(contribution),
-        "reason": str(top[0]) if top else None,
-        "reason_figures": (top[1] if top and len(top) > 1 and isinstance(top[1], dict) else {}),
     }
 
 
@@ -213,9 +204,7 @@ def _raise_portable(as_of: datetime.date, validity: int) -> int:
             ignore_conflicts=True,
         )
 
-    for customer_id, probability, value_at_risk, contribution, reasons, branch_id, manager_id in _candidates(
-        as_of
-    ):
+    for customer_id, probability, value_at_risk, contribution, branch_id, manager_id in _candidates(as_of):
         # a manager's book, or (no manager of record) a branch's pool
         key = (manager_id, None if manager_id is not None else branch_id)
         position = position + 1 if key == group else 1
@@ -228,7 +217,7 @@ def _raise_portable(as_of: datetime.date, validity: int) -> int:
             event_date=as_of,
             due_date=as_of,
             valid_until=valid_until,
-            figures=_figures(probability, value_at_risk, contribution, reasons),
+            figures=_figures(probability, value_at_risk, contribution),
             branch_id=branch_id,
             manager_id=manager_id,
         )

@@ -107,10 +107,37 @@ class CustomerAnalysis(models.Model):
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction (0-100)"), default=0)
     # churn probability × 12-month contribution
     value_at_risk = models.DecimalField(_("value at risk"), default=0, **MONEY)
-    # {"churn": [[code, {figures}], ...], "loyalty": [...], "satisfaction": [...],
-    #  "contribution": [...]}: the top three reasons of each score, as codes and figures
-    # that analysis.reasons turns into sentences (never personal data)
-    reasons = models.JSONField(_("reasons"), default=dict)
+    # What the reasons are read from (analysis.reasons ranks them when a row is
+    # shown, so the nightly write stores numbers only):
+    # the month-average AUM 3, 6 and 12 months before as_of's month
+    aum_3m = models.DecimalField(_("AUM 3 months before"), default=0, **MONEY)
+    aum_6m = models.DecimalField(_("AUM 6 months before"), default=0, **MONEY)
+    aum_12m = models.DecimalField(_("AUM 12 months before"), default=0, **MONEY)
+    # how far each churn feature pushed the probability up: the model's bᵢ·zᵢ, or the
+    # rules' points (analysis.scoring.push_sql)
+    push_aum_change_3m = models.FloatField(_("push of the 3-month AUM change"), default=0)
+    push_aum_change_6m = models.FloatField(_("push of the 6-month AUM change"), default=0)
+    push_maturity_runoff = models.FloatField(_("push of the maturities not renewed"), default=0)
+    push_outflow = models.FloatField(_("push of the largest outflow"), default=0)
+    push_dormant_days = models.FloatField(_("push of the days without a transaction"), default=0)
+    push_txn_change = models.FloatField(_("push of the transaction change"), default=0)
+    push_complaints = models.FloatField(_("push of the complaints"), default=0)
+    push_service_requests = models.FloatField(_("push of the service requests"), default=0)
+    push_manager_changed = models.FloatField(_("push of a new manager"), default=0)
+    # the loyalty parts' points
+    loyalty_tenure = models.DecimalField(_("tenure points"), default=0, **RATIO)
+    loyalty_depth = models.DecimalField(_("product depth points"), default=0, **RATIO)
+    loyalty_wallet = models.DecimalField(_("share of wallet points"), default=0, **RATIO)
+    loyalty_rfm = models.DecimalField(_("RFM points"), default=0, **RATIO)
+    # the satisfaction parts: the rated contacts of 12 months, and the points
+    rating_average = models.DecimalField(_("average rating"), null=True, blank=True, **RATIO)
+    rating_count = models.PositiveIntegerField(_("rated contacts"), default=0)
+    satisfaction_base = models.DecimalField(_("satisfaction to start from"), default=0, **RATIO)
+    satisfaction_complaints = models.DecimalField(_("points off for complaints"), default=0, **RATIO)
+    satisfaction_requests = models.DecimalField(_("points off for service requests"), default=0, **RATIO)
+    # of the 12 months of contribution, how many had published and provisional figures
+    months_published = models.PositiveSmallIntegerField(_("months of published figures"), default=0)
+    months_provisional = models.PositiveSmallIntegerField(_("months of provisional figures"), default=0)
     # [{"product": id, "share": "0.3800", "held": category, "band": AUM band index,
     #   "customers": group size}, ...] best first (analysis.recommend)
     next_products = models.JSONField(_("next best products"), default=list)

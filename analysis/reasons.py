@@ -1,10 +1,12 @@
 """The reasons of a customer's scores as sentences with figures
-(`CustomerAnalysis.reasons` holds codes and figures; docs/analysis.md).
+(docs/analysis.md), ranked and worded when a row is shown from the parts the
+nightly row keeps (`analysis.scoring` writes numbers only).
 
+    ranked(row) -> {"churn": [(code, {figures}), ...], "loyalty": ..., ...}
     reasons(row) -> {"churn": [...], "loyalty": [...], "satisfaction": [...], "contribution": [...]}
     churn_source_note(row) -> "Scored by the trained model v3 (history up to 2026-10-31)"
 
-The figures (written by `analysis.scoring`, numbers, dates and codes only):
+The figures (numbers, dates and codes only):
 - churn, the strongest three features, each with "points" (rules) or "weight"
   (the model's bᵢ·zᵢ):
   aum_change_3m / aum_change_6m {"change": ratio|null, "aum", "before"};
@@ -32,8 +34,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from care.reasons import amount
+from core.months import month_back
 
 from .choices import ChurnSource
+from .features import FEATURES
+from .scoring import CONTRIBUTION_MONTHS, REQUESTS_FREE
 
 SECTIONS = ("churn", "loyalty", "satisfaction", "contribution")
 MINUS = "\u2212"
@@ -246,32 +251,138 @@ def _contribution(code: str, f: dict) -> str:
     return code
 
 
-def _items(value: Any) -> list[tuple[str, dict]]:
-    """The [code, figures] pairs of a section, whatever else was stored."""
-    items = []
-    for item in value if isinstance(value, list) else []:
-        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[1], dict):
-            items.append((str(item[0]), item[1]))
-    return items
+# --------------------------------------------------------------------------- ranking
+
+TOP = 3  # reasons shown per score
+
+
+def _round(value: Any, places: int) -> Decimal | None:
+    number = _decimal(value)
+    return None if number is None else number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _strongest(weighed: list[tuple[str, Any, dict]]) -> list[tuple[str, dict]]:
+    """The reasons with a weight above 0, strongest first (ties in the order given),
+    the first TOP of them."""
+    counted = [(float(weight or 0), index, code, f) for index, (code, weight, f) in enumerate(weighed)]
+    counted = [item for item in counted if item[0] > 0]
+    counted.sort(key=lambda item: (-item[0], item[1]))
+    return [(code, f) for _weight, _index, code, f in counted[:TOP]]
+
+
+def _churn_figures(row: Any) -> list[tuple[str, Any, dict]]:
+    model = row.churn_source == ChurnSource.MODEL
+    figures: dict[str, dict] = {
+        "aum_change_3m": {"change": row.aum_change_3m, "aum": row.aum, "before": row.aum_3m},
+        "aum_change_6m": {"change": row.aum_change_6m, "aum": row.aum, "before": row.aum_6m},
+        "maturity_runoff": {"amount": row.maturity_runoff, "aum_3m": row.aum_3m},
+        "outflow": {"amount": row.outflow, "aum_3m": row.aum_3m},
+        "dormant_days": {"days": row.dormant_days},
+        "txn_change": {"change": row.txn_change},
+        "complaints": {"count": row.complaints},
+        "service_requests": {"count": row.service_requests},
+        "manager_changed": {},
+    }
+    weighed = []
+    for code in FEATURES:
+        push = getattr(row, f"push_{code}") or 0
+        shown = {"weight": round(float(push), 4)} if model else {"points": round(float(push))}
+        weighed.append((code, push, {**figures[code], **shown}))
+    return weighed
+
+
+def ranked(row: Any) -> dict[str, list[tuple[str, dict]]]:
+    """Each score's top reasons as (code, figures), strongest first, from the parts
+    the nightly row keeps (`analysis.scoring`): the churn features by their push
+    (the model's bᵢ·zᵢ or the rules' points), the loyalty parts by their points,
+    satisfaction's parts in a fixed order (all that apply), the contribution's
+    business lines and the months it covers. No query."""
+
+    def points(value: Any) -> Decimal | None:
+        return _round(value, 1)
+
+    loyalty = [
+        ("tenure", row.loyalty_tenure, {"months": row.tenure_months, "points": points(row.loyalty_tenure)}),
+        ("depth", row.loyalty_depth, {"kinds": row.product_depth, "points": points(row.loyalty_depth)}),
+        (
+            "wallet",
+            row.loyalty_wallet,
+            {
+                "change": row.wallet_trend,
+                "aum": row.aum,
+                "aum_12m": row.aum_12m,
+                "points": points(row.loyalty_wallet),
+            },
+        ),
+        ("rfm", row.loyalty_rfm, {"score": row.rfm_score, "points": points(row.loyalty_rfm)}),
+    ]
+    satisfaction: list[tuple[str, dict]] = []
+    if row.rating_count:
+        satisfaction.append(
+            (
+                "rating",
+                {
+                    "average": _round(row.rating_average, 2),
+                    "count": row.rating_count,
+                    "points": points(row.satisfaction_base),
+                },
+            )
+        )
+    else:
+        satisfaction.append(("unrated", {"points": points(row.satisfaction_base)}))
+    if row.complaints:
+        satisfaction.append(
+            ("complaints", {"count": row.complaints, "points": points(row.satisfaction_complaints)})
+        )
+    if row.service_requests:
+        satisfaction.append(
+            (
+                "service_requests",
+                {
+                    "count": row.service_requests,
+                    "free": REQUESTS_FREE,
+                    "points": points(row.satisfaction_requests),
+                },
+            )
+        )
+    month = row.as_of.replace(day=1)
+    contribution = [
+        ("liability", {"amount": row.contribution_liability}),
+        ("asset", {"amount": row.contribution_asset}),
+        ("intermediary", {"amount": row.contribution_intermediary}),
+        (
+            "months",
+            {
+                "from": f"{month_back(month, CONTRIBUTION_MONTHS - 1):%Y-%m}",
+                "to": f"{month:%Y-%m}",
+                "published": row.months_published,
+                "provisional": row.months_provisional,
+            },
+        ),
+    ]
+    return {
+        "churn": _strongest(_churn_figures(row)),
+        "loyalty": _strongest(loyalty),
+        "satisfaction": satisfaction[:TOP],
+        "contribution": contribution,
+    }
 
 
 def top_churn_reason(row: Any) -> str:
     """The strongest churn reason's sentence alone ("" without any): what a list
     shows per row, without the sentences of the other scores."""
-    stored = row.reasons if isinstance(row.reasons, dict) else {}
-    churn = _items(stored.get("churn"))
-    return churn_reason(*churn[0], getattr(row, "as_of", None)) if churn else ""
+    churn = _strongest(_churn_figures(row))[:1]
+    return churn_reason(*churn[0], row.as_of) if churn else ""
 
 
 def reasons(row: Any) -> dict[str, list[str]]:
     """The sentences of each score's reasons, strongest first."""
-    stored = row.reasons if isinstance(row.reasons, dict) else {}
-    as_of = getattr(row, "as_of", None)
+    found = ranked(row)
     return {
-        "churn": [churn_reason(code, f, as_of) for code, f in _items(stored.get("churn"))],
-        "loyalty": [_loyalty(code, f) for code, f in _items(stored.get("loyalty"))],
-        "satisfaction": [_satisfaction(code, f) for code, f in _items(stored.get("satisfaction"))],
-        "contribution": [_contribution(code, f) for code, f in _items(stored.get("contribution"))],
+        "churn": [churn_reason(code, f, row.as_of) for code, f in found["churn"]],
+        "loyalty": [_loyalty(code, f) for code, f in found["loyalty"]],
+        "satisfaction": [_satisfaction(code, f) for code, f in found["satisfaction"]],
+        "contribution": [_contribution(code, f) for code, f in found["contribution"]],
     }
 
 

@@ -1,7 +1,8 @@
 """The nightly row of every customer (docs/analysis.md, "The nightly row"):
 12-month contribution by business line, loyalty, the churn features and
-probability, satisfaction, value at risk, and the reasons of each score as codes
-and figures (`analysis.reasons` makes the sentences).
+probability, satisfaction, value at risk, and the parts of each score the reasons
+are read from (`analysis.reasons` ranks them and makes the sentences when a row is
+shown).
 
 Set-based in three statements, in one transaction:
 1. the churn features into a temporary table (`analysis.features.write_features`);
@@ -10,7 +11,8 @@ Set-based in three statements, in one transaction:
    parts) into a second temporary table, each source table aggregated once and
    joined by customer;
 3. DELETE + INSERT ... SELECT of `analysis_customeranalysis` from it: the totals,
-   the probability and the three strongest reasons of each score. Readers see last
+   the probability and the parts (numbers only: ranking and wording a million
+   rows' reasons in SQL took half the run, and a page shows a few). Readers see last
    night's rows until the new ones commit; a re-run gives the same rows. The next
    best products of the rows replaced are kept (`analysis.recommend` refreshes
    them after this and rewrites only those that change).
@@ -21,17 +23,14 @@ the inputs of `features.MODEL_INPUTS`; without one, the rules' points. A feature
 push (bᵢ·zᵢ, or its points) ranks the churn reasons.
 
 Portable SQL: PostgreSQL and SQLite 3.25+. What differs is spelled per database in
-`_VENDOR` (date parts, the JSON column's type and cast, the fence that keeps a
-derived table's columns computed once); SQLite's EXP is Django's own where the
-library lacks it. The reasons are JSON text concatenated from fixed codes and
-numbers, which both databases do alike and several times faster than their JSON
-functions.
+`_VENDOR` (date parts, the JSON column's type, the fence that keeps a derived
+table's columns computed once); SQLite's EXP is Django's own where the library
+lacks it.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -54,7 +53,6 @@ logger = logging.getLogger(__name__)
 FEATURE_TABLE = "analysis_score_features"
 SCORE_TABLE = "analysis_score_parts"
 CONTRIBUTION_MONTHS = 12
-TOP = 3  # reasons per score
 
 # Loyalty (docs/analysis.md)
 TENURE_POINTS, TENURE_CAP = 30, 120
@@ -95,7 +93,6 @@ _VENDOR: dict[str, dict[str, str]] = {
         "month": "CAST(date_part('month', {x}) AS INTEGER)",
         "day": "CAST(date_part('day', {x}) AS INTEGER)",
         "date": "CAST({x} AS DATE)",
-        "to_json": "CAST({x} AS jsonb)",
         "json_type": "jsonb",
         # keeps a derived table from being merged into the query above it, so that
         # the columns it computes are computed once per row, not once per use
@@ -106,7 +103,6 @@ _VENDOR: dict[str, dict[str, str]] = {
         "month": "CAST(strftime('%%m', {x}) AS INTEGER)",
         "day": "CAST(strftime('%%d', {x}) AS INTEGER)",
         "date": "date({x})",
-        "to_json": "{x}",
         "json_type": "TEXT",
         "fence": "LIMIT -1 OFFSET 0",
     },
@@ -359,189 +355,25 @@ SELECT r.customer_id, {", ".join(f"r.{c}" for c in FEATURE_COLUMNS)},
 """
 
 
-# --------------------------------------------------------------------------- reasons
-
-
-@dataclass(frozen=True)
-class Reason:
-    """A reason of a score: its code, how strongly it counts (SQL; only above 0
-    does it show) and its figures (SQL per key)."""
-
-    code: str
-    weight: str
-    figures: tuple[tuple[str, str], ...]
-
-
 def _number(x: str, places: int) -> str:
     return f"ROUND(CAST({x} AS NUMERIC), {places})"
 
 
-def churn_reasons(churn: Churn) -> list[Reason]:
-    def weight_figure(name: str) -> tuple[str, str]:
-        key = "weight" if churn.model is not None else "points"
-        return (key, _number(f"t.w_{name}", 4 if churn.model is not None else 0))
-
-    figures: dict[str, tuple[tuple[str, str], ...]] = {
-        "aum_change_3m": (("change", "t.aum_change_3m"), ("aum", "t.aum"), ("before", "t.aum_3m")),
-        "aum_change_6m": (("change", "t.aum_change_6m"), ("aum", "t.aum"), ("before", "t.aum_6m")),
-        "maturity_runoff": (("amount", "t.maturity_runoff"), ("aum_3m", "t.aum_3m")),
-        "outflow": (("amount", "t.outflow"), ("aum_3m", "t.aum_3m")),
-        "dormant_days": (("days", "t.dormant_days"),),
-        "txn_change": (("change", "t.txn_change"),),
-        "complaints": (("count", "t.complaints"),),
-        "service_requests": (("count", "t.service_requests"),),
-        "manager_changed": (),
-    }
-    return [Reason(name, f"t.w_{name}", (*figures[name], weight_figure(name))) for name in FEATURES]
-
-
-LOYALTY_REASONS = [
-    Reason("tenure", "t.l_tenure", (("months", "t.tenure_months"), ("points", _number("t.l_tenure", 1)))),
-    Reason("depth", "t.l_depth", (("kinds", "t.product_depth"), ("points", _number("t.l_depth", 1)))),
-    Reason(
-        "wallet",
-        "t.l_wallet",
-        (
-            ("change", "t.wallet_trend"),
-            ("aum", "t.aum"),
-            ("aum_12m", "t.aum_12m"),
-            ("points", _number("t.l_wallet", 1)),
-        ),
-    ),
-    Reason("rfm", "t.l_rfm", (("score", "t.rfm_score"), ("points", _number("t.l_rfm", 1)))),
-]
-
-# Satisfaction's reasons come in a fixed order (all that apply): the weights below
-# only say which apply and keep that order.
-SATISFACTION_REASONS = [
-    Reason(
-        "rating",
-        "CASE WHEN t.rating_count > 0 THEN 3 ELSE 0 END",
-        (
-            ("average", _number("t.rating_avg", 2)),
-            ("count", "t.rating_count"),
-            ("points", _number("t.s_base", 1)),
-        ),
-    ),
-    Reason(
-        "unrated",
-        "CASE WHEN t.rating_count > 0 THEN 0 ELSE 3 END",
-        (("points", _number("t.s_base", 1)),),
-    ),
-    Reason(
-        "complaints",
-        "CASE WHEN t.complaints > 0 THEN 2 ELSE 0 END",
-        (("count", "t.complaints"), ("points", _number("t.s_complaints", 1))),
-    ),
-    Reason(
-        "service_requests",
-        "CASE WHEN t.service_requests > 0 THEN 1 ELSE 0 END",
-        (
-            ("count", "t.service_requests"),
-            ("free", str(REQUESTS_FREE)),
-            ("points", _number("t.s_requests", 1)),
-        ),
-    ),
-]
-
-
-def _literal(text: str) -> str:
-    """A fixed text (codes, keys, punctuation) as an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _item(reason: Reason) -> str:
-    """The JSON text of [code, {figures}]. Concatenated rather than built with the
-    databases' JSON functions (several times slower, and spelled differently):
-    codes and keys are fixed identifiers, and every figure is a number or null."""
-    parts = []
-    for index, (key, value) in enumerate(reason.figures):
-        lead = "{" if index == 0 else ", "
-        parts.append(f"{_literal(lead + json.dumps(key) + ': ')} || COALESCE(CAST({value} AS TEXT), 'null')")
-    figures = " || ".join(parts) + " || '}'" if parts else "'{}'"
-    return f"{_literal('[' + json.dumps(reason.code) + ', ')} || {figures} || ']'"
-
-
-def _positions(section: str, reasons: list[Reason]) -> list[str]:
-    """Each reason's place among those with a weight above 0 (1 = strongest; ties
-    in the order given), none for the others: `p_<section>_<i>` columns."""
-    columns = []
-    for i, reason in enumerate(reasons):
-        ahead = [
-            f"CASE WHEN {other.weight} > {reason.weight}"
-            + (f" OR {other.weight} = {reason.weight}" if j < i else "")
-            + " THEN 1 ELSE 0 END"
-            for j, other in enumerate(reasons)
-            if j != i
-        ]
-        columns.append(
-            f"CASE WHEN {reason.weight} > 0 THEN 1 + {' + '.join(ahead) or '0'} END AS p_{section}_{i}"
-        )
-    return columns
-
-
-def _count(section: str, reasons: list[Reason]) -> str:
-    """How many reasons of the section have a weight above 0: `n_<section>`."""
-    return " + ".join(f"CASE WHEN {r.weight} > 0 THEN 1 ELSE 0 END" for r in reasons) + f" AS n_{section}"
-
-
-def _ranked(section: str, reasons: list[Reason]) -> str:
-    """The JSON text of the section's top reasons, strongest first."""
-    places = []
-    for rank in range(1, min(TOP, len(reasons)) + 1):
-        whens = " ".join(
-            f"WHEN t.p_{section}_{i} = {rank} THEN {_item(item)}" for i, item in enumerate(reasons)
-        )
-        places.append(f"CASE {whens} END")
-    lists = []
-    for n in range(1, len(places) + 1):
-        test = ">=" if n == len(places) else "="  # more than three show three
-        lists.append(f"WHEN t.n_{section} {test} {n} THEN " + " || ', ' || ".join(places[:n]))
-    return f"'[' || CASE {' '.join(lists)} ELSE '' END || ']'"
-
-
-def _contribution_items(months: MonthsInForce) -> str:
-    lines = [
-        _item(Reason(line, "1", (("amount", _number(f"t.{line}", 2)),)))
-        for line in ("liability", "asset", "intermediary")
-    ]
-    basis = {
-        "from": months.first,
-        "to": months.last,
-        "published": months.published,
-        "provisional": months.provisional,
-    }
-    return "'[' || " + " || ', ' || ".join([*lines, _literal(json.dumps(["months", basis]))]) + " || ']'"
-
-
 def _analysis_sql(vendor: str, churn: Churn, months: MonthsInForce) -> str:
-    churn_list = churn_reasons(churn)
-    # The positions are computed over the parts' columns once (alias t) and read
-    # by the reasons (alias t again, one level up).
-    sections = {"churn": churn_list, "loyalty": LOYALTY_REASONS, "satisfaction": SATISFACTION_REASONS}
-    positions = ",\n               ".join(
-        [column for section, items in sections.items() for column in _positions(section, items)]
-        + [_count(section, items) for section, items in sections.items()]
-    )
     probability = _number(probability_sql(churn, "t.w_total"), 4)
-    sections_text = " || ', ' || ".join(
-        [
-            f"""'"churn": ' || {_ranked("churn", churn_list)}""",
-            f"""'"loyalty": ' || {_ranked("loyalty", LOYALTY_REASONS)}""",
-            f"""'"satisfaction": ' || {_ranked("satisfaction", SATISFACTION_REASONS)}""",
-            f"""'"contribution": ' || {_contribution_items(months)}""",
-        ]
-    )
-    reasons = _sql(vendor, "to_json", x=f"'{{' || {sections_text} || '}}'")
     satisfaction = "(t.s_base + t.s_complaints + t.s_requests)"
     contribution = _number("t.liability + t.asset + t.intermediary", 2)
+    pushes = ", ".join(f"push_{name}" for name in FEATURES)
     return f"""
 INSERT INTO analysis_customeranalysis (
     customer_id, as_of, contribution, contribution_liability, contribution_asset,
     contribution_intermediary, tenure_months, product_depth, wallet_trend, rfm_score, loyalty,
     aum, aum_change_3m, aum_change_6m, maturity_runoff, outflow, dormant_days, txn_change,
     complaints, service_requests, manager_changed, churn_probability, churn_source, model_id,
-    satisfaction, value_at_risk, reasons, next_products
+    satisfaction, value_at_risk, aum_3m, aum_6m, aum_12m, {pushes},
+    loyalty_tenure, loyalty_depth, loyalty_wallet, loyalty_rfm, rating_average, rating_count,
+    satisfaction_base, satisfaction_complaints, satisfaction_requests,
+    months_published, months_provisional, next_products
 )
 SELECT t.customer_id, %(as_of)s, t.contribution,
        {_number("t.liability", 2)}, {_number("t.asset", 2)}, {_number("t.intermediary", 2)},
@@ -553,11 +385,14 @@ SELECT t.customer_id, %(as_of)s, t.contribution,
        CASE WHEN {satisfaction} < 0 THEN 0 WHEN {satisfaction} > 100 THEN 100
             ELSE CAST(ROUND({satisfaction}) AS INTEGER) END,
        CASE WHEN t.contribution > 0 THEN ROUND(t.probability * t.contribution, 2) ELSE 0 END,
-       {reasons},
+       COALESCE(t.aum_3m, 0), COALESCE(t.aum_6m, 0), COALESCE(t.aum_12m, 0),
+       {", ".join(f"t.w_{name}" for name in FEATURES)},
+       t.l_tenure, t.l_depth, t.l_wallet, t.l_rfm, t.rating_avg, t.rating_count,
+       t.s_base, t.s_complaints, t.s_requests,
+       {int(months.published)}, {int(months.provisional)},
        t.next_products
   FROM (
-        SELECT t.*, {probability} AS probability, {contribution} AS contribution,
-               {positions}
+        SELECT t.*, {probability} AS probability, {contribution} AS contribution
           FROM {SCORE_TABLE} t
         {_sql(vendor, "fence")}
        ) t

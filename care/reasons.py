@@ -28,9 +28,8 @@ announcements through `vip.events`, a manager's own reminder):
 - customer_assigned / customer_shared: {"by": employee number of who did it} (by name)
 - transfer_decided: {"decision": "approved"|"rejected"}
 - own: {"text": the manager's note}
-- at_risk: {"probability": "0.4200", "value_at_risk": CNY, "contribution": CNY (12 months),
-  "reason": the top churn reason's code or null, "reason_figures": its figures} (the
-  customer analysis' save list, analysis.alerts; the 360 view words the reasons)
+- at_risk: {"probability": "0.4200", "value_at_risk": CNY, "contribution": CNY (12 months)}
+  (the customer analysis' save list, analysis.alerts; the 360 view words the reasons)
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ out for a caller who may not read it."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from analysis.reasons import reasons
@@ -20,7 +22,12 @@ pytestmark = pytest.mark.django_db
 DETAIL_BOUND = 15
 SECTION_QUERIES = 2
 
-CHURN = [["aum_change_3m", {"change": "-0.3500"}], ["dormant_days", {"days": 130}]]
+CHURN = {
+    "aum_change_3m": Decimal("-0.35"),
+    "push_aum_change_3m": 25,
+    "dormant_days": 130,
+    "push_dormant_days": 8,
+}
 
 
 @pytest.fixture
@@ -44,7 +51,7 @@ def _detail(client, customer):
 def test_the_summary_holds_the_analysis(api, demo_users, customer, wealth):
     row = analysed(
         customer,
-        reasons={"churn": CHURN},
+        **CHURN,
         next_products=[
             {"product": wealth.pk, "share": "0.3800", "held": "DEP_TIME", "band": 3, "customers": 120}
         ],

@@ -1,15 +1,16 @@
 """The reasons of a customer's scores as sentences with figures (analysis.reasons),
-from stored codes and figures and from a scored row."""
+ranked from the parts a row keeps, on rows built by hand and on a scored row."""
 
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 
 from analysis.choices import ChurnSource
 from analysis.models import ChurnModel, CustomerAnalysis
-from analysis.reasons import churn_reason, churn_source_note, reasons
+from analysis.reasons import churn_reason, churn_source_note, ranked, reasons, top_churn_reason
 from analysis.scoring import score_customers
 from customers.choices import InteractionKind
 from tests.analysis.score_helpers import at, monthly, txns
@@ -19,38 +20,70 @@ D = datetime.date
 AS_OF = D(2026, 11, 20)
 
 
-def analysis(**stored) -> CustomerAnalysis:
-    return CustomerAnalysis(as_of=AS_OF, reasons=stored)
+def analysis(**parts) -> CustomerAnalysis:
+    """A row as the nightly scoring leaves it: the parts the reasons are read from."""
+    return CustomerAnalysis(as_of=AS_OF, **parts)
 
 
 def test_churn_sentences_carry_their_figures():
     row = analysis(
-        churn=[
-            ["aum_change_3m", {"change": -0.352, "aum": 777600, "before": "1200000.00", "points": 25}],
-            ["dormant_days", {"days": 100, "points": 8}],
-            ["complaints", {"count": 1, "points": 10}],
-        ]
+        churn_source=ChurnSource.RULES,
+        aum=Decimal("777600"),
+        aum_3m=Decimal("1200000"),
+        aum_change_3m=Decimal("-0.352"),
+        push_aum_change_3m=25,
+        dormant_days=100,
+        push_dormant_days=8,
+        complaints=1,
+        push_complaints=10,
+        manager_changed=True,
+        push_manager_changed=5,  # the fourth: not shown
     )
     assert reasons(row)["churn"] == [
         "AUM down 35.2% in 3 months (1,200,000.00 → 777,600.00) (+25 points)",
-        "No transaction for 100 days (the last on 2026-08-12) (+8 points)",
         "1 complaint in 12 months (+10 points)",
+        "No transaction for 100 days (the last on 2026-08-12) (+8 points)",
     ]
+    assert top_churn_reason(row) == reasons(row)["churn"][0]
 
 
 def test_model_reasons_have_no_points_and_say_up_or_missing():
     row = analysis(
-        churn=[
-            ["aum_change_6m", {"change": 0.1234, "aum": 110000, "before": 97800, "weight": 0.4}],
-            ["txn_change", {"change": None, "weight": 0.3}],
-            ["maturity_runoff", {"amount": 81000, "aum_3m": 100000, "weight": 0.2}],
-        ]
+        churn_source=ChurnSource.MODEL,
+        aum=Decimal("110000"),
+        aum_6m=Decimal("97800"),
+        aum_change_6m=Decimal("0.1234"),
+        push_aum_change_6m=0.4,
+        txn_change=None,
+        push_txn_change=0.3,
+        maturity_runoff=Decimal("81000"),
+        push_maturity_runoff=0.2,
+        complaints=0,
+        push_complaints=-0.5,  # pulls the probability down: never a reason to leave
     )
     assert reasons(row)["churn"] == [
         "AUM up 12.3% in 6 months (97,800.00 → 110,000.00)",
         "No transactions in the 3 months before to compare with",
         "81,000.00 CNY matured in the last 90 days and was not renewed",
     ]
+    assert ranked(row)["churn"][0] == (
+        "aum_change_6m",
+        {
+            "change": Decimal("0.1234"),
+            "aum": Decimal("110000"),
+            "before": Decimal("97800"),
+            "weight": 0.4,
+        },
+    )
+
+
+def test_only_pushes_above_zero_count_and_ties_keep_the_feature_order():
+    row = analysis(
+        churn_source=ChurnSource.RULES, push_outflow=15, push_maturity_runoff=15, push_txn_change=0
+    )
+    assert [code for code, _f in ranked(row)["churn"]] == ["maturity_runoff", "outflow"]
+    assert reasons(analysis(churn_source=ChurnSource.RULES))["churn"] == []
+    assert top_churn_reason(analysis(churn_source=ChurnSource.RULES)) == ""
 
 
 def test_every_churn_code_has_a_sentence():
@@ -68,30 +101,34 @@ def test_every_churn_code_has_a_sentence():
 
 def test_loyalty_satisfaction_and_contribution_sentences():
     row = analysis(
-        loyalty=[
-            ["depth", {"kinds": 3, "points": 18}],
-            ["tenure", {"months": 23, "points": 5.75}],
-            ["wallet", {"change": -0.6, "aum": 40000, "aum_12m": 100000, "points": 0}],
-            ["rfm", {"score": 12, "points": 15}],
-        ],
-        satisfaction=[
-            ["rating", {"average": 4.5, "count": 2, "points": 90}],
-            ["complaints", {"count": 2, "points": -30}],
-            ["service_requests", {"count": 2, "free": 3, "points": 0}],
-        ],
-        contribution=[
-            ["liability", {"amount": 1234567.891}],
-            ["asset", {"amount": -20}],
-            ["intermediary", {"amount": 25}],
-            ["months", {"from": "2025-12", "to": "2026-11", "published": 10, "provisional": 1}],
-        ],
+        product_depth=3,
+        loyalty_depth=18,
+        tenure_months=23,
+        loyalty_tenure=Decimal("5.75"),
+        wallet_trend=Decimal("-0.6"),
+        aum=Decimal("40000"),
+        aum_12m=Decimal("100000"),
+        loyalty_wallet=0,  # gave nothing: not a reason
+        rfm_score=12,
+        loyalty_rfm=15,
+        rating_count=2,
+        rating_average=Decimal("4.5"),
+        satisfaction_base=90,
+        complaints=2,
+        satisfaction_complaints=-30,
+        service_requests=2,
+        satisfaction_requests=0,
+        contribution_liability=Decimal("1234567.89"),
+        contribution_asset=Decimal("-20"),
+        contribution_intermediary=Decimal("25"),
+        months_published=10,
+        months_provisional=1,
     )
     sentences = reasons(row)
     assert sentences["loyalty"] == [
         "3 kinds of product held: 18 of 30 points",
-        "With the bank for 23 months: 5.8 of 30 points",
-        "AUM down 60.0% on 12 months ago (100,000.00 → 40,000.00): 0 of 20 points",
         "RFM score 12 of 15: 15 of 20 points",
+        "With the bank for 23 months: 5.8 of 30 points",
     ]
     assert sentences["satisfaction"] == [
         "Average rating 4.5 of 5 from 2 rated contacts: 90 points",
@@ -106,9 +143,15 @@ def test_loyalty_satisfaction_and_contribution_sentences():
     ]
 
 
-def test_missing_or_damaged_reasons_give_no_sentences():
-    row = CustomerAnalysis(as_of=AS_OF, reasons={"churn": "oops", "loyalty": [["tenure"]]})
-    assert reasons(row) == {"churn": [], "loyalty": [], "satisfaction": [], "contribution": []}
+def test_the_share_of_wallet_reason_says_how_far_aum_moved():
+    row = analysis(
+        wallet_trend=Decimal("-0.3"), aum=Decimal("70000"), aum_12m=Decimal("100000"), loyalty_wallet=4
+    )
+    assert reasons(row)["loyalty"] == [
+        "AUM down 30.0% on 12 months ago (100,000.00 → 70,000.00): 4 of 20 points"
+    ]
+    unrated = reasons(analysis(satisfaction_base=80))["satisfaction"]
+    assert unrated == ["No rated contact in 12 months: 80 points to start from"]
 
 
 @pytest.mark.django_db
@@ -149,5 +192,5 @@ def test_a_scored_row_reads_as_sentences(org):
         "2025-12 to 2026-11: 0 months of published figures, 0 provisional, 12 without figures"
     )
     # codes and figures only: nothing of the person
-    assert "王小明" not in str(row.reasons) and c.customer_no not in str(row.reasons)
+    assert "王小明" not in str(ranked(row)) and c.customer_no not in str(ranked(row))
     assert churn_source_note(row).startswith("Scored by the rules")

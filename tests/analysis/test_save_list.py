@@ -37,8 +37,8 @@ def book(demo_users, new_customer):  # noqa: F811
         "cm3": new_customer(branch="12101", manager=cm3, name="陈远方"),
     }
     analysed(customers["big"], churn_probability="0.7000", contribution="100000",
-             reasons={"churn": [["aum_change_3m", {"change": "-0.4000", "aum": "60000", "before": "100000",
-                                                   "points": 25}], ["dormant_days", {"days": 95, "points": 8}]]})  # fmt: skip
+             aum_change_3m=Decimal("-0.4"), aum=Decimal("60000"), aum_3m=Decimal("100000"), push_aum_change_3m=25,
+             dormant_days=95, push_dormant_days=8)  # fmt: skip
     analysed(customers["mid"], churn_probability="0.3000", contribution="50000")
     analysed(customers["small"], churn_probability="0.1000", contribution="20000")
     analysed(customers["cm2"], churn_probability="0.5000", contribution="40000")

@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from analysis.choices import ChurnSource
 from analysis.models import ChurnModel, CustomerAnalysis
+from analysis.reasons import ranked
 from analysis.scoring import score_customers
 from care.models import JournalEntry
 from customers.choices import AccountCategory, AccountStatus, BatchStatus, InteractionKind
@@ -77,7 +78,7 @@ def test_rules_add_the_points_of_each_feature(branch):
     assert r.complaints == 1
     # 58 points: 0.02 + 0.9 × 0.58
     assert r.churn_probability == Decimal("0.5420")
-    churn = r.reasons["churn"]
+    churn = ranked(r)["churn"]
     # the strongest three; equal points in the order of the features
     assert codes(churn) == ["aum_change_3m", "txn_change", "complaints"]
     assert churn[0][1]["points"] == 25
@@ -112,7 +113,7 @@ def test_rules_probability_is_capped(branch, make_user):
     assert r.maturity_runoff == Decimal("60000.00")
     assert r.manager_changed is True
     assert r.churn_probability == Decimal("0.9500")  # 0.02 + 0.9 × 1.15 capped
-    assert codes(r.reasons["churn"]) == ["aum_change_3m", "aum_change_6m", "maturity_runoff"]
+    assert codes(ranked(r)["churn"]) == ["aum_change_3m", "aum_change_6m", "maturity_runoff"]
 
 
 def test_a_quiet_customer_has_the_base_probability_and_no_churn_reasons(branch):
@@ -123,7 +124,7 @@ def test_a_quiet_customer_has_the_base_probability_and_no_churn_reasons(branch):
     score_customers(AS_OF)
     r = row(c)
     assert r.churn_probability == Decimal("0.0200")
-    assert r.reasons["churn"] == []
+    assert ranked(r)["churn"] == []
 
 
 # --------------------------------------------------------------------------- model
@@ -184,7 +185,7 @@ def test_the_newest_model_in_use_scores_as_its_coefficients_say(branch):
         },
     )
     assert r.churn_probability == Decimal(str(round(expected, 4)))
-    churn = r.reasons["churn"]
+    churn = ranked(r)["churn"]
     strongest = sorted((p for p in pushes.items() if p[1] > 0), key=lambda p: -p[1])[:3]
     assert codes(churn) == [name for name, _push in strongest]
     for (_code, figures), (_name, push) in zip(churn, strongest, strict=True):
@@ -194,7 +195,7 @@ def test_the_newest_model_in_use_scores_as_its_coefficients_say(branch):
         model, {"aum_change_3m": 0, "dormant_days": 0, "complaints": 0, "outflow": 0, "manager_changed": 0}
     )
     assert row(quiet).churn_probability == Decimal(str(round(imputed, 4)))
-    assert row(quiet).reasons["churn"] == []  # nothing pushed it up
+    assert ranked(row(quiet))["churn"] == []  # nothing pushed it up
 
 
 def test_a_model_that_cannot_be_applied_leaves_the_rules_to_score(branch):
@@ -225,7 +226,7 @@ def test_loyalty_adds_tenure_depth_wallet_trend_and_rfm(branch):
     r = row(c)
     assert (r.tenure_months, r.product_depth, r.wallet_trend, r.rfm_score) == (60, 3, Decimal("0.2000"), 12)
     assert r.loyalty == 62
-    loyalty = r.reasons["loyalty"]
+    loyalty = ranked(r)["loyalty"]
     assert codes(loyalty) == ["depth", "tenure", "rfm"]  # wallet's 14 is the fourth
     assert loyalty[0][1] == {"kinds": 3, "points": 18}
 
@@ -240,11 +241,11 @@ def test_loyalty_without_accounts_counts_from_the_record_and_clamps_the_trend(br
     r = row(c)
     assert (r.tenure_months, r.product_depth, r.wallet_trend) == (23, 0, Decimal("-0.6000"))
     assert r.loyalty == 6
-    assert codes(r.reasons["loyalty"]) == ["tenure"]
+    assert codes(ranked(r)["loyalty"]) == ["tenure"]
     f = row(fresh)
     assert f.wallet_trend is None
     assert f.loyalty == 10
-    assert codes(f.reasons["loyalty"]) == ["wallet"]
+    assert codes(ranked(f)["loyalty"]) == ["wallet"]
 
 
 # --------------------------------------------------------------------------- satisfaction
@@ -273,12 +274,12 @@ def test_satisfaction_from_ratings_complaints_and_service_requests(branch, make_
     score_customers(AS_OF)
     r = row(c)
     assert r.satisfaction == 50
-    reasons = r.reasons["satisfaction"]
+    reasons = ranked(r)["satisfaction"]
     assert codes(reasons) == ["rating", "complaints", "service_requests"]
     assert reasons[0][1]["count"] == 2 and Decimal(str(reasons[0][1]["average"])) == Decimal("4.5")
     assert reasons[1][1]["points"] == -30 and reasons[2][1]["points"] == -10
     assert row(unrated).satisfaction == 80
-    assert codes(row(unrated).reasons["satisfaction"]) == ["unrated"]
+    assert codes(ranked(row(unrated))["satisfaction"]) == ["unrated"]
 
 
 def test_satisfaction_stays_within_zero_and_a_hundred(branch, make_user):
@@ -291,7 +292,7 @@ def test_satisfaction_stays_within_zero_and_a_hundred(branch, make_user):
     _rated(top, manager, D(2026, 10, 1), 5)
     score_customers(AS_OF)
     assert row(c).satisfaction == 0
-    assert row(c).reasons["satisfaction"][1][1]["points"] == -45
+    assert ranked(row(c))["satisfaction"][1][1]["points"] == -45
     assert row(top).satisfaction == 100
 
 
@@ -343,7 +344,7 @@ def test_contribution_sums_the_months_in_force_by_business_line(branch, make_use
     assert r.contribution == Decimal("355.00")
     assert r.churn_probability == Decimal("0.0200")
     assert r.value_at_risk == Decimal("7.10")  # 0.02 × 355
-    months = dict(r.reasons["contribution"])["months"]
+    months = dict(ranked(r)["contribution"])["months"]
     assert months == {"from": "2025-12", "to": "2026-11", "published": 1, "provisional": 2}
     assert row(loss).contribution == Decimal("-500.00")
     assert row(loss).value_at_risk == 0  # a loss puts nothing at risk
