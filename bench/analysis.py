@@ -13,10 +13,11 @@ loaded batches, computes the marketing profile, writes the demo's product catalo
 (the contribution the analysis reads), and, since the seeded history has no customer
 who leaves, writes some into it so that a model has something to learn: one customer in
 forty leaves in one of the nine months before the last three, another one in forty
-in one of the last three months (their month-average AUM falls by 15%, 30% and 45%
-over the three months before, then to 3%), three in ten of them complained the
-month before; one in twenty others falls the same way and recovers (the model must
-not take every fall for a departure).
+in one of the last three months (their month-average AUM falls over the three months
+before, then to 3%; four in ten of them complained the month before the fall); one
+in twenty others falls less and recovers, one in ten of them having complained
+(`write_leavers`: at the month end scored three months before a departure, leavers
+and the others overlap, so the back-test has something to tell).
 
 1. the nightly run (`analysis.services.analyse_customers` as of the business date):
    every customer scored (`analysis.scoring.score_customers`), the next best
@@ -125,31 +126,41 @@ LEAVERS = ((0, 7, 4, 9), (20, 27, 1, 3))
 
 def write_leavers(cursor, month, leave: int, recover: int, first: int, spread: int) -> tuple[int, int]:
     """One set of customers who leave (customer id = `leave` modulo 40) and who fall
-    and recover (`recover`), in the monthly AUM history before `month`."""
+    and recover (`recover`), in the monthly AUM history before `month`.
+
+    A leaver leaving in month k (months back) has month-average AUM at 55-95% of
+    before in month k+3, 50% in k+2, 30% in k+1, then 3%; a recovering customer
+    75-95% in k+3, 85% in k+2, 90% in k+1, then as before. Four leavers in ten and
+    one recovering customer in ten complained in month k+4. So at k+3, the month
+    end the model scores three months before the departure, the two overlap: a
+    leaver falls further and complains more often, not always."""
     is_leaver, is_recovering = f"c.customer_id %% 40 = {leave}", f"c.customer_id %% 40 = {recover}"
-    # b: months back from the business date's month; k: the month a leaver leaves
+    # b: months back from the business date's month; k: the month a leaver leaves;
+    # v: 0-4, how far the first month falls (independent of k)
     back = (
         "((EXTRACT(YEAR FROM %s::date) - EXTRACT(YEAR FROM c.month)) * 12"
         " + EXTRACT(MONTH FROM %s::date) - EXTRACT(MONTH FROM c.month))"
     )
     k = f"((c.customer_id / 40) %% {spread} + {first})"
+    v = "((c.customer_id / 400) %% 5)"
     factor = (
-        f"CASE WHEN {back} <= {k} AND {is_leaver} THEN 0.03 "
-        f"WHEN {back} BETWEEN {k} + 1 AND {k} + 3 AND ({is_leaver} OR {is_recovering}) "
-        f"THEN 1 - 0.15 * ({k} + 4 - {back}) ELSE 1 END"
+        f"CASE WHEN {is_leaver} THEN (CASE WHEN {back} <= {k} THEN 0.03 WHEN {back} = {k} + 1 THEN 0.30 "
+        f"WHEN {back} = {k} + 2 THEN 0.50 WHEN {back} = {k} + 3 THEN 0.55 + 0.10 * {v} ELSE 1 END) "
+        f"ELSE (CASE WHEN {back} = {k} + 1 THEN 0.90 WHEN {back} = {k} + 2 THEN 0.85 "
+        f"WHEN {back} = {k} + 3 THEN 0.75 + 0.05 * {v} ELSE 1 END) END"
     )
-    cursor.execute(
+    update = (
         f"UPDATE customers_customermonthlyaum c SET avg_aum = ROUND(avg_aum * {factor}, 2), "
-        f"end_aum = ROUND(end_aum * {factor}, 2) WHERE {is_leaver} OR {is_recovering}",
-        [month, month] * 6,
+        f"end_aum = ROUND(end_aum * {factor}, 2) WHERE {is_leaver} OR {is_recovering}"
     )
+    cursor.execute(update, [month] * update.count("%s"))
     changed = cursor.rowcount
-    # three leavers in ten complained the month before they left
     cursor.execute(
         "INSERT INTO customers_interaction (customer_id, kind, occurred_at, subject, notes, created_at) "
         "SELECT c.id, 'complaint', (date_trunc('month', %s::date) - make_interval(months => "
-        f"((c.id / 40) %% {spread} + {first} + 1)::int) + interval '10 days'), 'bench complaint', '', now() "
-        f"FROM customers_customer c WHERE c.id %% 40 = {leave} AND (c.id / 40) %% 10 < 3",
+        f"((c.id / 40) %% {spread} + {first} + 4)::int) + interval '10 days'), 'bench complaint', '', now() "
+        f"FROM customers_customer c WHERE (c.id %% 40 = {leave} AND (c.id / 40) %% 10 < 4) "
+        f"OR (c.id %% 40 = {recover} AND (c.id / 40) %% 10 = 0)",
         [month],
     )
     return changed, cursor.rowcount
