@@ -8,8 +8,10 @@
 2. The training set: every month `m` whose outcome 3 months later is known (the
    history has month `m + 3`), the features as of `m`'s last day
    (`analysis.features.write_features`, imputed as `MODEL_INPUTS` says) of the
-   customers with a month-average AUM of at least `MIN_AUM` in `m`, labelled
-   "left" when their month-average AUM of `m + 3` is below `LEFT_BELOW` of `m`'s.
+   customers with a month-average AUM of at least `MIN_AUM` in `m` who had not
+   left already (their AUM of `m` not below `LEFT_BELOW` of that 3 months before),
+   labelled "left" when their month-average AUM of `m + 3` is below `LEFT_BELOW`
+   of `m`'s.
    Built set-based, one month-end at a time, and read straight into numpy arrays
    (binary COPY on PostgreSQL, chunks elsewhere): a million customers over a year
    is about nine million rows, never Python objects.
@@ -131,16 +133,21 @@ def outcome_months(months: Sequence[datetime.date]) -> list[datetime.date]:
 
 
 # The customers of the training population of month %(month)s who left by
-# %(later)s: month-average AUM of at least MIN_AUM in the month, below LEFT_BELOW
-# of it (or none at all) 3 months later. Only the monthly AUM is read: the refusal
-# for too few leavers costs a scan, not the features.
+# %(later)s: month-average AUM of at least MIN_AUM in the month and not below
+# LEFT_BELOW of that 3 months before (%(before)s: a customer who has left already
+# cannot leave again, and would teach the model that the deepest falls stay),
+# below LEFT_BELOW of it (or none at all) 3 months later. Only the monthly AUM is
+# read: the refusal for too few leavers costs a scan, not the features.
 LEAVERS_SQL = """
 SELECT now.customer_id
   FROM customers_customermonthlyaum now
   LEFT JOIN customers_customermonthlyaum later
          ON later.customer_id = now.customer_id AND later.month = %(later)s
+  LEFT JOIN customers_customermonthlyaum before
+         ON before.customer_id = now.customer_id AND before.month = %(before)s
  WHERE now.month = %(month)s
    AND now.avg_aum >= %(min_aum)s
+   AND now.avg_aum >= %(left_below)s * COALESCE(before.avg_aum, 0)
    AND COALESCE(later.avg_aum, 0) < %(left_below)s * now.avg_aum
 """
 
@@ -160,6 +167,7 @@ def _label_params(month: datetime.date) -> dict[str, Any]:
     return {
         "month": month,
         "later": month_back(month, -HORIZON),
+        "before": month_back(month, HORIZON),
         "min_aum": MIN_AUM,
         "left_below": LEFT_BELOW,
     }
@@ -169,18 +177,19 @@ def _label_params(month: datetime.date) -> dict[str, Any]:
 
 # One month-end's rows: the model's inputs (features.MODEL_INPUTS, as doubles so
 # that they reach numpy as floats, never Decimals), then the label. The population
-# is read from the features' own `aum` (the month-average AUM of the month); the
-# outcome from the monthly AUM 3 months later.
+# is read from the features' own `aum` and `aum_3m` (the month-average AUM of the
+# month and of 3 months before, as LEAVERS_SQL); the outcome from the monthly AUM
+# 3 months later.
 TRAINING_ROWS_SQL = """
 SELECT {inputs},
        CAST(CASE WHEN COALESCE(later.avg_aum, 0) < %(left_below)s * f.aum THEN 1 ELSE 0 END
             AS DOUBLE PRECISION)
        {duration}
-  FROM (SELECT customer_id, aum, {columns} FROM {table}) f
+  FROM (SELECT customer_id, aum, aum_3m, {columns} FROM {table}) f
   LEFT JOIN customers_customermonthlyaum later
          ON later.customer_id = f.customer_id AND later.month = %(later)s
   {duration_joins}
- WHERE f.aum >= %(min_aum)s
+ WHERE f.aum >= %(min_aum)s AND f.aum >= %(left_below)s * COALESCE(f.aum_3m, 0)
 """
 
 # For a survival model (the comparison in bench/analysis_models.py): the months

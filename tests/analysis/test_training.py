@@ -195,6 +195,32 @@ def test_the_stored_coefficients_reproduce_predict_proba(org):
     assert features["complaints"] == {"coef": 0.0, "mean": 0.0, "scale": 1.0}
 
 
+def test_a_customer_who_left_already_is_not_in_the_population(org):
+    # a stable customer, and one whose AUM fell to 3,000 in month 5 (still above the
+    # population's 1,000): they left by month 6 as of month 3, and cannot leave again
+    stable, gone = _customers(org["11101"], 2)
+    CustomerMonthlyAum.objects.bulk_create(
+        CustomerMonthlyAum(
+            customer_id=customer,
+            month=month(k),
+            avg_aum=Decimal(3_000 if customer == gone and k >= 5 else LEVEL),
+            end_aum=Decimal(LEVEL),
+            avg_liabilities=Decimal(0),
+            days=28,
+        )
+        for customer in (stable, gone)
+        for k in range(1, 10)
+    )
+
+    assert training.leavers([month(3)]) == 1
+    as_of_month_3 = training.training_set([month(3)])
+    assert len(as_of_month_3) == 2 and int(as_of_month_3.left.sum()) == 1
+    # as of month 6 (3,000 against 100,000 three months before) they had gone already
+    assert training.leavers([month(6)]) == 0
+    as_of_month_6 = training.training_set([month(6)])
+    assert len(as_of_month_6) == 1 and int(as_of_month_6.left.sum()) == 0
+
+
 def test_too_short_a_history_trains_nothing(org):
     build_bank(org, months=8)
 
