@@ -44,9 +44,10 @@ def churn_model_by_number(number: int) -> ChurnModel:
 def feature_label(name: str) -> str:
     """A feature's label: the one its column has on the customer's analysis."""
     try:
-        return str(CustomerAnalysis._meta.get_field(name).verbose_name)
+        field = CustomerAnalysis._meta.get_field(name)
     except FieldDoesNotExist:
         return _("A feature no longer computed")
+    return str(getattr(field, "verbose_name", name))
 
 
 @dataclass(frozen=True)

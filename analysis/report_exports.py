@@ -21,8 +21,9 @@ MONEY_FORMAT = "#,##0.00"
 ONE_PLACE = "0.0"
 
 
-def _cells(sheet, values: list[Any], formats: dict[int, str] | None = None) -> list[Any]:
-    """A row of cells: text neutralised, numbers as numbers with their column's format."""
+def row_cells(sheet, values: list[Any], formats: dict[int, str] | None = None) -> list[Any]:
+    """A row of cells: text neutralised, numbers as numbers with their column's format
+    (the credit-risk reports' workbook writes its rows with it too)."""
     cells = []
     for column, value in enumerate(values):
         cell = WriteOnlyCell(sheet, value=neutralise(value))
@@ -104,26 +105,27 @@ def analysis_report_workbook(report: AnalysisReport) -> tuple[bytes, int]:
     ):
         sheet = book.create_sheet(title[:31])
         for line in heading:
-            sheet.append(_cells(sheet, line))
-        sheet.append(_cells(sheet, _figures_header(first)))
+            sheet.append(row_cells(sheet, line))
+        sheet.append(row_cells(sheet, _figures_header(first)))
         for row in [*lines, report.totals]:
-            sheet.append(_cells(sheet, _figures_values(row), _FIGURE_FORMATS))
+            sheet.append(row_cells(sheet, _figures_values(row), _FIGURE_FORMATS))
             rows += 1
 
     sheet = book.create_sheet(_("Retention of VIPs")[:31])
     for line in heading:
-        sheet.append(_cells(sheet, line))
+        sheet.append(row_cells(sheet, line))
     since = report.year_before.isoformat() if report.year_before else ""
-    sheet.append(_cells(sheet, [_("Held a tier on"), since]))
+    sheet.append(row_cells(sheet, [_("Held a tier on"), since]))
     header = [_("VIPs a year before"), _("Still VIPs"), _("Retention rate (%)")]
-    for first, lines in (
+    retention: tuple[tuple[str, list[RetentionRow]], ...] = (
         (_("Branch"), report.retention_by_branch),
         (_("Tier a year before"), report.retention_by_tier),
-    ):
-        sheet.append(_cells(sheet, []))
-        sheet.append(_cells(sheet, [first, *header]))
-        for row in [*lines, report.retention_totals]:
-            sheet.append(_cells(sheet, _retention_values(row), {3: ONE_PLACE}))
+    )
+    for heading_cell, kept_rows in retention:
+        sheet.append(row_cells(sheet, []))
+        sheet.append(row_cells(sheet, [heading_cell, *header]))
+        for kept in [*kept_rows, report.retention_totals]:
+            sheet.append(row_cells(sheet, _retention_values(kept), {3: ONE_PLACE}))
             rows += 1
     out = io.BytesIO()
     book.save(out)

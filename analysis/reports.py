@@ -316,7 +316,7 @@ def _retention_groups(user: User, subtree: list[int] | None, on: datetime.date) 
     )
 
 
-class _Rows:
+class BranchRows:
     """The rows of the level below the broken-down branch, and which row a
     customer's home branch (by its path) falls in."""
 
@@ -366,7 +366,7 @@ def analysis_report(*, user: User, branch: Branch | None = None) -> AnalysisRepo
     dates = [g["as_of"] for g in groups if g["as_of"] is not None]
     as_of = max(dates) if dates else None
 
-    by_branch = _Rows(root, branches, Figures)
+    by_branch = BranchRows(root, branches, Figures)
     segments: dict[str, Figures] = {}
     totals = Figures(label=_("Total"))
     for group in groups:
@@ -383,24 +383,25 @@ def analysis_report(*, user: User, branch: Branch | None = None) -> AnalysisRepo
     not_vip.label = _("Not a VIP")
     by_segment.append(not_vip)
 
-    retention = _Rows(root, branches, RetentionRow)
+    retention = BranchRows(root, branches, RetentionRow)
     by_tier: dict[str, RetentionRow] = {}
     retention_totals = RetentionRow(label=_("Total"))
     last_year = year_before(as_of) if as_of is not None else None
     if last_year is not None:
         for group in _retention_groups(user, subtree, last_year):
-            for row in (
+            kept: RetentionRow
+            for kept in (
                 retention.owner(group["path"]),
                 by_tier.setdefault(group["held_then"], RetentionRow(label="")),
                 retention_totals,
             ):
-                row.held += group["held"]
-                row.kept += group["kept"]
+                kept.held += group["held"]
+                kept.kept += group["kept"]
     retention_by_tier = []
     for code in _segment_order(levels, set(by_tier)):
-        row = by_tier.get(code) or RetentionRow(label="")
-        row.label = tier_label(code, levels.names)
-        retention_by_tier.append(row)
+        held = by_tier.get(code) or RetentionRow(label="")
+        held.label = tier_label(code, levels.names)
+        retention_by_tier.append(held)
 
     return AnalysisReport(
         as_of=as_of,

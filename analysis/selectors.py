@@ -198,7 +198,7 @@ def save_list_rows(
     for row in rows:
         customer = row.customer
         first = row.next_products[0] if row.next_products else None
-        product = products.get(first.get("product")) if isinstance(first, dict) else None
+        product = products.get(int(first.get("product") or 0)) if isinstance(first, dict) else None
         manager = customer.primary_manager
         shown.append(
             SaveListRow(
