@@ -6,8 +6,9 @@
 DATABASE_URL names the server (its database is not touched). The script
 
 1. generates a batch of `--customers` customers with `make_extract` (contacts, about
-   2.5 accounts each, a day of balances and transaction summaries) under `--dir`,
-   kept and reused by later runs with the same size and seed;
+   2.5 accounts each, a day of balances, transaction summaries, income and the loan
+   statuses of about 0.4 loan and card accounts each) under `--dir`, kept and reused
+   by later runs with the same size and seed;
 2. side by side on the same `--sample` CUSTOMER rows (the first rows of that batch),
    each into an empty customer table of a fresh database: a plain
    django-import-export `ModelResource` import (the baseline a Django team would
@@ -17,7 +18,12 @@ DATABASE_URL names the server (its database is not touched). The script
 3. loads the whole batch into `--db` (fresh: migrated, demo organisation) and
    prints rows/s per file, the wall time of the whole batch (control check and
    digest, the load, the commit) and the loader's peak memory; leaves `--db` in
-   place.
+   place;
+4. (unless `--skip-loan-status`) what LOAN_STATUS.dat adds: the same batch without
+   it loaded into a fresh `--db`_v1 (dropped afterwards), its wall time beside the
+   whole batch's; then, into `--db`, the next business date's batch holding only
+   LOAN_STATUS.dat -- the nightly case: every account again, the few past due a day
+   further behind -- where the change log stores only the changes.
 
 Every phase runs in its own process (`--phase`), DJANGO_SETTINGS_MODULE
 crm_portal.settings.local, DATABASE_URL pointing at the phase's database.
@@ -38,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 RESULT = "BENCH-RESULT "
 DAY = "20260302"
+LOAN = "LOAN_STATUS.dat"
 
 
 def with_database(url: str, name: str) -> str:
@@ -180,6 +187,32 @@ def phase_baseline(path: str, rows: int) -> dict:
     }
 
 
+def phase_next_day_statuses(path: str, target: str) -> dict:
+    """The next business date's batch holding only LOAN_STATUS.dat: the rows of the
+    batch at `path`, the accounts past due a day further behind (their class as the
+    generator grades it), the others unchanged."""
+    _setup()
+    import datetime
+
+    from customers.ingest.spec import LOAN_STATUS
+    from demo.extract import BatchFolder, risk_class_of
+
+    day = datetime.datetime.strptime(DAY, "%Y%m%d").date() + datetime.timedelta(days=1)
+    folder = BatchFolder(Path(target), day)
+    changed = 0
+    with (Path(path) / LOAN_STATUS.name).open(encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            account_no, days, amount, risk_class = line.rstrip("\n").split("|")
+            if days != "0":
+                days = str(int(days) + 1)
+                risk_class = str(max(int(risk_class), risk_class_of(int(days)).value))
+                changed += 1
+            folder.write(LOAN_STATUS.name, [account_no, days, amount, risk_class])
+    rows = folder.finish()
+    return {"path": str(folder.path), "rows": rows[LOAN_STATUS.name], "changed": changed}
+
+
 def phase_load(path: str) -> dict:
     """This loader on the batch at `path`, as `manage.py import_extract` runs it."""
     _setup()
@@ -214,7 +247,14 @@ def phase_load(path: str) -> dict:
         ],
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "max_rss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "stored_statuses": _stored_statuses(load.business_date),
     }
+
+
+def _stored_statuses(day) -> int:
+    from customers.models import LoanStatus
+
+    return LoanStatus.objects.filter(business_date=day).count()
 
 
 # --- the driver -------------------------------------------------------------------------
@@ -233,6 +273,24 @@ def customers_only_batch(source: Path, target: Path, rows: int) -> Path:
     (batch / "BATCH.ctl").write_text(
         f"FILE|ROWS|BYTES|MD5|ENCODING\nCUSTOMER.dat|{rows}|{len(data)}|{md5}|UTF-8\n"
     )
+    (batch / "BATCH.ok").write_bytes(b"")
+    return batch
+
+
+def without_file(source: Path, target: Path, name: str) -> Path:
+    """The batch at `source` without the data file `name` (as core banking writing
+    against v1 sends it): the other files hard-linked, the control file without its
+    line."""
+    batch = target / source.name
+    if batch.exists():
+        for old in batch.iterdir():
+            old.unlink()
+    batch.mkdir(parents=True, exist_ok=True)
+    for data in source.iterdir():
+        if data.name.endswith(".dat") and data.name != name:
+            (batch / data.name).hardlink_to(data)
+    control = (source / "BATCH.ctl").read_text(encoding="utf-8").split("\n")
+    (batch / "BATCH.ctl").write_text("\n".join(line for line in control if not line.startswith(name + "|")))
     (batch / "BATCH.ok").write_bytes(b"")
     return batch
 
@@ -263,6 +321,30 @@ def report_load(title: str, result: dict) -> None:
     )
 
 
+def report_loan_status(full: dict, without: dict, nightly: dict, next_day: dict) -> None:
+    """What LOAN_STATUS.dat adds to the load: its own time in the load (staging,
+    checks, merge), the whole batch's wall time beside the same batch's without it
+    (two loads: their difference carries the machine's run-to-run noise, seconds on
+    a shared machine), and the next night's file, where only the changes are stored."""
+    file = next(f for f in full["files"] if f["name"] == LOAN)
+    added = full["wall"] - without["wall"]
+    print(f"\n== What {LOAN} adds ({file['rows']:,} rows; a first load: every status stored)")
+    print(
+        f"its own time in the load: {file['seconds']:.1f} s of {full['loader']:.1f} s "
+        f"({file['seconds'] / full['loader']:.1%}), {file['loaded'] / max(file['seconds'], 1e-9):,.0f} rows/s"
+    )
+    print(
+        f"whole batch {full['wall']:.1f} s wall, the same batch without {LOAN} {without['wall']:.1f} s "
+        f"(difference {added:+.1f} s)"
+    )
+    again = next(f for f in next_day["files"] if f["name"] == LOAN)
+    print(
+        f"the next night, {LOAN} alone: {again['rows']:,} rows, {nightly['changed']:,} of them changed; "
+        f"{again['seconds']:.1f} s in the load ({again['loaded'] / max(again['seconds'], 1e-9):,.0f} rows/s), "
+        f"{next_day['wall']:.1f} s wall; {next_day['stored_statuses']:,} rows stored for the day"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -278,11 +360,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20260301)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--skip-loan-status", action="store_true")
     parser.add_argument(
-        "--phase", choices=["generate", "prepare", "baseline", "load"], help=argparse.SUPPRESS
+        "--phase",
+        choices=["generate", "prepare", "baseline", "load", "next_day_statuses"],
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--target", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase:
@@ -291,6 +377,7 @@ def main() -> None:
             "prepare": phase_prepare,
             "baseline": lambda: phase_baseline(args.path, args.rows),
             "load": lambda: phase_load(args.path),
+            "next_day_statuses": lambda: phase_next_day_statuses(args.path, args.target),
         }[args.phase]()
         print(RESULT + json.dumps(result), flush=True)
         return
@@ -299,7 +386,7 @@ def main() -> None:
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("DATABASE_URL must name a PostgreSQL server (postgres://user@host:port/anydb)")
     db = plain(args.db)
-    template, scratch = f"{db}_template", f"{db}_sample"
+    template, scratch, v1 = f"{db}_template", f"{db}_sample", f"{db}_v1"
     started = time.perf_counter()
 
     directory = Path(args.dir) / f"{args.customers}-{args.seed}"
@@ -335,6 +422,18 @@ def main() -> None:
         print(f"== The whole batch of {args.customers:,} customers into {db} (fresh)")
         fresh(url, template, db)
         full = run_phase(url, db, "--phase", "load", "--path", str(batch))
+    loan_status = not args.skip_full and not args.skip_loan_status
+    if loan_status:
+        print(f"== The same batch without LOAN_STATUS.dat into {v1} (fresh)")
+        fresh(url, template, v1)
+        without = run_phase(
+            url, v1, "--phase", "load", "--path", str(without_file(batch, directory / "v1", LOAN))
+        )
+        admin(url, f"DROP DATABASE IF EXISTS {v1} WITH (FORCE)")
+        print(f"== The next business date's LOAN_STATUS.dat alone into {db}")
+        nightly = run_phase(url, None, "--phase", "next_day_statuses", "--path", str(batch),
+                            "--target", str(directory / "next"))  # fmt: skip
+        next_day = run_phase(url, db, "--phase", "load", "--path", nightly["path"])
     admin(url, f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
 
     if not args.skip_baseline:
@@ -351,6 +450,8 @@ def main() -> None:
         print(f"ratio: {ours_rate / base_rate:,.0f}x (goal: 50x)")
     if not args.skip_full:
         report_load(f"{args.customers:,} customers, one batch, one transaction ({db})", full)
+    if loan_status:
+        report_loan_status(full, without, nightly, next_day)
     print(f"\nwhole benchmark: {(time.perf_counter() - started) / 60:.1f} min; {db} is left in place.")
 
 

@@ -218,3 +218,26 @@ class IncomeType(models.TextChoices):
     SETTLEMENT_FEE = "SETTLEMENT_FEE", _("Settlement fees")
     CUSTODY_FEE = "CUSTODY_FEE", _("Custody fees")
     OTHER = "OTHER", _("Other intermediary income")
+
+
+class RiskClass(models.IntegerChoices):
+    """The five-category loan classification (五级分类) of LOAN_STATUS.dat (extract v1.1);
+    3 to 5 are non-performing."""
+
+    NORMAL = 1, pgettext_lazy("loan classification", "Normal")
+    SPECIAL_MENTION = 2, pgettext_lazy("loan classification", "Special mention")
+    SUBSTANDARD = 3, pgettext_lazy("loan classification", "Substandard")
+    DOUBTFUL = 4, pgettext_lazy("loan classification", "Doubtful")
+    LOSS = 5, pgettext_lazy("loan classification", "Loss")
+
+
+# Loans and cards: the accounts LOAN_STATUS.dat reports on.
+CREDIT_CATEGORIES = frozenset(
+    {
+        AccountCategory.LOAN_MORTGAGE,
+        AccountCategory.LOAN_CONSUMER,
+        AccountCategory.LOAN_BUSINESS,
+        AccountCategory.CREDIT_CARD,
+    }
+)
+NON_PERFORMING_FROM = RiskClass.SUBSTANDARD

@@ -45,6 +45,7 @@ from .choices import (
     QualityIssueKind,
     QualityIssueStatus,
     RelationType,
+    RiskClass,
     RiskLevel,
 )
 from .crypto import cipher
@@ -385,6 +386,32 @@ class AccountBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.business_date}"
+
+
+class LoanStatus(models.Model):
+    """A loan or credit-card account's repayment status from a business date on (a row
+    of LOAN_STATUS.dat, extract v1.1), kept only when it changes: the status on a date
+    is the account's latest row on or before it, so an account with no row in a
+    batch keeps its status. A re-load of a date replaces that date's rows."""
+
+    pk = models.CompositePrimaryKey("account_id", "business_date")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    business_date = models.DateField(_("from"))
+    overdue_days = models.PositiveIntegerField(_("days past due"), default=0)
+    overdue_amount = models.DecimalField(_("amount past due (CNY)"), default=0, **MONEY)
+    risk_class = models.PositiveSmallIntegerField(
+        _("classification"), choices=RiskClass.choices, default=RiskClass.NORMAL
+    )
+
+    objects = HeldThroughAccount.as_manager()
+
+    class Meta:
+        verbose_name = _("loan status")
+        verbose_name_plural = _("loan statuses")
+        indexes = [models.Index(fields=["business_date"], name="loan_status_date")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.business_date} {self.overdue_days} {self.risk_class}"
 
 
 class CustomerDailyAum(models.Model):

@@ -13,6 +13,12 @@ What the day's batch holds, a day's changes as core banking reports them:
 - TXN_SUMMARY.dat: the day's transactions of the active customers.
 - INCOME.dat: the intermediary income booked that day, for a few active customers in
   a hundred, on the accounts they held the day before (or tied to no account).
+- LOAN_STATUS.dat: the status of every loan and card account: most are current and
+  normal; a few are past due, their days growing by one a calendar day, so that the
+  business date is the day they cross 1, 30 and 60 days past due (the one 60 days
+  behind is special mention), and the day one 91 days behind moves from special
+  mention to substandard; one current account is on the watch list (special
+  mention). (`demo_loan_statuses` gives them for any day.)
 - ACCOUNT.dat: the accounts opened that day. The sale demo_cm1 won on the business
   date in the running campaign gets its account (core banking confirms the sale); a
   target of a running campaign with an open opportunity buys its product (a sale the
@@ -38,6 +44,7 @@ from __future__ import annotations
 import datetime
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -47,14 +54,21 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Branch, BranchLevel
-from customers.choices import AccountCategory, AccountStatus, ContactType, CustomerStatus, IdType
-from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, TXN_SUMMARY
+from customers.choices import (
+    CREDIT_CATEGORIES,
+    AccountCategory,
+    AccountStatus,
+    ContactType,
+    CustomerStatus,
+    IdType,
+)
+from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, LOAN_STATUS, TXN_SUMMARY
 from customers.models import Account, ContactPoint, Customer
 from customers.numbers import PREFIX
 from marketing.choices import OPEN_STAGES, CampaignStatus, SaleSource
 from marketing.models import Opportunity, Product, Sale
 
-from .extract import INCOME_SHARE, BatchFolder, income_rows
+from .extract import INCOME_SHARE, BatchFolder, income_rows, loan_status_row
 from .identities import account_scramble, luhn
 from .reference import (
     ACCOUNT_PREFIX,
@@ -77,6 +91,13 @@ UNKNOWN_BRANCH = "13101"
 _OPENING_PREFIX: dict[str, str] = {category: prefix[:3] + "9" for category, prefix in ACCOUNT_PREFIX.items()}
 _OPENING_PREFIX[AccountCategory.DEP_CUR] = "6219"
 _CONTACT_ORDER = {kind: n for n, kind in enumerate(ContactType.values)}
+# The demo's loans and cards behind on the business date: (days past due that day,
+# on the watch list). A day earlier each is a day less behind (current at 0).
+PAST_DUE_STORIES = ((1, False), (12, False), (30, False), (60, False), (91, False), (0, True))
+# What an instalment is, of the amount owed: a loan's monthly instalment, a card's
+# minimum repayment; at least 100 CNY.
+_INSTALMENT_SHARE = {AccountCategory.CREDIT_CARD: Decimal("0.10")}
+_LOAN_INSTALMENT_SHARE = Decimal("0.01")
 
 
 def demo_batch_dir() -> Path:
@@ -361,8 +382,38 @@ def write_business_day(
             )
 
     _write_income(folder, business_date, seed)
+    for row in demo_loan_statuses(business_date, business_date=business_date, seed=seed):
+        folder.write(LOAN_STATUS.name, row)
     result.rows = folder.finish()
     return result
+
+
+def demo_loan_statuses(
+    day: datetime.date, *, business_date: datetime.date, seed: int = DEFAULT_SEED
+) -> Iterator[list[str]]:
+    """The LOAN_STATUS.dat rows of `day` (the business date, or a day of the month
+    before it): every loan and card account not closed and opened before that day,
+    current and normal but for the few of PAST_DUE_STORIES, the same accounts
+    whatever the day (a draw over the accounts of the business date, by seed)."""
+    held = list(
+        Account.objects.filter(category__in=CREDIT_CATEGORIES)
+        .exclude(status=AccountStatus.CLOSED)
+        .filter(Q(open_date__lt=business_date) | Q(open_date__isnull=True))
+        .order_by("pk")
+        .values_list("account_no", "category", "cny_balance", "open_date")
+    )
+    rng = random.Random(f"{seed}:loan-status")  # noqa: S311  (demo data, not secrets)
+    # a small demo may hold fewer loans and cards than stories: the first stories then
+    picked = rng.sample(range(len(held)), min(len(PAST_DUE_STORIES), len(held)))
+    behind = dict(zip(picked, PAST_DUE_STORIES, strict=False))
+    for n, (account_no, category, balance, opened) in enumerate(held):
+        if opened is not None and opened >= day:
+            continue
+        days_then, watched = behind.get(n, (0, False))
+        days = max(0, days_then - (business_date - day).days)
+        share = _INSTALMENT_SHARE.get(category, _LOAN_INSTALMENT_SHARE)
+        instalment = max(int(abs(balance or 0) * share * 100), 100_00)
+        yield loan_status_row(account_no, days, instalment, watched=watched)
 
 
 def _write_income(folder: BatchFolder, business_date: datetime.date, seed: int) -> None:

@@ -4,7 +4,8 @@ benchmarks (`manage.py make_extract`).
 Deterministic by seed: the same seed and customer count give the same customers
 (numbers, identities, names, contacts, accounts) whatever the business date, so a
 batch of a later date is the next day's snapshot of the same bank; balances,
-transactions and income vary with the date. Identities, mobiles and account numbers
+transactions and income vary with the date, and a loan or card past due is a day
+further behind each day (`PAST_DUE_SHARE`). Identities, mobiles and account numbers
 are bijections of the customer's index, so none repeats by accident. Branch codes
 are the demo organisation's outlets (`demo.org`), names and places come from the
 demo's reference data (`demo.reference`).
@@ -12,7 +13,8 @@ demo's reference data (`demo.reference`).
 With `bad_rows=K`, K extra rows broken in every way the interface forbids (field
 count, date, amount, resident ID, gender or birth date disagreeing with the ID,
 branch, account category, unknown customer, mobile, income type, an amount of 3
-decimals, an income on another customer's account) are spread through the files,
+decimals, an income on another customer's account, a loan status of a deposit
+account or of a class beyond 5) are spread through the files,
 cycling through the kinds (K >= len(BAD_KINDS) covers them all), plus one
 duplicate person: the same ID under a second customer number, which is not a bad
 row (it loads and goes to the data-quality queue). `Extract.bad` lists where
@@ -24,12 +26,14 @@ import datetime
 import hashlib
 import math
 import random
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
 from accounts.models import BranchLevel
+from customers.choices import CREDIT_CATEGORIES, RiskClass
 from customers.idnumbers import REGION_CODES, make_resident_id
 from customers.ingest.spec import (
     ACCOUNT,
@@ -40,6 +44,7 @@ from customers.ingest.spec import (
     CUSTOMER,
     FILES,
     INCOME,
+    LOAN_STATUS,
     OK_FILE,
     TXN_SUMMARY,
     FileSpec,
@@ -99,6 +104,8 @@ BAD_KINDS: tuple[tuple[str, str, str, str], ...] = (
     ("bad_income_type", INCOME.name, "INCOME_TYPE", "bad_code"),
     ("income_decimals", INCOME.name, "CNY_AMOUNT", "bad_amount"),
     ("income_other_account", INCOME.name, "ACCT_NO", "account_of_other_customer"),
+    ("status_of_deposit", LOAN_STATUS.name, "ACCT_NO", "not_credit_account"),
+    ("bad_risk_class", LOAN_STATUS.name, "RISK_CLASS", "bad_code"),
 )
 
 
@@ -205,6 +212,36 @@ def income_rows(rng: random.Random, customer_no: str, accounts: Sequence[tuple[s
     return rows
 
 
+# Loan and card statuses (LOAN_STATUS.dat), one row per loan or card account not
+# closed, every day. An account in PAST_DUE_SHARE falls behind now and then: it runs
+# through a cycle of _CYCLE_DAYS days, the first `length` of them past due (a day more
+# each day), then paid up again; the lengths reach past 30, 60 and 90 days. The rest
+# are current, a few of them classified "special mention" all the same.
+PAST_DUE_SHARE = 0.10
+WATCH_SHARE = 0.01
+_CYCLE_DAYS = 180
+_PAST_DUE_LENGTHS = (5, 20, 45, 75, 120)
+# log of the typical instalment (cards: the minimum repayment) by category
+_INSTALMENT_SCALE = {"LOAN_MORTGAGE": 8.8, "LOAN_CONSUMER": 7.5, "LOAN_BUSINESS": 9.5, "CREDIT_CARD": 6.2}
+
+
+def risk_class_of(days: int, *, watched: bool = False) -> RiskClass:
+    """The five-category class of an account `days` past due, as the demo's core
+    banking grades it: more than 90 days substandard, more than 30 (or on the watch
+    list) special mention, else normal."""
+    if days > 90:
+        return RiskClass.SUBSTANDARD
+    if days > 30 or watched:
+        return RiskClass.SPECIAL_MENTION
+    return RiskClass.NORMAL
+
+
+def loan_status_row(account_no: str, days: int, instalment_cents: int, *, watched: bool = False) -> list[str]:
+    """A LOAN_STATUS.dat row: `days` past due owe an instalment for every month begun."""
+    owed = instalment_cents * ((days + 29) // 30)
+    return [account_no, str(days), _money(owed), str(risk_class_of(days, watched=watched).value)]
+
+
 def _money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     cents = abs(cents)
@@ -249,6 +286,7 @@ class _Generator:
         self.daily = random.Random(f"{seed}:{business_date.isoformat()}")  # noqa: S311
         self.income_rng = random.Random(f"{seed}:{business_date.isoformat()}:income")  # noqa: S311
         self.business_date = business_date
+        self.seed = seed
 
     def customer(self, index: int) -> _Customer:
         rng = self.rng
@@ -351,6 +389,27 @@ class _Generator:
         accounts = [(a[0], a[3]) for a in customer.accounts if a[7] == "O"]
         return income_rows(self.income_rng, customer.number, accounts)
 
+    def loan_statuses(self, customer: _Customer) -> list[list[str]]:
+        """The status of each loan and card account not closed, a function of the
+        account and the date alone (a later batch is the next day of the same
+        accounts): see PAST_DUE_SHARE."""
+        rows = []
+        for account in customer.accounts:
+            account_no, category, status = account[0], account[3], account[7]
+            if category not in CREDIT_CATEGORIES or status == "C":
+                continue
+            draw = zlib.crc32(f"{self.seed}:{account_no}".encode())
+            share, pick = draw % 10_000 / 10_000, draw // 10_000
+            days = 0
+            if share < PAST_DUE_SHARE:
+                length = _PAST_DUE_LENGTHS[pick % len(_PAST_DUE_LENGTHS)]
+                phase = (self.business_date.toordinal() + pick) % _CYCLE_DAYS
+                days = phase + 1 if phase < length else 0
+            instalment = int(math.exp(_INSTALMENT_SCALE[category] + (pick % 1000 - 500) / 1000) * 100)
+            watched = PAST_DUE_SHARE <= share < PAST_DUE_SHARE + WATCH_SHARE
+            rows.append(loan_status_row(account_no, days, instalment, watched=watched))
+        return rows
+
 
 def _bad_row(
     kind: str, k: int, good: _Customer, business_date: datetime.date, other_account: str
@@ -397,6 +456,11 @@ def _bad_row(
         return [good.number, "", "AGENCY_FUND", "12.345"]
     elif kind == "income_other_account":
         return [good.number, other_account, "CARD_FEE", "25.00"]
+    elif kind == "status_of_deposit":
+        return [good.accounts[0][0], "0", "0.00", "1"]  # slot 0: a current deposit
+    elif kind == "bad_risk_class":
+        credit = next((a[0] for a in good.accounts if a[3] in CREDIT_CATEGORIES), good.accounts[0][0])
+        return [credit, "0", "0.00", "6"]
     return fields
 
 
@@ -492,6 +556,8 @@ def make_extract(
             writers[TXN_SUMMARY.name].write(row)
         for row in generator.income(customer):
             writers[INCOME.name].write(row)
+        for row in generator.loan_statuses(customer):
+            writers[LOAN_STATUS.name].write(row)
         if index == duplicate_at and first is not None:
             twin = list(first.fields)
             twin[0] = f"7{index:011d}"

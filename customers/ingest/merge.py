@@ -14,6 +14,10 @@ per file, the same SQL on PostgreSQL and SQLite 3.33+.
   so a corrected batch of the same date leaves no stale row behind (a batch without
   the file has no rows of that kind that day). Income rows are kept one by one, as
   booked: several of one type on a day add up when summed.
+- LOAN_STATUS: a change log. The business date's rows are replaced, but a row is
+  written only where the account's status differs from its latest status before
+  that date (or it has none): the status on a date is the account's latest row on
+  or before it, so an account without a row in a batch keeps its status.
 
 Columns of the target tables that the interface does not fill get their model
 default, read from the model, so a column added later by another area does not
@@ -40,10 +44,11 @@ from ..models import (
     Customer,
     DataQualityIssue,
     IncomeEntry,
+    LoanStatus,
     TransactionSummary,
 )
 from .dialect import Dialect
-from .spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, TXN_SUMMARY
+from .spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, LOAN_STATUS, TXN_SUMMARY
 from .staging import Staging, staging_table
 
 MOBILES = "ing_mobile"
@@ -386,6 +391,56 @@ class Merger:
             f" LEFT JOIN {account} a ON a.account_no = s.c_acct_no ORDER BY s.line_no",
             params,
         )
+
+    def loan_statuses(self) -> int:
+        """The day's loan statuses, kept as changes: the date's rows are replaced by
+        the staged rows whose status differs from the account's latest before the
+        date (one INSERT ... SELECT). Returns the rows written, at most the rows
+        staged (an unchanged status writes nothing)."""
+        d, s = self.d, staging_table(LOAN_STATUS)
+        status, account = table(LoanStatus), table(Account)
+        self.execute(f"DELETE FROM {status} WHERE business_date = %s", [self.day])
+        days, amount, risk_class = (
+            "CAST(s.c_overdue_days AS INTEGER)",
+            d.amount("s.c_overdue_amount"),
+            "CAST(s.c_risk_class AS INTEGER)",
+        )
+        columns, select, params = _insert_columns(
+            LoanStatus,
+            {
+                "account_id": "a.id",
+                "business_date": Param(self.day),
+                "overdue_days": days,
+                "overdue_amount": amount,
+                "risk_class": risk_class,
+            },
+        )
+        # The account's latest status before the date, read by one backward probe of
+        # the primary key per staged row (0: the same as the staged one; none: a
+        # first status). A join would hash the whole history every night.
+        same_as_before = (
+            f"SELECT CASE WHEN p.overdue_days = {days} AND p.overdue_amount = {amount}"
+            f" AND p.risk_class = {risk_class} THEN 0 ELSE 1 END FROM {status} p"
+            f" WHERE p.account_id = a.id AND p.business_date < %s ORDER BY p.business_date DESC LIMIT 1"
+        )
+        written = self.execute(
+            f"INSERT INTO {status} ({columns}) SELECT {select}"
+            f" FROM {s} s JOIN {account} a ON a.account_no = s.c_acct_no"
+            f" WHERE COALESCE(({same_as_before}), 1) = 1 ORDER BY s.line_no",
+            [*params, self.day],
+        )
+        # A re-load of an older date (forced) can make an account's next row repeat
+        # the status the date now ends with: that row is no change any more.
+        self.execute(
+            f"DELETE FROM {status} WHERE business_date > %s AND EXISTS (SELECT 1 FROM {status} p"
+            f" WHERE p.account_id = {status}.account_id AND p.business_date <= %s"
+            f" AND p.business_date = (SELECT MAX(q.business_date) FROM {status} q"
+            f" WHERE q.account_id = {status}.account_id AND q.business_date < {status}.business_date)"
+            f" AND p.overdue_days = {status}.overdue_days AND p.overdue_amount = {status}.overdue_amount"
+            f" AND p.risk_class = {status}.risk_class)",
+            [self.day, self.day],
+        )
+        return written
 
 
 def _now() -> datetime.datetime:

@@ -1,8 +1,9 @@
 """The rules every row of a data file must meet that SQL can check: on a column's
 own value (required, length, code lists, calendar dates, amounts and counts,
 control characters in text) and the interface's rules that involve more than a
-column's kind (mobiles and e-mail addresses of contacts, a customer's income). Each
-rule is a condition on the staged row `s`; `Staging.check_fields` runs them."""
+column's kind (mobiles and e-mail addresses of contacts, a customer's income, an
+amount past due). Each rule is a condition on the staged row `s`;
+`Staging.check_fields` runs them."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from .spec import (
     COUNT_RE,
     CUSTOMER,
     DATE,
+    LOAN_STATUS,
     MOBILE_RE,
     TEXT,
     Column,
@@ -123,15 +125,22 @@ def file_rules(spec: FileSpec, dialect: Dialect) -> list[Rule]:
         ]
     if spec.name == CUSTOMER.name:
         # an income is never negative (the web forms agree: min_value=0)
-        income = spec.column("ANNUAL_INCOME")
-        c = f"s.{income.staged}"
-        return [
-            Rule(
-                income,
-                f"{c} IS NOT NULL AND {regex(c)} AND {regex(c)}",
-                [AMOUNT_RE, NEGATIVE_RE],
-                "negative_amount",
-                "must not be negative",
-            )
-        ]
+        return [_not_negative(spec.column("ANNUAL_INCOME"), dialect)]
+    if spec.name == LOAN_STATUS.name:
+        # an amount past due is owed, never negative (the days are a count: a
+        # negative number is not one)
+        return [_not_negative(spec.column("OVERDUE_AMOUNT"), dialect)]
     return []
+
+
+def _not_negative(column: Column, dialect: Dialect) -> Rule:
+    """An amount that must not be negative (checked on the amounts only: a value that
+    is not one has its own error)."""
+    c = f"s.{column.staged}"
+    return Rule(
+        column,
+        f"{c} IS NOT NULL AND {dialect.regex(c)} AND {dialect.regex(c)}",
+        [AMOUNT_RE, NEGATIVE_RE],
+        "negative_amount",
+        "must not be negative",
+    )

@@ -1,8 +1,7 @@
 """The core-banking extract interface v1.1 (`docs/core-banking-extract.md`) as data:
 the files of a batch the portal loads, their columns in order and each column's
 rule. The loader builds its checks from these, and `make_extract` writes files from
-them, so the two cannot disagree about a header. (LOAN_STATUS.dat, added in v1.1,
-is not loaded yet and not declared here.)"""
+them, so the two cannot disagree about a header."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from ..choices import (
     IdType,
     IncomeType,
     Marital,
+    RiskClass,
     RiskLevel,
 )
 
@@ -168,9 +168,24 @@ INCOME = FileSpec(
     per_date=True,
 )
 
-# In load order: customers first (accounts and contacts need them), balances and
-# income after accounts.
-FILES: tuple[FileSpec, ...] = (CUSTOMER, CONTACT, ACCOUNT, BALANCE, TXN_SUMMARY, INCOME)
+# v1.1, optional like INCOME.dat: the repayment status of a loan or card account at
+# the end of the day. Per business date (a re-load replaces the day's changes), but
+# the portal keeps only the changes: an account without a row keeps its status.
+LOAN_STATUS = FileSpec(
+    "LOAN_STATUS.dat",
+    (
+        Column("ACCT_NO", required=True, max_length=32, mask=MASK_ACCOUNT),
+        Column("OVERDUE_DAYS", COUNT, required=True),
+        Column("OVERDUE_AMOUNT", AMOUNT, required=True),
+        Column("RISK_CLASS", CODE, required=True, codes=_codes(RiskClass)),
+    ),
+    key=("ACCT_NO",),
+    per_date=True,
+)
+
+# In load order: customers first (accounts and contacts need them), balances, income
+# and loan statuses after accounts.
+FILES: tuple[FileSpec, ...] = (CUSTOMER, CONTACT, ACCOUNT, BALANCE, TXN_SUMMARY, INCOME, LOAN_STATUS)
 FILES_BY_NAME = {f.name: f for f in FILES}
 
 # Patterns of the value kinds (PostgreSQL and Python regular expressions alike).

@@ -12,7 +12,7 @@ from django.db import connection
 from accounts.audit import Action
 from accounts.models import AuditEvent
 from customers.choices import BatchStatus, QualityIssueKind
-from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, TXN_SUMMARY
+from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, INCOME, LOAN_STATUS, TXN_SUMMARY
 from customers.models import (
     Account,
     AccountBalance,
@@ -21,6 +21,7 @@ from customers.models import (
     Customer,
     DataQualityIssue,
     LoadError,
+    LoanStatus,
     TransactionSummary,
 )
 from customers.quality import quality_scan
@@ -42,6 +43,7 @@ def test_clean_load_matches_the_files(org, tmp_path):
     for spec, model in (
         (CUSTOMER, Customer), (CONTACT, ContactPoint), (ACCOUNT, Account),
         (BALANCE, AccountBalance), (TXN_SUMMARY, TransactionSummary),
+        (LOAN_STATUS, LoanStatus),  # a first load: every status is new
     ):  # fmt: skip
         assert files[spec.name].loaded == extract.rows[spec.name] == model.objects.count()
         assert files[spec.name].control_rows == extract.rows[spec.name]
@@ -265,7 +267,9 @@ def test_an_empty_batch_and_absent_files(org, tmp_path):
     result = load(path)
     assert result.status == BatchStatus.LOADED, result.message
     assert Customer.objects.count() == 20 and not ContactPoint.objects.exists()
-    assert {f.name for f in result.files.all()} == {CUSTOMER.name, ACCOUNT.name, BALANCE.name, INCOME.name}
+    assert {f.name for f in result.files.all()} == {
+        CUSTOMER.name, ACCOUNT.name, BALANCE.name, INCOME.name, LOAN_STATUS.name,
+    }  # fmt: skip
 
 
 def _schema() -> list[tuple]:

@@ -13,16 +13,28 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.choices import (
     ASSET_CATEGORIES,
+    CREDIT_CATEGORIES,
     LIABILITY_CATEGORIES,
     BatchStatus,
     QualityIssueKind,
     QualityIssueStatus,
+    RiskClass,
 )
-from customers.ingest.spec import ACCOUNT, BALANCE, CONTACT, CUSTOMER, FILES, INCOME, TXN_SUMMARY
+from customers.ingest.spec import (
+    ACCOUNT,
+    BALANCE,
+    CONTACT,
+    CUSTOMER,
+    FILES,
+    INCOME,
+    LOAN_STATUS,
+    TXN_SUMMARY,
+)
 from customers.models import (
     Account,
     AccountBalance,
@@ -30,6 +42,7 @@ from customers.models import (
     Customer,
     CustomerDailyAum,
     DataQualityIssue,
+    LoanStatus,
     TransactionSummary,
 )
 from demo.seeding import seed_customers
@@ -80,7 +93,7 @@ def test_batch_loads_shows_the_demo_load_with_its_file_counts(seeded, client, de
     }
     assert {f.name: f.rejected for f in files.values()} == {
         CUSTOMER.name: 1, CONTACT.name: 1, ACCOUNT.name: 1, BALANCE.name: 1, TXN_SUMMARY.name: 0,
-        INCOME.name: 0,
+        INCOME.name: 0, LOAN_STATUS.name: 0,
     }  # fmt: skip
 
     # when the administrator opens Batch loads and the load's page
@@ -155,6 +168,29 @@ def test_every_customers_aum_is_the_sum_of_the_loaded_balances(seeded):
     assert opened.count() >= 3
     for account in opened.select_related("customer"):
         assert account.customer.aum >= account.cny_balance > 0
+
+
+def test_the_loans_and_cards_have_their_statuses_a_few_past_due(seeded):
+    # every loan and card account held before the business date has its status of that day
+    credit = (
+        Account.objects.filter(category__in=CREDIT_CATEGORIES)
+        .filter(Q(open_date__lt=DAY) | Q(open_date__isnull=True))
+        .exclude(status="C")
+    )
+    statuses = LoanStatus.objects.filter(business_date=DAY)
+    assert set(statuses.values_list("account_id", flat=True)) == set(credit.values_list("pk", flat=True))
+    files = {f.name: f for f in BatchLoad.objects.get(started_via="demo").files.all()}
+    assert files[LOAN_STATUS.name].loaded == statuses.count()
+    # most are current and normal; a few are behind, the business date the day they
+    # cross 1, 30 and 60 days past due, and one moves to substandard
+    behind = sorted(statuses.filter(overdue_days__gt=0).values_list("overdue_days", "risk_class"))
+    assert behind == [
+        (1, RiskClass.NORMAL), (12, RiskClass.NORMAL), (30, RiskClass.NORMAL),
+        (60, RiskClass.SPECIAL_MENTION), (91, RiskClass.SUBSTANDARD),
+    ]  # fmt: skip
+    assert all(s.overdue_amount > 0 for s in statuses.filter(overdue_days__gt=0))
+    watched = statuses.filter(overdue_days=0).exclude(risk_class=RiskClass.NORMAL)
+    assert list(watched.values_list("risk_class", "overdue_amount")) == [(RiskClass.SPECIAL_MENTION, 0)]
 
 
 def test_marketing_shows_sales_core_banking_confirmed(seeded, client, demo_password):
