@@ -5,7 +5,6 @@ rejects them as list actions (through accounts.approvals.decide)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -44,7 +43,23 @@ class AlertParametersAdmin(admin.ModelAdmin):
         return format_html_join("", "<div>{}: <strong>{}</strong></div>", rows)
 
 
-def _number_field(parameter: parameters.Parameter) -> forms.DecimalField:
+class NumbersField(forms.CharField):
+    """A list of whole numbers ("1,30,60,90"), checked as the service checks it."""
+
+    def __init__(self, parameter: parameters.Parameter, **kwargs: Any) -> None:
+        self.parameter = parameter
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return self.parameter.text(value) if isinstance(value, tuple) else value
+
+    def clean(self, value: Any) -> Any:
+        return self.parameter.clean(super().clean(value))
+
+
+def _number_field(parameter: parameters.Parameter) -> forms.Field:
+    if parameter.many:
+        return NumbersField(parameter, label=cast(str, parameter.label))
     return forms.DecimalField(
         label=cast(str, parameter.label),
         min_value=parameter.minimum,
@@ -93,7 +108,7 @@ class AlertParameterProposalAdmin(ProposalAdmin):
         values = {
             name: form.cleaned_data[name]
             for name in parameters.PARAMETERS
-            if form.cleaned_data.get(name) is not None and Decimal(form.cleaned_data[name]) != current[name]
+            if form.cleaned_data.get(name) is not None and form.cleaned_data[name] != current[name]
         }
         try:
             request._alert_proposal = parameters.alert_parameters_propose(

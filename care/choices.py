@@ -12,6 +12,7 @@ class AlertKind(models.TextChoices):
     TIER_CHANGE = "tier_change", _("Tier changed")
     DOWNGRADE_WARNING = "downgrade_warning", _("Downgrade warning")
     CONTACT_OVERDUE = "contact_overdue", _("Contact overdue")
+    OVERDUE = "overdue", _("Loan or card past due")
     # raised by events in the portal (formerly the VIP reminders)
     POTENTIAL_VIP = "potential_vip", _("New potential VIP")
     TEAM_OVERDUE = "team_overdue", _("A manager's contacts are overdue")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeAlias
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -34,23 +34,80 @@ APPROVE = "care.approve_alertparameterproposal"
 REASON_MIN_LENGTH = 4
 
 
+# A parameter's value: a number, or (a `many` parameter) ascending whole numbers.
+Value: TypeAlias = Decimal | tuple[int, ...]
+
+# The most numbers a `many` parameter holds.
+MANY_LIMIT = 10
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """One number: what it means, its default and the range it may take. `decimal`
-    numbers are kept as exact text ("30", "100000.00"), the others are whole."""
+    """One number, or one list of whole numbers (`many`): what it means, its default
+    and the range it (each of its numbers) may take. `decimal` numbers are kept as exact
+    text ("30", "100000.00"), the others are whole; a list as "1,30,60,90"."""
 
     label: str | Promise
-    default: Decimal
+    default: Value
     minimum: Decimal
     maximum: Decimal
     decimal: bool = False
+    many: bool = False
 
-    def text(self, value: Decimal) -> str:
+    def text(self, value: Value) -> str:
+        if isinstance(value, tuple):
+            return ",".join(str(n) for n in value)
         return format(value.normalize() + 0, "f") if self.decimal else str(int(value))
+
+    def parse(self, text: Any) -> Value:
+        """A stored value (text, as `text` writes it) back."""
+        if self.many:
+            return tuple(int(part) for part in str(text).split(",") if part.strip())
+        return Decimal(str(text))
+
+    def clean(self, value: Any) -> Value:
+        """A proposed value, checked: the number (or the ascending numbers, duplicates
+        dropped) it stands for; ValidationError with the message otherwise."""
+        if not self.many:
+            return self._number(value)
+        parts = value if isinstance(value, list | tuple) else str(value).replace("，", ",").split(",")
+        texts = [str(part).strip() for part in parts if str(part).strip()]
+        if not texts:
+            raise ValidationError(_("%(label)s: give at least one number.") % {"label": self.label})
+        numbers = sorted({int(self._number(text)) for text in texts})
+        if len(numbers) > MANY_LIMIT:
+            raise ValidationError(
+                _("%(label)s: at most %(n)s numbers.") % {"label": self.label, "n": MANY_LIMIT}
+            )
+        return tuple(numbers)
+
+    def _number(self, value: Any) -> Decimal:
+        number: Decimal | None
+        try:
+            number = None if isinstance(value, bool) else Decimal(str(value).strip())
+        except InvalidOperation:
+            number = None
+        values = {"label": self.label, "v": value}
+        if number is None or not number.is_finite():
+            raise ValidationError(_("%(label)s: %(v)s is not a number.") % values)
+        if not self.decimal and number != number.to_integral_value():
+            raise ValidationError(_("%(label)s: a whole number, not %(v)s.") % values)
+        if not self.minimum <= number <= self.maximum:
+            raise ValidationError(
+                _("%(label)s: between %(min)s and %(max)s, not %(v)s.")
+                % {**values, "min": self.text(self.minimum), "max": self.text(self.maximum)}
+            )
+        if self.decimal and number != number.quantize(Decimal("0.01")):
+            raise ValidationError(_("%(label)s: at most 2 decimals, not %(v)s.") % values)
+        return number
 
 
 def _whole(label: str | Promise, default: int, minimum: int, maximum: int) -> Parameter:
     return Parameter(label, Decimal(default), Decimal(minimum), Decimal(maximum))
+
+
+def _wholes(label: str | Promise, default: tuple[int, ...], minimum: int, maximum: int) -> Parameter:
+    return Parameter(label, default, Decimal(minimum), Decimal(maximum), many=True)
 
 
 def _priority(kind: AlertKind, default: AlertPriority) -> Parameter:
@@ -70,6 +127,8 @@ RULE_PRIORITIES: dict[str, AlertPriority] = {
     AlertKind.TIER_CHANGE: AlertPriority.NORMAL,
     AlertKind.DOWNGRADE_WARNING: AlertPriority.HIGH,
     AlertKind.CONTACT_OVERDUE: AlertPriority.HIGH,
+    # below `overdue_high_days` past due; a classification is always high
+    AlertKind.OVERDUE: AlertPriority.NORMAL,
 }
 
 PARAMETERS: dict[str, Parameter] = {
@@ -92,13 +151,20 @@ PARAMETERS: dict[str, Parameter] = {
         decimal=True,
     ),
     "dormancy_days": _whole(gettext_lazy("Dormancy: days without a transaction"), 180, 30, 3660),
+    "overdue_thresholds": _wholes(
+        gettext_lazy("Past due: alert at these days past due (comma-separated)"), (1, 30, 60, 90), 1, 3660
+    ),
+    "overdue_high_days": _whole(gettext_lazy("Past due: high priority from days past due"), 60, 1, 3660),
+    "overdue_class": _whole(
+        gettext_lazy("Past due: alert on a classification of this or worse (3 substandard)"), 3, 2, 5
+    ),
     "validity_days": _whole(gettext_lazy("Validity after the due date (days)"), 30, 1, 366),
     "escalation_days": _whole(gettext_lazy("Escalation: days open past the due date"), 3, 1, 92),
     **{
         f"priority_{kind}": _priority(AlertKind(kind), priority) for kind, priority in RULE_PRIORITIES.items()
     },
 }
-DEFAULTS: dict[str, Decimal] = {name: p.default for name, p in PARAMETERS.items()}
+DEFAULTS: dict[str, Value] = {name: p.default for name, p in PARAMETERS.items()}
 
 
 @dataclass(frozen=True)
@@ -112,20 +178,25 @@ class AlertRules:
     outflow_percent: Decimal
     outflow_amount: Decimal
     dormancy_days: int
+    overdue_thresholds: tuple[int, ...]
+    overdue_high_days: int
+    overdue_class: int
     validity_days: int
     escalation_days: int
     priorities: dict[str, int]
 
     def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            name: str(getattr(self, name)) for name in PARAMETERS if not name.startswith("priority_")
-        }
+        data: dict[str, Any] = {}
+        for name, parameter in PARAMETERS.items():
+            if not name.startswith("priority_"):
+                value = getattr(self, name)
+                data[name] = parameter.text(value) if isinstance(value, tuple) else str(value)
         data["priorities"] = dict(self.priorities)
         return data
 
 
-def _values(row: AlertParameters | None) -> dict[str, Decimal]:
-    stored = {k: Decimal(str(v)) for k, v in (row.values if row else {}).items() if k in PARAMETERS}
+def _values(row: AlertParameters | None) -> dict[str, Value]:
+    stored = {k: PARAMETERS[k].parse(v) for k, v in (row.values if row else {}).items() if k in PARAMETERS}
     return {**DEFAULTS, **stored}
 
 
@@ -136,7 +207,7 @@ def _row(*, lock: bool = False) -> AlertParameters | None:
     return query.first()
 
 
-def parameter_values() -> dict[str, Decimal]:
+def parameter_values() -> dict[str, Value]:
     """Every parameter's value in force, by name."""
     return _values(_row())
 
@@ -144,17 +215,28 @@ def parameter_values() -> dict[str, Decimal]:
 def current_parameters() -> AlertRules:
     """The parameters in force, as the rules read them."""
     values = parameter_values()
+
+    def number(name: str) -> Decimal:
+        value = values[name]
+        assert isinstance(value, Decimal), name
+        return value
+
+    thresholds = values["overdue_thresholds"]
+    assert isinstance(thresholds, tuple)
     return AlertRules(
-        birthday_days=int(values["birthday_days"]),
-        maturity_days=int(values["maturity_days"]),
-        risk_expiry_days=int(values["risk_expiry_days"]),
-        outflow_lookback_days=int(values["outflow_lookback_days"]),
-        outflow_percent=values["outflow_percent"],
-        outflow_amount=values["outflow_amount"],
-        dormancy_days=int(values["dormancy_days"]),
-        validity_days=int(values["validity_days"]),
-        escalation_days=int(values["escalation_days"]),
-        priorities={kind: int(values[f"priority_{kind}"]) for kind in RULE_PRIORITIES},
+        birthday_days=int(number("birthday_days")),
+        maturity_days=int(number("maturity_days")),
+        risk_expiry_days=int(number("risk_expiry_days")),
+        outflow_lookback_days=int(number("outflow_lookback_days")),
+        outflow_percent=number("outflow_percent"),
+        outflow_amount=number("outflow_amount"),
+        dormancy_days=int(number("dormancy_days")),
+        overdue_thresholds=thresholds,
+        overdue_high_days=int(number("overdue_high_days")),
+        overdue_class=int(number("overdue_class")),
+        validity_days=int(number("validity_days")),
+        escalation_days=int(number("escalation_days")),
+        priorities={kind: int(number(f"priority_{kind}")) for kind in RULE_PRIORITIES},
     )
 
 
@@ -166,40 +248,20 @@ def _require_permission(user: User, permission: str) -> None:
         raise PermissionDenied(_("You may not do this."))
 
 
-def _validated(values: dict[str, Any]) -> dict[str, Decimal]:
-    """The proposed values as decimals; every parameter's errors are reported together."""
-    result: dict[str, Decimal] = {}
+def _validated(values: dict[str, Any]) -> dict[str, Value]:
+    """The proposed values, checked (`Parameter.clean`); every parameter's errors are
+    reported together."""
+    result: dict[str, Value] = {}
     errors: list[str] = []
     for name, value in values.items():
         parameter = PARAMETERS.get(name)
         if parameter is None:
             errors.append(_("Unknown alert parameter %(name)s.") % {"name": name})
             continue
-        number: Decimal | None
         try:
-            number = None if isinstance(value, bool) else Decimal(str(value).strip())
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            errors.append(_("%(label)s: %(v)s is not a number.") % {"label": parameter.label, "v": value})
-        elif not parameter.decimal and number != number.to_integral_value():
-            errors.append(_("%(label)s: a whole number, not %(v)s.") % {"label": parameter.label, "v": value})
-        elif not parameter.minimum <= number <= parameter.maximum:
-            errors.append(
-                _("%(label)s: between %(min)s and %(max)s, not %(v)s.")
-                % {
-                    "label": parameter.label,
-                    "min": parameter.text(parameter.minimum),
-                    "max": parameter.text(parameter.maximum),
-                    "v": value,
-                }
-            )
-        elif parameter.decimal and number != number.quantize(Decimal("0.01")):
-            errors.append(
-                _("%(label)s: at most 2 decimals, not %(v)s.") % {"label": parameter.label, "v": value}
-            )
-        else:
-            result[name] = number
+            result[name] = parameter.clean(value)
+        except ValidationError as error:
+            errors.extend(error.messages)
     if errors:
         raise ValidationError(errors)
     return result
@@ -246,7 +308,11 @@ def _apply(proposal: AlertParameterProposal, by: User) -> dict[str, Any]:
     row = _row(lock=True)
     current = _values(row)
     before: dict[str, str] = proposal.base or {}
-    stale = [name for name, value in before.items() if name not in current or current[name] != Decimal(value)]
+    stale = [
+        name
+        for name, value in before.items()
+        if name not in current or current[name] != PARAMETERS[name].parse(value)
+    ]
     if stale:
         raise ValidationError(
             _("These parameters changed since the proposal was made: %(names)s. Reject it and propose again.")

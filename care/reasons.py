@@ -23,6 +23,9 @@ announcements through `vip.events`, a manager's own reminder):
 - downgrade_warning: {"tier": code, "threshold": CNY, "aum": CNY, "effective_date": date}
 - contact_overdue: {"tier": code, "last_contact": date|null, "standard_days": int,
   "overdue_since": date} (a warning moved from the VIP reminders may hold "tier" only)
+- overdue: {"account": account id, "tail": last 4 digits, "category": AccountCategory
+  code, then "days", "amount" (CNY past due), "threshold" (days) for a payment past
+  due, or "class", "from" (RiskClass values) for a classification}
 - potential_vip: {"tier": tier code now}
 - team_overdue: {"manager": employee number, "count": int} (shown by name)
 - customer_assigned / customer_shared: {"by": employee number of who did it} (by name)
@@ -41,9 +44,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
-from customers.choices import AccountCategory
+from customers.choices import AccountCategory, RiskClass
 from vip.selectors.levels import tier_label, tier_names
 
 from .choices import AlertKind
@@ -138,6 +142,33 @@ def _tail(value: Any) -> str:
 
 def _category(code: Any) -> str:
     return str(AccountCategory(code).label) if code in AccountCategory.values else ""
+
+
+def _risk_class(value: Any) -> str:
+    number = _int(value)
+    return str(RiskClass(number).label) if number in RiskClass.values else "—"
+
+
+def _overdue(f: dict[str, Any]) -> str:
+    """ "Mortgage loan ****1234 is 30 days past due: 5,000.00 CNY", "Credit card ****5678
+    classified Substandard (was Special mention)"."""
+    values: dict[str, Any] = {
+        "account": _category(f.get("category")) or _("Account"),
+        "tail": _tail(f.get("tail")),
+    }
+    if "class" in f:
+        values.update({"new": _risk_class(f.get("class")), "old": _risk_class(f.get("from"))})
+        return _("%(account)s ****%(tail)s classified %(new)s (was %(old)s)") % values
+    days = _int(f.get("days"))
+    values.update({"days": days if days is not None else "—", "amount": amount(f.get("amount"))})
+    return (
+        ngettext(
+            "%(account)s ****%(tail)s is %(days)s day past due: %(amount)s CNY",
+            "%(account)s ****%(tail)s is %(days)s days past due: %(amount)s CNY",
+            days if days is not None else 2,
+        )
+        % values
+    )
 
 
 def _int(value: Any) -> int | None:
@@ -240,6 +271,8 @@ def alert_reason(alert: Any, names: dict[str, str] | None = None) -> str:
             )
             % values
         )
+    if kind == AlertKind.OVERDUE:
+        return _overdue(f)
     if kind == AlertKind.POTENTIAL_VIP:
         return _("Close to the next tier or growing fast: a potential VIP")
     if kind == AlertKind.TEAM_OVERDUE:

@@ -40,9 +40,9 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from core.months import month_back
-from customers.choices import AccountCategory, AccountStatus, BirthdayCalendar, CustomerStatus
+from customers.choices import AccountCategory, AccountStatus, BirthdayCalendar, CustomerStatus, RiskClass
 
-from .choices import AlertKind, AlertStatus
+from .choices import AlertKind, AlertPriority, AlertStatus
 from .parameters import AlertRules
 
 # The memory of one evaluation's joins and aggregates (SET LOCAL, its transaction only).
@@ -70,22 +70,26 @@ branch_head AS (
      ORDER BY b.id, length(up.path) DESC
 )"""
 
+
 # The statement every rule runs in: `{hits}` yields customer_id, event_key,
 # event_date, due_date, valid_until, figures (jsonb), and the customer's branch_id
 # (home branch) and manager_id (manager of record), read where the rule reads the
 # customer anyway. Events already raised are left out before the insert: NOT IN over
 # the kind's alerts is one hashed subplan (a NOT EXISTS was planned as a nested loop
 # when the rule's row estimate was low), cheaper than a conflict per row; ON CONFLICT
-# still settles a concurrent run.
-INSERT_ALERTS = (
-    """
+# still settles a concurrent run. `{hits}` may read `branch_head`.
+def _insert_statement(priority: str) -> str:
+    return (
+        """
 INSERT INTO care_alert (kind, customer_id, event_key, event_date, due_date, valid_until, priority,
                         assignee_id, branch_id, figures, status, outcome, close_note, created_at)
 WITH"""
-    + HEADS_SQL
-    + """,
+        + HEADS_SQL
+        + """,
 hits AS ({hits})
-SELECT %(kind)s, h.customer_id, h.event_key, h.event_date, h.due_date, h.valid_until, %(priority)s,
+SELECT %(kind)s, h.customer_id, h.event_key, h.event_date, h.due_date, h.valid_until, """
+        + priority
+        + """,
        COALESCE(m.id, bh.head_id), h.branch_id, h.figures, %(open)s, '', '', %(now)s
   FROM hits h
   LEFT JOIN accounts_user m ON m.id = h.manager_id AND m.is_active
@@ -94,7 +98,13 @@ SELECT %(kind)s, h.customer_id, h.event_key, h.event_date, h.due_date, h.valid_u
                                              WHERE x.kind = %(kind)s AND x.customer_id IS NOT NULL)
 ON CONFLICT (kind, customer_id, event_key) DO NOTHING
 """
-)
+    )
+
+
+# Every alert of the rule at the kind's priority (the parameter `priority_<kind>`).
+INSERT_ALERTS = _insert_statement("%(priority)s")
+# Each alert at the priority its hit gives (a column `priority`): the overdue rule.
+INSERT_ALERTS_PRIORITISED = _insert_statement("h.priority")
 
 # A customer the rules look at: not folded into another record, not closed.
 LIVE = "c.merged_into_id IS NULL AND c.status <> %(closed)s"
@@ -280,6 +290,67 @@ SELECT o.customer_id, to_char(o.since, 'YYYY-MM-DD') AS event_key, o.since AS ev
                       AND x.status IN (%(open)s, %(snoozed)s))
 """
 
+# Loans and cards past due or downgraded (customers.LoanStatus, a change log: the
+# rows of d are the accounts whose status changed on d; the status before is the
+# account's latest row before d, none meaning current and normal). Past due: the
+# highest threshold crossed on d (below it before, at or above it now), once per
+# delinquency episode (its first day: d - overdue_days + 1) and threshold; high
+# priority from `high_days`. Classified: at or worse than `class_from` and worse than
+# before, high priority, for the manager of record (as every rule) and a copy for
+# the branch head (`manager_id` NULL: the head is the assignee), unless the first
+# alert is the head's already (no active manager, or the manager is the head).
+OVERDUE_HITS = f"""
+WITH changed AS MATERIALIZED (
+    SELECT t.account_id, t.overdue_days, t.overdue_amount, t.risk_class,
+           COALESCE(p.overdue_days, 0) AS days_before, COALESCE(p.risk_class, %(normal)s) AS class_before,
+           a.customer_id, right(a.account_no, 4) AS tail, a.category,
+           c.home_branch_id AS branch_id, c.primary_manager_id AS manager_id
+      FROM customers_loanstatus t
+      JOIN customers_account a ON a.id = t.account_id
+      JOIN customers_customer c ON c.id = a.customer_id
+      LEFT JOIN LATERAL (SELECT q.overdue_days, q.risk_class FROM customers_loanstatus q
+                          WHERE q.account_id = t.account_id AND q.business_date < t.business_date
+                          ORDER BY q.business_date DESC LIMIT 1) p ON true
+     WHERE t.business_date = %(d)s AND {LIVE}
+),
+past_due AS (
+    SELECT x.*, (SELECT MAX(th) FROM unnest(%(thresholds)s::int[]) AS th
+                  WHERE th > x.days_before AND th <= x.overdue_days) AS threshold
+      FROM changed x
+     WHERE x.overdue_days > x.days_before
+),
+classified AS (
+    SELECT x.*, 'class:' || x.account_id || ':' || to_char(%(d)s::date, 'YYYY-MM-DD') || ':' || x.risk_class
+             AS key,
+           jsonb_build_object('account', x.account_id, 'tail', x.tail, 'category', x.category,
+                              'class', x.risk_class, 'from', x.class_before) AS figures
+      FROM changed x
+     WHERE x.risk_class >= %(class_from)s AND x.risk_class > x.class_before
+)
+SELECT x.customer_id,
+       'due:' || x.account_id || ':' || to_char(%(d)s::date - x.overdue_days + 1, 'YYYY-MM-DD')
+         || ':' || x.threshold AS event_key,
+       %(d)s::date AS event_date, %(d)s::date AS due_date, %(d)s::date + %(validity)s AS valid_until,
+       jsonb_build_object('account', x.account_id, 'tail', x.tail, 'category', x.category,
+                          'days', x.overdue_days, 'amount', x.overdue_amount::text,
+                          'threshold', x.threshold) AS figures,
+       x.branch_id, x.manager_id,
+       CASE WHEN x.overdue_days >= %(high_days)s THEN %(high)s ELSE %(priority)s END AS priority
+  FROM past_due x
+ WHERE x.threshold IS NOT NULL
+UNION ALL
+SELECT x.customer_id, x.key, %(d)s::date, %(d)s::date, %(d)s::date + %(validity)s, x.figures,
+       x.branch_id, x.manager_id, %(high)s
+  FROM classified x
+UNION ALL
+SELECT x.customer_id, x.key || ':head', %(d)s::date, %(d)s::date, %(d)s::date + %(validity)s, x.figures,
+       x.branch_id, NULL, %(high)s
+  FROM classified x
+  JOIN branch_head bh ON bh.branch_id = x.branch_id
+  JOIN accounts_user m ON m.id = x.manager_id AND m.is_active
+ WHERE m.id <> bh.head_id
+"""
+
 # Escalation: an alert left open (or snoozed, counted from the end of its snooze)
 # past its due date by escalation_days goes to the head of the nearest branch at or
 # above its branch that has one other than its assignee. Once: escalated_at is set.
@@ -333,9 +404,9 @@ def _days(day: datetime.date, n: int) -> datetime.date:
     return day + datetime.timedelta(days=n)
 
 
-def _insert(kind: str, hits: str, params: dict[str, Any]) -> int:
+def _insert(kind: str, hits: str, params: dict[str, Any], statement: str = INSERT_ALERTS) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_ALERTS.replace("{hits}", hits), params)
+        cursor.execute(statement.replace("{hits}", hits), params)
         return max(cursor.rowcount, 0)
 
 
@@ -548,6 +619,18 @@ def contact_overdue(ctx: Context) -> int:
     return _insert(AlertKind.CONTACT_OVERDUE, CONTACT_OVERDUE_HITS, params)
 
 
+def overdue(ctx: Context) -> int:
+    params = {
+        **ctx.base(AlertKind.OVERDUE),
+        "normal": RiskClass.NORMAL.value,
+        "thresholds": list(ctx.rules.overdue_thresholds),
+        "high_days": ctx.rules.overdue_high_days,
+        "high": AlertPriority.HIGH.value,
+        "class_from": ctx.rules.overdue_class,
+    }
+    return _insert(AlertKind.OVERDUE, OVERDUE_HITS, params, INSERT_ALERTS_PRIORITISED)
+
+
 @dataclass(frozen=True)
 class Rule:
     kind: str
@@ -565,6 +648,7 @@ RULES: tuple[Rule, ...] = (
     Rule(AlertKind.TIER_CHANGE, tier_change, needs_batch=True),
     Rule(AlertKind.DOWNGRADE_WARNING, downgrade_warning, needs_batch=True),
     Rule(AlertKind.CONTACT_OVERDUE, contact_overdue, needs_batch=False),
+    Rule(AlertKind.OVERDUE, overdue, needs_batch=True),
 )
 
 

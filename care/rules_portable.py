@@ -6,8 +6,9 @@ Each rule reads the customers a primary-key range at a time (`BATCH` customers),
 decides in Python and writes with `bulk_create(ignore_conflicts=True)`: the unique
 constraint `alert_once_per_event` keeps a second evaluation from adding anything, as
 ON CONFLICT does for the statements. The overdue-contact rule ranks each manager's
-book, so it reads a few managers' books at a time instead. Memory stays bounded by
-the batch, whatever the number of customers.
+book, so it reads a few managers' books at a time instead; the overdue rule reads the
+day's loan statuses (the accounts whose status changed) a batch of accounts at a
+time. Memory stays bounded by the batch, whatever the number of customers.
 
 The Python parts of care.rules are reused: the context, the lunar birthdays, the
 maturing categories. Whom an alert is for is decided as in `INSERT_ALERTS`: the
@@ -20,21 +21,21 @@ import calendar
 import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
 
 from accounts.roles import Role
 from core.months import month_back
-from customers.choices import AccountStatus, AssignmentRole, BirthdayCalendar, CustomerStatus
+from customers.choices import AccountStatus, AssignmentRole, BirthdayCalendar, CustomerStatus, RiskClass
 
-from .choices import AlertKind, AlertStatus
+from .choices import AlertKind, AlertPriority, AlertStatus
 from .models import Alert
 from .rules import MATURING_CATEGORIES, Context, _transactions_reach, lunar_birthdays
 
@@ -58,6 +59,11 @@ class Hit:
     figures: dict[str, Any]
     branch_id: int | None
     manager_id: int | None
+    # the alert's priority, where the rule gives each its own (else the kind's)
+    priority: int | None = None
+    # the event of a copy for the branch head, where the rule wants one: written when
+    # the alert is someone else's (as the statement's hits do)
+    head_copy: str | None = None
 
 
 def _days(day: datetime.date, n: int) -> datetime.date:
@@ -171,6 +177,13 @@ def _write(ctx: Context, kind: str, hits: Iterable[Hit], assignees: Assignees) -
         return
     rows = list(unique.values())
     whom = assignees.resolve(rows)
+    copies = []
+    for h in rows:
+        head = assignees.branch_head.get(h.branch_id) if h.branch_id is not None else None
+        if h.head_copy and head is not None and whom[(h.customer_id, h.event_key)] not in (None, head):
+            copies.append(replace(h, event_key=h.head_copy, manager_id=None, head_copy=None))
+            whom[(h.customer_id, h.head_copy)] = head
+    rows.extend(copy for copy in copies if (copy.customer_id, copy.event_key) not in unique)
     priority = ctx.rules.priorities.get(kind, 2)
     Alert.objects.bulk_create(
         [
@@ -181,7 +194,7 @@ def _write(ctx: Context, kind: str, hits: Iterable[Hit], assignees: Assignees) -
                 event_date=h.event_date,
                 due_date=h.due_date,
                 valid_until=h.valid_until,
-                priority=priority,
+                priority=h.priority or priority,
                 assignee_id=whom[(h.customer_id, h.event_key)],
                 branch_id=h.branch_id,
                 figures=h.figures,
@@ -622,6 +635,109 @@ def contact_overdue_hits(ctx: Context) -> Iterator[list[Hit]]:
             yield hits
 
 
+def overdue_hits(ctx: Context) -> Iterator[list[Hit]]:
+    """care.rules' OVERDUE_HITS: the loan statuses of the day (a batch of accounts at
+    a time), each with the account's status before."""
+    from customers.models import LoanStatus
+
+    day, rules = ctx.day, ctx.rules
+    valid_until = _days(day, rules.validity_days)
+    normal = ctx.rules.priorities.get(AlertKind.OVERDUE, 2)
+    before = LoanStatus.objects.filter(account_id=OuterRef("account_id"), business_date__lt=day).order_by(
+        "-business_date"
+    )
+    changed = (
+        LoanStatus.objects.filter(business_date=day, account__customer__merged_into__isnull=True)
+        .exclude(account__customer__status=CustomerStatus.CLOSED)
+        .annotate(
+            days_before=Subquery(before.values("overdue_days")[:1]),
+            class_before=Subquery(before.values("risk_class")[:1]),
+        )
+        .order_by("account_id")
+    )
+    last = None
+    while True:
+        page = changed if last is None else changed.filter(account_id__gt=last)
+        rows = list(
+            page.values_list(
+                "account_id",
+                "overdue_days",
+                "overdue_amount",
+                "risk_class",
+                "days_before",
+                "class_before",
+                "account__customer_id",
+                "account__account_no",
+                "account__category",
+                "account__customer__home_branch_id",
+                "account__customer__primary_manager_id",
+            )[:BATCH]
+        )
+        if not rows:
+            return
+        last = rows[-1][0]
+        hits = []
+        for (
+            account,
+            overdue_days,
+            overdue_amount,
+            risk_class,
+            days_before,
+            class_before,
+            customer,
+            account_no,
+            category,
+            branch,
+            manager,
+        ) in rows:
+            days_before = days_before or 0
+            class_before = class_before or int(RiskClass.NORMAL)
+            tail = account_no[-4:]
+            crossed = [t for t in rules.overdue_thresholds if days_before < t <= overdue_days]
+            if crossed:
+                threshold = max(crossed)
+                start = _days(day, 1 - overdue_days)
+                figures = {
+                    "account": account,
+                    "tail": tail,
+                    "category": category,
+                    "days": overdue_days,
+                    "amount": _money(overdue_amount),
+                    "threshold": threshold,
+                }
+                priority = AlertPriority.HIGH if overdue_days >= rules.overdue_high_days else normal
+                key = f"due:{account}:{start.isoformat()}:{threshold}"
+                hits.append(
+                    Hit(
+                        customer, key, day, day, valid_until, figures, branch, manager, priority=int(priority)
+                    )
+                )
+            if risk_class >= rules.overdue_class and risk_class > class_before:
+                figures = {
+                    "account": account,
+                    "tail": tail,
+                    "category": category,
+                    "class": risk_class,
+                    "from": class_before,
+                }
+                key = f"class:{account}:{day.isoformat()}:{risk_class}"
+                hits.append(
+                    Hit(
+                        customer,
+                        key,
+                        day,
+                        day,
+                        valid_until,
+                        figures,
+                        branch,
+                        manager,
+                        priority=int(AlertPriority.HIGH),
+                        head_copy=f"{key}:head",
+                    )
+                )
+        yield hits
+
+
 HITS: dict[str, Callable[[Context], Iterator[list[Hit]]]] = {
     AlertKind.BIRTHDAY: birthday_hits,
     AlertKind.MATURITY: maturity_hits,
@@ -631,6 +747,7 @@ HITS: dict[str, Callable[[Context], Iterator[list[Hit]]]] = {
     AlertKind.TIER_CHANGE: tier_change_hits,
     AlertKind.DOWNGRADE_WARNING: downgrade_warning_hits,
     AlertKind.CONTACT_OVERDUE: contact_overdue_hits,
+    AlertKind.OVERDUE: overdue_hits,
 }
 
 

@@ -28,7 +28,7 @@ from customers.choices import (
     CustomerStatus,
     InteractionKind,
 )
-from customers.models import CustomerAssignment, CustomerMonthlyAum, Interaction
+from customers.models import CustomerAssignment, CustomerMonthlyAum, Interaction, LoanStatus
 from tests.care.test_rules_fixtures import account_fixture, customer_fixture  # noqa: F401
 from tests.care.test_rules_support import D, daily_aum, days, profile
 from tests.customers.conftest import add_account, new_customer  # noqa: F401  (fixtures)
@@ -170,6 +170,22 @@ def world(customer, account, demo_users, levels, org):
     top = customer(aum="90000000", manager=cm2)
     CustomerAssignment.objects.filter(customer=top).update(start_date=days(-1000))
     _interaction(top, cm2, days(-400), kind=InteractionKind.VISIT)
+    # loans and cards: across thresholds (a missed day, a jump, repaid), downgraded
+    # (manager and head; an inactive manager: the head once; no head: nobody), closed
+    loans = [
+        (customer(), [(days(-1), 29, 1), (D, 31, 1), (days(1), 0, 1)]),
+        (customer(), [(D, 75, 2), (days(1), 95, 2)]),
+        (customer(), [(days(-1), 0, 2), (D, 3, 3), (days(1), 3, 4)]),
+        (customer(manager=cm2), [(D, 0, 5)]),
+        (customer(manager=None, branch="12101"), [(D, 90, 3)]),
+        (customer(status=CustomerStatus.CLOSED), [(D, 90, 5)]),
+    ]
+    for n, (person, statuses) in enumerate(loans):
+        loan = account(person, category=AccountCategory.CREDIT_CARD, account_no=f"43674200000{n:05d}")
+        for on, late, risk in statuses:
+            LoanStatus.objects.create(
+                account=loan, business_date=on, overdue_days=late, overdue_amount=late * 10, risk_class=risk
+            )
     # cm2 leaves without the customers being handed over
     type(cm2).objects.filter(pk=cm2.pk).update(is_active=False, status="disabled")
 
@@ -212,6 +228,14 @@ def test_portable_raises_exactly_the_alerts_of_the_statements(world, demo_users)
     assignees = {row[7] for row in by_sql}
     assert {demo_users["demo_cm1"].pk, demo_users["demo_bh"].pk, None} <= assignees
     assert demo_users["demo_cm2"].pk not in assignees
+    # the overdue rule's priorities and the branch head's copy of a classification
+    overdue = {(row[2].split(":")[0], row[6], row[7]) for row in by_sql if row[0] == AlertKind.OVERDUE}
+    assert {
+        ("due", 2, demo_users["demo_cm1"].pk),
+        ("due", 1, None),
+        ("class", 1, demo_users["demo_bh"].pk),
+    } <= overdue
+    assert any(row[0] == AlertKind.OVERDUE and row[2].endswith(":head") for row in by_sql)
     Alert.objects.all().delete()
 
     portable_counts = [_portable_run(day) for day in DATES]
