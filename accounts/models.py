@@ -303,6 +303,8 @@ class FindingRule(models.TextChoices):
     OUTSIDE_SCOPE = "outside_scope", _("Customers outside the scope asked for")
     FAILED_LOGINS = "failed_logins", _("Repeated failed logins")
     PII_REVEALS = "pii_reveals", _("Personal data revealed beyond the daily limit")
+    CREDIT_QUERIES = "credit_queries", _("Credit-report queries beyond the usual")
+    CREDIT_REFUSALS = "credit_refusals", _("Credit-report queries refused")
 
 
 class ReviewOutcome(models.TextChoices):

@@ -150,11 +150,14 @@ NAVIGATION: list[NavItem | NavGroup] = [
         ),
     ),
     NavGroup(
-        _("Customer analysis"),
+        _("Analysis and credit"),
         (
             NavItem(_("Save list"), "analysis:save_list", "analysis.view_customeranalysis"),
             NavItem(_("Analysis reports"), "analysis:reports", "analysis.view_analysis_report"),
             NavItem(_("Churn models"), "analysis:models", "analysis.view_churnmodel"),
+            NavItem(_("Credit-risk reports"), "credit:reports", "credit.view_credit_report"),
+            NavItem(_("Credit-report queries"), "credit:queries_list", "credit.view_creditquery"),
+            NavItem(_("Queries to approve"), "credit:queries_approvals", "credit.approve_creditquery"),
         ),
     ),
     NavGroup(

@@ -111,6 +111,15 @@ def analyse_customers(dates: list[datetime.date]) -> None:
     analyse(max(newest_loaded_date() or max(dates), max(dates)))
 
 
+def refresh_credit_risk_figures(dates: list[datetime.date]) -> None:
+    """The credit-risk reports' figures of the months the load can change: the
+    current one, the previous one too when its last days came late (credit)."""
+    from credit.risk_figures import risk_figures_refresh
+    from customers.ingest.runner import newest_loaded_date
+
+    risk_figures_refresh(dates, as_of=max(newest_loaded_date() or max(dates), max(dates)))
+
+
 POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...] = (
     ("aum", refresh_aum),
     ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
@@ -120,6 +129,7 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
     ("alerts", raise_alerts),  # after the tiers, the profile (last transaction) and the AUM
     ("performance", refresh_performance),  # after the sales it may count
     ("analysis", analyse_customers),  # after the performance figures (contribution) and the alerts
+    ("credit", refresh_credit_risk_figures),  # after the balances (aum) and the loan statuses loaded
     ("data_quality", scan_data_quality),
     ("customer_upkeep", customer_upkeep),  # last: after every step that writes customers
 )

@@ -45,6 +45,7 @@ urlpatterns = [
     path("care/", include("care.urls")),
     path("performance/", include("performance.urls")),
     path("analysis/", include("analysis.urls")),
+    path("credit/", include("credit.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "admin/login/",

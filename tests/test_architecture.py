@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["core", "accounts", "customers", "vip", "marketing", "care", "performance", "analysis"]
+LAYERS = ["core", "accounts", "customers", "vip", "marketing", "care", "performance", "analysis", "credit"]
 ABOVE_THE_APPS = {"crm_portal", "demo"}
 OURS = set(LAYERS) | ABOVE_THE_APPS
 

@@ -22,10 +22,12 @@ The world is the roles × URLs harness's (tests/url_world.py): every page has ro
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from html.parser import HTMLParser
 from importlib import import_module
 from types import SimpleNamespace
@@ -37,11 +39,14 @@ from django.conf import settings
 from django.db import models, transaction
 from django.test import Client
 from django.urls import Resolver404, get_resolver, resolve
-from django.utils import translation
+from django.utils import timezone, translation
 
 from care.choices import AlertKind
 from care.reasons import alert_reason, reason_context
+from customers.choices import AccountCategory, RiskClass
+from customers.models import LoanStatus
 from marketing.models import Product
+from tests.customers.factories import AccountFactory
 from tests.url_world import ANONYMOUS, ROLES, build_world
 from vip.forms import LevelProposalForm
 from vip.models import TierLevel
@@ -367,13 +372,37 @@ def test_an_alert_names_a_colleague_not_their_employee_number(make_user):
     assert "E9999" in reasons[2]
 
 
+def _owe_on_loans_and_cards(world) -> None:
+    """Every customer of the world holds a mortgage, past due and substandard for
+    weeks, and a credit card never reported on: the 360 pages the walk opens show the
+    credit panel with its categories, classifications and month ends (credit.panels)."""
+    day = timezone.localdate() - datetime.timedelta(days=40)
+    for customers in world.customers.values():
+        for customer in customers.values():
+            mortgage = AccountFactory(
+                customer=customer, category=AccountCategory.LOAN_MORTGAGE, balance=Decimal("850000.00")
+            )
+            AccountFactory(
+                customer=customer, category=AccountCategory.CREDIT_CARD, balance=Decimal("2345.67")
+            )
+            LoanStatus.objects.create(
+                account=mortgage,
+                business_date=day,
+                overdue_days=95,
+                overdue_amount=Decimal("12600.00"),
+                risk_class=RiskClass.SUBSTANDARD,
+            )
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            yield build_world()
+            world = build_world()
+            _owe_on_loans_and_cards(world)
+            yield world
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)

@@ -85,8 +85,10 @@ _CLIENT_MANAGER_MENU = {
     "performance:figures",
     "performance:disputes",
     "analysis:save_list",
+    "credit:queries_list",
 }
 _ANALYSIS_HEAD_OFFICE = ("analysis:save_list", "analysis:reports", "analysis:models")
+_CREDIT_READ = ("credit:reports", "credit:queries_list")
 ROLE_MENUS = {
     "demo_admin": {
         "home",
@@ -139,6 +141,7 @@ ROLE_MENUS = {
         "performance:schemes",
         "performance:ftp",
         *_ANALYSIS_HEAD_OFFICE,
+        *_CREDIT_READ,
         "accounts:user_list",
     },
     "demo_audit": {
@@ -160,6 +163,7 @@ ROLE_MENUS = {
         "performance:schemes",
         "performance:ftp",
         *_ANALYSIS_HEAD_OFFICE,
+        *_CREDIT_READ,
         "accounts:user_list",
         "accounts:audit_list",
         "accounts:audit_report",
@@ -188,6 +192,8 @@ ROLE_MENUS = {
         "performance:disputes",
         "analysis:save_list",
         "analysis:reports",
+        *_CREDIT_READ,
+        "credit:queries_approvals",
         "accounts:user_list",
     },
     "demo_cm1": _CLIENT_MANAGER_MENU,
@@ -231,7 +237,7 @@ def test_the_menu_groups_pages_in_dropdowns_and_marks_the_page_shown(client, dem
         "VIP",
         "Marketing",
         "Performance",
-        "Customer analysis",
+        "Analysis and credit",
     ]
     # a group with one page for this role is that page's link, not a dropdown of one
     users = menu[-1]

@@ -168,6 +168,8 @@ PARTS = (
     "analysis.save",
     "analysis.reports",
     "analysis.models",
+    "credit.reports",
+    "credit.queries",
 )
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "care",
     "performance",
     "analysis",
+    "credit",
     "crm_portal",
     "demo",  # the demo data and batch generators: above everything, imported by nothing
 ]
@@ -304,3 +305,7 @@ LOGGING = {
 # Care messages by SMS (care.channels): a class with send(*, to, text, reference); the
 # default only logs a masked line and sends nothing.
 CARE_SMS_BACKEND = env("CARE_SMS_BACKEND", default="care.channels.LoggingSmsBackend")
+# Credit-report queries (credit.bureau): the bureau adapter, a class with
+# query(request) -> BureauResult; the default asks no bureau, logs a line without
+# personal data and answers the reference "LOG-<query id>".
+CREDIT_BUREAU_BACKEND = env("CREDIT_BUREAU_BACKEND", default="credit.bureau.LoggingBureau")

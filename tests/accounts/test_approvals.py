@@ -27,6 +27,7 @@ from accounts.roles import Role
 from accounts.services import USER_FLOW, user_request
 from care import parameters as alert_parameters
 from core.approvals import ApprovalRecord, ApprovalStatus
+from credit import services as credit_services  # noqa: F401  (defines the credit-report query flow)
 from marketing import catalogue
 from marketing import services as marketing
 from marketing.choices import CampaignObjective, PolicyStatus
@@ -238,6 +239,34 @@ def _alert_parameters(users, make_user, make_customer) -> Case:
     )
 
 
+def _credit_query(users, make_user, make_customer) -> Case:
+    from credit import services as credit
+    from credit.choices import QueryPurpose, QueryStatus
+    from credit.models import CreditQuery
+
+    head = users["demo_bh"]  # asks, and may approve (not their own)
+    customer = make_customer(manager=users["demo_cm1"])
+    today = timezone.localdate()
+    credit.authorization_record(
+        customer=customer,
+        form_reference="SCAN-0001",
+        purpose=QueryPurpose.LOAN_APPROVAL,
+        signed_on=today,
+        valid_until=today + datetime.timedelta(days=90),
+        by=users["demo_cm1"],
+    )
+    query = credit.query_request(customer=customer, purpose=QueryPurpose.LOAN_APPROVAL, by=head)
+    return Case(
+        flow=credit.QUERY_FLOW,
+        item=query,
+        proposer=head,
+        checker=make_user(Role.BRANCH_HEAD, head.branch.code),
+        outsider=users["demo_audit"],
+        # the flow approves; credit.services.query_approve then sends it to the bureau
+        applied=lambda: CreditQuery.objects.get(pk=query.pk).status == QueryStatus.APPROVED,
+    )
+
+
 CASES = {
     "parameters": _parameters,
     "transfer": _transfer,
@@ -248,6 +277,7 @@ CASES = {
     "user_change": _user_change,
     "ftp": _ftp,
     "alert_parameters": _alert_parameters,
+    "credit_query": _credit_query,
 }
 
 
@@ -295,6 +325,7 @@ def test_every_approval_record_has_one_flow():
             "performance.scheme",
             "performance.dispute",
             "care.alertparameterproposal",
+            "credit.creditquery",
         }
     )
 

@@ -375,6 +375,64 @@ class TestSuspiciousRules:
             event(Action.PII_REVEALED, at(WEDNESDAY, 9, minute), user=demo_users["demo_cm2"])
         assert set(findings(client)) == {("pii_reveals", "demo_cm1")}
 
+    def test_credit_report_queries_beyond_the_threshold_or_well_above_the_peers(
+        self, client, auditor, demo_users
+    ):
+        u = demo_users
+        asked = {"demo_cm1": 11, "demo_cm2": 6, "demo_cm3": 2, "demo_bh": 1}  # one day
+        for username, count in asked.items():
+            for minute in range(count):
+                event(Action.CREDIT_QUERY_REQUESTED, at(WEDNESDAY, 10, minute), user=u[username])
+        # the next day, many but close to each other: no one stands out
+        thursday = WEDNESDAY + datetime.timedelta(days=1)
+        for username, count in {"demo_cm1": 6, "demo_cm2": 5, "demo_cm3": 4}.items():
+            for minute in range(count):
+                event(Action.CREDIT_QUERY_REQUESTED, at(thursday, 10, minute), user=u[username])
+        found = findings(client, until=thursday)
+        # cm1: more than 10 in the day; cm2: 6, three times the others' median (2)
+        assert set(found) == {("credit_queries", "demo_cm1"), ("credit_queries", "demo_cm2")}
+        assert (found[("credit_queries", "demo_cm1")].count, found[("credit_queries", "demo_cm1")].day) == (
+            11,
+            WEDNESDAY,
+        )
+        assert found[("credit_queries", "demo_cm2")].rule_label == "Credit-report queries beyond the usual"
+
+    def test_credit_report_queries_refused(self, client, auditor, demo_users):
+        u = demo_users
+        for minute in range(3):
+            event(Action.CREDIT_QUERY_REFUSED, at(WEDNESDAY, 14, minute), user=u["demo_cm3"])
+        event(Action.CREDIT_QUERY_REQUESTED, at(WEDNESDAY, 9), user=u["demo_cm3"])
+        for minute in range(2):  # below the threshold
+            event(Action.CREDIT_QUERY_REFUSED, at(WEDNESDAY, 14, minute), user=u["demo_cm2"])
+        found = findings(client)
+        assert set(found) == {("credit_refusals", "demo_cm3")}
+        refusals = found[("credit_refusals", "demo_cm3")]
+        assert (refusals.count, refusals.first, refusals.last) == (3, at(WEDNESDAY, 14), at(WEDNESDAY, 14, 2))
+        html = client.get("/accounts/audit/findings/", ON_WEDNESDAY).content.decode()
+        assert "Credit-report queries refused" in html
+        link = re.search(r'href="([^"]+)">See the events', html).group(1).replace("&amp;", "&")
+        assert link.endswith("&action=credit_query_refused")
+
+    def test_a_credit_finding_against_the_peers_is_reviewed_like_any_other(self, client, auditor, demo_users):
+        u = demo_users
+        for username, count in {"demo_cm1": 5, "demo_cm2": 1, "demo_cm3": 1}.items():
+            for minute in range(count):
+                event(Action.CREDIT_QUERY_REQUESTED, at(WEDNESDAY, 10, minute), user=u[username])
+        assert set(findings(client, rule="credit_queries")) == {("credit_queries", "demo_cm1")}
+        response = client.post(
+            "/accounts/audit/findings/review/",
+            {
+                "rule": "credit_queries",
+                "username": "demo_cm1",
+                "day": "2026-11-18",
+                "outcome": "explanation_accepted",
+                "note": "月末集中审批贷款",
+            },
+        )
+        assert response.status_code == 302
+        assert FindingReview.objects.get().rule == "credit_queries"
+        assert findings(client) == {}
+
     def test_innocent_days_make_no_finding(self, client, auditor, demo_users):
         u = demo_users
         event(Action.LOGIN, at(WEDNESDAY, 9), user=u["demo_cm1"])
@@ -409,8 +467,8 @@ class TestSuspiciousRules:
                     user=demo_users[username],
                     details={"rows": 8000},
                 )
-        # the request's own (9), five rules, the users, the reviews
-        with django_assert_max_num_queries(16):
+        # the request's own (9), five rules and one for both credit rules, the users, the reviews
+        with django_assert_max_num_queries(17):
             response = client.get(
                 "/accounts/audit/findings/", {"date_from": "2026-11-14", "date_to": "2026-11-20"}
             )

@@ -23,9 +23,10 @@ from tests.customers.conftest import log_in as _log_in
 pytestmark = pytest.mark.django_db
 
 # The 360 view's bound (tests/customers/test_views.py: 22, 1 for the payroll panel
-# and 2 at most for the sections other areas register, customers.panels.sections);
-# what the links, dialog and record forms add (nothing) is pinned relatively.
-BOUND = 25
+# and 2 at most for each section other areas register, customers.panels.sections:
+# the analysis and credit); what the links, dialog and record forms add (nothing)
+# is pinned relatively.
+BOUND = 27
 
 
 @pytest.fixture
@@ -92,7 +93,8 @@ class TestVipLinks:
     def test_the_auditor_only_reads_the_vip_page(self, client, book, demo_password):
         log_in(client, "demo_audit", demo_password)
         actions = _actions(_page(client, book["cm1"]))
-        assert list(actions) == ["Tier, VIP status and managers"]
+        # and the customer's credit-report authorizations and queries (credit)
+        assert list(actions) == ["Tier, VIP status and managers", "Credit-report queries"]
 
     def test_a_manager_the_customer_is_shared_with_may_not_share_them_on(
         self, client, book, demo_users, demo_password

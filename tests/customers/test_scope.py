@@ -26,6 +26,7 @@ from accounts.models import Branch, User
 from analysis.models import CustomerAnalysis
 from care.models import Alert, JournalEntry, Message, PlanItem, ServiceSubscription
 from core.views import ScopedView
+from credit.models import CreditAuthorization, CreditQuery
 from customers import permissions as customer_permissions
 from customers.models import (
     Account,
@@ -41,6 +42,7 @@ from customers.models import (
     Employer,
     IncomeEntry,
     Interaction,
+    LoanStatus,
     OtherAsset,
     PayrollLink,
     Relationship,
@@ -175,6 +177,9 @@ def _build(model, customer: Customer, world) -> None:
         AccountBalance.objects.create(
             business_date=TODAY, account=account, balance=Decimal("1"), cny_balance=Decimal("1")
         )
+    elif model is LoanStatus:
+        account = world["add_account"](customer)
+        LoanStatus.objects.create(business_date=TODAY, account=account, overdue_days=3, risk_class=2)
     elif model is CustomerDailyAum:
         CustomerDailyAum.objects.create(
             business_date=TODAY, customer=customer, aum=Decimal("1"), liabilities=Decimal("0")
@@ -314,6 +319,23 @@ def _build(model, customer: Customer, world) -> None:
         )
     elif model is PlanItem:  # the manager of record's plan
         PlanItem.objects.create(owner=manager, customer=customer, title="p", start_date=TODAY)
+    elif model in (CreditAuthorization, CreditQuery):
+        authorization = CreditAuthorization.objects.create(
+            customer=customer,
+            form_reference=f"AUTH-{customer.pk}",
+            purpose="loan_approval",
+            signed_on=TODAY,
+            valid_until=TODAY + datetime.timedelta(days=90),
+            recorded_by=manager or users["bm"],
+        )
+        if model is CreditQuery:
+            CreditQuery.objects.create(
+                customer=customer,
+                authorization=authorization,
+                purpose="loan_approval",
+                status="pending",
+                proposed_by=manager or users["bm"],
+            )
     elif model is JournalEntry:  # not confidential: read by everyone who sees the customer
         JournalEntry.objects.create(
             manager=manager, customer=customer, visited_at=timezone.now(), purpose="keep_in_touch"
@@ -335,6 +357,7 @@ BUILT = {
     ContactPoint,
     Account,
     AccountBalance,
+    LoanStatus,
     CustomerDailyAum,
     CustomerMonthlyAum,
     TransactionSummary,
@@ -366,9 +389,16 @@ BUILT = {
     Message,
     ServiceSubscription,
     CustomerAnalysis,
+    CreditAuthorization,
+    CreditQuery,
 }
 # The customer a row is about, as a lookup from the row.
-PATH = {Customer: "pk", AccountBalance: "account__customer", CustomerUserObjectPermission: "content_object"}
+PATH = {
+    Customer: "pk",
+    AccountBalance: "account__customer",
+    LoanStatus: "account__customer",
+    CustomerUserObjectPermission: "content_object",
+}
 PATH[CustomerMerge] = "survivor"
 # Models whose rule adds to the customer scope: a client manager's opportunities and
 # prospects are their own (a colleague's, about a customer shared with them, stay

@@ -253,14 +253,17 @@ class Test360:
         target.household = household
         target.save()
         big = queries_for_page()
-        assert big == small + 1  # the household members query appears once
+        # the household members query appears once, and the credit panel's read of
+        # the loans' statuses once there is a loan (tests/credit/test_panel.py)
+        assert big == small + 2
         # 6 for session, user, permissions and roles, 3 for renewing the idle session,
         # 1 for the user's grants (data scope), 9 for the 360 itself, 1 each for the
         # reminders, campaigns and service subscriptions panels (the actions panel reads
         # nothing), 1 for the payroll panel (customers.templatetags.payroll), 2 at most
-        # for the sections other areas register (customers.panels.sections: the
-        # customer analysis reads its row, and the products it recommends if any)
-        with django_assert_max_num_queries(25):
+        # for each section other areas register (customers.panels.sections: the
+        # customer analysis reads its row, and the products it recommends if any; the
+        # credit panel the loans and cards, and their statuses if any)
+        with django_assert_max_num_queries(27):
             client.get(f"/customers/{target.customer_no}/")
 
     def test_household_aum_is_the_members_combined(self, client, demo_users, new_customer, demo_password):
