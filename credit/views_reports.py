@@ -7,13 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views import View
 
-from accounts.audit import Action, audit
-from customers.exports import XLSX_CONTENT_TYPE
+from analysis.views.reports import workbook_download
 
 from . import reports
 from .report_exports import credit_report_workbook
@@ -62,24 +59,6 @@ class CreditReportExportView(PermissionRequiredMixin, View):
 
     def get(self, request):
         form, report = _read(request)
-        if report is None:
-            errors = [str(e) for errors in form.errors.values() for e in errors]
-            return HttpResponse(
-                " ".join([_("Invalid report filters."), *errors]), status=400, content_type="text/plain"
-            )
-        content, rows = credit_report_workbook(report)
-        audit(
-            Action.EXPORT,
-            request=request,
-            target_type="credit.report",
-            details={
-                "export": "credit_report",
-                "filters": form.params,
-                "as_of": report.as_of.isoformat() if report.as_of else "",
-                "rows": rows,
-            },
+        return workbook_download(
+            request, form, report, credit_report_workbook, export="credit_report", filename="credit-risk"
         )
-        response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
-        stamp = f"{report.as_of:%Y%m%d}" if report.as_of else "none"
-        response["Content-Disposition"] = f'attachment; filename="credit-risk-{stamp}.xlsx"'
-        return response
