@@ -374,7 +374,12 @@ class AccountBalance(models.Model):
 
     pk = models.CompositePrimaryKey("business_date", "account_id")
     business_date = models.DateField()
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # no index of its own: `balance_account_date` (account, date) serves a lookup by
+    # account, and a lone account index made the planner read every day of an
+    # account to find one date's balance
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     balance = models.DecimalField(**MONEY)
     cny_balance = models.DecimalField(**MONEY)
 
