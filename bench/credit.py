@@ -10,9 +10,11 @@ On a seeded bench database (bench/seed_customers.py: customers and their account
 with one business date of balances; it is changed: loan statuses and month-end
 balances are written, the figure tables rewritten).
 
-`--prepare` (set-based, a few statements; run once): for every loan and card, its
+`--prepare` (set-based, a few statements; run once): for every account, as the
+nightly load stores a day's balances (every account, one date at a time), its
 balance at the last weekday of each of the 23 months before the business date (the
-balance then grows back towards the day's by 1% a month), and about 0.4 change-log
+balance then grows back towards the day's by 1% a month; a month end reads its 2.2
+million rows at 1,000,000 customers, not only the loans'), and about 0.4 change-log
 rows (`customers.LoanStatus`) per customer over the 24 months: delinquency episodes
 starting on a random day, rolling from 15 to 45, 75 and 105 days past due a month
 at a time (classified normal, special mention, substandard, doubtful), most of them
@@ -75,7 +77,7 @@ MONTH_END_BALANCES_SQL = """
     INSERT INTO customers_accountbalance (business_date, account_id, balance, cny_balance)
     SELECT %(day)s, a.id, ROUND(a.cny_balance * %(factor)s, 2), ROUND(a.cny_balance * %(factor)s, 2)
       FROM customers_account a
-     WHERE a.category IN ({credit}) AND (a.open_date IS NULL OR a.open_date <= %(day)s)
+     WHERE a.open_date IS NULL OR a.open_date <= %(day)s
     ON CONFLICT DO NOTHING
 """
 
@@ -117,7 +119,7 @@ def prepare(as_of: datetime.date) -> None:
         for back in range(1, MONTHS):
             day = last_weekday(month_end(month_back(as_of.replace(day=1), back)))
             factor = Decimal(1) + Decimal("0.01") * back
-            cursor.execute(MONTH_END_BALANCES_SQL.format(credit=credit), {"day": day, "factor": factor})
+            cursor.execute(MONTH_END_BALANCES_SQL, {"day": day, "factor": factor})
             balances += cursor.rowcount
         cursor.execute("DELETE FROM customers_loanstatus")
         # about 0.4 rows a customer: accounts per customer x episodes x rows per episode
@@ -130,7 +132,7 @@ def prepare(as_of: datetime.date) -> None:
         cursor.execute("ANALYZE customers_loanstatus")
         cursor.execute("ANALYZE customers_accountbalance")
     say(
-        f"prepared in {time.perf_counter() - started:.1f} s: {balances:,} month-end balances of "
+        f"prepared in {time.perf_counter() - started:.1f} s: {balances:,} month-end balances, "
         f"{accounts:,} loans and cards, {statuses:,} status rows ({statuses / customers:.2f} a customer)"
     )
 
