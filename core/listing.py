@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django_filters import FilterSet
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
@@ -70,3 +72,27 @@ class Sorting:
 
 def _flip(field: str) -> str:
     return field[1:] if field.startswith("-") else f"-{field}"
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """A list's rows after its filter, the filter (its form is the page's filter
+    bar) and the status the page answers with."""
+
+    filter: FilterSet
+    rows: QuerySet
+    status: int
+
+    def value(self, name: str) -> Any:
+        """The valid value of one filter, or "" when it is not set (or not valid)."""
+        return self.filter.form.cleaned_data.get(name) or ""
+
+
+def filtered(request, filterset_class: type[FilterSet], rows: QuerySet) -> Filtered:
+    """Apply the list's FilterSet, bound to the query string, to `rows`, which the
+    view has already narrowed to the user's scope. Invalid input filters nothing:
+    the page shows no rows and the form's errors, and answers 400."""
+    filterset = filterset_class(request.GET, queryset=rows, request=request)
+    if filterset.is_valid():
+        return Filtered(filterset, filterset.qs, 200)
+    return Filtered(filterset, rows.none(), 400)

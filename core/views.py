@@ -17,8 +17,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 from django.views import View
+
+
+def show_errors(request, exc: Exception) -> None:
+    """A refusal's messages (a ValidationError's, else the exception's text) on the
+    next page."""
+    for message in getattr(exc, "messages", None) or [str(exc) or _("You may not do this.")]:
+        messages.error(request, message)
+
+
+def form_errors(request, form) -> None:
+    """A form's errors as messages, each named by its field's label."""
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
 
 
 class ScopedView(View):

@@ -14,13 +14,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from core.forms import add_service_errors
-from core.listing import Sorting, paginate
-from core.views import ScopedView
+from core.listing import Sorting, filtered, paginate
+from core.views import ScopedView, form_errors, show_errors
 from customers.masking import mask_name
 from customers.models import Customer
 from customers.permissions import access_customer
-from marketing.views._common import filtered
-from vip.views._common import form_errors, show_errors
 
 from . import query_selectors as selectors
 from . import services

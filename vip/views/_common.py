@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 
 from core.listing import Sorting, page_size
+from core.views import form_errors, show_errors  # noqa: F401  (re-exported for the VIP pages)
 from customers.search import KeysetPage
 
 
@@ -21,18 +21,6 @@ def next_or(request, default: str) -> str:
     ):
         return target
     return default
-
-
-def show_errors(request, exc: Exception) -> None:
-    for message in getattr(exc, "messages", None) or [str(exc) or _("You may not do this.")]:
-        messages.error(request, message)
-
-
-def form_errors(request, form) -> None:
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
 
 
 def filter_errors(request, filters) -> None:
