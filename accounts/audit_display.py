@@ -10,7 +10,9 @@ have an `audit_display` module, collected once:
 - `TARGET_LINKS`: {target type ("app_label.model"): function(target ids) -> {id: url}},
   one call (at most one query) per target type shown on a page;
 - `CHANGE_LABELS`: {action: label of what its "from"/"to" details change};
-- `DETAIL_LABELS`: {details key: label}.
+- `DETAIL_LABELS`: {details key: label};
+- `VALUE_CHOICES`: {details key: the TextChoices its values are codes of} (a value
+  that is not one of them is shown as it is).
 
 Accounts' own entries are below; a code without a label is shown as it is, never
 dropped.
@@ -38,6 +40,7 @@ from .models import FindingRule, ReviewOutcome
 from .roles import role_label
 
 LinkResolver = Callable[[list[str]], dict[str, str]]
+ValueChoices = dict[str, type[models.TextChoices]]
 
 ARROW = " → "
 
@@ -144,12 +147,19 @@ def _choice_label(choices: type[models.TextChoices], value: Any) -> str:
 
 
 @functools.cache
-def _collected() -> tuple[dict[str, str], dict[str, LinkResolver], dict[str, Any], dict[str, Any]]:
+def _collected() -> tuple[
+    dict[str, str],
+    dict[str, LinkResolver],
+    dict[str, Any],
+    dict[str, Any],
+    dict[str, type[models.TextChoices]],
+]:
     """Every installed app's audit_display entries, merged (accounts' first)."""
     labels: dict[str, Any] = {}
     links: dict[str, LinkResolver] = {}
     changes: dict[str, Any] = {}
     keys: dict[str, Any] = {}
+    values: ValueChoices = {}
     for config in apps.get_app_configs():
         try:
             module = import_module(f"{config.name}.audit_display")
@@ -162,7 +172,8 @@ def _collected() -> tuple[dict[str, str], dict[str, LinkResolver], dict[str, Any
         links.update(getattr(module, "TARGET_LINKS", {}))
         changes.update({str(k): v for k, v in getattr(module, "CHANGE_LABELS", {}).items()})
         keys.update(getattr(module, "DETAIL_LABELS", {}))
-    return labels, links, changes, keys
+        values.update(getattr(module, "VALUE_CHOICES", {}))
+    return labels, links, changes, keys, values
 
 
 def action_label(action: str) -> str:
@@ -218,6 +229,9 @@ def key_label(key: str) -> str:
 def value_text(value: Any, key: str = "") -> str:
     if key in _VALUE_LABELS and value is not None:
         return str(_VALUE_LABELS[key](value))
+    app_choices = _collected()[4].get(key)
+    if app_choices is not None and isinstance(value, str):
+        return _choice_label(app_choices, value)
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from .choices import QueryPurpose
+
 DETAIL_LABELS = {
     "query": _("Credit-report query"),
     "purpose": _("Purpose"),
@@ -15,3 +17,6 @@ DETAIL_LABELS = {
     "reference": _("Report reference"),
     "error": _("Bureau error"),
 }
+
+# the purposes are stored as codes in the details
+VALUE_CHOICES = {"purpose": QueryPurpose}

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.audit import Action
+from accounts.audit_display import detail_text, value_text
 from accounts.models import AuditEvent
 from credit import query_selectors, services
 from credit.bureau import BureauRequest, BureauResult
@@ -84,6 +85,11 @@ def test_recording_an_authorization_is_audited(customer, people):
     assert event.actor == people["cm"]
     assert event.details["authorization"] == authorization.pk
     assert event.details["form_reference"] == "SCAN-2026-001"
+    # the audit trail names the purpose, never its code; an unknown one as it is
+    shown = detail_text(event.action, event.details)
+    assert "Loan approval" in shown and "loan_approval" not in shown
+    assert "Scanned form reference: SCAN-2026-001" in shown
+    assert value_text("no_such_purpose", "purpose") == "no_such_purpose"
 
 
 @pytest.mark.parametrize(
