@@ -102,6 +102,7 @@ ALLOWED: list[tuple[str, str, str]] = [
     ("performance:period", r"month end close", "a submission note, as its author wrote it"),
     ("vip:approvals", r"contact review", "a proposal's reason, as its author wrote it"),
     ("customers:detail", r"joint care", "a share's reason, as its author wrote it"),
+    ("customers:detail", r"harness spouse", "a related person's name, as the manager typed it"),
     ("*", r"pending[ _]cm\d", "a user's username and display name, as given"),
 ]
 # A text node that is the code of a row of these (a code the bank gives an indicator,
