@@ -12,8 +12,8 @@ from accounts.models import Branch
 from core.approvals import ApprovalRecord
 from core.money import MONEY
 from customers.choices import AccountCategory, RiskClass
-from customers.models import Customer
-from customers.querysets import CustomerHeldQuerySet
+from customers.models import Account, Customer
+from customers.querysets import CustomerHeldQuerySet, HeldThroughAccount
 
 from .buckets import OverdueBucket
 from .choices import QueryPurpose, QueryStatus
@@ -174,3 +174,54 @@ class Vintage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opened:%Y-%m}+{self.months_on_book} {self.branch_id} {self.category}"
+
+
+class MonthEndSnapshot(models.Model):
+    """That the loans and cards on book at a month end were recorded (`MonthEndStatus`):
+    as of which day (the month's last day, or the newest business date in the current
+    month) and with the balances of which date. The figures of a month are computed
+    from its snapshot; a snapshot is written again when a load can change it."""
+
+    month = models.DateField(_("month"), primary_key=True, help_text="first day of the month")
+    as_of = models.DateField(_("as of"))
+    balance_date = models.DateField(_("balance date"), null=True, blank=True)
+    accounts = models.PositiveIntegerField(_("accounts"))
+    written_at = models.DateTimeField(_("written at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("month-end loan snapshot")
+        verbose_name_plural = _("month-end loan snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} as of {self.as_of}"
+
+
+class MonthEndStatus(models.Model):
+    """A loan or card on book at a month end (`MonthEndSnapshot`): its branch and
+    product line, bucket, classification, balance and amount past due that day. Kept
+    for the report window and the month before it (its roll rates' start)."""
+
+    pk = models.CompositePrimaryKey("month", "account_id")
+    month = models.DateField(_("month"), help_text="first day of the month")
+    # no foreign-key checks or extra indexes: a few hundred thousand rows a month are
+    # written from the account table itself and read whole, month by month
+    account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    branch = models.ForeignKey(
+        Branch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    category = models.CharField(_("product line"), max_length=16, choices=AccountCategory.choices)
+    bucket = models.PositiveSmallIntegerField(_("days past due"), choices=OverdueBucket.choices)
+    risk_class = models.PositiveSmallIntegerField(_("classification"), choices=RiskClass.choices)
+    balance = models.DecimalField(_("balance (CNY)"), **MONEY)
+    overdue_amount = models.DecimalField(_("amount past due (CNY)"), **MONEY)
+
+    objects = HeldThroughAccount.as_manager()
+
+    class Meta:
+        verbose_name = _("loan status at a month end")
+        verbose_name_plural = _("loan statuses at month ends")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.account_id} {self.bucket} {self.risk_class}"

@@ -8,18 +8,22 @@ new ones commit; a re-run writes the same rows):
    balances on or before it in that month (one index probe a month);
 2. into temporary tables, once: the loans and cards (the account table holds every
    kind of account), those opened within the window (the vintages' cohorts) with
-   their first day more than 30 days past due (the vintages' "ever"), and the change
-   log (`customers.LoanStatus`) as spans: each row holds from its date until the
-   account's next row (LEAD over the account's rows);
-3. month end by month end, oldest first: one INSERT ... SELECT of every loan and
-   card on book into a snapshot of that month end (its bucket and classification:
-   the span holding that day, none: current, Normal; its balance on the balance
-   date: the balances of that one date, `customers.AccountBalance` read by its
-   primary key's leading date; its amount past due); then from it three grouped
-   INSERT ... SELECTs: `RiskFigure` (per branch, product line, bucket and class),
-   `RollRate` (joined by account with the previous month end's snapshot, the only
-   one kept) and `Vintage` (the cohorts at that month end). Two snapshots of a few
-   hundred thousand rows at a time, each read whole: no index to build.
+   their first day more than 30 days past due (the vintages' "ever"), and, when a
+   month end's snapshot is to be written, the change log (`customers.LoanStatus`) as
+   spans: each row holds from its date until the account's next row (LEAD over the
+   account's rows);
+3. month end by month end, oldest first: its snapshot (`MonthEndStatus`, recorded
+   by a `MonthEndSnapshot`): every loan and card on book that day, its bucket and
+   classification (the span holding that day, none: current, Normal), its balance on
+   the balance date (the balances of that one date, `customers.AccountBalance` read
+   by its primary key's leading date) and its amount past due. A snapshot is kept:
+   it is written again only for the months a load can change (`recompute_from`),
+   when missing, or when its day or balance date is no longer the month end's; a
+   month end's balances are a whole day of every account's (2.2 million rows at a
+   million customers), read once rather than every night. Then from the snapshot
+   three grouped INSERT ... SELECTs: `RiskFigure` (per branch, product line, bucket
+   and class), `RollRate` (joined by account with the previous month end's
+   snapshot) and `Vintage` (the cohorts at that month end).
 
 On book at a month end: a loan or card opened on or before it (no opening date: always),
 unless it is closed now and had neither a balance nor a day past due then (a closed,
@@ -30,8 +34,10 @@ date changes the month ends from that date on, so the months from the month of t
 earliest date loaded to the newest one: normally the current month only; the
 previous one too when the night's loads include its last days (a late batch, or the
 first load of a month bringing the previous month's last business day), and
-any month after the newest one written (a night the step failed). The months before
-the window are dropped. `manage.py credit_risk_figures` rebuilds the whole window.
+any month after the newest one written (a night the step failed); their snapshots
+are written again. The months before the window are dropped, and the snapshots
+before the month before it. `manage.py credit_risk_figures` rebuilds the whole
+window's figures from the kept snapshots (`--from-history`: the snapshots too).
 
 Portable SQL: PostgreSQL and SQLite 3.25+ (window functions); what differs is
 spelled per database in `_VENDOR`.
@@ -45,12 +51,13 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from core.months import month_back, month_end
 from customers.choices import CREDIT_CATEGORIES, AccountStatus, RiskClass
 
 from .buckets import SERIOUS_DAYS, SERIOUSLY_PAST_DUE, bucket_sql
-from .models import RiskFigure, RollRate, Vintage
+from .models import MonthEndSnapshot, MonthEndStatus, RiskFigure, RollRate, Vintage
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +66,8 @@ RISK_FIGURE_MONTHS = 24
 ACCOUNT_TABLE = "credit_accounts"
 COHORT_TABLE = "credit_cohorts"
 SPAN_TABLE = "credit_status_spans"
-SNAPSHOT_TABLE = "credit_month_end_status"
-PREVIOUS_TABLE = "credit_previous_month_end_status"
-TEMPORARY_TABLES = (ACCOUNT_TABLE, COHORT_TABLE, SPAN_TABLE, SNAPSHOT_TABLE, PREVIOUS_TABLE)
+SNAPSHOT_TABLE = MonthEndStatus._meta.db_table
+TEMPORARY_TABLES = (ACCOUNT_TABLE, COHORT_TABLE, SPAN_TABLE)
 
 _VENDOR: dict[str, dict[str, str]] = {
     "postgresql": {
@@ -121,12 +127,13 @@ SPANS_SQL = f"""
      WHERE business_date <= %(last)s
 """
 
-# One month end: every loan and card on book, its status that day and its balance on
-# the month's balance date (NULL when the month has no balances: no row joins).
+# One month end's snapshot: every loan and card on book, its status that day and its
+# balance on the month's balance date (NULL when the month has no balances: no row
+# joins), in the order of the table's key.
 SNAPSHOT_SQL = f"""
     INSERT INTO {SNAPSHOT_TABLE}
-           (account_id, branch_id, category, bucket, risk_class, balance, overdue_amount)
-    SELECT a.id, a.branch_id, a.category,
+           (month, account_id, branch_id, category, bucket, risk_class, balance, overdue_amount)
+    SELECT %(month)s, a.id, a.branch_id, a.category,
            {bucket_sql("s.overdue_days")}, COALESCE(s.risk_class, {int(RiskClass.NORMAL)}),
            COALESCE(b.cny_balance, 0), COALESCE(s.overdue_amount, 0)
       FROM {ACCOUNT_TABLE} a
@@ -136,6 +143,7 @@ SNAPSHOT_SQL = f"""
       LEFT JOIN customers_accountbalance b ON b.business_date = %(balance_date)s AND b.account_id = a.id
      WHERE (a.open_date IS NULL OR a.open_date <= %(as_of)s)
        AND NOT (a.closed = 1 AND COALESCE(b.cny_balance, 0) = 0 AND COALESCE(s.overdue_days, 0) = 0)
+     ORDER BY a.id
 """
 
 FIGURES_SQL = f"""
@@ -144,6 +152,7 @@ FIGURES_SQL = f"""
     SELECT %(month)s, %(as_of)s, branch_id, category, bucket, risk_class,
            COUNT(*), SUM(balance), SUM(overdue_amount)
       FROM {SNAPSHOT_TABLE}
+     WHERE month = %(month)s
      GROUP BY branch_id, category, bucket, risk_class
 """
 
@@ -151,7 +160,8 @@ FIGURES_SQL = f"""
 ROLL_RATES_SQL = f"""
     INSERT INTO credit_rollrate (month, branch_id, category, from_bucket, to_bucket, accounts, balance)
     SELECT %(month)s, n.branch_id, n.category, p.bucket, n.bucket, COUNT(*), SUM(n.balance)
-      FROM {SNAPSHOT_TABLE} n JOIN {PREVIOUS_TABLE} p ON p.account_id = n.account_id
+      FROM {SNAPSHOT_TABLE} n JOIN {SNAPSHOT_TABLE} p ON p.account_id = n.account_id
+     WHERE n.month = %(month)s AND p.month = %(previous)s
      GROUP BY n.branch_id, n.category, p.bucket, n.bucket
 """
 
@@ -163,7 +173,7 @@ VINTAGES_SQL = f"""
     SELECT c.opened, %(month)s, %(index)s - c.opened_index, c.branch_id, c.category, COUNT(*),
            SUM(CASE WHEN c.since <= %(as_of)s THEN 1 ELSE 0 END),
            SUM(CASE WHEN s.bucket >= {int(SERIOUSLY_PAST_DUE)} THEN 1 ELSE 0 END)
-      FROM {COHORT_TABLE} c LEFT JOIN {SNAPSHOT_TABLE} s ON s.account_id = c.id
+      FROM {COHORT_TABLE} c LEFT JOIN {SNAPSHOT_TABLE} s ON s.month = %(month)s AND s.account_id = c.id
      WHERE c.open_date <= %(as_of)s
      GROUP BY c.opened, c.opened_index, c.branch_id, c.category
 """
@@ -202,12 +212,6 @@ def month_ends(first: datetime.date, as_of: datetime.date) -> list[MonthEnd]:
     return ends
 
 
-_SNAPSHOT_COLUMNS = (
-    "(account_id BIGINT, branch_id BIGINT, category VARCHAR(16), bucket SMALLINT, risk_class SMALLINT,"
-    " balance NUMERIC(18, 2), overdue_amount NUMERIC(18, 2))"
-)
-
-
 def _create_tables(cursor) -> None:
     _drop_tables(cursor)
     temporary = "CREATE TEMPORARY TABLE"
@@ -219,11 +223,6 @@ def _create_tables(cursor) -> None:
         f"{temporary} {COHORT_TABLE} (id BIGINT PRIMARY KEY, branch_id BIGINT, category VARCHAR(16),"
         " open_date DATE, opened DATE, opened_index INTEGER, since DATE)"
     )
-    cursor.execute(
-        f"{temporary} {SPAN_TABLE} (account_id BIGINT, valid_from DATE, valid_to DATE,"
-        " overdue_days INTEGER, overdue_amount NUMERIC(18, 2), risk_class SMALLINT)"
-    )
-    cursor.execute(f"{temporary} {SNAPSHOT_TABLE} {_SNAPSHOT_COLUMNS}")
 
 
 def _drop_tables(cursor) -> None:
@@ -238,21 +237,62 @@ def _analyze(cursor, table: str) -> None:
         cursor.execute(f"ANALYZE {table}")
 
 
-def _next_snapshot(cursor) -> None:
-    """The snapshot just written becomes the previous month end's; a new one begins."""
-    cursor.execute(f"DROP TABLE IF EXISTS {PREVIOUS_TABLE}")
-    cursor.execute(f"ALTER TABLE {SNAPSHOT_TABLE} RENAME TO {PREVIOUS_TABLE}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {SNAPSHOT_TABLE} {_SNAPSHOT_COLUMNS}")
+def _stale(end: MonthEnd, kept: MonthEndSnapshot | None, recompute_from: datetime.date | None) -> bool:
+    """Whether a month end's snapshot is to be written (module docstring, 3.)."""
+    if recompute_from is not None and end.month >= recompute_from:
+        return True
+    return kept is None or kept.as_of != end.as_of or kept.balance_date != end.balance_date
 
 
-def write_figures(*, first: datetime.date, as_of: datetime.date, window: datetime.date) -> dict[str, int]:
+class _Snapshots:
+    """The month ends' snapshots written in a computation; the status spans they read
+    are made the first time one is needed (most nights: the current month only)."""
+
+    def __init__(self, cursor, last: str) -> None:
+        self.cursor, self.last, self.spans = cursor, last, False
+
+    def write(self, end: MonthEnd, day: dict) -> int:
+        cursor = self.cursor
+        if not self.spans:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {SPAN_TABLE} (account_id BIGINT, valid_from DATE, valid_to DATE,"
+                " overdue_days INTEGER, overdue_amount NUMERIC(18, 2), risk_class SMALLINT)"
+            )
+            cursor.execute(SPANS_SQL, {"last": self.last})
+            _analyze(cursor, SPAN_TABLE)
+            self.spans = True
+        cursor.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE month = %s", [day["month"]])
+        cursor.execute(SNAPSHOT_SQL, day)
+        accounts = cursor.rowcount
+        MonthEndSnapshot.objects.update_or_create(
+            month=end.month,
+            defaults={
+                "as_of": end.as_of,
+                "balance_date": end.balance_date,
+                "accounts": accounts,
+                "written_at": timezone.now(),
+            },
+        )
+        return accounts
+
+
+def write_figures(
+    *,
+    first: datetime.date,
+    as_of: datetime.date,
+    window: datetime.date,
+    recompute_from: datetime.date | None = None,
+) -> dict[str, int]:
     """Replace the figures of the months from `first`'s to as_of's (the vintages of
     accounts opened from `window` on), reading the month end before `first` too for
-    the first month's roll rates. Returns the rows written per table."""
+    the first month's roll rates. The month ends' snapshots from `recompute_from`'s
+    month on are written again (None: only those missing or no longer the month
+    end's). Returns the rows written per table, and the snapshots written."""
     first = max(first.replace(day=1), window)
     ends = month_ends(month_back(first, 1), as_of)
+    kept = {s.month: s for s in MonthEndSnapshot.objects.filter(month__in=[e.month for e in ends])}
     params = {"last": as_of.isoformat(), "window": window.isoformat()}
-    written = {"figures": 0, "roll_rates": 0, "vintages": 0, "months": 0}
+    written = {"figures": 0, "roll_rates": 0, "vintages": 0, "months": 0, "snapshots": 0}
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # the joins and groups run in memory rather than spill to disk
@@ -265,22 +305,22 @@ def write_figures(*, first: datetime.date, as_of: datetime.date, window: datetim
         _analyze(cursor, ACCOUNT_TABLE)
         cursor.execute(_cohorts_sql(), params)
         _analyze(cursor, COHORT_TABLE)
-        cursor.execute(SPANS_SQL, params)
-        _analyze(cursor, SPAN_TABLE)
+        snapshots = _Snapshots(cursor, params["last"])
         RiskFigure.objects.filter(month__gte=first).delete()
         RollRate.objects.filter(month__gte=first).delete()
         Vintage.objects.filter(month__gte=first).delete()
         for i, end in enumerate(ends):
             day: dict[str, str | int | None] = {
                 "month": end.month.isoformat(),
+                "previous": ends[i - 1].month.isoformat() if i else None,
                 "index": end.index,
                 "as_of": end.as_of.isoformat(),
                 "balance_date": end.balance_date.isoformat() if end.balance_date else None,
             }
-            if i:
-                _next_snapshot(cursor)
-            cursor.execute(SNAPSHOT_SQL, day)
-            _analyze(cursor, SNAPSHOT_TABLE)  # its statistics follow it when renamed
+            if _stale(end, kept.get(end.month), recompute_from):
+                snapshots.write(end, day)
+                written["snapshots"] += 1
+                _analyze(cursor, SNAPSHOT_TABLE)
             if end.month < first:  # the month end before the first: its roll rates' start
                 continue
             for name, sql in (
@@ -291,18 +331,27 @@ def write_figures(*, first: datetime.date, as_of: datetime.date, window: datetim
                 cursor.execute(sql, day)
                 written[name] += cursor.rowcount
             written["months"] += 1
-        # the window moved on: its oldest month (and the vintages opened then) goes
+        # the window moved on: its oldest month (and the vintages opened then) goes,
+        # and the snapshots before the month before it
         RiskFigure.objects.filter(month__lt=window).delete()
         RollRate.objects.filter(month__lt=window).delete()
         Vintage.objects.filter(opened__lt=window).delete()
+        oldest_kept = month_back(window, 1).isoformat()
+        cursor.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE month < %s", [oldest_kept])
+        MonthEndSnapshot.objects.filter(month__lt=oldest_kept).delete()
         _drop_tables(cursor)
     return written
 
 
-def risk_figures_rebuild(*, as_of: datetime.date, months: int = RISK_FIGURE_MONTHS) -> dict[str, int]:
-    """Every figure of the `months` months up to as_of's, rewritten."""
+def risk_figures_rebuild(
+    *, as_of: datetime.date, months: int = RISK_FIGURE_MONTHS, from_history: bool = False
+) -> dict[str, int]:
+    """Every figure of the `months` months up to as_of's, rewritten from the kept
+    month-end snapshots (those missing or no longer the month end's written first);
+    `from_history`: every snapshot written again from the change log and balances."""
     window = window_start(as_of, months)
-    return write_figures(first=window, as_of=as_of, window=window)
+    every = month_back(window, 1) if from_history else None
+    return write_figures(first=window, as_of=as_of, window=window, recompute_from=every)
 
 
 def risk_figures_refresh(dates: list[datetime.date], *, as_of: datetime.date) -> dict[str, int]:
@@ -312,4 +361,4 @@ def risk_figures_refresh(dates: list[datetime.date], *, as_of: datetime.date) ->
     newest = RiskFigure.objects.aggregate(m=Max("month"))["m"]
     after_written = month_back(newest, -1) if newest is not None else window
     first = min(min(dates).replace(day=1), after_written, as_of.replace(day=1))
-    return write_figures(first=first, as_of=as_of, window=window)
+    return write_figures(first=first, as_of=as_of, window=window, recompute_from=first)

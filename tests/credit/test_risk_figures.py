@@ -26,7 +26,7 @@ import pytest
 from django.core.management import call_command
 
 from credit.buckets import OverdueBucket, bucket_of
-from credit.models import RiskFigure, RollRate, Vintage
+from credit.models import MonthEndSnapshot, MonthEndStatus, RiskFigure, RollRate, Vintage
 from credit.risk_figures import month_ends, risk_figures_rebuild, risk_figures_refresh
 from customers.choices import AccountCategory, AccountStatus, RiskClass
 from customers.models import AccountBalance
@@ -238,6 +238,53 @@ def test_a_new_month_drops_the_oldest_and_a_first_refresh_fills_the_window(book)
     assert not Vintage.objects.filter(opened=D(2025, 1, 1)).exists()
 
 
+def test_the_month_end_snapshots_are_kept_and_a_rebuild_reads_them(book):
+    # the window's 24 months and the month before it, each written once
+    assert risk_figures_rebuild(as_of=AS_OF)["snapshots"] == 25
+    assert MonthEndSnapshot.objects.count() == 25
+    assert MonthEndStatus.objects.filter(month=D(2026, 9, 1)).count() == 3  # mortgage, card, loan
+    november = _figures(D(2026, 11, 1))
+    # a status of 27 November that no load has announced: the kept snapshot stands
+    status(book["loan"], D(2026, 11, 27), 5, "100")
+
+    again = risk_figures_rebuild(as_of=AS_OF)
+
+    assert (again["snapshots"], again["months"]) == (0, 24)
+    assert _figures(D(2026, 11, 1)) == november
+    # from the history, every month end is read again
+    assert risk_figures_rebuild(as_of=AS_OF, from_history=True)["snapshots"] == 25
+    assert ("12101", "LOAN_CONSUMER", B.DAYS_1_30, 1, 1, Decimal("20000.00"), Decimal("100.00")) in _figures(
+        D(2026, 11, 1)
+    )
+
+
+def test_a_night_writes_the_current_month_end_and_reads_the_previous_one_kept(book):
+    risk_figures_rebuild(as_of=D(2026, 12, 3))
+    december = MonthEndSnapshot.objects.get(month=D(2026, 12, 1))
+    assert december.as_of == D(2026, 12, 3)
+
+    assert risk_figures_refresh([AS_OF], as_of=AS_OF)["snapshots"] == 1
+
+    december.refresh_from_db()
+    assert (december.as_of, december.balance_date, december.accounts) == (AS_OF, AS_OF, 3)
+    # the mortgage, 31-60 at the end of November (kept), current on 4 December
+    assert ("11101", "LOAN_MORTGAGE", B.DAYS_31_60, B.CURRENT, 1, Decimal("493000.00")) in _rolls(
+        D(2026, 12, 1)
+    )
+    # a rebuild as of a later day writes the current month's snapshot again, only it
+    assert risk_figures_rebuild(as_of=D(2026, 12, 7))["snapshots"] == 1
+    assert MonthEndSnapshot.objects.get(month=D(2026, 12, 1)).as_of == D(2026, 12, 7)
+
+
+def test_the_snapshots_before_the_window_and_its_previous_month_go(book):
+    risk_figures_rebuild(as_of=AS_OF)
+    risk_figures_refresh([D(2027, 1, 4)], as_of=D(2027, 1, 4))
+    # the window is February 2025 to January 2027; January 2025 starts its roll rates
+    assert min(MonthEndSnapshot.objects.values_list("month", flat=True)) == D(2025, 1, 1)
+    assert not MonthEndStatus.objects.filter(month__lt=D(2025, 1, 1)).exists()
+    assert MonthEndSnapshot.objects.count() == 25
+
+
 def test_a_month_without_balances_has_no_balance_date():
     ends = month_ends(D(2026, 7, 1), D(2026, 8, 3))
     assert [(e.month, e.as_of, e.balance_date) for e in ends] == [
@@ -249,6 +296,11 @@ def test_a_month_without_balances_has_no_balance_date():
 def test_the_command_rebuilds_the_months_asked(book, capsys):
     call_command("credit_risk_figures", "--months", "3", "--date", "2026-12-04")
     assert "3 months up to 2026-12-04" in capsys.readouterr().out
+    # the command reads the history again; summing the kept snapshots writes none
+    call_command("credit_risk_figures", "--months", "3", "--date", "2026-12-04")
+    assert "4 month-end snapshots written" in capsys.readouterr().out
+    call_command("credit_risk_figures", "--months", "3", "--date", "2026-12-04", "--from-snapshots")
+    assert "0 month-end snapshots written" in capsys.readouterr().out
     assert sorted(set(RiskFigure.objects.values_list("month", flat=True))) == [
         D(2026, 10, 1),
         D(2026, 11, 1),

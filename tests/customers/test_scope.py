@@ -26,7 +26,7 @@ from accounts.models import Branch, User
 from analysis.models import CustomerAnalysis
 from care.models import Alert, JournalEntry, Message, PlanItem, ServiceSubscription
 from core.views import ScopedView
-from credit.models import CreditAuthorization, CreditQuery
+from credit.models import CreditAuthorization, CreditQuery, MonthEndStatus
 from customers import permissions as customer_permissions
 from customers.models import (
     Account,
@@ -180,6 +180,18 @@ def _build(model, customer: Customer, world) -> None:
     elif model is LoanStatus:
         account = world["add_account"](customer)
         LoanStatus.objects.create(business_date=TODAY, account=account, overdue_days=3, risk_class=2)
+    elif model is MonthEndStatus:
+        account = world["add_account"](customer, category="LOAN_MORTGAGE")
+        MonthEndStatus.objects.create(
+            month=TODAY.replace(day=1),
+            account=account,
+            branch_id=account.branch_id,
+            category=account.category,
+            bucket=1,
+            risk_class=2,
+            balance=Decimal("1"),
+            overdue_amount=Decimal("1"),
+        )
     elif model is CustomerDailyAum:
         CustomerDailyAum.objects.create(
             business_date=TODAY, customer=customer, aum=Decimal("1"), liabilities=Decimal("0")
@@ -391,12 +403,14 @@ BUILT = {
     CustomerAnalysis,
     CreditAuthorization,
     CreditQuery,
+    MonthEndStatus,
 }
 # The customer a row is about, as a lookup from the row.
 PATH = {
     Customer: "pk",
     AccountBalance: "account__customer",
     LoanStatus: "account__customer",
+    MonthEndStatus: "account__customer",
     CustomerUserObjectPermission: "content_object",
 }
 PATH[CustomerMerge] = "survivor"
