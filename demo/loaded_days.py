@@ -25,9 +25,14 @@ and of the current month up to the day before the business date:
   keep their AUM and take the rest.
 - The intermediary income of those days: a few active customers in a hundred, on
   an account they held (or tied to no account).
+- The loan statuses of those days (`demo.business_day.demo_loan_statuses`: the
+  few past-due accounts a day fewer behind each day back), kept as the load keeps
+  them: a row where an account's status differs from its day before (every loan
+  and card on the first day), so the credit-risk reports' previous month ends and
+  roll rates have a history.
 - One `BatchLoad` per day, status loaded, recorded (and audited) like a real
   load's: business date, content digest, per-file row counts (BALANCE.dat,
-  INCOME.dat), "started via" `demo history`.
+  INCOME.dat, LOAN_STATUS.dat: the rows kept), "started via" `demo history`.
 
 Once per demo bank, the assignment history gets a handful of mid-window transfers
 (the manager of record took the customer over from another client manager) and
@@ -60,6 +65,7 @@ from accounts.roles import Role
 from customers.aum import PRICED_CATEGORIES
 from customers.choices import (
     ASSET_CATEGORIES,
+    CREDIT_CATEGORIES,
     LIABILITY_CATEGORIES,
     AccountCategory,
     AccountStatus,
@@ -69,7 +75,7 @@ from customers.choices import (
     CustomerStatus,
 )
 from customers.ingest.loads import audit_load
-from customers.ingest.spec import BALANCE, INCOME
+from customers.ingest.spec import BALANCE, INCOME, LOAN_STATUS
 from customers.models import (
     Account,
     AccountBalance,
@@ -80,8 +86,10 @@ from customers.models import (
     CustomerDailyAum,
     CustomerMonthlyAum,
     IncomeEntry,
+    LoanStatus,
 )
 
+from .business_day import demo_loan_statuses
 from .reference import USD_CNY
 
 # How the written days appear under Admin → Customers → Batch loads ("started by").
@@ -106,6 +114,7 @@ class LoadedDays:
     days: list[datetime.date] = field(default_factory=list)  # the days written by this run
     balances: int = 0
     income: int = 0
+    loan_statuses: int = 0
     transfers: int = 0
     split_credit: int = 0
     seconds: float = 0.0
@@ -155,13 +164,15 @@ def seed_loaded_days(
             result.balances = _write_balances(missing, business_date)
             _write_daily_figures(missing)
             result.income = _write_income(missing)
-            _record_loads(missing)
+            result.loan_statuses, statuses_read = _write_loan_statuses(missing, business_date)
+            _record_loads(missing, read={LOAN_STATUS.name: statuses_read})
         result.transfers, result.split_credit = _assignment_history(business_date)
     result.seconds = time.perf_counter() - started
     if result.days:
         write(
             f"Loaded days: {len(result.days)} business days from {result.days[0]} to {result.days[-1]} "
-            f"({result.balances:,} balances, {result.income:,} income rows) in {result.seconds:.1f} s."
+            f"({result.balances:,} balances, {result.income:,} income rows, {result.loan_statuses:,} loan "
+            f"status changes) in {result.seconds:.1f} s."
         )
     else:
         write("Loaded days: every business day before the business date is loaded already.")
@@ -379,11 +390,50 @@ def _write_income(days: list[datetime.date]) -> int:
         return max(cursor.rowcount, 0)
 
 
+def _write_loan_statuses(
+    days: list[datetime.date], business_date: datetime.date
+) -> tuple[int, dict[datetime.date, int]]:
+    """The statuses of `days` as changes (module docstring): each day's rows of the
+    file the demo would have sent, kept where the account's status differs from its
+    latest before (none: a first status). A few thousand rows at the demo's size.
+    Returns the rows kept and, per day, the rows of its file."""
+    ids = dict(Account.objects.filter(category__in=CREDIT_CATEGORIES).values_list("account_no", "pk"))
+    latest: dict[int, tuple[int, Decimal, int]] = {}
+    for account_id, overdue_days, amount, risk_class in (
+        LoanStatus.objects.filter(business_date__lt=days[0])
+        .order_by("account_id", "business_date")
+        .values_list("account_id", "overdue_days", "overdue_amount", "risk_class")
+    ):
+        latest[account_id] = (overdue_days, amount, risk_class)
+    changes, read = [], dict.fromkeys(days, 0)
+    for day in days:
+        for account_no, overdue_days, amount, risk_class in demo_loan_statuses(
+            day, business_date=business_date
+        ):
+            status = (int(overdue_days), Decimal(amount), int(risk_class))
+            account_id = ids[account_no]
+            read[day] += 1
+            if latest.get(account_id) != status:
+                latest[account_id] = status
+                changes.append(
+                    LoanStatus(
+                        business_date=day,
+                        account_id=account_id,
+                        overdue_days=status[0],
+                        overdue_amount=status[1],
+                        risk_class=status[2],
+                    )
+                )
+    LoanStatus.objects.bulk_create(changes, batch_size=5_000)
+    return len(changes), read
+
+
 # --- the load records -----------------------------------------------------------------------
 
 
-def _record_loads(days: list[datetime.date]) -> None:
-    """One loaded BatchLoad per day, with its per-file counts, audited like a load."""
+def _record_loads(days: list[datetime.date], *, read: dict[str, dict[datetime.date, int]]) -> None:
+    """One loaded BatchLoad per day, with its per-file counts (the rows written, or
+    for a file in `read`, the rows of each day's file), audited like a load."""
     counts: dict[tuple[datetime.date, str], tuple[int, str]] = {}
     for name, model, amount in (
         (BALANCE.name, AccountBalance, "cny_balance"),
@@ -396,6 +446,9 @@ def _record_loads(days: list[datetime.date]) -> None:
             .order_by()
         ):
             counts[(day, name)] = (rows, f"{total}")
+    for name, rows_of in read.items():
+        for day, rows in rows_of.items():
+            counts[(day, name)] = (rows, "")
     now = timezone.now()
     loads = []
     for day in days:
@@ -434,7 +487,7 @@ def _record_loads(days: list[datetime.date]) -> None:
                 progress=100,
             )
             for day, load in zip(days, created, strict=True)
-            for name in (BALANCE.name, INCOME.name)
+            for name in (BALANCE.name, INCOME.name, LOAN_STATUS.name)
         ]
     )
     for load in created:

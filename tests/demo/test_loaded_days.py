@@ -18,8 +18,10 @@ from django.db.models import Sum
 from accounts.audit import Action
 from accounts.models import AuditEvent
 from core.approvals import ApprovalStatus
-from customers.choices import ASSET_CATEGORIES, AssignmentRole, BatchStatus
-from customers.ingest.spec import BALANCE, INCOME
+from credit.buckets import OverdueBucket
+from credit.models import RiskFigure, RollRate
+from customers.choices import ASSET_CATEGORIES, CREDIT_CATEGORIES, AccountStatus, AssignmentRole, BatchStatus
+from customers.ingest.spec import BALANCE, INCOME, LOAN_STATUS
 from customers.models import (
     Account,
     AccountBalance,
@@ -28,7 +30,9 @@ from customers.models import (
     CustomerAssignment,
     CustomerDailyAum,
     IncomeEntry,
+    LoanStatus,
 )
+from demo.business_day import PAST_DUE_STORIES
 from demo.loaded_days import SPLIT_REASON, STARTED_VIA, TRANSFER_REASON, window_days
 from demo.seeding import seed_customers
 from performance.choices import PeriodStatus, VersionStatus
@@ -80,7 +84,10 @@ def test_every_business_day_since_last_month_is_a_loaded_batch_with_its_balances
         files = {f.name: f.loaded for f in load.files.all()}
         balances = AccountBalance.objects.filter(business_date=load.business_date).count()
         income = IncomeEntry.objects.filter(business_date=load.business_date).count()
-        assert files == {BALANCE.name: balances, INCOME.name: income}
+        # the day's status file: a row per loan and card held (the changes are kept)
+        assert files.keys() == {BALANCE.name, INCOME.name, LOAN_STATUS.name}
+        assert (files[BALANCE.name], files[INCOME.name]) == (balances, income)
+        assert files[LOAN_STATUS.name] >= LoanStatus.objects.filter(business_date=load.business_date).count()
         assert balances > N and load.rows_loaded == balances + income
     assert AuditEvent.objects.filter(action=Action.BATCH_LOADED).count() == len(WEEKDAYS) + 1
     # an administrator finds them under Batch loads, each with its files
@@ -90,7 +97,11 @@ def test_every_business_day_since_last_month_is_a_loaded_batch_with_its_balances
     first = history.get(business_date=WEEKDAYS[0])
     page = admin.get(f"/admin/customers/batchload/{first.pk}/change/")
     assert page.status_code == 200 and 'data-status="loaded"' in page.content.decode()
-    assert sorted(r["file"].name for r in page.context["files"]) == [BALANCE.name, INCOME.name]
+    assert sorted(r["file"].name for r in page.context["files"]) == [
+        BALANCE.name,
+        INCOME.name,
+        LOAN_STATUS.name,
+    ]
     # no balances on a weekend, and nothing before last month
     assert not AccountBalance.objects.filter(business_date=datetime.date(2026, 2, 7)).exists()
     assert not AccountBalance.objects.filter(business_date__lt=WEEKDAYS[0]).exists()
@@ -144,6 +155,36 @@ def test_every_business_day_since_last_month_is_a_loaded_batch_with_its_balances
     # intermediary income on the days before, fees and a reversal now and then
     income = IncomeEntry.objects.filter(business_date__lt=DAY)
     assert income.count() > len(WEEKDAYS) and income.filter(cny_amount__lt=0).exists()
+
+
+def test_the_loan_statuses_have_a_history_and_last_months_end_its_past_due_loans(seeded):
+    # the first day: every loan and card held then; later days: the changes only
+    held = (
+        Account.objects.filter(category__in=CREDIT_CATEGORIES, open_date__lt=WEEKDAYS[0])
+        .exclude(status=AccountStatus.CLOSED)
+        .count()
+    )
+    assert held >= len(PAST_DUE_STORIES)
+    assert LoanStatus.objects.filter(business_date=WEEKDAYS[0]).count() == held
+    first = BatchLoad.objects.get(business_date=WEEKDAYS[0]).files.get(name=LOAN_STATUS.name)
+    assert first.loaded == held
+    for day in WEEKDAYS[1:]:
+        assert LoanStatus.objects.filter(business_date=day).count() <= len(PAST_DUE_STORIES)
+    # the account 91 days past due on DAY was 79 on 27 February, 61-90 at the month's
+    # end; the one 60 days past due was 48 (31-60), the one 30 was 18 (1-30)
+    february = dict(
+        RiskFigure.objects.filter(month=datetime.date(2026, 2, 1))
+        .values_list("bucket")
+        .annotate(Sum("accounts"))
+        .order_by()
+    )
+    assert {b: february.get(b, 0) for b in (1, 2, 3, 4)} == {1: 1, 2: 1, 3: 1, 4: 0}
+    # ... and rolled to 90+ in March
+    assert RollRate.objects.filter(
+        month=datetime.date(2026, 3, 1),
+        from_bucket=OverdueBucket.DAYS_61_90,
+        to_bucket=OverdueBucket.DAYS_90_PLUS,
+    ).exists()
 
 
 def test_the_assignment_history_has_mid_month_transfers_and_split_credit(seeded):
