@@ -35,7 +35,7 @@ lint: $(VENV)/.installed
 	$(PY) -m mypy
 
 worker: $(VENV)/.installed
-	$(VENV)/bin/celery -A crm_portal worker -l info
+	$(VENV)/bin/celery -A crm_portal worker -Q load,derived,exports,messages -l info
 
 beat: $(VENV)/.installed
 	$(VENV)/bin/celery -A crm_portal beat -l info

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import UserSession
+from crm_portal.queues import QUEUE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.worker
@@ -45,6 +46,8 @@ def worker():
             "-A",
             "crm_portal",
             "worker",
+            "-Q",
+            ",".join(QUEUE_NAMES),
             "--pool",
             "solo",
             "--without-gossip",

@@ -7,6 +7,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from crm_portal import queues as celery_queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -222,6 +224,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Four queues, each task routed to one with its time limits (crm_portal.queues);
+# a task nobody routed would go to the derived jobs' queue rather than be lost.
+CELERY_TASK_ROUTES = celery_queues.routes()
+CELERY_TASK_ANNOTATIONS = celery_queues.time_limits()
+CELERY_TASK_DEFAULT_QUEUE = "derived"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
