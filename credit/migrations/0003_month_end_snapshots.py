@@ -4,6 +4,22 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+# Derived data, written again from the history when missing (credit.risk_figures):
+# no write-ahead log for it. A crash empties both tables together.
+SNAPSHOT_TABLES = ("credit_monthendsnapshot", "credit_monthendstatus")
+
+
+def unlogged(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for table in SNAPSHOT_TABLES:
+            schema_editor.execute(f"ALTER TABLE {table} SET UNLOGGED")
+
+
+def logged(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for table in SNAPSHOT_TABLES:
+            schema_editor.execute(f"ALTER TABLE {table} SET LOGGED")
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -129,4 +145,5 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "loan statuses at month ends",
             },
         ),
+        migrations.RunPython(unlogged, logged),
     ]

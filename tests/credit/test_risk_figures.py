@@ -24,6 +24,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from credit.buckets import OverdueBucket, bucket_of
 from credit.models import MonthEndSnapshot, MonthEndStatus, RiskFigure, RollRate, Vintage
@@ -283,6 +284,36 @@ def test_the_snapshots_before_the_window_and_its_previous_month_go(book):
     assert min(MonthEndSnapshot.objects.values_list("month", flat=True)) == D(2025, 1, 1)
     assert not MonthEndStatus.objects.filter(month__lt=D(2025, 1, 1)).exists()
     assert MonthEndSnapshot.objects.count() == 25
+
+
+def test_snapshots_lost_in_a_crash_are_written_again_by_the_next_night(book):
+    # given the figures of a rebuild, and the snapshots lost (on PostgreSQL they are
+    # unlogged: a crash empties both tables together)
+    risk_figures_rebuild(as_of=AS_OF)
+    before = {m: (_figures(m), _rolls(m)) for m in (D(2026, 11, 1), D(2026, 12, 1))}
+    MonthEndStatus.objects.all().delete()
+    MonthEndSnapshot.objects.all().delete()
+
+    # when a night refreshes December
+    written = risk_figures_refresh([AS_OF], as_of=AS_OF)
+
+    # then it wrote November's snapshot (its roll rates' start) and December's again
+    assert written["snapshots"] == 2
+    assert set(MonthEndSnapshot.objects.values_list("month", flat=True)) == {D(2026, 11, 1), D(2026, 12, 1)}
+    assert {m: (_figures(m), _rolls(m)) for m in before} == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="unlogged tables are PostgreSQL's")
+def test_the_snapshots_are_unlogged_tables():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpersistence FROM pg_class WHERE relname IN (%s, %s)",
+            [MonthEndSnapshot._meta.db_table, MonthEndStatus._meta.db_table],
+        )
+        assert dict(cursor.fetchall()) == {
+            MonthEndSnapshot._meta.db_table: "u",
+            MonthEndStatus._meta.db_table: "u",
+        }
 
 
 def test_a_month_without_balances_has_no_balance_date():
