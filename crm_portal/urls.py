@@ -35,6 +35,7 @@ urlpatterns = [
     path("home/customise/", views.HomeCustomiseView.as_view(), name="home_customise"),
     path("home/widgets/<slug:key>/", views.HomeWidgetView.as_view(), name="home_widget"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
     path("accounts/", include("accounts.urls")),

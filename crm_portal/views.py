@@ -37,6 +37,46 @@ def healthz(request):
     return JsonResponse(status, status=http_status)
 
 
+@require_GET
+@never_cache
+@login_not_required
+def readyz(request):
+    """Readiness, for a load balancer or an orchestrator deciding whether this
+    process takes traffic: the database answers, every migration of the code is
+    applied to it (a process started before `migrate` ran is not ready), and the
+    broker answers when one is configured. HTTP 200 when ready, else 503; the
+    body names each check."""
+    status = {"database": "ok", "migrations": "ok", "broker": "eager"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        if _pending_migrations():
+            status["migrations"] = "pending"
+    except Exception:
+        status["database"] = status["migrations"] = "down"
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        status["broker"] = _broker_status()
+    ready = all(value in ("ok", "eager") for value in status.values())
+    return JsonResponse({"ready": ready, **status}, status=200 if ready else 503)
+
+
+_MIGRATED = False  # once every migration is applied, it stays so for this process
+
+
+def _pending_migrations() -> int:
+    """How many migrations of the code the database has not applied."""
+    global _MIGRATED
+    if _MIGRATED:
+        return 0
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    _MIGRATED = pending == 0
+    return pending
+
+
 def _broker_status() -> str:
     from crm_portal.celery import app
 

@@ -281,6 +281,45 @@ class TestHealthz:
 
 
 @pytest.mark.django_db
+class TestReadyz:
+    def test_ready_when_the_database_is_migrated(self, client):
+        response = client.get("/readyz")
+        assert response.status_code == 200
+        assert response.json() == {"ready": True, "database": "ok", "migrations": "ok", "broker": "eager"}
+
+    def test_not_ready_while_migrations_are_pending(self, client, monkeypatch):
+        from django.db.migrations.recorder import MigrationRecorder
+
+        from crm_portal import views
+
+        # the database as it was before the newest credit migration was applied
+        monkeypatch.setattr(views, "_MIGRATED", False)
+        newest = MigrationRecorder.Migration.objects.filter(app="credit").order_by("-name").first()
+        newest.delete()
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json() == {
+            "ready": False,
+            "database": "ok",
+            "migrations": "pending",
+            "broker": "eager",
+        }
+
+    def test_not_ready_when_the_broker_does_not_answer(self, client, settings):
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        from crm_portal.celery import app
+
+        old = app.conf.broker_url
+        app.conf.broker_url = "redis://127.0.0.1:1/0"
+        try:
+            response = client.get("/readyz")
+        finally:
+            app.conf.broker_url = old
+        assert response.status_code == 503
+        assert response.json()["broker"] == "down"
+
+
+@pytest.mark.django_db
 def test_seed_demo_is_idempotent(capsys):
     call_command("seed_demo")
     first = User.objects.count()

@@ -308,6 +308,7 @@ URLS: dict[str, Url] = {}
 # crm_portal ------------------------------------------------------------------------
 URLS["home"] = Url(Case(get=EVERYONE, post=EVERYONE), note="a function view: any method renders it")
 URLS["healthz"] = Url(Case(get="200 200 200 200 200 200 200 200 200"))
+URLS["readyz"] = Url(Case(get="200 200 200 200 200 200 200 200 200"))
 URLS["set_language"] = Url(
     Case(
         get="302 302 302 302 302 302 302 302 login",

@@ -1,4 +1,4 @@
-"""Every page needs a login, except the login page, static files and /healthz. The
+"""Every page needs a login, except the login page, static files, /healthz and /readyz. The
 test walks the URL resolver, so a page added later is covered without a new test."""
 
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"/accounts/login/", "/healthz"}
+PUBLIC = {"/accounts/login/", "/healthz", "/readyz"}
 SAMPLE_BY_CONVERTER = {
     "int": "1",
     "str": "x",
