@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts.urls import auth_urlpatterns
 
-from . import views
+from . import metrics, views
 
 admin.site.site_header = _("Retail CRM")
 admin.site.site_title = _("Retail CRM")
@@ -36,6 +36,7 @@ urlpatterns = [
     path("home/widgets/<slug:key>/", views.HomeWidgetView.as_view(), name="home_widget"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
     path("accounts/", include("accounts.urls")),

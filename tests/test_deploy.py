@@ -64,6 +64,10 @@ def test_nginx_takes_the_largest_upload_and_serves_static_files():
     bind = re.search(r'"GUNICORN_BIND", "([^"]+)"', (DEPLOY / "gunicorn.conf.py").read_text(encoding="utf-8"))
     assert bind is not None and f"server {bind.group(1)} " in conf
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in conf  # production's SECURE_PROXY_SSL_HEADER
+    # through nginx every request comes from 127.0.0.1: nginx keeps /metrics internal
+    for internal in ("/metrics", "/readyz"):
+        block = re.search(rf"location = {internal} \{{([^}}]*)\}}", conf)
+        assert block is not None and "deny all;" in block.group(1), internal
 
 
 def test_the_example_environment_names_what_production_requires():

@@ -309,6 +309,10 @@ URLS: dict[str, Url] = {}
 URLS["home"] = Url(Case(get=EVERYONE, post=EVERYONE), note="a function view: any method renders it")
 URLS["healthz"] = Url(Case(get="200 200 200 200 200 200 200 200 200"))
 URLS["readyz"] = Url(Case(get="200 200 200 200 200 200 200 200 200"))
+URLS["metrics"] = Url(
+    Case(get="200 200 200 200 200 200 200 200 200"),
+    note="the test client's address is the host itself (allowed)",
+)
 URLS["set_language"] = Url(
     Case(
         get="302 302 302 302 302 302 302 302 login",

@@ -49,10 +49,13 @@ INSTALLED_APPS = [
     "analysis",
     "credit",
     "crm_portal",
+    "django_prometheus",
     "demo",  # the demo data and batch generators: above everything, imported by nothing
 ]
 
 MIDDLEWARE = [
+    # request latency and counts by view, for /metrics (crm_portal.metrics)
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,11 +71,17 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.NoStoreMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # axes last, as its documentation asks
     "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm_portal.urls"
+
+# /metrics (crm_portal.metrics): answered to these addresses, or to a request with
+# "Authorization: Bearer <METRICS_TOKEN>"; 404 to anyone else.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 WSGI_APPLICATION = "crm_portal.wsgi.application"
 
 TEMPLATES = [

@@ -1,4 +1,5 @@
-"""Every page needs a login, except the login page, static files, /healthz and /readyz. The
+"""Every page needs a login, except the login page, static files, /healthz, /readyz and
+/metrics (answered to the allowed addresses or the metrics token only). The
 test walks the URL resolver, so a page added later is covered without a new test."""
 
 import re
@@ -6,7 +7,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"/accounts/login/", "/healthz", "/readyz"}
+PUBLIC = {"/accounts/login/", "/healthz", "/readyz", "/metrics"}
 SAMPLE_BY_CONVERTER = {
     "int": "1",
     "str": "x",
