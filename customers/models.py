@@ -630,7 +630,16 @@ class CustomerAssignment(models.Model):
                 name="assignment_one_open_primary",
             ),
         ]
-        indexes = [models.Index(fields=["manager", "end_date"], name="assignment_manager_open")]
+        indexes = [
+            models.Index(fields=["manager", "end_date"], name="assignment_manager_open"),
+            # the customers shared with a manager, read by every scoped page: a few
+            # rows among the hundreds of thousands a large book's manager of record has
+            models.Index(
+                fields=["manager", "start_date"],
+                condition=Q(role="secondary"),
+                name="assignment_manager_secondary",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} -> {self.manager_id} ({self.start_date}..{self.end_date or ''})"
