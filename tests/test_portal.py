@@ -266,18 +266,22 @@ class TestHealthz:
         assert response.status_code == 200
         assert response.json() == {"database": "ok", "broker": "eager"}
 
-    def test_reports_a_broker_that_does_not_answer(self, client, settings):
-        settings.CELERY_TASK_ALWAYS_EAGER = False
-        from crm_portal.celery import app
-
-        old = app.conf.broker_url
-        app.conf.broker_url = "redis://127.0.0.1:1/0"
-        try:
-            response = client.get("/healthz")
-        finally:
-            app.conf.broker_url = old
+    def test_reports_a_broker_that_does_not_answer(self, client, broker_down):
+        response = client.get("/healthz")
         assert response.status_code == 200
         assert response.json()["broker"] == "down"
+
+
+@pytest.fixture
+def broker_down(settings):
+    """A broker configured (tasks not eager) that does not answer."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from crm_portal.celery import app
+
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    yield
+    app.conf.broker_url = old
 
 
 @pytest.mark.django_db
@@ -305,16 +309,8 @@ class TestReadyz:
             "broker": "eager",
         }
 
-    def test_not_ready_when_the_broker_does_not_answer(self, client, settings):
-        settings.CELERY_TASK_ALWAYS_EAGER = False
-        from crm_portal.celery import app
-
-        old = app.conf.broker_url
-        app.conf.broker_url = "redis://127.0.0.1:1/0"
-        try:
-            response = client.get("/readyz")
-        finally:
-            app.conf.broker_url = old
+    def test_not_ready_when_the_broker_does_not_answer(self, client, broker_down):
+        response = client.get("/readyz")
         assert response.status_code == 503
         assert response.json()["broker"] == "down"
 
