@@ -23,7 +23,10 @@ docs/performance.md defines them.
 The nightly run extends a period instead of computing it again (`extend`): the
 figures are sums over days, so the days from the last counted day to the new one
 are computed alone and added to each customer's row. Only when nothing already
-counted can have changed (`services.compute_version` decides).
+counted can have changed (`services.compute_version` decides). On PostgreSQL a
+night builds credit rows only for the customers whose assignments change within its
+days or who have an assisting manager; every other customer's days count whole for
+the manager of record of the last day, or the pool (`_Credit._steady`).
 
 The customer rows are written through `rows.VersionRows`: on PostgreSQL into a
 table of the version's own, swapped in whole once the managers' figures are read
@@ -58,6 +61,9 @@ SUMS = ("dep", "loan", "aum", "liab", "asset", "inter")
 NIGHT_BATCHES = 3
 # FTP spreads have 4 decimals (performance.parameters.PLACES): whole ten-thousandths
 SPREAD_UNITS = 10000
+# the sums of a customer's batches, in whole cents (balances) and cents × ten-thousandths
+# (contribution before ÷ 365)
+SCALE = {"dep": 100, "loan": 100, "aum": 100, "liab": 100 * SPREAD_UNITS, "asset": 100 * SPREAD_UNITS}
 
 
 def spread_units(spread: Decimal | None) -> int:
@@ -181,7 +187,9 @@ def extend(
         else:
             first = counted_through + datetime.timedelta(days=1)
             covered = coverage(loaded_dates(through), first, through)
-            credit = _Credit(cursor, _Sql(), start=first, through=through, covered=covered, spreads=spreads)
+            credit = _Credit(
+                cursor, _Sql(), start=first, through=through, covered=covered, spreads=spreads, steady=True
+            )
 
             def add() -> None:
                 select, params = credit.figures()
@@ -231,33 +239,89 @@ class NewDays:
         table = f"perf_new_days_{len(self.tables) + 1}"
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {table}")  # what the periods join it by (their rows, a million)
         self.tables[key] = table
         return f"SELECT * FROM {table}"
 
 
 class _Credit:
-    def __init__(self, cursor, sql: _Sql, *, start, through, covered: list[Coverage], spreads, customer=None):
+    def __init__(
+        self,
+        cursor,
+        sql: _Sql,
+        *,
+        start,
+        through,
+        covered: list[Coverage],
+        spreads,
+        customer=None,
+        steady=False,
+    ):
         self.cursor, self.sql = cursor, sql
         self.start, self.through, self.covered, self.spreads = start, through, covered, spreads
         self.d0, self.d1 = day_number(start), day_number(through)
         # one customer only (the explanation of a customer's figures), or every one
         self.only, self.only_params = ("", []) if customer is None else (" AND {} = %s", [customer])
+        # the customers whose income is read: the same
+        self.income_only, self.income_params = self.only, self.only_params
+        # steady (a night's few days, PostgreSQL): credit rows only for the customers
+        # whose assignments change within the days or who have an assisting manager
+        # (`_moving`); the others' figures come from their manager of record of the
+        # last day (`_steady`)
+        self.steady = steady and sql.postgres and customer is None and bool(covered)
+        self.moving = True
+        if self.steady:
+            self.only = " AND {} IN (SELECT customer_id FROM perf_moving)"
 
-    def _only(self, column: str) -> str:
+    def _only(self, column: str, hashed: bool = False) -> str:
+        if hashed and self.steady:
+            # a hashed lookup in the moving customers, whatever the planner estimates of the
+            # assignments it filters (a nested loop over both took seconds)
+            return f" AND ({column} IN (SELECT customer_id FROM perf_moving)) IS TRUE"
         return self.only.format(column)
 
     def run(self, write) -> None:
-        tables = ("perf_cov", "perf_whole", "perf_income", "perf_credit", "perf_single")
+        tables = ("perf_cov", "perf_whole", "perf_income", "perf_credit", "perf_single", "perf_moving")
         for table in tables:
             self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
         try:
             self._coverage()
+            if self.steady:
+                self._moving()
             self._customer_batches()
             self._credit_rows()
             write()
         finally:
             for table in tables:
                 self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _moving(self) -> None:
+        """perf_moving: the customers credited by credit rows: those with an
+        assignment (of any role) starting after the first day or ending before the
+        last (they can count for different managers on different days of the range),
+        and those with an assisting manager within it (shares). Every other customer
+        counts all through the range for the manager of record of its last day, or
+        the pool (`_steady`)."""
+        self.cursor.execute(
+            "CREATE TEMP TABLE perf_moving AS SELECT DISTINCT customer_id FROM customers_customerassignment "
+            "WHERE (start_date > %s AND start_date <= %s) OR (end_date >= %s AND end_date < %s) "
+            "OR (role = %s AND credit_share > 0 AND start_date <= %s "
+            "AND (end_date IS NULL OR end_date >= %s))",
+            [
+                self.start,
+                self.through,
+                self.start,
+                self.through,
+                AssignmentRole.SECONDARY,
+                self.through,
+                self.start,
+            ],
+        )
+        self.cursor.execute("CREATE INDEX perf_moving_customer ON perf_moving (customer_id)")
+        self.cursor.execute("ANALYZE perf_moving")
+        self.cursor.execute("SELECT EXISTS (SELECT 1 FROM perf_moving)")
+        self.moving = bool(self.cursor.fetchone()[0])
 
     def _coverage(self) -> None:
         self.cursor.execute("CREATE TEMP TABLE perf_cov (b DATE, d0 INTEGER, d1 INTEGER)")
@@ -294,17 +358,13 @@ class _Credit:
         self.cursor.execute(
             "CREATE TEMP TABLE perf_income AS SELECT customer_id, SUM(cny_amount) AS inter "
             "FROM customers_incomeentry WHERE business_date >= %s AND business_date <= %s"
-            f"{self._only('customer_id')} GROUP BY customer_id",
-            [self.start, self.through, *self.only_params],
+            f"{self.income_only.format('customer_id')} GROUP BY customer_id",
+            [self.start, self.through, *self.income_params],
         )
 
     def _whole(self) -> None:
         """perf_whole: per customer, Σ over the covered batches of the days a batch
-        stands for × its values. The bulk of a computation (a row per customer and
-        loaded day), so it sums whole cents and spreads in ten-thousandths as
-        integers (exact, and several times faster than decimals), in parallel where
-        the database can (the coverage is written into the statement: a temporary
-        table would keep it from running in parallel)."""
+        stands for × its values (`_summed`)."""
         sql = self.sql
         if not self.covered:
             self.cursor.execute(
@@ -313,6 +373,22 @@ class _Credit:
                 + ")"
             )
             return
+        summed, params = self._summed(self.only, self.only_params)
+        self.cursor.execute(
+            "CREATE TEMP TABLE perf_whole AS SELECT customer_id, "
+            + ", ".join(f"{sql.exact(name)} / {scale} AS {name}" for name, scale in SCALE.items())
+            + f" FROM ({summed}) AS summed",
+            params,
+        )
+
+    def _summed(self, only: str, only_params: list) -> tuple[str, list]:
+        """SELECT per customer (of `only`), Σ over the covered batches of the days a
+        batch stands for × its values, as integers in `SCALE`ths. The bulk of a
+        computation (a row per customer and loaded day), so it sums whole cents and
+        spreads in ten-thousandths (exact, and several times faster than decimals),
+        in parallel where the database can (the coverage is written into the
+        statement: a temporary table would keep it from running in parallel)."""
+        sql = self.sql
         union = " UNION ALL ".join(["SELECT %s AS b, %s AS n"] * len(self.covered))
         coverage_params: list = []
         for c in self.covered:
@@ -331,8 +407,16 @@ class _Credit:
             "liab": priced(LIABILITY_BUSINESS),
             "asset": priced(ASSET_BUSINESS),
         }
-        scale = {"dep": 100, "loan": 100, "aum": 100, "liab": 100 * SPREAD_UNITS, "asset": 100 * SPREAD_UNITS}
-        only = " AND d.customer_id = %s" if self.only_params else ""
+        only = only.format("d.customer_id")
+        if len(self.covered) == 1:
+            # one batch (most nights): a row per customer already
+            summed = (
+                "SELECT d.customer_id AS customer_id, "
+                + ", ".join(f"%s * ({expr}) AS {name}" for name, expr in sums.items())
+                + f" FROM customers_customerdailyaum d WHERE d.business_date = %s{only}"
+            )
+            c = self.covered[0]
+            return summed, [(c.last - c.first).days + 1] * len(sums) + [c.batch, *only_params]
         if len(self.covered) <= NIGHT_BATCHES:
             # a night's few batches: each batch's rows in customer order (its index),
             # merged and summed in that order rather than hashed
@@ -344,7 +428,7 @@ class _Credit:
             )
             params: list = []
             for c in self.covered:
-                params += [(c.last - c.first).days + 1] * len(sums) + [c.batch, *self.only_params]
+                params += [(c.last - c.first).days + 1] * len(sums) + [c.batch, *only_params]
             summed = (
                 "SELECT customer_id, "
                 + ", ".join(f"SUM({name}) AS {name}" for name in sums)
@@ -357,13 +441,8 @@ class _Credit:
                 + f" FROM customers_customerdailyaum d JOIN ({union}) AS v ON v.b = d.business_date"
                 + f" WHERE TRUE{only} GROUP BY d.customer_id"
             )
-            params = [*coverage_params, *self.only_params]
-        self.cursor.execute(
-            "CREATE TEMP TABLE perf_whole AS SELECT customer_id, "
-            + ", ".join(f"{sql.exact(name)} / {scale[name]} AS {name}" for name in sums)
-            + f" FROM ({summed}) AS summed",
-            params,
-        )
+            params = [*coverage_params, *only_params]
+        return summed, params
 
     def _credit_rows(self) -> None:
         """Signed shares over day ranges: kind P (manager of record), S (assisting),
@@ -388,7 +467,8 @@ class _Credit:
                 f"{sql.greatest('first_day', '%s')}, {sql.least('last_day', '%s')} FROM ("
                 f"SELECT customer_id, manager_id, {share} AS share, {sql.day('start_date')} AS first_day, "
                 f"{last_day} AS last_day FROM customers_customerassignment "
-                f"WHERE role = %s AND start_date <= %s{condition}{self._only('customer_id')}) AS spans "
+                f"WHERE role = %s AND start_date <= %s{condition}"
+                f"{self._only('customer_id', hashed=True)}) AS spans "
                 "WHERE last_day >= %s",
                 [
                     kind,
@@ -469,6 +549,7 @@ class _Credit:
         days = f"({sql.least('c.d1', 'v.d1')} - {sql.greatest('c.d0', 'v.d0')} + 1)"
         income_day = sql.day("i.business_date")
         having = " OR ".join(f"ABS(SUM({name})) > {ZERO_BELOW}" for name in SUMS)
+        steady, steady_params = self._steady() if self.steady else ("", [])
         whole = f"c.d0 = {self.d0} AND c.d1 = {self.d1}"
         single = "c.customer_id IN (SELECT customer_id FROM perf_single)"
         shared = ", ".join(
@@ -509,9 +590,58 @@ class _Credit:
             "FROM perf_credit c JOIN customers_incomeentry i ON i.customer_id = c.customer_id "
             f"WHERE NOT ({whole}) AND i.business_date >= %s AND i.business_date <= %s "
             f"AND {income_day} >= c.d0 AND {income_day} <= c.d1"
-            f") AS credited GROUP BY customer_id, manager_id HAVING {having}",
-            [*self.cb_params, self.start, self.through],
+            f") AS credited GROUP BY customer_id, manager_id HAVING {having}"
+            + (f" UNION ALL {steady}" if self.steady else ""),
+            [*self.cb_params, self.start, self.through, *steady_params],
         )
+
+    def _steady(self) -> tuple[str, list]:
+        """The figures of the customers not moving (`_moving`), PostgreSQL: no
+        assisting manager and the same manager of record all through the range, that
+        of the last day, who counts the customer's sums (the home branch's pool
+        without one). The same as the credit rows: of the primary assignments starting
+        by the last day, the latest (by start, then id) stands on the last day unless
+        it has ended; an earlier one ended before the range (the day before the next
+        one started). The customers' sums are read here (`_summed`), not from
+        perf_whole."""
+        last = f"DATE '{self.through.isoformat()}'"
+        primary = (
+            "SELECT customer_id, manager_id FROM ("
+            "SELECT DISTINCT ON (customer_id) customer_id, manager_id, end_date "
+            f"FROM customers_customerassignment WHERE role = '{AssignmentRole.PRIMARY.value}' "
+            f"AND start_date <= {last} ORDER BY customer_id, start_date DESC, id DESC) AS latest "
+            f"WHERE end_date IS NULL OR end_date >= {last}"
+        )
+        # whole cents × 0.01 exactly; cents × ten-thousandths ÷ 365 as `figures` divides
+        unit = {
+            name: f" * {Decimal(1) / scale}" if scale == 100 else f" / {scale * 365}.0"
+            for name, scale in SCALE.items()
+        }
+        values = ", ".join(f"w.{name}{unit[name]} AS {name}" for name in SCALE)
+        having = " OR ".join(f"ABS({name}) > {ZERO_BELOW}" for name in SUMS)
+        summed, params = self._summed("", [])
+        customers = (
+            "SELECT COALESCE(w.customer_id, n.customer_id) AS customer_id, "
+            + ", ".join(f"COALESCE(w.{name}, 0) AS {name}" for name in SCALE)
+            + f", COALESCE(n.inter, 0) AS inter FROM ({summed}) AS w FULL JOIN perf_income n "
+            "ON n.customer_id = w.customer_id"
+        )
+        # a pool's customer is one of the bank's (a manager's is, by its assignment); looked
+        # up one by one (LIMIT: not by hashing every customer), for the pool's only
+        conditions = [
+            "(p.customer_id IS NOT NULL OR "
+            "(SELECT 1 FROM customers_customer c WHERE c.id = w.customer_id LIMIT 1) IS NOT NULL)"
+        ]
+        if self.moving:
+            conditions.append("NOT EXISTS (SELECT 1 FROM perf_moving v WHERE v.customer_id = w.customer_id)")
+        # OFFSET 0: the figures are computed once, then filtered (not again in the filter)
+        return (
+            f"SELECT customer_id, manager_id, {', '.join(SUMS)} FROM ("
+            f"SELECT w.customer_id, p.manager_id, {values}, w.inter FROM ({customers}) AS w "
+            f"LEFT JOIN ({primary}) AS p ON p.customer_id = w.customer_id "
+            f"WHERE {' AND '.join(conditions)} OFFSET 0"
+            f") AS steady WHERE {having}"
+        ), params
 
     def day_rows(self) -> list[tuple]:
         """The credited day ranges one by one: (manager id, batch date, first day,

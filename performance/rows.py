@@ -17,6 +17,7 @@ from django.db import connection
 
 TABLE = "performance_customerresult"
 DEFAULT_PARTITION = f"{TABLE}_default"
+SEQUENCE = f"{TABLE}_id_seq"
 COLUMN_NAMES = ("deposit_days", "loan_days", "aum_days", "liability", "asset", "intermediary")
 COLUMNS = ", ".join(COLUMN_NAMES)
 # a customer's +1 and -1 over the same days leave nothing (or float dust)
@@ -124,19 +125,30 @@ class _Partition(VersionRows):
         and added up into the new table, in one statement: a row per customer and
         manager; a row the added days leave with nothing is dropped."""
         added = ", ".join(f"COALESCE(r.{c}, 0) + COALESCE(d.{c}, 0) AS {c}" for c in COLUMN_NAMES)
+        # a row keeps its id; a new one takes the next
         self.cursor.execute(
-            f"INSERT INTO {self.table} (version_id, customer_id, manager_id, {COLUMNS}) "
-            f"SELECT %s, customer_id, manager_id, {COLUMNS} FROM ("
-            "SELECT COALESCE(r.customer_id, d.customer_id) AS customer_id, "
+            f"INSERT INTO {self.table} (id, version_id, customer_id, manager_id, {COLUMNS}) "
+            f"SELECT COALESCE(id, nextval('{SEQUENCE}')), %s, customer_id, manager_id, {COLUMNS} FROM ("
+            "SELECT r.id, COALESCE(r.customer_id, d.customer_id) AS customer_id, "
             "CASE WHEN r.customer_id IS NULL THEN d.manager_id ELSE r.manager_id END AS manager_id, "
             f"{added}, d.customer_id IS NULL AS untouched "
-            f"FROM (SELECT customer_id, manager_id, {COLUMNS} FROM {TABLE} WHERE version_id = %s) AS r "
+            f"FROM (SELECT id, customer_id, manager_id, {COLUMNS} FROM {TABLE} WHERE version_id = %s) AS r "
             f"FULL JOIN ({select}) AS d (customer_id, manager_id, {COLUMNS}) "
             # a pool's rows have no manager: 0 stands for none (an equality, to hash)
             "ON d.customer_id = r.customer_id AND COALESCE(d.manager_id, 0) = COALESCE(r.manager_id, 0)"
-            f") AS summed WHERE untouched OR {anything()}",
+            # OFFSET 0: each row summed once, then filtered (not summed again in the filter)
+            f" OFFSET 0) AS summed WHERE untouched OR {anything()}",
             [self.version_id, self.version_id, *params],
         )
+        self._written()
+
+    def write(self, select: str, params: list) -> None:
+        super().write(select, params)
+        self._written()
+
+    def _written(self) -> None:
+        # the statistics the managers' figures are read with (a manager's rows summed in parallel)
+        self.cursor.execute(f"ANALYZE {self.table}")
 
     def finish(self) -> None:
         """Index the new table like the parent (so that attaching it builds nothing),
@@ -146,7 +158,6 @@ class _Partition(VersionRows):
         cursor = self.cursor
         cursor.execute(f"CREATE INDEX ON {self.table} (version_id, manager_id)")
         cursor.execute(f"CREATE INDEX ON {self.table} (customer_id)")
-        cursor.execute(f"ANALYZE {self.table}")
         cursor.execute("SELECT to_regclass(%s)", [self.partition])
         if cursor.fetchone()[0] is not None:
             cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {self.partition}")

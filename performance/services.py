@@ -74,6 +74,10 @@ def compute_version(
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [locks.PERFORMANCE_RUN])
                 # a period's sums hash a row per customer: room for them in memory
                 cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.PERFORMANCE_WORK_MEM])
+                # and for indexing them in memory
+                cursor.execute(
+                    "SELECT set_config('maintenance_work_mem', %s, true)", [settings.PERFORMANCE_WORK_MEM]
+                )
         spreads = spreads_for(version.period)
         through = span.counted_through(last_loaded_date())
         extended = may_extend(version, through, spreads)
