@@ -5,20 +5,36 @@ import django.utils.timezone
 from django.db import migrations, models
 
 # Derived data, written again from the history when missing (credit.risk_figures):
-# no write-ahead log for it. A crash empties both tables together.
-SNAPSHOT_TABLES = ("credit_monthendsnapshot", "credit_monthendstatus")
+# no write-ahead log for it. A crash empties both tables together. On PostgreSQL the
+# statuses are partitioned by month, a partition per month end (made, emptied and
+# dropped by credit.risk_figures), with no index: a month end is written whole and
+# read whole.
+SNAPSHOT = "credit_monthendsnapshot"
+STATUS = "credit_monthendstatus"
 
 
-def unlogged(apps, schema_editor):
+def partitioned(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for table in SNAPSHOT_TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} SET UNLOGGED")
+        schema_editor.execute(f"ALTER TABLE {SNAPSHOT} SET UNLOGGED")
+        schema_editor.execute(
+            f"CREATE TABLE {STATUS}_by_month (LIKE {STATUS} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            " PARTITION BY RANGE (month)"
+        )
+        schema_editor.execute(f"DROP TABLE {STATUS}")
+        schema_editor.execute(f"ALTER TABLE {STATUS}_by_month RENAME TO {STATUS}")
+        # rows written through the ORM (tests) land here; a month's partition takes its own
+        schema_editor.execute(f"CREATE UNLOGGED TABLE {STATUS}_default PARTITION OF {STATUS} DEFAULT")
 
 
-def logged(apps, schema_editor):
+def plain(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for table in SNAPSHOT_TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} SET LOGGED")
+        schema_editor.execute(f"ALTER TABLE {SNAPSHOT} SET LOGGED")
+        schema_editor.execute(
+            f"CREATE TABLE {STATUS}_plain (LIKE {STATUS} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,"
+            " PRIMARY KEY (month, account_id))"
+        )
+        schema_editor.execute(f"DROP TABLE {STATUS}")
+        schema_editor.execute(f"ALTER TABLE {STATUS}_plain RENAME TO {STATUS}")
 
 
 class Migration(migrations.Migration):
@@ -145,5 +161,5 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "loan statuses at month ends",
             },
         ),
-        migrations.RunPython(unlogged, logged),
+        migrations.RunPython(partitioned, plain),
     ]

@@ -303,17 +303,26 @@ def test_snapshots_lost_in_a_crash_are_written_again_by_the_next_night(book):
     assert {m: (_figures(m), _rolls(m)) for m in before} == before
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="unlogged tables are PostgreSQL's")
-def test_the_snapshots_are_unlogged_tables():
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="unlogged partitions are PostgreSQL's")
+def test_the_snapshots_are_unlogged_and_a_month_end_is_a_partition(book):
+    risk_figures_rebuild(as_of=AS_OF)
+    risk_figures_refresh([D(2027, 1, 4)], as_of=D(2027, 1, 4))
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT relname, relpersistence FROM pg_class WHERE relname IN (%s, %s)",
-            [MonthEndSnapshot._meta.db_table, MonthEndStatus._meta.db_table],
+            "SELECT c.relname, c.relpersistence FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = %s::regclass",
+            [MonthEndStatus._meta.db_table],
         )
-        assert dict(cursor.fetchall()) == {
-            MonthEndSnapshot._meta.db_table: "u",
-            MonthEndStatus._meta.db_table: "u",
-        }
+        partitions = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT relpersistence FROM pg_class WHERE relname = %s", [MonthEndSnapshot._meta.db_table]
+        )
+        assert cursor.fetchone() == ("u",)
+    table = MonthEndStatus._meta.db_table
+    months = sorted(name for name in partitions if name != f"{table}_default")
+    # January 2025 (the roll rates' start of the window's first month) to January 2027
+    assert (months[0], months[-1], len(months)) == (f"{table}_m202501", f"{table}_m202701", 25)
+    assert set(partitions.values()) == {"u"}
 
 
 def test_a_month_without_balances_has_no_balance_date():
