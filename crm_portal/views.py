@@ -23,18 +23,8 @@ from . import home
 @login_not_required
 def healthz(request):
     """Liveness for load balancers and operators: database and broker status."""
-    status = {"database": "ok", "broker": "eager"}
-    http_status = 200
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:
-        status["database"] = "down"
-        http_status = 503
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        status["broker"] = _broker_status()
-    return JsonResponse(status, status=http_status)
+    status = {"database": "ok" if _database_answers() else "down", "broker": _broker_or_eager()}
+    return JsonResponse(status, status=200 if status["database"] == "ok" else 503)
 
 
 @require_GET
@@ -46,17 +36,10 @@ def readyz(request):
     applied to it (a process started before `migrate` ran is not ready), and the
     broker answers when one is configured. HTTP 200 when ready, else 503; the
     body names each check."""
-    status = {"database": "ok", "migrations": "ok", "broker": "eager"}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-        if _pending_migrations():
-            status["migrations"] = "pending"
-    except Exception:
-        status["database"] = status["migrations"] = "down"
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        status["broker"] = _broker_status()
+    status = {"database": "down", "migrations": "down", "broker": _broker_or_eager()}
+    if _database_answers():
+        status["database"] = "ok"
+        status["migrations"] = "pending" if _pending_migrations() else "ok"
     ready = all(value in ("ok", "eager") for value in status.values())
     return JsonResponse({"ready": ready, **status}, status=200 if ready else 503)
 
@@ -75,6 +58,21 @@ def _pending_migrations() -> int:
     pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
     _MIGRATED = pending == 0
     return pending
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        return False
+    return True
+
+
+def _broker_or_eager() -> str:
+    """ "eager" when tasks run in-process (no broker), else whether the broker answers."""
+    return "eager" if settings.CELERY_TASK_ALWAYS_EAGER else _broker_status()
 
 
 def _broker_status() -> str:

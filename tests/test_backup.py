@@ -72,6 +72,13 @@ def test_a_restore_refuses_the_portals_own_database_and_a_missing_backup(tmp_pat
         call_command("restore_database", str(tmp_path / "x.dump"), "--into", connection.settings_dict["NAME"])
     with pytest.raises(CommandError, match="no backup at"):
         call_command("restore_database", str(tmp_path / "x.dump"), "--into", "crm_never_made")
+    # a dump without its row counts cannot be checked: refused before any database is made
+    (tmp_path / "x.dump").write_bytes(b"PGDMP")
+    with pytest.raises(CommandError, match="no row counts beside the backup"):
+        call_command("restore_database", str(tmp_path / "x.dump"), "--into", "crm_never_made")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = 'crm_never_made'")
+        assert cursor.fetchone() is None
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the embedded SQLite default's answer")
