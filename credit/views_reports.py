@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views import View
 
 from analysis.views.reports import workbook_download
+from core.replica import replica_reads
 
 from . import reports
 from .report_exports import credit_report_workbook
@@ -33,6 +34,7 @@ def _read(request) -> tuple[reports.CreditReportForm, reports.CreditReport | Non
     )
 
 
+@replica_reads
 class CreditReportView(PermissionRequiredMixin, View):
     permission_required = "credit.view_credit_report"
 
@@ -52,6 +54,7 @@ class CreditReportView(PermissionRequiredMixin, View):
         return render(request, "credit/reports.html", context, status=200 if report is not None else 400)
 
 
+@replica_reads
 class CreditReportExportView(PermissionRequiredMixin, View):
     """The same report as an Excel workbook (aggregates only; audited)."""
 

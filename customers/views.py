@@ -12,6 +12,7 @@ from django.views import View
 from accounts.audit import client_ip
 from accounts.scope import visible_branches
 from core.listing import page_size
+from core.replica import replica_reads
 from core.views import ScopedView
 
 from . import selectors, services
@@ -90,6 +91,7 @@ def _position(request, page: KeysetPage, size: int) -> dict[str, Any]:
     }
 
 
+@replica_reads
 class CustomerListView(PermissionRequiredMixin, ScopedView):
     """Search and browse the customers in the user's scope, keyset-paginated. A full
     identifier sent as `?q=` (an old bookmark) is not searched nor echoed back from

@@ -24,6 +24,7 @@ from django.views import View
 from accounts.audit import Action, audit, client_ip
 from accounts.scope import ScopeKind, data_scope, visible_branches
 from core.listing import paginate
+from core.replica import replica_reads
 
 from . import exports, selectors, tables
 from .forms import BoardForm, FiguresForm, RankingForm
@@ -79,6 +80,7 @@ class _FiguresPage(View):
         }
 
 
+@replica_reads
 class FiguresView(_FiguresPage):
     """/performance/: a client manager's own figures and their trend; for a branch
     head and head office, the team board."""
@@ -183,6 +185,7 @@ def board_rows(request, form: BoardForm, version: ResultVersion):
     )
 
 
+@replica_reads
 class BranchRankingView(_FiguresPage):
     """/performance/branches/: the branches of a level by total contribution."""
 
@@ -293,6 +296,7 @@ def _bad_request(form: FiguresForm) -> HttpResponse:
     return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
 
 
+@replica_reads
 class BoardExportView(_FiguresPage):
     """The team board as the page shows it (period, filters, order), every row and
     the totals, as an Excel workbook."""

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.audit import Action, audit
+from core.replica import replica_reads
 from customers.exports import XLSX_CONTENT_TYPE
 
 from .. import reports
@@ -29,6 +30,7 @@ def _read(request) -> tuple[reports.AnalysisReportForm, reports.AnalysisReport |
     return form, reports.analysis_report(user=request.user, branch=form.cleaned_data["branch"])
 
 
+@replica_reads
 class AnalysisReportView(PermissionRequiredMixin, View):
     permission_required = "analysis.view_analysis_report"
 
@@ -75,6 +77,7 @@ def workbook_download(
     return response
 
 
+@replica_reads
 class AnalysisReportExportView(PermissionRequiredMixin, View):
     """The same report as an Excel workbook (aggregates only; audited)."""
 

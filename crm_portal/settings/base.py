@@ -121,6 +121,28 @@ else:
     # process) CONN_MAX_AGE=60 keeps one connection per worker instead.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# A read replica (docs/operations.md, "Read replica"): when set, the views marked
+# `core.replica.replica_reads` (reports, dashboards, exports, the customer search)
+# read from it while it answers and keeps up; every other read and every write goes
+# to DATABASE_URL (crm_portal.routers).
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=30.0)  # seconds
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # a replica that does not answer costs a page this long, then the primary serves
+        DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+            "DATABASE_REPLICA_CONNECT_TIMEOUT", default=2
+        )
+    # tests make no second database: the alias reads the default's test database
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["crm_portal.routers.ReplicaRouter"]
+    # early, so that a write anywhere in the request pins the rest of it to the primary
+    MIDDLEWARE.insert(1, "crm_portal.routers.PrimaryAfterWriteMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.audit import Action, audit
+from core.replica import replica_reads
 from vip.evaluation import current_business_date
 
 from .. import channel_report as report
@@ -38,6 +39,7 @@ def _read(request) -> tuple[report.ChannelReportForm, dict[str, Any] | None]:
     return form, {"results": results, "adoption": adoption}
 
 
+@replica_reads
 class ChannelReportView(PermissionRequiredMixin, View):
     permission_required = "marketing.view_channel"
 
@@ -56,6 +58,7 @@ class ChannelReportView(PermissionRequiredMixin, View):
         )
 
 
+@replica_reads
 class ChannelReportExportView(PermissionRequiredMixin, View):
     """The same report as an Excel workbook (aggregates only; audited)."""
 

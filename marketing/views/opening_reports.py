@@ -18,6 +18,7 @@ from django.views import View
 
 from accounts.audit import Action, audit, client_ip
 from core.forms import BootstrapFormMixin
+from core.replica import replica_reads
 from core.views import ScopedView
 from customers.masking import mask_account_no, mask_name
 from customers.models import Account
@@ -60,6 +61,7 @@ def _funnel(request) -> tuple[FunnelFilterForm, opening_funnel.Funnel | None]:
     return form, opening_funnel.opening_funnel(request.user, start=data["start"], end=data["end"])
 
 
+@replica_reads
 class OpeningFunnelView(PermissionRequiredMixin, View):
     permission_required = "marketing.view_openingrequest"
 
@@ -73,6 +75,7 @@ class OpeningFunnelView(PermissionRequiredMixin, View):
         return render(request, "marketing/openings/funnel.html", context, status=200 if funnel else 400)
 
 
+@replica_reads
 class OpeningFunnelExportView(PermissionRequiredMixin, View):
     """The same funnel as an Excel workbook, an audited export."""
 

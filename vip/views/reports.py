@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.audit import Action, audit
+from core.replica import replica_reads
 
 from .. import selectors
 from ..filters import ReportFilterSet
@@ -45,6 +46,7 @@ def _chart(report: selectors.BranchReport) -> dict[str, Any]:
     }
 
 
+@replica_reads
 class ReportView(PermissionRequiredMixin, View):
     permission_required = "vip.view_vip_report"
 
@@ -63,6 +65,7 @@ class ReportView(PermissionRequiredMixin, View):
         return render(request, "vip/reports.html", context, status=200 if data is not None else 400)
 
 
+@replica_reads
 class ReportExportView(PermissionRequiredMixin, View):
     """The same report as an Excel workbook (audited, formulas neutralised)."""
 
