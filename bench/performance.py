@@ -34,7 +34,10 @@ Then, timed:
    cost of the obvious loop; and (5.) the same as one aggregation grouped by
    manager, the set-based ORM a careful developer would write instead.
 Prints wall time, rows written and the ratio. `--night` stops after step 2 (the night
-alone, while working on it); the figures to report come from a full run.
+alone, while working on it); the figures to report come from a full run. `--day` picks
+the day the night adds: by default Monday 30 November (three days: Friday's balances
+stand for the weekend), `--day 2026-11-27` a Tuesday-to-Friday night (one day, one
+batch); the night before then counts up to the day before it.
 """
 
 from __future__ import annotations
@@ -323,6 +326,12 @@ def main() -> None:
     parser.add_argument("--managers", type=int, default=2000)
     parser.add_argument("--sample", type=int, default=20, help="managers of the ORM baseline")
     parser.add_argument(
+        "--day",
+        default=DAYS[-1].isoformat(),
+        help="the day the night adds (default Monday 30 November: Friday's balances stand for the weekend; "
+        "a Tuesday to Friday adds one day)",
+    )
+    parser.add_argument(
         "--night", action="store_true", help="time only the night before and the nightly run (steps 0 to 2)"
     )
     args = parser.parse_args()
@@ -372,7 +381,13 @@ def main() -> None:
             events = events.filter(target_id=str(version.pk))
         return events.order_by("-id").first().details["extended"]
 
-    last = DAYS[-1]
+    last = datetime.date.fromisoformat(args.day)
+    if last not in DAYS:
+        raise SystemExit(f"--day: one of the prepared days, {DAYS[1]} to {DAYS[-1]}")
+    # the night before: the batches up to the day before `last` loaded, `last`'s and any later not yet
+    later = BatchLoad.objects.filter(business_date__gt=last, source__startswith="bench/")
+    later_days = list(later.values_list("business_date", flat=True))
+    later.update(status="failed")
     BatchLoad.objects.filter(business_date=last, source__startswith="bench/").update(status="failed")
     for code in ("2026-11", "2026-Q4", "2026"):
         seconds, version = run(code)
@@ -394,6 +409,9 @@ def main() -> None:
     say(
         f"   the night's {len(versions)} periods together: {night:.1f} s (the added day's figures computed "
         "by the first, taken by the others)"
+    )
+    BatchLoad.objects.filter(business_date__in=later_days, source__startswith="bench/").update(
+        status="loaded"
     )
     if args.night:
         return
