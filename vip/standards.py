@@ -68,7 +68,10 @@ def _date_plus_days(date_sql: str, days_sql: str) -> str:
 def _local_date(timestamp_sql: str) -> str:
     if connection.vendor == "postgresql":
         return f"({timestamp_sql} AT TIME ZONE '{timezone.get_current_timezone_name()}')::date"
-    return f"date({timestamp_sql})"
+    # SQLite keeps timestamps in UTC: the local date is the date at the zone's offset
+    # (today's; the bank's zone keeps one all year)
+    offset = timezone.localtime().utcoffset() or datetime.timedelta(0)
+    return f"date({timestamp_sql}, '{int(offset.total_seconds() // 60):+d} minutes')"
 
 
 @transaction.atomic
