@@ -405,6 +405,114 @@ def report(info: dict, base: dict | None, runs: list[dict]) -> None:
             print(f"   {r['label']:42} set-based {r['wall']:6.1f} s: {versus(r['wall'], total):>14}")
 
 
+# --- the VIP pages at this size (--pages) -------------------------------------------------------
+
+PAGE_TARGET_MS = 100
+
+
+def _largest_book_manager():
+    from django.db.models import Count
+
+    from accounts.models import User
+    from customers.models import Customer
+
+    row = (
+        Customer.objects.filter(primary_manager__isnull=False, primary_manager__username__startswith="demo_")
+        .values("primary_manager")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
+    )
+    if row is None:
+        raise SystemExit("no demo manager holds a book: seed the database first")
+    return User.objects.get(pk=row["primary_manager"]), row["n"]
+
+
+def pages(samples: int, manager_name: str | None) -> None:
+    """p50/p95 and queries of the book, home and VIP report pages through the Django
+    test client (middleware run, templates rendered), each read from the kept
+    figures (vip.services.figures, built first, timed) and, interleaved, counting
+    the live tables the way the pages did before (the figures' build hidden in a
+    transaction rolled back at the end)."""
+    import statistics
+
+    from django.db import connection, reset_queries, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from customers.models import Customer
+    from vip.models import FigureBuild
+    from vip.services import figures_rebuild
+
+    if manager_name:
+        manager = User.objects.get(username=manager_name)
+        book = Customer.objects.filter(primary_manager=manager, merged_into__isnull=True).count()
+    else:
+        manager, book = _largest_book_manager()
+    head_office, branch_head = User.objects.get(username="demo_bm"), User.objects.get(username="demo_bh")
+    build = figures_rebuild()
+    print(
+        f"\n== VIP pages at {Customer.objects.count():,} customers; {manager.username}'s book {book:,}; "
+        f"figures built in {build.seconds:.1f} s ({len(build.months)} months)"
+    )
+    paths = [
+        (manager, f"my customers /vip/my/ ({manager.username})", "/vip/my/"),
+        (manager, f"  its reminders panel (htmx) ({manager.username})", "/care/alerts/panel/"),
+        (manager, f"home / ({manager.username})", "/"),
+        (branch_head, "home / (demo_bh, branch head)", "/"),
+        (branch_head, "my customers /vip/my/ (demo_bh)", "/vip/my/"),
+        (head_office, "VIP reports /vip/reports/ (demo_bm, head office)", "/vip/reports/"),
+        (branch_head, "VIP reports /vip/reports/ (demo_bh, branch head)", "/vip/reports/"),
+    ]
+    clients = {}
+    for user, _label, path in paths:
+        client = clients.setdefault(user.pk, Client(HTTP_HOST="localhost"))
+        client.force_login(user)
+        assert client.get(path).status_code == 200, path
+
+    def timed(client, path) -> tuple[float, int]:
+        reset_queries()
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            client.get(path)
+            elapsed = (time.perf_counter() - started) * 1000
+        return elapsed, len(ctx.captured_queries)
+
+    results: dict[tuple[str, str], tuple[list[float], list[int]]] = {}
+    with transaction.atomic():
+        for _ in range(3):  # warm-up, both ways
+            for user, _label, path in paths:
+                clients[user.pk].get(path)
+        for _ in range(samples):
+            for user, label, path in paths:
+                sid = transaction.savepoint()
+                kept = timed(clients[user.pk], path)
+                FigureBuild.objects.all().delete()  # the pages count the live tables
+                live = timed(clients[user.pk], path)
+                transaction.savepoint_rollback(sid)
+                for way, (ms, queries) in (("kept", kept), ("live", live)):
+                    times, counts = results.setdefault((label, way), ([], []))
+                    times.append(ms)
+                    counts.append(queries)
+        transaction.set_rollback(True)
+    print(f"{'page':52} {'way':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    for _user, label, _path in paths:
+        for way in ("live", "kept"):
+            times, counts = results[(label, way)]
+            times.sort()
+            p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+            flag = "" if way == "live" or p95 <= PAGE_TARGET_MS else "  over target"
+            print(
+                f"{label:52} {way:>5} {statistics.median(times):8.1f} {p95:8.1f} {times[-1]:8.1f} "
+                f"{statistics.median(counts):8.0f}{flag}"
+            )
+    print(
+        f"(target p95 <= {PAGE_TARGET_MS} ms; live: the same pages counting the customer table and the "
+        f"tier history on each request; load average {os.getloadavg()[0]:.2f})"
+    )
+
+
 def versus(ours: float, theirs: float) -> str:
     """How our time compares with a baseline's: "3.1x faster" or "1.4x slower"."""
     if ours <= 0 or theirs <= 0:
@@ -421,6 +529,13 @@ def main() -> None:
     parser.add_argument("--migrate", action="store_true", help="run manage.py migrate first")
     parser.add_argument("--commit", action="store_true", help="keep what the runs wrote (default: roll back)")
     parser.add_argument("--no-vacuum", action="store_true", help="skip VACUUM ANALYZE before the runs")
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="only time the book, home and VIP report pages, kept figures against live counts",
+    )
+    parser.add_argument("--page-samples", type=int, default=25, help="requests per page and way (--pages)")
+    parser.add_argument("--manager", help="whose book (--pages; default: the demo manager with the largest)")
     args = parser.parse_args()
     setup()
     from django.core.management import call_command
@@ -434,6 +549,9 @@ def main() -> None:
         call_command("migrate", verbosity=0, interactive=False)
     if "vip_tierlevel" not in connection.introspection.table_names():
         raise SystemExit("the database is not migrated: run with --migrate (or manage.py migrate)")
+    if args.pages:
+        pages(args.page_samples, args.manager)
+        return
     if not args.no_vacuum:
         # A production table has autovacuum keeping up; rolled-back runs of this
         # bench leave dead rows behind that the next run would otherwise scan.

@@ -12,3 +12,8 @@ class VIPConfig(AppConfig):
         from .user_changes import HANDOVER_PAGES  # noqa: F401  (for accounts.user_changes)
 
         register_panels()  # links to the VIP page's forms on the customer's 360 view
+        from customers.widgets import register_book_figures
+
+        from .selectors.figures import scope_book
+
+        register_book_figures(scope_book)  # the home page's "my customers" from the kept figures

@@ -491,3 +491,75 @@ class AssignmentBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.pk} ({self.status})"
+
+
+# --- figures kept for the pages (vip.services.figures) ------------------------------------
+
+
+class FigureBuild(models.Model):
+    """When the kept figures (`BookFigure`, `TierMonthFigure`) were last built from
+    the customers and the tier history: the pages say so. One row, rewritten by
+    each build; without it the pages read the live tables."""
+
+    built_at = models.DateTimeField(_("built at"))
+    business_date = models.DateField(_("business date"))
+    # The months (YYYY-MM-01) of the tier figures in this build.
+    months = models.JSONField(default=list)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = _("build of the VIP figures")
+        verbose_name_plural = _("builds of the VIP figures")
+
+    def __str__(self) -> str:
+        return f"figures built {self.built_at:%Y-%m-%d %H:%M} ({self.business_date})"
+
+
+class BookFigure(models.Model):
+    """The customers (merged records aside) of one manager of record (none: the
+    pool) homed at one branch and holding one tier ("" none): how many, their AUM
+    and how many are registered VIPs. Summed per manager it is a book; per branch
+    and tier, the VIP report's counts."""
+
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    home_branch = models.ForeignKey("accounts.Branch", on_delete=models.CASCADE, related_name="+")
+    tier = models.CharField(_("tier"), max_length=20, blank=True)
+    customers = models.IntegerField(_("customers"), default=0)
+    aum = models.DecimalField(_("AUM (CNY)"), default=0, **MONEY)
+    registered = models.IntegerField(_("registered VIPs"), default=0)
+
+    class Meta:
+        verbose_name = _("book figure")
+        verbose_name_plural = _("book figures")
+        # No unique key: the pages sum the rows, so two rows of one key (two
+        # services adding the first customer of a key at once) count the same.
+        indexes = [
+            models.Index(fields=["manager", "home_branch", "tier"], name="book_figure_manager"),
+            models.Index(fields=["home_branch", "tier"], name="book_figure_branch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manager_id} {self.home_branch_id} {self.tier or '-'}: {self.customers}"
+
+
+class TierMonthFigure(models.Model):
+    """The customers (merged records aside) homed at a branch whose tier history
+    says they held `tier` at the end of `month` (the month's last day, today in the
+    current month): the VIP report's tier migration starts from these."""
+
+    month = models.DateField(_("month"), help_text="first day of the month")
+    home_branch = models.ForeignKey("accounts.Branch", on_delete=models.CASCADE, related_name="+")
+    tier = models.CharField(_("tier"), max_length=20)
+    customers = models.IntegerField(_("customers"), default=0)
+
+    class Meta:
+        verbose_name = _("tier figure of a month")
+        verbose_name_plural = _("tier figures of a month")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "home_branch", "tier"], name="tier_month_figure_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.home_branch_id} {self.tier}: {self.customers}"

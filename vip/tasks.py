@@ -11,15 +11,27 @@ def evaluate_tiers_task(as_of: str | None = None) -> dict:
     import datetime
 
     from vip.evaluation import evaluate_tiers
+    from vip.services import figures_rebuild
     from vip.standards import contact_warnings_refresh
 
     run = evaluate_tiers(as_of=datetime.date.fromisoformat(as_of) if as_of else None)
     warnings = contact_warnings_refresh()
+    build = figures_rebuild()  # the tiers changed under the kept figures
     return {
         "run": run.pk,
+        "figures_seconds": build.seconds,
         "counts": {k: v for k, v in run.counts.items() if k != "timings"},
         "warnings": warnings,
     }
+
+
+@shared_task(name="vip.figures")
+def figures_task() -> dict:
+    """The kept figures of the books and the VIP report built again."""
+    from vip.services import figures_rebuild
+
+    build = figures_rebuild()
+    return {"business_date": build.business_date.isoformat(), "seconds": build.seconds}
 
 
 @shared_task(name="vip.contact_warnings")

@@ -11,6 +11,7 @@ branch or the bank.
 - `approvals`: what waits for the user's decision, and what they asked for.
 - `prospects`: VIPs to be won.
 - `reports`: the VIP report (by branch, tier migration, won and lost).
+- `figures`: the kept figures of the books and the report, in the user's scope.
 
 Callers import from here (`from vip import selectors`)."""
 
@@ -34,6 +35,7 @@ from .books import (
     pool_customers,
 )
 from .customer_card import CustomerVip, customer_vip
+from .figures import figures_build, scope_book
 from .levels import NO_TIER, LevelTable, active_levels, level_table, tier_label, tier_names
 from .prospects import prospect_list
 from .reports import (
@@ -62,6 +64,7 @@ __all__ = [
     "book_managers",
     "customer_split",
     "customer_vip",
+    "figures_build",
     "level_table",
     "major_floor",
     "manager_book",
@@ -78,6 +81,7 @@ __all__ = [
     "proposals_to_approve",
     "prospect_list",
     "report_branches",
+    "scope_book",
     "split_of",
     "tier_label",
     "tier_names",

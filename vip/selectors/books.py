@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -20,8 +21,9 @@ from customers.choices import AssignmentRole
 from customers.models import Customer, CustomerAssignment, Interaction
 from customers.search import CustomerRows, KeysetPage, keyset_page
 
-from ..models import TierPolicy
+from ..models import FigureBuild, TierPolicy
 from ..standards import CONTACT_KINDS, next_due
+from .figures import book_size, book_tiers, figures_build
 from .levels import LevelTable, level_table, tier_label
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ class Book:
     total_aum: Decimal
     major_floor: Decimal | None
     names: dict[str, str] = field(default_factory=dict)
+    # the build of the kept figures the counts come from; None: counted live
+    as_of: FigureBuild | None = None
 
 
 def _last_contact():
@@ -82,18 +86,30 @@ def _assigned_since():
     )
 
 
-def major_floor(manager: User, share_pct: int) -> Decimal | None:
-    """The smallest AUM among the manager's top `share_pct` % (None: nobody)."""
+def major_floor(manager: User, share_pct: int, *, size: int | None = None) -> Decimal | None:
+    """The smallest AUM among the manager's top `share_pct` % (None: nobody).
+    `size`: the book's size when known (the kept figures), else counted."""
     book = Customer.objects.filter(primary_manager=manager, merged_into__isnull=True)
-    size = book.count()
+    counted = size is None
+    if size is None:
+        size = book.count()
     top = math.ceil(size * share_pct / 100)
     if not top:
         return None
-    return book.order_by("-aum", "-id").values_list("aum", flat=True)[top - 1]
+    try:
+        return book.order_by("-aum", "-id").values_list("aum", flat=True)[top - 1]
+    except IndexError:
+        if counted:  # the book shrank meanwhile
+            return None
+        return major_floor(manager, share_pct)  # figures built before the book shrank (a merge)
 
 
 def _tier_summary(book: QuerySet[Customer], levels: LevelTable) -> list[dict[str, Any]]:
     """Count and AUM of the book per tier held, highest tier first (no tier last)."""
+    return _tier_rows(book.order_by().values("tier").annotate(n=Count("pk"), aum=Sum("aum")), levels)
+
+
+def _tier_rows(grouped: Iterable[dict[str, Any]], levels: LevelTable) -> list[dict[str, Any]]:
     tiers = [
         {
             "code": row["tier"],
@@ -101,20 +117,24 @@ def _tier_summary(book: QuerySet[Customer], levels: LevelTable) -> list[dict[str
             "count": row["n"],
             "aum": row["aum"],
         }
-        for row in book.order_by().values("tier").annotate(n=Count("pk"), aum=Sum("aum"))
+        for row in grouped
     ]
     tiers.sort(key=lambda t: -(levels.thresholds.get(t["code"]) or Decimal("-1")))
     return tiers
 
 
 def _book_rows(
-    customers: list[WithAnnotations[Customer, ContactAnnotations]], *, manager: User, levels: LevelTable
+    customers: list[WithAnnotations[Customer, ContactAnnotations]],
+    *,
+    manager: User,
+    levels: LevelTable,
+    size: int | None,
 ) -> tuple[list[BookRow], Decimal | None]:
     """The page's customers with the due date of their next contact (by their
     tier's service standard, or as a major customer of the book), and the AUM from
     which a customer is one of the book's major customers."""
     policy = TierPolicy.current()
-    floor = major_floor(manager, policy.major_share_pct)
+    floor = major_floor(manager, policy.major_share_pct, size=size)
     per_tier, default_days = levels.intervals, policy.major_contact_interval_days
     today = timezone.localdate()
     rows = []
@@ -160,20 +180,28 @@ def manager_book(
 
     `filtered` is `customers` narrowed further by the page's filters
     (`vip.filters.BookFilterSet`): the rows come from it, while the per-tier
-    summary counts the whole book."""
+    summary counts the whole book, from the kept figures when they are built
+    (`as_of` says when; `vip.selectors.figures`), else from the customers."""
     levels = level_table()
     if customers is None:
         customers = Customer.objects.visible_to(user)
     if filtered is None:
         filtered = customers
-    tiers = _tier_summary(customers.filter(primary_manager=manager, merged_into__isnull=True), levels)
+    build = figures_build()
+    kept = book_tiers(user, manager) if build is not None else None
+    if kept is None:
+        build = None
+        tiers = _tier_summary(customers.filter(primary_manager=manager, merged_into__isnull=True), levels)
+    else:
+        tiers = _tier_rows(kept, levels)
     shown = filtered.filter(primary_manager=manager, merged_into__isnull=True).annotate(
         last_contact=_last_contact(), assigned_since=_assigned_since()
     )
     page = keyset_page(CustomerRows(shown, sort=sort), cursor=cursor, size=size)
     # The page's rows are read back from `shown`, with its annotations.
     annotated = cast("list[WithAnnotations[Customer, ContactAnnotations]]", page.rows)
-    rows, floor = _book_rows(annotated, manager=manager, levels=levels)
+    book_customers = book_size(manager) if build is not None else None
+    rows, floor = _book_rows(annotated, manager=manager, levels=levels, size=book_customers)
     return Book(
         manager=manager,
         page=page,
@@ -183,6 +211,7 @@ def manager_book(
         total_aum=sum((t["aum"] or Decimal("0") for t in tiers), Decimal("0")),
         major_floor=floor,
         names=levels.names,
+        as_of=build,
     )
 
 

@@ -4,7 +4,7 @@ between tiers from one month end to another, and VIPs won and lost in a period."
 from __future__ import annotations
 
 import datetime
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,7 +21,8 @@ from accounts.scope import data_scope, visible_branches
 from customers.models import Customer
 
 from ..choices import VipStatus
-from ..models import TierChange, TierLevel, VipStatusChange
+from ..models import FigureBuild, TierChange, TierLevel, VipStatusChange
+from .figures import figures_build, scope_customers, tiers_at_month_end, vips_by_branch
 from .levels import active_levels, tier_label, tier_names
 
 
@@ -50,6 +51,7 @@ class BranchReport:
     levels: list[dict[str, Any]]  # the columns: code and name of each tier held
     rows: list[dict[str, Any]]  # branch, per-tier counts and AUM, totals
     totals: dict[str, Any]
+    as_of: FigureBuild | None = None  # the kept figures' build read; None: counted live
 
 
 def _empty_row(branch: Branch, codes: list[str]) -> dict[str, Any]:
@@ -83,15 +85,21 @@ def vip_by_branch(user: User, level: int = BranchLevel.BRANCH) -> BranchReport:
     levels = active_levels()
     names = tier_names()
     branches = report_branches(user, level)
-    grouped = (
-        _scoped_customers(user)
-        .filter(vip_condition())
-        .order_by()
-        .values("home_branch__path", "tier")
-        .annotate(
-            n=Count("pk"), aum=Sum("aum"), registered=Count("pk", filter=Q(vip_status=VipStatus.REGISTERED))
+    build = figures_build()
+    grouped = vips_by_branch(user) if build is not None else None
+    if grouped is None:  # not built, or a client manager's scope: counted live
+        build = None
+        grouped = (
+            _scoped_customers(user)
+            .filter(vip_condition())
+            .order_by()
+            .values("home_branch__path", "tier")
+            .annotate(
+                n=Count("pk"),
+                aum=Sum("aum"),
+                registered=Count("pk", filter=Q(vip_status=VipStatus.REGISTERED)),
+            )
         )
-    )
     codes = [lvl.code for lvl in levels]
     rows: OrderedDict[int, dict[str, Any]] = OrderedDict(
         (branch.pk, _empty_row(branch, codes)) for branch in branches
@@ -115,7 +123,7 @@ def vip_by_branch(user: User, level: int = BranchLevel.BRANCH) -> BranchReport:
     for row in rows.values():
         row["cells"] = [row["tiers"].get(c["code"], {"n": 0, "aum": Decimal("0")}) for c in columns]
     report_rows = list(rows.values())
-    return BranchReport(levels=columns, rows=report_rows, totals=_totals(report_rows, columns))
+    return BranchReport(levels=columns, rows=report_rows, totals=_totals(report_rows, columns), as_of=build)
 
 
 def month_end(month: datetime.date) -> datetime.date:
@@ -152,6 +160,7 @@ class Matrix:
     row_totals: list[int]
     col_totals: list[int]
     total: int
+    as_of: FigureBuild | None = None  # the kept figures' build read; None: counted live
 
 
 def _migration_counts(
@@ -160,9 +169,82 @@ def _migration_counts(
     """How many customers went from each tier on `date_from` to each tier on
     `date_to` ("" for no tier), customers never changed counted as no tier to no
     tier."""
+    counts = _changed_pairs(TierChange.objects.visible_to(user), date_from, date_to)
+    never_changed = _scoped_customers(user).count() - sum(counts.values())
+    counts[("", "")] = counts.get(("", ""), 0) + max(never_changed, 0)
+    return counts
+
+
+def _kept_migration_counts(
+    user: User,
+    build: FigureBuild | None,
+    month_from: datetime.date,
+    date_from: datetime.date,
+    date_to: datetime.date,
+) -> dict[tuple[str, str], int] | None:
+    """The same counts from the kept figures (None when they cannot say): the tiers
+    held at the end of the first month (`TierMonthFigure`) stay as they were for
+    every customer whose tier did not change since; only the customers with a
+    change between the two days are followed through the history."""
+    start = tiers_at_month_end(user, month_from, build)
+    total = scope_customers(user) if start is not None else None
+    if start is None or total is None:
+        return None
+    start[""] = total - sum(start.values())
+    moved = _moved_pairs(user, date_from, date_to)
+    counts = dict(moved)
+    for tier, held in start.items():
+        # of those holding `tier` then, the ones who moved since are counted above
+        stayed = held - sum(n for (before, _after), n in moved.items() if before == tier)
+        if stayed > 0:
+            counts[(tier, tier)] = counts.get((tier, tier), 0) + stayed
+    return counts
+
+
+def _moved_pairs(user: User, date_from: datetime.date, date_to: datetime.date) -> Counter[tuple[str, str]]:
+    """(tier on `date_from`, tier on `date_to`) of the customers in the user's scope
+    with a tier change between the two days, counted: their history up to
+    `date_to` read at once, oldest change first (a few thousand customers a
+    month, by the date index; a join of two windowed histories misleads the
+    planner into scanning the history once per customer)."""
+    changed = sorted(
+        set(
+            TierChange.objects.visible_to(user)
+            .filter(effective_date__gt=date_from, effective_date__lte=date_to)
+            .values_list("customer_id", flat=True)
+        )
+    )
+    if not changed:
+        return Counter()
+    merged = Customer.objects.filter(merged_into__isnull=False).values("pk")  # a handful: hashed once
+    history = (
+        TierChange.objects.filter(customer_id__in=changed, effective_date__lte=date_to)
+        .exclude(customer_id__in=merged)
+        .order_by("customer_id", "effective_date", "id")
+        .values_list("customer_id", "effective_date", "to_tier")
+    )
+    pairs: Counter[tuple[str, str]] = Counter()
+    current, before, after = None, "", ""
+    for customer_id, day, tier in history:
+        if customer_id != current:
+            if current is not None:
+                pairs[(before, after)] += 1
+            current, before, after = customer_id, "", ""
+        if day <= date_from:
+            before = tier
+        after = tier
+    if current is not None:
+        pairs[(before, after)] += 1
+    return pairs
+
+
+def _changed_pairs(
+    changes: QuerySet[TierChange], date_from: datetime.date, date_to: datetime.date
+) -> dict[tuple[str, str], int]:
+    """(tier on `date_from`, tier on `date_to`) of the customers with a change
+    among `changes` up to `date_to`, counted."""
     # The last tier of each customer at each end, as compiled querysets of the
-    # changes the user may see, joined and counted in SQL.
-    changes = TierChange.objects.visible_to(user)
+    # changes, joined and counted in SQL.
     counts: dict[tuple[str, str], int] = {}
     try:
         after_sql, after_params = _last_tiers(changes, date_to).query.sql_with_params()
@@ -177,15 +259,17 @@ def _migration_counts(
         with connection.cursor() as cursor:
             cursor.execute(sql, [*after_params, *before_params])
             counts = {(f or "", t or ""): n for f, t, n in cursor.fetchall()}
-    never_changed = _scoped_customers(user).count() - sum(counts.values())
-    counts[("", "")] = counts.get(("", ""), 0) + max(never_changed, 0)
     return counts
 
 
 def migration_matrix(user: User, month_from: datetime.date, month_to: datetime.date) -> Matrix:
     """How customers moved between tiers from the end of one month to the end of
-    another, from the tier history (a customer never changed holds no tier)."""
-    counts = _migration_counts(user, month_end(month_from), month_end(month_to))
+    another, from the tier history (a customer never changed holds no tier); from
+    the kept figures when they hold the first month (`as_of`), else counted live."""
+    date_from, date_to = month_end(month_from), month_end(month_to)
+    build = figures_build()
+    kept = _kept_migration_counts(user, build, month_from, date_from, date_to)
+    counts = kept if kept is not None else _migration_counts(user, date_from, date_to)
     names = tier_names()
     thresholds = dict(TierLevel.objects.values_list("code", "aum_threshold"))
     seen = {code for pair in counts for code in pair if code}
@@ -202,6 +286,7 @@ def migration_matrix(user: User, month_from: datetime.date, month_to: datetime.d
         row_totals=[sum(row) for row in cells],
         col_totals=[sum(cells[i][j] for i in range(len(codes))) for j in range(len(codes))],
         total=sum(sum(row) for row in cells),
+        as_of=build if kept is not None else None,
     )
 
 

@@ -18,6 +18,8 @@ sharing are built on them here.
 - `reminders`: what a user is reminded of (announced; the alerts of keep close keep it).
 - `approvals`: several transfers and parameter proposals decided at once, each
   through its own flow's decision.
+- `figures`: the books' and the report's figures kept for the pages, built again
+  every night and followed by the services above.
 
 Callers import from here (`from vip import services`)."""
 
@@ -33,6 +35,7 @@ from .batch import (
     batch_rows_from_search,
     parse_assignment_file,
 )
+from .figures import figures_follow, figures_rebuild
 from .parameters import (
     LEVEL_FIELDS,
     PARAMETER_FLOW,
@@ -69,6 +72,8 @@ __all__ = [
     "customer_share",
     "customer_share_revoke",
     "customers_recall",
+    "figures_follow",
+    "figures_rebuild",
     "is_client_manager",
     "manager_book_recall",
     "open_split",

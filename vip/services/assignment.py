@@ -30,6 +30,7 @@ from .. import events
 from ..choices import TransferStatus
 from ..models import TransferRequest
 from ._common import check_manager, lock_customer, open_primary, require_permission, require_reason
+from .figures import figures_follow
 from .reminders import remind
 from .split_credit import splits_end_of_assisting, splits_end_with_primary
 
@@ -55,7 +56,8 @@ def customer_assign(*, customer: Customer, manager: User, by: User, reason: str)
     # the new manager's first day is today: a split left running ends yesterday
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     splits_end_with_primary(customer_ids=[customer.pk], last_day=yesterday, by=by, reason=reason)
-    assignment = assignment_set_primary(customer=customer, manager=manager, by=by, reason=reason)
+    with figures_follow([customer.pk]):
+        assignment = assignment_set_primary(customer=customer, manager=manager, by=by, reason=reason)
     if manager.pk != by.pk:
         remind(user=manager, customer=customer, kind=events.CUSTOMER_ASSIGNED, figures={"by": by.employee_no})
     return assignment
@@ -81,7 +83,8 @@ def customers_recall(*, customers: Iterable[Customer], by: User, reason: str) ->
     if visible != set(ids):
         raise PermissionDenied(_("This customer is not in your scope."))
     _cancel_pending(ids, by=by, note=_("recalled to the pool"))
-    recalled = assignment_end_primary(customer_ids=ids, by=by, reason=reason)
+    with figures_follow(ids):
+        recalled = assignment_end_primary(customer_ids=ids, by=by, reason=reason)
     # the manager of record's last day is today: so is their split's
     splits_end_with_primary(customer_ids=recalled, last_day=timezone.localdate(), by=by, reason=reason)
     return len(recalled)
@@ -130,7 +133,8 @@ def manager_book_recall(*, manager: User, by: User, reason: str) -> RecallResult
         decided_at=timezone.now(),
         decision_note=_("the manager's book was recalled"),
     )
-    recalled = assignment_end_primary(customer_ids=ids, by=by, reason=reason)
+    with figures_follow(ids):
+        recalled = assignment_end_primary(customer_ids=ids, by=by, reason=reason)
     splits_end_with_primary(customer_ids=recalled, last_day=timezone.localdate(), by=by, reason=reason)
     splits_end_of_assisting(manager=manager, last_day=timezone.localdate(), by=by, reason=reason)
     revoked = _revoke_shares_with(manager, by=by, reason=reason)

@@ -23,6 +23,7 @@ from ..choices import OverrideEnd, TierChangeSource
 from ..evaluation import current_rules, evaluate_customer, latest_business_date, lock_against_evaluation
 from ..models import TierChange, TierLevel, TierOverride, TierPolicy
 from ._common import lock_customer, require_permission, require_reason
+from .figures import figures_follow
 from .reminders import remind
 
 
@@ -33,16 +34,17 @@ def _record_tier_change(
     by the caller); remind the manager of record."""
     if customer.tier == to_tier:
         return None
-    change = TierChange.objects.create(
-        customer=customer,
-        from_tier=customer.tier,
-        to_tier=to_tier,
-        effective_date=timezone.localdate(),
-        source=source,
-        changed_by=by,
-        reason=reason[:200],
-    )
-    Customer.objects.filter(pk=customer.pk).update(tier=to_tier)
+    with figures_follow([customer.pk]):  # the books' tiers and this month's tier figures
+        change = TierChange.objects.create(
+            customer=customer,
+            from_tier=customer.tier,
+            to_tier=to_tier,
+            effective_date=timezone.localdate(),
+            source=source,
+            changed_by=by,
+            reason=reason[:200],
+        )
+        Customer.objects.filter(pk=customer.pk).update(tier=to_tier)
     if customer.primary_manager_id and customer.primary_manager_id != getattr(by, "pk", None):
         remind(
             user=customer.primary_manager,

@@ -26,6 +26,7 @@ from .. import events
 from ..choices import TransferStatus
 from ..models import AssignmentBatch, TransferRequest
 from ._common import check_manager, lock_customer, open_primary, require_permission, require_reason
+from .figures import figures_follow
 from .reminders import remind
 from .split_credit import splits_end_with_primary
 
@@ -97,12 +98,13 @@ def _move_customer(transfer: TransferRequest, by: User) -> None:
         by=by,
         reason=f"transfer {transfer.pk}",
     )
-    assignment_set_primary(
-        customer=customer,
-        manager=transfer.to_manager,
-        by=by,
-        reason=f"transfer {transfer.pk}: {transfer.reason}",
-    )
+    with figures_follow([customer.pk]):
+        assignment_set_primary(
+            customer=customer,
+            manager=transfer.to_manager,
+            by=by,
+            reason=f"transfer {transfer.pk}: {transfer.reason}",
+        )
     remind(
         user=transfer.to_manager,
         customer=customer,

@@ -25,6 +25,7 @@ from ..choices import ProspectSource, ProspectStatus, VipStatus
 from ..evaluation import lock_against_evaluation
 from ..models import VipProspect, VipStatusChange
 from ._common import lock_customer, require_permission, require_reason
+from .figures import figures_follow
 
 
 def _set_vip_status(
@@ -40,7 +41,8 @@ def _set_vip_status(
         reason=reason[:200],
         benefits=benefits[:200],
     )
-    Customer.objects.filter(pk=customer.pk).update(vip_status=to_status)
+    with figures_follow([customer.pk]):  # the report's registered VIPs
+        Customer.objects.filter(pk=customer.pk).update(vip_status=to_status)
     audit(
         Action.CUSTOMER_UPDATED,
         actor=by,
