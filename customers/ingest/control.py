@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,17 +267,20 @@ def verify(batch: Batch) -> None:
     batch.digest = digest.hexdigest()
 
 
-def waiting_batches(inbox: Path) -> list[Path]:
-    """Complete batch directories in the inbox, oldest business date first."""
-    if not inbox.is_dir():
+def waiting_batches(inbox: os.PathLike[str] | str) -> list[Path]:
+    """Complete batch directories in the inbox, oldest business date first. The inbox
+    may be any path-like: the INGEST_INBOX setting (`env.path`) is
+    django-environ's `Path`, which has no `is_dir` or `iterdir`."""
+    folder = Path(inbox)
+    if not folder.is_dir():
         return []
-    found = [p for p in inbox.iterdir() if p.is_dir() and _DATE_DIR.match(p.name) and is_complete(p)]
+    found = [p for p in folder.iterdir() if p.is_dir() and _DATE_DIR.match(p.name) and is_complete(p)]
     return sorted(found, key=lambda p: p.name)
 
 
-def archive_batch(path: Path, inbox: Path) -> Path:
+def archive_batch(path: Path, inbox: os.PathLike[str] | str) -> Path:
     """Move a processed batch to inbox/archive/ (a suffix when the name is taken)."""
-    archive = inbox / "archive"
+    archive = Path(inbox) / "archive"
     archive.mkdir(parents=True, exist_ok=True)
     target = archive / path.name
     n = 1
