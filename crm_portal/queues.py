@@ -45,6 +45,7 @@ QUEUES = (
         "derived",
         (
             "vip.evaluate_tiers",
+            "vip.figures",
             "vip.contact_warnings",
             "vip.expire_shares",
             "customers.quality_scan",

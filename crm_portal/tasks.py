@@ -65,6 +65,15 @@ def evaluate_vip_tiers(dates: list[datetime.date]) -> None:
     contact_warnings_refresh()
 
 
+def refresh_vip_figures(dates: list[datetime.date]) -> None:
+    """The figures the book and VIP report pages read (counts and AUM per manager,
+    branch and tier; tiers held at each month end), from the AUM and tiers just
+    refreshed (vip)."""
+    from vip.services import figures_rebuild
+
+    figures_rebuild()
+
+
 def scan_data_quality(dates: list[datetime.date]) -> None:
     """Duplicates, invalid IDs, missing data, expired risk assessments (set-based)."""
     from customers.quality import quality_scan
@@ -84,7 +93,9 @@ def customer_upkeep(dates: list[datetime.date]) -> None:
 # POST-LOAD STEPS: what runs after new core-banking data is in, in this order, each
 # with the list of business dates just loaded.
 # A step that fails is logged and the next steps still run (each is idempotent and
-# can be run again from the admin's periodic tasks).
+# can be run again from the admin's periodic tasks). When every step succeeded the
+# loaded batches of those dates are marked done; a run that did not get there (a
+# failed step, a killed worker) leaves them owed to the next nightly job.
 # ---------------------------------------------------------------------------------
 def raise_alerts(dates: list[datetime.date]) -> None:
     """The alert rules for each loaded date (birthdays, maturities, outflows, dormancy,
@@ -123,6 +134,7 @@ def refresh_credit_risk_figures(dates: list[datetime.date]) -> None:
 POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...] = (
     ("aum", refresh_aum),
     ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
+    ("vip_figures", refresh_vip_figures),  # after the AUM and the tiers it counts
     ("marketing_profile", refresh_marketing_profile),
     ("marketing_sales", record_sales),
     ("opening_overdue", flag_overdue_openings),  # after the sales: a confirmed request is not overdue
@@ -137,8 +149,9 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
 
 def run_post_load(dates: Iterable[datetime.date]) -> dict[str, str]:
     """Run the post-load steps for the loaded dates, under the ingest lock (no load
-    runs meanwhile). Returns each step's outcome."""
-    from customers.ingest.runner import ingest_lock
+    runs meanwhile), and mark the dates done when every step succeeded. Returns
+    each step's outcome."""
+    from customers.ingest.runner import after_load_mark_done, connection_lost, ingest_lock
 
     dates = sorted(set(dates))
     outcome: dict[str, str] = {}
@@ -149,9 +162,15 @@ def run_post_load(dates: Iterable[datetime.date]) -> dict[str, str]:
             try:
                 step(dates)
                 outcome[name] = "ok"
-            except Exception:
+            except Exception as exc:
+                if connection_lost(exc):
+                    # the next steps would fail on the dead connection too: the
+                    # caller retries the dates (the nightly job) or leaves them owed
+                    raise
                 logger.exception("post-load step %s failed for %s", name, dates)
                 outcome[name] = "failed"
+        if all(result == "ok" for result in outcome.values()):
+            after_load_mark_done(dates)
     return outcome
 
 
@@ -161,37 +180,60 @@ def after_load(dates: list[str]) -> dict[str, str]:
     return run_post_load(datetime.date.fromisoformat(d) for d in dates)
 
 
+# A lost database connection (PostgreSQL restarted, a failover) retries the nightly
+# job this many times, this many seconds apart, before it fails.
+NIGHTLY_DB_RETRIES = 5
+NIGHTLY_DB_RETRY_SECONDS = 30
+
+
 @shared_task(name="crm_portal.nightly_load", bind=True, acks_late=True, max_retries=12)
-def nightly_load(self) -> dict[str, object]:
+def nightly_load(self, db_retries: int = 0) -> dict[str, object]:
     """Load every complete batch of the inbox (oldest business date first), archive
-    the loaded ones, then run the post-load steps once for all loaded dates. Stops
-    at the first batch that does not load (a later date must not overtake it); that
-    batch stays in the inbox, its load is recorded and audited. While another load
-    runs it retries every five minutes."""
+    the loaded ones, then run the post-load steps once for all loaded dates and for
+    the recent loaded dates whose post-load steps never ran to their end (a run
+    killed after its batches were committed). Stops at the first batch that does
+    not load (a later date must not overtake it); that batch stays in the inbox,
+    its load is recorded and audited. While another load runs it retries every five
+    minutes; when the database connection is lost it retries every
+    NIGHTLY_LOAD_DB_RETRY_SECONDS, NIGHTLY_LOAD_DB_RETRIES times at most (the load
+    left `running` is taken over by the next attempt)."""
     from django.conf import settings
+    from django.db import InterfaceError, OperationalError, connections
 
     from customers.choices import BatchStatus
     from customers.ingest.control import archive_batch, waiting_batches
-    from customers.ingest.runner import LoadBusy, batch_load_for_inbox, ingest_run
+    from customers.ingest.runner import LoadBusy, after_load_owed, batch_load_for_inbox, ingest_run
 
     inbox = settings.INGEST_INBOX
     loaded: list[datetime.date] = []
     loads: list[dict[str, object]] = []
     report: dict[str, object] = {"loads": loads}
     try:
-        for path in waiting_batches(inbox):
-            load = ingest_run(batch_load_for_inbox(path).pk, notify=False)
-            loads.append({"load": load.pk, "batch": path.name, "status": load.status})
-            if load.status in (BatchStatus.LOADED, BatchStatus.DUPLICATE):
-                archive_batch(path, inbox)
-            if load.status == BatchStatus.LOADED:
-                assert load.business_date is not None  # a loaded batch has its business date
-                loaded.append(load.business_date)
-            elif load.status != BatchStatus.DUPLICATE:
-                logger.error("nightly load stopped at %s: %s %s", path.name, load.status, load.message)
-                break
-    except LoadBusy as busy:
-        report["post_load"] = run_post_load(loaded)
-        raise self.retry(exc=busy, countdown=300) from busy
-    report["post_load"] = run_post_load(loaded)
+        try:
+            for path in waiting_batches(inbox):
+                load = ingest_run(batch_load_for_inbox(path).pk, notify=False)
+                loads.append({"load": load.pk, "batch": path.name, "status": load.status})
+                if load.status in (BatchStatus.LOADED, BatchStatus.DUPLICATE):
+                    archive_batch(path, inbox)
+                if load.status == BatchStatus.LOADED:
+                    assert load.business_date is not None  # a loaded batch has its business date
+                    loaded.append(load.business_date)
+                elif load.status != BatchStatus.DUPLICATE:
+                    logger.error("nightly load stopped at %s: %s %s", path.name, load.status, load.message)
+                    break
+        except LoadBusy as busy:
+            report["post_load"] = run_post_load([*after_load_owed(), *loaded])
+            raise self.retry(exc=busy, countdown=300) from busy
+        report["post_load"] = run_post_load([*after_load_owed(), *loaded])
+    except (OperationalError, InterfaceError) as lost:
+        # The database went away: its connections are dead (a new attempt opens new
+        # ones), what the attempt committed stays, what it was writing rolled back.
+        connections.close_all()
+        cap = int(getattr(settings, "NIGHTLY_LOAD_DB_RETRIES", NIGHTLY_DB_RETRIES))
+        if db_retries >= cap:
+            logger.error("nightly load: database connection lost, giving up after %s retries: %s", cap, lost)
+            raise
+        delay = int(getattr(settings, "NIGHTLY_LOAD_DB_RETRY_SECONDS", NIGHTLY_DB_RETRY_SECONDS))
+        logger.warning("nightly load: database connection lost (%s); retrying in %s s", lost, delay)
+        raise self.retry(exc=lost, countdown=delay, kwargs={"db_retries": db_retries + 1}) from lost
     return report

@@ -792,6 +792,9 @@ class BatchLoad(models.Model):
     message = models.TextField(_("message"), blank=True)
     rows_loaded = models.PositiveIntegerField(_("rows loaded"), default=0)
     rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    # When the jobs that follow a load last ran to their end for this business date:
+    # empty on a loaded batch, they are owed (the nightly job runs them).
+    after_load_done_at = models.DateTimeField(_("jobs after the load done"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("batch load (批量加载)")

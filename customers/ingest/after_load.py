@@ -1,5 +1,8 @@
 """The jobs that follow a load: started once a loaded batch is committed, and again
-by an administrator for a loaded business date."""
+by an administrator for a loaded business date. A loaded batch records when they
+last ran to their end (`after_load_done_at`): a run cut short (a worker killed
+after the batch was committed) leaves it empty, and the nightly job runs them for
+every recent loaded date still without it."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.audit import Action, audit
 
@@ -56,3 +60,35 @@ def after_load_again(business_date: datetime.date, *, actor=None, request=None) 
         details={"after_load_again": business_date.isoformat(), "started": started},
     )
     return started
+
+
+# How far back (days since the load finished) the nightly job looks for loaded
+# batches whose jobs never ran to their end: older ones are left to an operator.
+AFTER_LOAD_CATCH_UP_DAYS = 7
+
+
+def after_load_owed() -> list[datetime.date]:
+    """The business dates of recent loaded batches whose jobs after the load have not
+    run to their end, oldest first."""
+    days = int(getattr(settings, "INGEST_AFTER_LOAD_CATCH_UP_DAYS", AFTER_LOAD_CATCH_UP_DAYS))
+    since = timezone.now() - datetime.timedelta(days=days)
+    dates = (
+        BatchLoad.objects.filter(
+            status=BatchStatus.LOADED,
+            after_load_done_at__isnull=True,
+            finished_at__gte=since,
+            business_date__isnull=False,
+        )
+        .values_list("business_date", flat=True)
+        .distinct()
+        .order_by("business_date")
+    )
+    return [day for day in dates if day is not None]
+
+
+def after_load_mark_done(dates: list[datetime.date]) -> int:
+    """Record that the jobs after the load ran to their end for these business dates
+    (every loaded batch of them). Returns the number of loads marked."""
+    return BatchLoad.objects.filter(status=BatchStatus.LOADED, business_date__in=list(dates)).update(
+        after_load_done_at=timezone.now()
+    )

@@ -31,12 +31,12 @@ import logging
 from contextlib import suppress
 from pathlib import Path
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from ..choices import BatchStatus
 from ..models import BatchFile, BatchLoad
-from .after_load import after_load, after_load_again
+from .after_load import after_load, after_load_again, after_load_mark_done, after_load_owed
 from .control import Batch, BatchProblem, business_date_of, read_batch, verify
 from .loader import FETCH_CHUNK, TARGETS, BatchLoader, FileResult
 from .loads import (
@@ -67,8 +67,11 @@ __all__ = [
     "Progress",
     "after_load",
     "after_load_again",
+    "after_load_mark_done",
+    "after_load_owed",
     "batch_load_create",
     "batch_load_for_inbox",
+    "connection_lost",
     "ingest_lock",
     "ingest_run",
     "newest_loaded_date",
@@ -157,6 +160,11 @@ def _load(load: BatchLoad, batch: Batch) -> BatchLoad:
         with transaction.atomic():
             BatchLoader(load, batch, files).run()
     except Exception as exc:
+        if connection_lost(exc):
+            # Not the batch's fault: the load stays `running` for the caller to run
+            # again (the nightly job retries); the next claim takes it over.
+            logger.error("ingest: load %s lost its database connection: %s", load.pk, _safe_error(exc))
+            raise
         message = _safe_error(exc)
         if isinstance(exc, DatabaseError):
             logger.error("ingest: load %s failed: %s", load.pk, message)
@@ -167,6 +175,20 @@ def _load(load: BatchLoad, batch: Batch) -> BatchLoad:
         return finish_load(load, BatchStatus.FAILED, f"The load failed and wrote nothing ({message}).")
     load.refresh_from_db()
     return load
+
+
+def connection_lost(exc: Exception) -> bool:
+    """Whether the load failed because the database went away (a restart, a dropped
+    connection) rather than on its data or a timeout, after which the connection
+    still works."""
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    if connection.connection is None:  # dropped when its rollback failed
+        return True
+    try:
+        return not connection.is_usable()
+    except DatabaseError:
+        return True
 
 
 def _prepare_files(load: BatchLoad, batch: Batch) -> dict[str, BatchFile]:
