@@ -597,18 +597,18 @@ class Run:
         self.log("operator", "the jobs after the load ended")
 
     def without_after_load(self, dates: list[str]) -> list[str]:
-        """The loaded dates whose jobs after the load never ended: no nightly job that
-        loaded them succeeded (its post-load steps run at its end), and no
-        `after_load` was run for them."""
-        covered = {
-            _iso(entry["batch"])
-            for state, result in self.ended.values()
-            if state == "SUCCESS" and isinstance(result, dict)
-            for entry in result.get("loads", [])
-            if entry.get("status") == "loaded"
+        """The loaded dates whose jobs after the load never ended: their load is not
+        marked done (`after_load_done_at`: set when every step of the chain has run
+        for it, by the nightly job or by `after_load`)."""
+        owed = {
+            day
+            for (day,) in self.pg.sql(
+                "SELECT business_date::text FROM customers_batchload "
+                "WHERE status = 'loaded' AND after_load_done_at IS NULL",
+                self.db,
+            )
         }
-        loaded = {day for _pk, day, status, *_rest in self.loads() if status == "loaded"}
-        return sorted(d for d in dates if d in loaded and d not in covered | self.after_loaded)
+        return sorted(d for d in dates if d in owed)
 
     def _ended(self) -> None:
         for task_id in self.tasks:
@@ -720,7 +720,11 @@ def set_up(pg: Postgres, *, customers: int, batch_customers: int, batches: int) 
     if not keys.exists():
         sh([PYTHON, "-c", "import sys; from pathlib import Path; from customers.crypto import generate_key_file;"
             " generate_key_file(Path(sys.argv[1]))", str(keys)], cwd=ROOT)  # fmt: skip
-    marker = f"seeded {customers}"
+    # the seed is made again when the migrations change (a cached seed of an older schema)
+    migrations = hashlib.sha256(
+        "\n".join(sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("*/migrations/0*.py"))).encode()
+    ).hexdigest()[:12]
+    marker = f"seeded {customers} {migrations}"
     comment = pg.sql(
         f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{SEED_DB}'"
     )
