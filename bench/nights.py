@@ -72,10 +72,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULT = "BENCH-RESULT "
+sys.path.insert(0, str(ROOT))
+
+# the database helpers of the load's benchmark (its phases' protocol too)
+from bench.ingest import RESULT, admin, plain, with_database  # noqa: E402
+
 FIRST_DAY = "20260302"  # a Monday
 TOLERANCE = 0.10
 GROWING = ("customers_accountbalance", "customers_customerdailyaum")
@@ -147,24 +150,6 @@ def cents_of(amount: str) -> int:
 
 
 # --- databases and phases ---------------------------------------------------------------
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def plain(name: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise SystemExit(f"not a plain database name: {name!r}")
-    return name
 
 
 def run_phase(url: str, database: str | None, *args: str, inbox: Path | None = None) -> dict:
