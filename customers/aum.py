@@ -12,6 +12,7 @@ import datetime
 from django.db import connection, transaction
 
 from .choices import ASSET_CATEGORIES, LIABILITY_CATEGORIES, AccountCategory
+from .models import MonthlyAumBuild
 
 # The categories with a column of their own in CustomerDailyAum (the performance
 # figures price each of them with its own FTP spread).
@@ -63,7 +64,6 @@ def write_daily_figures(business_date: datetime.date) -> int:
 @transaction.atomic
 def aum_refresh(business_date: datetime.date) -> dict[str, int]:
     month_start = business_date.replace(day=1)
-    days_elapsed = business_date.day
     counts: dict[str, int] = {}
     with connection.cursor() as cursor:
         # 1. the latest balance on each account
@@ -81,25 +81,7 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
         counts["daily_aum"] = write_daily_figures(business_date)
         # 3. the month so far: average over calendar days elapsed (a day without
         # balances counts as zero), month-end = the latest day
-        cursor.execute(
-            """
-            INSERT INTO customers_customermonthlyaum
-                   (customer_id, month, avg_aum, end_aum, avg_liabilities, days)
-            SELECT d.customer_id, %s,
-                   ROUND(SUM(d.aum) * 1.0 / %s, 2),
-                   COALESCE(SUM(CASE WHEN d.business_date = %s THEN d.aum END), 0),
-                   ROUND(SUM(d.liabilities) * 1.0 / %s, 2),
-                   COUNT(*)
-              FROM customers_customerdailyaum d
-             WHERE d.business_date >= %s AND d.business_date <= %s
-             GROUP BY d.customer_id
-            ON CONFLICT (customer_id, month) DO UPDATE
-               SET avg_aum = excluded.avg_aum, end_aum = excluded.end_aum,
-                   avg_liabilities = excluded.avg_liabilities, days = excluded.days
-            """,
-            [month_start, days_elapsed, business_date, days_elapsed, month_start, business_date],
-        )
-        counts["monthly_aum"] = cursor.rowcount
+        counts["monthly_aum"] = _month_so_far(cursor, business_date)
         # 4. the latest figures on the customer row, written only where they change
         cursor.execute(
             """
@@ -132,3 +114,59 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
         )
         counts["emptied"] = cursor.rowcount
     return counts
+
+
+def _month_so_far(cursor, business_date: datetime.date) -> int:
+    """Each customer's month so far as of `business_date`: the sums of the month's
+    daily AUM and liabilities, their averages over the calendar days elapsed, the
+    day's AUM as the month end and the days with balances. The next date of the
+    month (the build's `through` before it: an ordinary night) adds its days to the
+    sums kept on the rows, so a night costs the same on the 1st and the 30th; any
+    other date (the month's first, a batch loaded again, an older one) sums the
+    month's days again. Returns the number of rows written."""
+    month_start = business_date.replace(day=1)
+    build = MonthlyAumBuild.objects.filter(month=month_start).first()
+    adding = build is not None and build.through < business_date
+    since = build.through if build is not None and adding else month_start - datetime.timedelta(days=1)
+    if not adding:
+        # summed again: as of this date, a customer without a day of the month so far
+        # has no row (a row left from a later date would be added to again)
+        cursor.execute("DELETE FROM customers_customermonthlyaum WHERE month = %s", [month_start])
+    # the month's rows so far (when adding) and the new days' rows, in customer order
+    # (both read by index), summed per customer
+    kept = (
+        "SELECT customer_id, aum_sum AS a, liabilities_sum AS l, days AS n, 0 AS e "
+        "FROM customers_customermonthlyaum WHERE month = %s UNION ALL "
+        if adding
+        else ""
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO customers_customermonthlyaum
+               (customer_id, month, avg_aum, end_aum, avg_liabilities, days, aum_sum, liabilities_sum)
+        SELECT customer_id, %s, ROUND(SUM(a) * 1.0 / %s, 2), SUM(e), ROUND(SUM(l) * 1.0 / %s, 2),
+               SUM(n), ROUND(SUM(a), 2), ROUND(SUM(l), 2)
+          FROM ({kept}SELECT d.customer_id, d.aum AS a, d.liabilities AS l, 1 AS n,
+                       CASE WHEN d.business_date = %s THEN d.aum ELSE 0 END AS e
+                  FROM customers_customerdailyaum d
+                 WHERE d.business_date > %s AND d.business_date <= %s
+                 ORDER BY 1) AS days
+         GROUP BY customer_id
+        ON CONFLICT (customer_id, month) DO UPDATE
+           SET avg_aum = excluded.avg_aum, end_aum = excluded.end_aum,
+               avg_liabilities = excluded.avg_liabilities, days = excluded.days,
+               aum_sum = excluded.aum_sum, liabilities_sum = excluded.liabilities_sum
+        """,
+        [
+            month_start,
+            business_date.day,
+            business_date.day,
+            *([month_start] if adding else []),
+            business_date,
+            since,
+            business_date,
+        ],
+    )
+    written = cursor.rowcount
+    MonthlyAumBuild.objects.update_or_create(month=month_start, defaults={"through": business_date})
+    return written

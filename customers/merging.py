@@ -469,7 +469,7 @@ def _fold_figures(survivor: Customer, merged: Customer, moved: dict[str, Any]) -
         survivor,
         merged,
         keys=["month"],
-        sums=["avg_aum", "end_aum", "avg_liabilities"],
+        sums=["avg_aum", "end_aum", "avg_liabilities", "aum_sum", "liabilities_sum"],
         maxima=["days"],
     )
     moved["transactionsummary"] = _fold_rows(

@@ -458,14 +458,35 @@ class CustomerMonthlyAum(models.Model):
     end_aum = models.DecimalField(**MONEY)
     avg_liabilities = models.DecimalField(**MONEY)
     days = models.PositiveSmallIntegerField(default=0)
+    # the month's daily AUM and liabilities summed exactly (the averages divide them by
+    # the calendar days elapsed): a night adds its day instead of summing the month again
+    aum_sum = models.DecimalField(max_digits=22, decimal_places=2, default=0, db_default=0)
+    liabilities_sum = models.DecimalField(max_digits=22, decimal_places=2, default=0, db_default=0)
 
     objects = CustomerHeldQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("monthly AUM")
+        # a month's rows in customer order: what a night adds its day to (`customers.aum`)
+        indexes = [models.Index(fields=["month", "customer"], name="monthly_aum_month_customer")]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.month:%Y-%m}"
+
+
+class MonthlyAumBuild(models.Model):
+    """Through which business date a month's `CustomerMonthlyAum` sums go
+    (`customers.aum`): the next date of the month is added to them; any other date
+    (a batch loaded again, an older one) sums the month again."""
+
+    month = models.DateField(primary_key=True, help_text="first day of the month")
+    through = models.DateField()
+
+    class Meta:
+        verbose_name = _("monthly AUM build")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} through {self.through}"
 
 
 class TransactionSummary(models.Model):
