@@ -345,15 +345,19 @@ class _Credit:
 
         liability, liability_params = priced(LIABILITY_BUSINESS)
         asset, asset_params = priced(ASSET_BUSINESS)
+        batch_params = [c.batch for c in self.covered]
+        batches = ", ".join(["%s"] * len(batch_params)) or "NULL"
         self.cb = (
             "(SELECT d.customer_id AS customer_id, d.business_date AS b, "
             f"{' + '.join(f'd.{c.lower()}' for c in DEPOSIT)} AS dep, "
             f"{' + '.join(f'd.{c.lower()}' for c in LOAN)} AS loan, d.aum AS aum, "
             f"{liability} AS liab, {asset} AS asset "
-            "FROM customers_customerdailyaum d WHERE d.business_date IN (SELECT b FROM perf_cov)"
+            # the batches' dates written into the statement: the daily rows are
+            # partitioned by month (PostgreSQL), and only written dates prune them
+            f"FROM customers_customerdailyaum d WHERE d.business_date IN ({batches})"
             f"{self._only('d.customer_id')}) AS cb"
         )
-        self.cb_params = [*liability_params, *asset_params, *self.only_params]
+        self.cb_params = [*liability_params, *asset_params, *batch_params, *self.only_params]
         self._whole()
         self.cursor.execute(
             "CREATE TEMP TABLE perf_income AS SELECT customer_id, SUM(cny_amount) AS inter "
