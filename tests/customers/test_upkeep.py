@@ -45,3 +45,71 @@ def test_inside_a_transaction_it_analyses_only():
 
 def test_it_is_the_last_post_load_step():
     assert POST_LOAD_STEPS[-1] == ("customer_upkeep", customer_upkeep)
+
+
+def _vacuums(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_table_the_night_rewrote_in_bulk_is_vacuumed_too(new_customer):
+    """The accounts' latest balances rewritten for every account (as the AUM step
+    does) leave as many dead rows as accounts: the upkeep vacuums that table too,
+    not a table the night hardly touched."""
+    from customers.models import Account
+
+    customer = new_customer(name="卫一")
+    Account.objects.bulk_create(
+        Account(
+            account_no=f"6222999{i:012d}", customer=customer, category="DEP_CUR", branch=customer.home_branch
+        )
+        for i in range(2500)
+    )
+    customer_table_upkeep()  # a clean start: nothing dead anywhere
+    accounts, customers = _vacuums("customers_account"), _vacuums("customers_customer")
+    Account.objects.update(balance=1)
+    Account.objects.update(balance=2)  # 5,000 dead rows: past the tenth of 2,500 and the 1,000
+    Customer.objects.filter(pk=customer.pk).update(aum=5)  # one: below the threshold
+    from customers.upkeep import rewritten_tables
+
+    with connection.cursor() as cursor:
+        found = rewritten_tables(cursor)
+    assert "customers_account" in found and "customers_customer" not in found
+    customer_upkeep([])
+    assert _vacuums("customers_account") == accounts + 1
+    assert _vacuums("customers_customer") == customers + 1  # always vacuumed, as before
+    with connection.cursor() as cursor:
+        assert "customers_account" not in rewritten_tables(cursor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nights_balances_rewrite_the_accounts_without_touching_their_indexes(new_customer):
+    """Every account's latest balance rewritten (a night): each new row stays on its
+    page (a heap-only update, no index entry written). The nights after find the
+    room again once the old rows are pruned or vacuumed (the upkeep)."""
+    from customers.models import Account
+
+    customer = new_customer(name="卫二")
+    Account.objects.bulk_create(
+        Account(
+            account_no=f"6222888{i:012d}", customer=customer, category="DEP_CUR", branch=customer.home_branch
+        )
+        for i in range(3000)
+    )
+
+    def updates() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+            cursor.execute(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'customers_account'"
+            )
+            return cursor.fetchone()
+
+    before = updates()
+    Account.objects.update(balance="12345.67", cny_balance="12345.67")
+    done, heap_only = (after - was for after, was in zip(updates(), before, strict=True))
+    # nearly all (a row that grew may not fit; without the room: none at all)
+    assert done == 3000 and heap_only >= 2700
