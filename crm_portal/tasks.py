@@ -81,6 +81,19 @@ def scan_data_quality(dates: list[datetime.date]) -> None:
     quality_scan()
 
 
+def history_partitions(dates: list[datetime.date]) -> None:
+    """The daily history's month partitions: next month's made ahead, the months
+    older than DAILY_HISTORY_MONTHS before the newest loaded date dropped; never
+    counted from past today's date (a batch dated wrongly in the future does not
+    drop the history) (customers)."""
+    from django.utils import timezone
+
+    from customers.partitions import ensure_partitions, retire_partitions
+
+    ensure_partitions(max(dates))
+    retire_partitions(min(max(dates), timezone.localdate()))
+
+
 def customer_upkeep(dates: list[datetime.date]) -> None:
     """Vacuum and analyse the customer table the steps above rewrote, so that
     searches walk its indexes without visiting it (customers)."""
@@ -143,6 +156,7 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
     ("analysis", analyse_customers),  # after the performance figures (contribution) and the alerts
     ("credit", refresh_credit_risk_figures),  # after the balances (aum) and the loan statuses loaded
     ("data_quality", scan_data_quality),
+    ("history_partitions", history_partitions),  # after every step that reads the history
     ("customer_upkeep", customer_upkeep),  # last: after every step that writes customers
 )
 

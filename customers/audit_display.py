@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from .employer_choices import EmployerAction
 from .models import Customer
+from .partitions import PartitionAction
 
 
 def _customer_links(ids: list[str]) -> dict[str, str]:
@@ -44,7 +45,7 @@ MERGE_MOVED = {
     "incomeentry": gettext_lazy("Intermediary income entries"),
 }
 
-ACTIONS = [EmployerAction]
+ACTIONS = [EmployerAction, PartitionAction]
 TARGET_LINKS = {"customers.customer": _customer_links, "customers.employer": _employer_links}
 DETAIL_LABELS = {
     "employer": gettext_lazy("Employer"),

@@ -322,6 +322,10 @@ INGEST_UPLOAD_MAX_RATIO = env.int("INGEST_UPLOAD_MAX_RATIO", default=50)
 # The task that runs the jobs depending on fresh data after a load (AUM, RFM,
 # data quality, ...); crm_portal composes them. "" = none.
 INGEST_AFTER_LOAD_TASK = env("INGEST_AFTER_LOAD_TASK", default="crm_portal.after_load")
+# Months of daily history (balances, daily AUM, transaction summaries) kept, the
+# current one included: older month partitions are dropped by the nightly steps
+# after a load (customers.partitions, PostgreSQL). Monthly figures are kept.
+DAILY_HISTORY_MONTHS = env.int("DAILY_HISTORY_MONTHS", default=25)
 
 # Demo users' password (seed_demo); production never runs seed_demo.
 # Memory for one computation of a period's performance figures (PostgreSQL

@@ -136,7 +136,11 @@ class Merger:
                 " ORDER BY 1",
                 [name],
             )
-            indexes = cursor.fetchall()
+            # an index of a partitioned table (the daily history, customers.partitions)
+            # prints as "ON ONLY <table>", which would build it without its partitions'
+            indexes = [
+                (index, definition.replace(" ON ONLY ", " ON ", 1)) for index, definition in cursor.fetchall()
+            ]
             cursor.execute(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
                 " WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY 1",

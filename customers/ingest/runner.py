@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from ..choices import BatchStatus
 from ..models import BatchFile, BatchLoad
+from ..partitions import ensure_partitions
 from .after_load import after_load, after_load_again, after_load_mark_done, after_load_owed
 from .control import Batch, BatchProblem, business_date_of, read_batch, verify
 from .loader import FETCH_CHUNK, TARGETS, BatchLoader, FileResult
@@ -157,6 +158,10 @@ def _load(load: BatchLoad, batch: Batch) -> BatchLoad:
     """Write the batch in ONE transaction; a failure writes nothing of it."""
     files = _prepare_files(load, batch)
     try:
+        # the month partitions of the batch's daily rows (PostgreSQL), made before its
+        # transaction: made in it, they would keep the default partitions locked for
+        # the whole load. One catalog read when they exist already.
+        ensure_partitions(batch.business_date)
         with transaction.atomic():
             BatchLoader(load, batch, files).run()
     except Exception as exc:
