@@ -350,3 +350,23 @@ def test_a_second_run_writes_no_day_and_publishes_nothing_again(seeded, settings
     assert "every business day before the business date is loaded already" in out.getvalue()
     assert Publication.objects.count() == 1
     assert Period.objects.get(code=LAST_MONTH).versions.count() == 1
+
+
+def test_the_loaded_days_sit_in_their_months_partitions(seeded):
+    """On PostgreSQL the days written before the business date (last month's too) are
+    in their month's partition, none left in the default one (the business date's
+    load makes the months' partitions and moves them there)."""
+    from django.db import connection
+
+    from customers.partitions import HISTORY_TABLES, default_name, partition_name
+
+    if connection.vendor != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    with connection.cursor() as cursor:
+        for table in ("customers_accountbalance", "customers_customerdailyaum"):
+            assert table in HISTORY_TABLES
+            cursor.execute(f"SELECT COUNT(*) FROM {default_name(table)}")
+            assert cursor.fetchone()[0] == 0, table
+            first = partition_name(table, WEEKDAYS[0].replace(day=1))  # February, last month
+            cursor.execute(f"SELECT COUNT(*) FROM {first} WHERE business_date = %s", [WEEKDAYS[0]])
+            assert cursor.fetchone()[0] > 0, first
