@@ -78,6 +78,7 @@ def prepare(managers: int) -> None:
     from accounts.roles import Role
     from customers.aum import write_daily_figures
     from customers.models import BatchLoad
+    from customers.partitions import ensure_partitions
 
     started = time.perf_counter()
     outlets = list(Branch.objects.filter(level=BranchLevel.OUTLET).order_by("path"))
@@ -136,6 +137,9 @@ def prepare(managers: int) -> None:
             say(f"  managers and assignments: {time.perf_counter() - started:.0f} s")
             cursor.execute("SELECT max(business_date) FROM customers_accountbalance")
             (seeded,) = cursor.fetchone()
+            # the months' partitions of the daily history, as the load makes them
+            ensure_partitions(DAYS[0])
+            ensure_partitions(DAYS[-1])
             for day in DAYS:
                 cursor.execute(
                     "INSERT INTO customers_accountbalance (business_date, account_id, balance, cny_balance) "
