@@ -44,20 +44,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import admin, plain, with_database  # noqa: E402
+from core.months import month_back  # noqa: E402
 
 AUM = "customers_customerdailyaum"
 BALANCE = "customers_accountbalance"
 PLAIN = "bench_plain_dailyaum"
 RUNS = 20
-
-
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
-def add_months(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def manage(url: str, *args: str) -> str:
@@ -143,8 +135,8 @@ def main() -> None:
 
     db = plain(args.db)
     url = with_database(server, db)
-    this_month = month_start(datetime.date.today())
-    first, end = add_months(this_month, -args.months), this_month
+    this_month = datetime.date.today().replace(day=1)
+    first, end = month_back(this_month, args.months), this_month
     accounts = max(1, round(args.customers * args.accounts))
     print(
         f"partitions bench: {args.customers:,} customers, {accounts:,} accounts, business days (weekdays) "
@@ -157,7 +149,7 @@ def main() -> None:
     admin(server, f"CREATE DATABASE {db}")
     manage(url, "migrate", "--verbosity", "0")
     for k in range(args.months):
-        manage(url, "history_partitions", "--ensure", add_months(first, k).isoformat())
+        manage(url, "history_partitions", "--ensure", month_back(first, -k).isoformat())
     print(f"  database migrated, partitions made: {time.perf_counter() - started:.0f} s", flush=True)
 
     days = "SELECT d::date AS d FROM generate_series(%s::date, %s::date - 1, '1 day') d WHERE extract(isodow FROM d) < 6"
@@ -203,7 +195,7 @@ def main() -> None:
         day = dates[len(dates) // 2]
         last = dates[-1]
         ninety = datetime.timedelta(days=90)
-        month = month_start(day)
+        month = day.replace(day=1)
         customer = args.customers // 3
         queries = [
             (
@@ -221,7 +213,7 @@ def main() -> None:
                 "one month aggregated per customer",
                 "SELECT customer_id, avg(aum), max(aum) FROM {t} WHERE business_date >= {p1}"
                 " AND business_date < {p2} GROUP BY customer_id",
-                [month, add_months(month, 1)],
+                [month, month_back(month, -1)],
             ),
         ]
         print(f"\n== 1. plans ({AUM}: {partitions} partitions, the default one included)")
@@ -276,7 +268,7 @@ def main() -> None:
             began = time.perf_counter()
             deleted = conn.execute(
                 f"DELETE FROM {PLAIN} WHERE business_date >= %s AND business_date < %s",
-                [first, add_months(first, 1)],
+                [first, month_back(first, -1)],
             ).rowcount
         delete = time.perf_counter() - began
         vacuum = timed(conn, f"VACUUM {PLAIN}")

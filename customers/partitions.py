@@ -29,6 +29,7 @@ from django.db import OperationalError, connection, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import audit
+from core.months import month_back
 
 from .models import AccountBalance, CustomerDailyAum, TransactionSummary
 
@@ -74,8 +75,8 @@ def month_start(day: datetime.date) -> datetime.date:
 
 
 def add_months(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime.date(index // 12, index % 12 + 1, 1)
+    """The first day of the month `count` months after `month`'s."""
+    return month_back(month, -count)
 
 
 def partition_name(table: str, month: datetime.date) -> str:

@@ -47,11 +47,16 @@ def test_it_is_the_last_post_load_step():
     assert POST_LOAD_STEPS[-1] == ("customer_upkeep", customer_upkeep)
 
 
-def _vacuums(table: str) -> int:
+def _table_stats(table: str, *columns: str) -> tuple:
+    """The table's statistics, this connection's own writes flushed first."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_force_next_flush()")
-        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s", [table])
-        return cursor.fetchone()[0]
+        cursor.execute(f"SELECT {', '.join(columns)} FROM pg_stat_user_tables WHERE relname = %s", [table])
+        return cursor.fetchone()
+
+
+def _vacuums(table: str) -> int:
+    return _table_stats(table, "vacuum_count")[0]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -100,13 +105,8 @@ def test_a_nights_balances_rewrite_the_accounts_without_touching_their_indexes(n
         for i in range(3000)
     )
 
-    def updates() -> tuple[int, int]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_stat_force_next_flush()")
-            cursor.execute(
-                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'customers_account'"
-            )
-            return cursor.fetchone()
+    def updates() -> tuple:
+        return _table_stats("customers_account", "n_tup_upd", "n_tup_hot_upd")
 
     before = updates()
     Account.objects.update(balance="12345.67", cny_balance="12345.67")
