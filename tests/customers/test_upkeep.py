@@ -113,3 +113,31 @@ def test_a_nights_balances_rewrite_the_accounts_without_touching_their_indexes(n
     done, heap_only = (after - was for after, was in zip(updates(), before, strict=True))
     # nearly all (a row that grew may not fit; without the room: none at all)
     assert done == 3000 and heap_only >= 2700
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_night_that_moves_only_unindexed_figures_rewrites_customers_without_touching_their_indexes(
+    new_customer,
+):
+    """Most customers' AUM stays the same on a given night, but their figures' date
+    and month average are written again: with room on the page those rows are
+    heap-only updates, none of the customer table's indexes written."""
+    first = new_customer(name="卫三")
+    Customer.objects.bulk_create(
+        Customer(customer_no=f"C9{i:08d}", name=f"卫{i}", home_branch=first.home_branch) for i in range(2000)
+    )
+    Customer.objects.update(aum="1000.00")  # the night before (rows the table has room for again)
+    customer_upkeep([])
+
+    def updates() -> tuple:
+        return _table_stats("customers_customer", "n_tup_upd", "n_tup_hot_upd")
+
+    before = updates()
+    Customer.objects.update(aum_date="2026-03-03", month_avg_aum="987.65", liabilities="12.00")
+    done, heap_only = (after - was for after, was in zip(updates(), before, strict=True))
+    assert done == 2001 and heap_only >= 1800
+    # the AUM itself is an indexed column: its rows get new index entries
+    before = updates()
+    Customer.objects.update(aum="2000.00")
+    done, heap_only = (after - was for after, was in zip(updates(), before, strict=True))
+    assert done == 2001 and heap_only == 0
