@@ -109,7 +109,13 @@ def meeting_branch(user, code: str | None) -> Branch | None:
     return visible_branches(user).filter(code=code).first()
 
 
+# What the meeting shows of a manager (their name, number and branch).
+MANAGER_COLUMNS = ("display_name", "username", "employee_no", "branch__name", "branch__code", "branch__path")
+
+
 def _managers(branch: Branch) -> list[User]:
+    """The branch's active client managers. Each once without DISTINCT: a group's
+    name is unique and a user is in a group once."""
     return list(
         User.objects.filter(
             is_active=True,
@@ -117,8 +123,8 @@ def _managers(branch: Branch) -> list[User]:
             branch__path__startswith=branch.path,
         )
         .select_related("branch")
+        .only(*MANAGER_COLUMNS)
         .order_by("branch__path", "employee_no")
-        .distinct()
     )
 
 

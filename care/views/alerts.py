@@ -115,7 +115,7 @@ class AlertListView(PermissionRequiredMixin, View):
             if request.GET.get("sort"):
                 sort = SORTING.key(request)
                 alerts = SORTING.apply(request, alerts)
-            page_obj = paginate(request, alerts, default_size=PAGE)
+            page_obj = paginate(request, selectors.shown_columns(alerts), default_size=PAGE)
             rows = selectors.alert_rows(request.user, list(page_obj.object_list), day)
         return render(
             request,

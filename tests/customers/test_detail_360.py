@@ -5,6 +5,7 @@ and assets held elsewhere."""
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal
 
@@ -578,3 +579,52 @@ def test_the_finished_360_view_keeps_its_query_bound(
         assert len(_actions(html)) >= 3  # the VIP page, transfer, share
         with django_assert_max_num_queries(BOUND):
             _page(client, target)
+
+
+# --- sections other areas register ---------------------------------------------------------
+
+PROBE = "customers/_probe_section.html"
+
+
+@pytest.fixture
+def probe_section(settings, monkeypatch):
+    """A section registered like the analysis and credit ones, whose template shows
+    what it is given: a form with its CSRF token, the user, its own variable and
+    whether it sees the page's own context."""
+    from customers import panels
+
+    template = (
+        '<form method="post" data-testid="probe-form">{% csrf_token %}</form>'
+        '<span data-testid="probe-user">{{ user.username }}</span>'
+        '<span data-testid="probe-note">{{ note }}</span>'
+        '<span data-testid="probe-page">{{ view|default:"isolated" }}</span>'
+    )
+    engine = copy.deepcopy(settings.TEMPLATES)
+    engine[0]["APP_DIRS"] = False
+    engine[0]["OPTIONS"]["loaders"] = [
+        ("django.template.loaders.locmem.Loader", {PROBE: template}),
+        "django.template.loaders.filesystem.Loader",
+        "django.template.loaders.app_directories.Loader",
+    ]
+    settings.TEMPLATES = engine
+    sections = {
+        **panels._sections,
+        "probe": lambda customer, user: panels.Section("probe", PROBE, {"note": "x"}),
+    }
+    monkeypatch.setattr(panels, "_sections", sections)
+
+
+def test_a_section_renders_with_the_request_context_and_nothing_else_of_the_page(
+    client, book, demo_password, probe_section
+):
+    """A section's form carries a CSRF token and the section names the user; it does
+    not see the 360 page's own variables (as when rendered on its own)."""
+    log_in(client, "demo_cm1", demo_password)
+    html = _page(client, book["cm1"])
+    section = re.search(r'<div class="col-12" data-testid="section-probe">(.*?)</div>', html, re.S)
+    assert section is not None
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', section.group(1))
+    assert token is not None and len(token.group(1)) == 64
+    assert '<span data-testid="probe-user">demo_cm1</span>' in section.group(1)
+    assert '<span data-testid="probe-note">x</span>' in section.group(1)
+    assert '<span data-testid="probe-page">isolated</span>' in section.group(1)
