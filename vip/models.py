@@ -346,6 +346,8 @@ class VipStatusChange(models.Model):
         indexes = [
             models.Index(fields=["customer", "-effective_date", "-id"], name="vipchange_customer"),
             models.Index(fields=["to_status", "effective_date"], name="vipchange_status_date"),
+            # the report's latest changes of a period, newest first
+            models.Index(fields=["effective_date", "id"], name="vipchange_date"),
         ]
 
     def __str__(self) -> str:
@@ -563,3 +565,57 @@ class TierMonthFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.home_branch_id} {self.tier}: {self.customers}"
+
+
+class TierMigrationFigure(models.Model):
+    """The customers (merged records aside) homed at a branch whose tier changed
+    at least once after the end of `month_from` up to the end of `month_to`, by
+    the tier they held at each end ("" none): the VIP report's tier migration is
+    these beside the tiers held at the first month end (`TierMonthFigure`), which
+    everybody else kept. One row per pair of the report's months, branch and pair
+    of tiers that has such customers."""
+
+    month_from = models.DateField(_("from month"), help_text="first day of the month")
+    month_to = models.DateField(_("to month"), help_text="first day of the month")
+    home_branch = models.ForeignKey("accounts.Branch", on_delete=models.CASCADE, related_name="+")
+    from_tier = models.CharField(_("from"), max_length=20, blank=True)
+    to_tier = models.CharField(_("to"), max_length=20, blank=True)
+    customers = models.IntegerField(_("customers"), default=0)
+
+    class Meta:
+        verbose_name = _("tier migration figure")
+        verbose_name_plural = _("tier migration figures")
+        # No unique key, as BookFigure: the pages sum the rows.
+        indexes = [
+            models.Index(fields=["month_from", "month_to", "home_branch"], name="tier_migration_figure"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.month_from:%Y-%m}..{self.month_to:%Y-%m} {self.home_branch_id} "
+            f"{self.from_tier or '-'} -> {self.to_tier or '-'}: {self.customers}"
+        )
+
+
+class WonLostDayFigure(models.Model):
+    """The changes effective on one day of the customers homed at a branch, counted
+    as the VIP report's "won and lost" counts them: VIPs registered and liquidated
+    (`VipStatusChange`), customers who came into a tier from none and who dropped
+    out of every tier (`TierChange`). Summed over a period's days it is that
+    period's counts; the changes themselves are listed from their own tables."""
+
+    day = models.DateField(_("date"))
+    home_branch = models.ForeignKey("accounts.Branch", on_delete=models.CASCADE, related_name="+")
+    registered = models.IntegerField(_("registered VIPs"), default=0)
+    liquidated = models.IntegerField(_("liquidated VIPs"), default=0)
+    entered = models.IntegerField(_("came into a tier"), default=0)
+    dropped = models.IntegerField(_("left every tier"), default=0)
+
+    class Meta:
+        verbose_name = _("won and lost figure of a day")
+        verbose_name_plural = _("won and lost figures of a day")
+        # No unique key, as BookFigure: the pages sum the rows.
+        indexes = [models.Index(fields=["day", "home_branch"], name="won_lost_day_figure")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.home_branch_id}: +{self.registered} -{self.liquidated}"

@@ -16,7 +16,15 @@ from django.utils import timezone
 from core import widgets
 from customers.models import Customer
 from tests.customers.conftest import log_in
-from vip.models import BookFigure, FigureBuild, TierChange, TierMonthFigure, TierPolicy
+from vip.models import (
+    BookFigure,
+    FigureBuild,
+    TierChange,
+    TierMigrationFigure,
+    TierMonthFigure,
+    TierPolicy,
+    WonLostDayFigure,
+)
 from vip.services import (
     customer_assign,
     customers_recall,
@@ -98,15 +106,21 @@ def _shown(client, password, username: str) -> dict:
     shown["kept"]["home"] = figures["as_of"] is not None
     shown["home"] = (figures["count"], figures["aum"])
     months = {"month_from": LAST_MONTH.strftime("%Y-%m"), "month_to": TODAY.strftime("%Y-%m")}
+    since = {"start": (LAST_MONTH - datetime.timedelta(days=60)).isoformat()}
     for label, asked in (
         ("report", months),
         ("report this month", {**months, "month_from": months["month_to"]}),
+        ("report since two months", {**months, **since}),
     ):
         report = client.get("/vip/reports/", asked)
         if report.status_code == 403:
             continue
-        by_branch, matrix = report.context["by_branch"], report.context["matrix"]
-        shown["kept"][label] = (by_branch.as_of is not None, matrix.as_of is not None)
+        by_branch, matrix, won_lost = (report.context[part] for part in ("by_branch", "matrix", "won_lost"))
+        shown["kept"][label] = (
+            by_branch.as_of is not None,
+            matrix.as_of is not None,
+            won_lost.as_of is not None,
+        )
         shown[label] = (
             [
                 (
@@ -121,6 +135,8 @@ def _shown(client, password, username: str) -> dict:
             [c["code"] for c in by_branch.levels],
             matrix.codes,
             matrix.cells,
+            (won_lost.registered, won_lost.liquidated, won_lost.entered, won_lost.left),
+            [row.pk for row in won_lost.rows],
         )
     return shown
 
@@ -135,8 +151,8 @@ def _kept_and_live(client, password, username: str) -> tuple[dict, dict]:
     live = _shown(client, password, username)
     transaction.savepoint_rollback(sid)
     # each part of the pages read the figures, then the live tables
-    assert all(v is True or v == (True, True) for v in kept.pop("kept").values()), username
-    assert not any(v is True or v == (True, True) for v in live.pop("kept").values()), username
+    assert all(v is True or v == (True, True, True) for v in kept.pop("kept").values()), username
+    assert not any(v is True or isinstance(v, tuple) and any(v) for v in live.pop("kept").values()), username
     return kept, live
 
 
@@ -230,13 +246,15 @@ class TestPages:
         self, client, users, world, demo_password
     ):
         log_in(client, "demo_bm", demo_password)
-        assert 'data-testid="report-as-of"' not in client.get("/vip/reports/").content.decode()
+        page = client.get("/vip/reports/").content.decode()
+        assert 'data-testid="report-as-of"' not in page and 'data-testid="report-live"' in page
         figures_rebuild()
         page = client.get("/vip/reports/").content.decode()
         assert (
             'data-testid="report-as-of"' in page
             and FigureBuild.objects.get().business_date.strftime("%Y-%m-%d") in page
         )
+        assert 'data-testid="report-live"' not in page
         client.logout()
         log_in(client, "demo_cm1", demo_password)
         assert 'data-testid="book-as-of"' in client.get("/vip/my/").content.decode()
@@ -293,3 +311,137 @@ def test_the_nightly_chain_builds_the_figures_after_the_tiers():
     names = [name for name, _step in POST_LOAD_STEPS]
     assert ("vip_figures", refresh_vip_figures) in POST_LOAD_STEPS
     assert names.index("aum") < names.index("vip_tiers") < names.index("vip_figures")
+
+
+# --- the tier migration from the kept figures (TierMigrationFigure) ---------------------------
+
+TWO_MONTHS_AGO = (LAST_MONTH - datetime.timedelta(days=1)).replace(day=1)
+MONTH = TODAY.replace(day=1)
+PAIRS = [
+    (TWO_MONTHS_AGO, LAST_MONTH),
+    (TWO_MONTHS_AGO, MONTH),
+    (LAST_MONTH, MONTH),
+    (MONTH, MONTH),
+    (LAST_MONTH, LAST_MONTH),
+]
+
+
+def _migrations(username: str) -> dict:
+    """The migration matrix between each pair of months as the user sees it, each
+    with whether the kept migrations were read (not the history per request)."""
+    from vip.selectors import figures as kept_figures
+    from vip.selectors import migration_matrix
+
+    user = _user(username)
+    build = kept_figures.figures_build()
+    shown = {}
+    for month_from, month_to in PAIRS:
+        matrix = migration_matrix(user, month_from, month_to)
+        kept = kept_figures.moved_between(user, month_from, month_to, build) is not None
+        shown[(month_from, month_to)] = (matrix.codes, matrix.cells, matrix.as_of is not None and kept)
+    return shown
+
+
+def _migrations_kept_and_live(username: str) -> tuple[dict, dict]:
+    kept = _migrations(username)
+    sid = transaction.savepoint()
+    FigureBuild.objects.all().delete()
+    live = _migrations(username)
+    transaction.savepoint_rollback(sid)
+    assert all(read for _codes, _cells, read in kept.values()), username
+    assert not any(read for _codes, _cells, read in live.values()), username
+    return (
+        {pair: cells for pair, (codes, cells, _read) in kept.items()},
+        {pair: cells for pair, (codes, cells, _read) in live.items()},
+    )
+
+
+def _migration_rows() -> list[tuple]:
+    """The kept migrations and won-and-lost days, as comparable rows."""
+    return sorted(
+        TierMigrationFigure.objects.values_list(
+            "month_from", "month_to", "home_branch__code", "from_tier", "to_tier", "customers"
+        )
+    ) + sorted(
+        WonLostDayFigure.objects.values_list(
+            "day", "home_branch__code", "registered", "liquidated", "entered", "dropped"
+        )
+    )
+
+
+class TestTheTierMigration:
+    def test_every_pair_of_months_equals_the_live_count(self, users, world):
+        # given a history over three months (gold two months ago, platinum last
+        # month, out of the tiers and in today) and the night's figures
+        figures_rebuild()
+        for username in ("demo_bh", "demo_bm"):
+            # when the matrix is read from the kept migrations, then counted live
+            kept, live = _migrations_kept_and_live(username)
+            # then each pair of months shows the same figures
+            assert kept == live, username
+        # and they say something: from two months ago to this month, the head
+        # office sees a gold -> platinum, c gold -> none and e none -> core
+        matrix = _migrations("demo_bm")[(TWO_MONTHS_AGO, MONTH)]
+        codes, cells, _read = matrix
+        moved = {
+            (codes[i], codes[j]): n for i, row in enumerate(cells) for j, n in enumerate(row) if n and i != j
+        }
+        assert moved == {("gold", "platinum"): 1, ("gold", ""): 1, ("", "core"): 1}
+
+    def test_a_branch_head_reads_only_their_branches_rows(self, users, world):
+        figures_rebuild()
+        shanghai = TierMigrationFigure.objects.filter(home_branch__code__startswith="12")
+        assert shanghai.filter(month_from__lt=TWO_MONTHS_AGO).exists()  # s came into gold before
+        assert not shanghai.filter(month_from__gte=TWO_MONTHS_AGO).exists()  # and moved nowhere since
+        from vip.selectors.figures import moved_between
+
+        build = FigureBuild.objects.get()
+        head_office = moved_between(_user("demo_bm"), TWO_MONTHS_AGO, MONTH, build)
+        branch_head = moved_between(_user("demo_bh"), TWO_MONTHS_AGO, MONTH, build)
+        assert head_office == branch_head == {("gold", "platinum"): 1, ("gold", ""): 1, ("", "core"): 1}
+        # a Shanghai customer moved: the head office counts them, Haidian's head not
+        _change(world["s"], "gold", "platinum", TODAY)
+        figures_rebuild()
+        build = FigureBuild.objects.get()
+        assert moved_between(_user("demo_bm"), LAST_MONTH, MONTH, build)[("gold", "platinum")] == 1
+        assert ("gold", "platinum") not in moved_between(_user("demo_bh"), LAST_MONTH, MONTH, build)
+
+    def test_a_tier_change_by_a_service_is_followed_without_a_build(self, users, world):
+        figures_rebuild()
+        built = FigureBuild.objects.get().built_at
+        tier_override_set(
+            customer=world["b"],
+            tier="growth",
+            reason="board decision",
+            expires_on=TODAY + datetime.timedelta(days=30),
+            by=users["demo_bm"],
+        )
+        assert FigureBuild.objects.get().built_at == built
+        for username in ("demo_bh", "demo_bm"):
+            kept, live = _migrations_kept_and_live(username)
+            assert kept == live, username
+        # b, potential since before last month, is counted as moved to growth
+        codes, cells, _read = _migrations("demo_bm")[(LAST_MONTH, MONTH)]
+        assert cells[codes.index("potential")][codes.index("growth")] == 1
+
+    def test_the_night_run_again_after_a_tier_change_builds_the_same(
+        self, client, users, world, demo_password
+    ):
+        from crm_portal.tasks import refresh_vip_figures
+
+        # given the night's figures, then the next night's evaluation changes a tier
+        refresh_vip_figures([TODAY])
+        before = _migration_rows()
+        _change(world["b"], "potential", "gold", TODAY)
+        _change(world["pool"], "", "potential", TODAY)  # came into a tier
+        # when the night's step runs, and runs again
+        refresh_vip_figures([TODAY])
+        once = _migration_rows()
+        refresh_vip_figures([TODAY])
+        # then the second run writes what the first did, and both equal the live count
+        assert _migration_rows() == once != before
+        for username in ("demo_bh", "demo_bm"):
+            kept, live = _migrations_kept_and_live(username)
+            assert kept == live, username
+            kept, live = _kept_and_live(client, demo_password, username)
+            assert kept == live, username

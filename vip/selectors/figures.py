@@ -1,6 +1,7 @@
 """The kept figures (`vip.services.figures`), read in the user's scope: a book's
 counts and AUM per tier, the customers of the user's scope (the home page), the
-VIPs per branch and tier, and the tiers held at a month end.
+VIPs per branch and tier, the tiers held at a month end, the customers whose
+tier changed between two month ends, and the VIPs won and lost in a period.
 
 Each read answers None when the kept figures cannot answer it exactly, and the
 caller then counts the live tables: before the first build, a month not built,
@@ -13,6 +14,7 @@ subtree (the figures are per home branch) or a manager's own book (per manager).
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +25,7 @@ from accounts.scope import ScopeKind
 from customers.models import Customer
 from customers.querysets import ScopeRule
 
-from ..models import BookFigure, FigureBuild, TierMonthFigure
+from ..models import BookFigure, FigureBuild, TierMigrationFigure, TierMonthFigure, WonLostDayFigure
 
 
 def figures_build() -> FigureBuild | None:
@@ -137,3 +139,40 @@ def tiers_at_month_end(user: User, month: datetime.date, build: FigureBuild | No
         for row in rows.order_by().values("tier").annotate(n=Sum("customers"))
         if row["n"]
     }
+
+
+def moved_between(
+    user: User, month_from: datetime.date, month_to: datetime.date, build: FigureBuild | None
+) -> Counter[tuple[str, str]] | None:
+    """(tier at the end of `month_from`, tier at the end of `month_to`) of the
+    customers in the user's scope whose tier changed between the two, counted,
+    from `build` ("" no tier)."""
+    if build is None or not {month_from.isoformat(), month_to.isoformat()} <= set(build.months):
+        return None
+    rows = _in_scope(
+        TierMigrationFigure.objects.filter(month_from=month_from, month_to=month_to), ScopeRule.of(user)
+    )
+    if rows is None:
+        return None
+    grouped = rows.order_by().values("from_tier", "to_tier").annotate(n=Sum("customers"))
+    return Counter({(row["from_tier"], row["to_tier"]): row["n"] for row in grouped if row["n"]})
+
+
+def won_lost_counts(
+    user: User, start: datetime.date, end: datetime.date, build: FigureBuild | None
+) -> dict[str, int] | None:
+    """VIPs registered and liquidated, customers who came into a tier and who
+    dropped out of every tier from `start` to `end` in the user's scope, from
+    `build` (the days by their index)."""
+    if build is None:
+        return None
+    rows = _in_scope(WonLostDayFigure.objects.filter(day__gte=start, day__lte=end), ScopeRule.of(user))
+    if rows is None:
+        return None
+    sums = rows.aggregate(
+        registered=Sum("registered"),
+        liquidated=Sum("liquidated"),
+        entered=Sum("entered"),
+        left=Sum("dropped"),
+    )
+    return {name: value or 0 for name, value in sums.items()}

@@ -22,7 +22,14 @@ from customers.models import Customer
 
 from ..choices import VipStatus
 from ..models import FigureBuild, TierChange, TierLevel, VipStatusChange
-from .figures import figures_build, scope_customers, tiers_at_month_end, vips_by_branch
+from .figures import (
+    figures_build,
+    moved_between,
+    scope_customers,
+    tiers_at_month_end,
+    vips_by_branch,
+    won_lost_counts,
+)
 from .levels import active_levels, tier_label, tier_names
 
 
@@ -179,19 +186,23 @@ def _kept_migration_counts(
     user: User,
     build: FigureBuild | None,
     month_from: datetime.date,
+    month_to: datetime.date,
     date_from: datetime.date,
     date_to: datetime.date,
 ) -> dict[tuple[str, str], int] | None:
     """The same counts from the kept figures (None when they cannot say): the tiers
     held at the end of the first month (`TierMonthFigure`) stay as they were for
-    every customer whose tier did not change since; only the customers with a
-    change between the two days are followed through the history."""
+    every customer whose tier did not change since; the customers with a change
+    between the two days are counted by the kept migrations (`TierMigrationFigure`)
+    or, for a month begun since the build, followed through the history."""
     start = tiers_at_month_end(user, month_from, build)
     total = scope_customers(user) if start is not None else None
     if start is None or total is None:
         return None
     start[""] = total - sum(start.values())
-    moved = _moved_pairs(user, date_from, date_to)
+    moved = moved_between(user, month_from, month_to, build)
+    if moved is None:
+        moved = _moved_pairs(user, date_from, date_to)
     counts = dict(moved)
     for tier, held in start.items():
         # of those holding `tier` then, the ones who moved since are counted above
@@ -268,7 +279,7 @@ def migration_matrix(user: User, month_from: datetime.date, month_to: datetime.d
     the kept figures when they hold the first month (`as_of`), else counted live."""
     date_from, date_to = month_end(month_from), month_end(month_to)
     build = figures_build()
-    kept = _kept_migration_counts(user, build, month_from, date_from, date_to)
+    kept = _kept_migration_counts(user, build, month_from, month_to, date_from, date_to)
     counts = kept if kept is not None else _migration_counts(user, date_from, date_to)
     names = tier_names()
     thresholds = dict(TierLevel.objects.values_list("code", "aum_threshold"))
@@ -299,7 +310,35 @@ class WonLost:
     entered: int  # came into a tier
     left: int  # dropped out of every tier
     rows: list[VipStatusChange]
-    by_branch: list[dict[str, Any]]
+    as_of: FigureBuild | None = None  # the kept figures' build read; None: counted live
+
+
+# What the page and the export show of each change listed: read only these.
+WON_LOST_COLUMNS = (
+    "effective_date",
+    "to_status",
+    "tier",
+    "reason",
+    "benefits",
+    "customer__customer_no",
+    "customer__name",
+    "customer__home_branch__name",
+)
+
+
+def _live_won_lost_counts(
+    user: User, changes: QuerySet[VipStatusChange], in_period: Callable[[QuerySet], QuerySet]
+) -> dict[str, int]:
+    counts = dict(changes.order_by().values_list("to_status").annotate(n=Count("pk")))
+    tiers = in_period(TierChange.objects.visible_to(user)).aggregate(
+        entered=Count("pk", filter=Q(from_tier="") & ~Q(to_tier="")),
+        left=Count("pk", filter=Q(to_tier="") & ~Q(from_tier="")),
+    )
+    return {
+        "registered": counts.get(VipStatus.REGISTERED, 0),
+        "liquidated": counts.get(VipStatus.LIQUIDATED, 0),
+        **tiers,
+    }
 
 
 def won_and_lost(
@@ -311,7 +350,9 @@ def won_and_lost(
     limit: int = 200,
 ) -> WonLost:
     """VIPs newly won (registered) and lost (liquidated) between two dates, and the
-    customers who came into or dropped out of the tiers, in the user's scope.
+    customers who came into or dropped out of the tiers, in the user's scope: the
+    counts from the kept figures of each day (`as_of`) or counted live, the latest
+    changes listed.
 
     `in_period` narrows a history (VIP status changes, tier changes) to the
     changes effective from `start` to `end`: the report's filters
@@ -319,31 +360,13 @@ def won_and_lost(
     changes = in_period(VipStatusChange.objects.visible_to(user)).filter(
         to_status__in=[VipStatus.REGISTERED, VipStatus.LIQUIDATED],
     )
-    counts = dict(changes.order_by().values_list("to_status").annotate(n=Count("pk")))
-    tiers = in_period(TierChange.objects.visible_to(user))
-    entered = tiers.filter(from_tier="").exclude(to_tier="").count()
-    left = tiers.filter(to_tier="").exclude(from_tier="").count()
-    by_branch = list(
-        changes.order_by()
-        .values("customer__home_branch__code", "customer__home_branch__name")
-        .annotate(
-            registered=Count("pk", filter=Q(to_status=VipStatus.REGISTERED)),
-            liquidated=Count("pk", filter=Q(to_status=VipStatus.LIQUIDATED)),
-        )
-        .order_by("customer__home_branch__code")
-    )
+    build = figures_build()
+    counts = won_lost_counts(user, start, end, build)
+    if counts is None:
+        build, counts = None, _live_won_lost_counts(user, changes, in_period)
     rows = list(
-        changes.select_related("customer", "customer__home_branch", "changed_by").order_by(
-            "-effective_date", "-id"
-        )[:limit]
+        changes.select_related("customer", "customer__home_branch")
+        .only(*WON_LOST_COLUMNS)
+        .order_by("-effective_date", "-id")[:limit]
     )
-    return WonLost(
-        start=start,
-        end=end,
-        registered=counts.get(VipStatus.REGISTERED, 0),
-        liquidated=counts.get(VipStatus.LIQUIDATED, 0),
-        entered=entered,
-        left=left,
-        rows=rows,
-        by_branch=by_branch,
-    )
+    return WonLost(start=start, end=end, rows=rows, as_of=build, **counts)

@@ -31,17 +31,17 @@ from .figures import figures_follow
 def _set_vip_status(
     *, customer: Customer, to_status: str, by: User | None, reason: str = "", benefits: str = "", on=None
 ) -> VipStatusChange:
-    change = VipStatusChange.objects.create(
-        customer=customer,
-        from_status=customer.vip_status,
-        to_status=to_status,
-        effective_date=on or timezone.localdate(),
-        changed_by=by,
-        tier=customer.tier,
-        reason=reason[:200],
-        benefits=benefits[:200],
-    )
-    with figures_follow([customer.pk]):  # the report's registered VIPs
+    with figures_follow([customer.pk]):  # the report's registered VIPs, won and lost
+        change = VipStatusChange.objects.create(
+            customer=customer,
+            from_status=customer.vip_status,
+            to_status=to_status,
+            effective_date=on or timezone.localdate(),
+            changed_by=by,
+            tier=customer.tier,
+            reason=reason[:200],
+            benefits=benefits[:200],
+        )
         Customer.objects.filter(pk=customer.pk).update(vip_status=to_status)
     audit(
         Action.CUSTOMER_UPDATED,
