@@ -1,17 +1,84 @@
 """The navigation: each entry shows only to users who may use it. The server still
-checks every view; hiding is a convenience, not the control."""
+checks every view; hiding is a convenience, not the control.
+
+It is built for every page a signed-in user opens, so it is cheap: the user's
+permissions are read once for the whole menu (`Viewer`) rather than asked of every
+authentication backend for each entry, and each entry's address is reversed once
+per process (`_addresses`): the addresses depend on no user."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from django.urls import NoReverseMatch, reverse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
 from accounts.scope import ScopeKind, data_scope, user_roles
 from performance.selectors import PUBLICATION_READERS
+
+
+@dataclass
+class Viewer:
+    """The user a menu is built for, with their permissions read once.
+
+    `may(perm)` answers as `user.has_perm(perm)` does without an object: an active
+    superuser may do anything, an inactive user nothing, anyone else what their
+    backends' `get_all_permissions()` grant. Of the backends (AUTHENTICATION_BACKENDS),
+    ModelBackend grants the user's and their groups' permissions to an active user,
+    django-guardian's grants nothing without an object and axes' none at all (it has
+    no permission methods); `has_perm` is true exactly when one of them grants."""
+
+    user: object
+    _granted: frozenset[str] | None = field(default=None, init=False, repr=False)
+
+    def may(self, perm: str) -> bool:
+        user = self.user
+        if not getattr(user, "is_active", False):
+            return False
+        if getattr(user, "is_superuser", False):
+            return True
+        if self._granted is None:
+            self._granted = frozenset(user.get_all_permissions())  # type: ignore[attr-defined]
+        return perm in self._granted
+
+
+def _viewer(user) -> Viewer:
+    return user if isinstance(user, Viewer) else Viewer(user)
+
+
+def _reverse(url_name: str) -> str | None:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
+@lru_cache(maxsize=64)
+def _addresses(urlconf: str | None, prefix: str, language: str | None) -> dict[str, str | None]:
+    """The address of every entry (None where it is not routed), reversed once for
+    each URL configuration, script prefix and language (the URLs take no language
+    prefix today; keyed by it all the same, in case they ever do)."""
+    items = (
+        item for entry in NAVIGATION for item in (entry.items if isinstance(entry, NavGroup) else (entry,))
+    )
+    return {item.url_name: _reverse(item.url_name) for item in items}
+
+
+def _address_book() -> dict[str, str | None]:
+    return _addresses(get_urlconf(), get_script_prefix(), get_language())
+
+
+@receiver(setting_changed)
+def _forget_addresses(*, setting: str, **kwargs) -> None:
+    """Tests that route other URLs (override_settings(ROOT_URLCONF=...)) get theirs."""
+    if setting == "ROOT_URLCONF":
+        _addresses.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -22,15 +89,15 @@ class NavItem:
     staff_only: bool = False
 
     def url(self) -> str | None:
-        try:
-            return reverse(self.url_name)
-        except NoReverseMatch:
-            return None
+        book = _address_book()
+        return book[self.url_name] if self.url_name in book else _reverse(self.url_name)
 
     def visible_to(self, user) -> bool:
-        if self.staff_only and not user.is_staff:
+        """`user`: a user or a `Viewer` (a menu passes one, its permissions read once)."""
+        viewer = _viewer(user)
+        if self.staff_only and not getattr(viewer.user, "is_staff", False):
             return False
-        return self.permission is None or user.has_perm(self.permission)
+        return self.permission is None or viewer.may(self.permission)
 
 
 @dataclass(frozen=True)
@@ -40,7 +107,8 @@ class AnyOfNavItem(NavItem):
     any_of: tuple[str, ...] = ()
 
     def visible_to(self, user) -> bool:
-        return any(user.has_perm(p) for p in self.any_of)
+        viewer = _viewer(user)
+        return any(viewer.may(p) for p in self.any_of)
 
 
 @dataclass(frozen=True)
@@ -51,7 +119,7 @@ class ScopedNavItem(NavItem):
     scopes: tuple[ScopeKind, ...] = (ScopeKind.OWN, ScopeKind.SUBTREE, ScopeKind.ALL)
 
     def visible_to(self, user) -> bool:
-        return data_scope(user).kind in self.scopes
+        return data_scope(_viewer(user).user).kind in self.scopes
 
 
 @dataclass(frozen=True)
@@ -61,7 +129,7 @@ class RoleNavItem(NavItem):
     roles: tuple[str, ...] = ()
 
     def visible_to(self, user) -> bool:
-        return bool(user_roles(user) & set(self.roles))
+        return bool(user_roles(_viewer(user).user) & set(self.roles))
 
 
 @dataclass(frozen=True)
@@ -174,8 +242,8 @@ NAVIGATION: list[NavItem | NavGroup] = [
 ]
 
 
-def _link(item: NavItem, current: str | None) -> dict | None:
-    url = item.url()
+def _link(item: NavItem, current: str | None, addresses: dict[str, str | None]) -> dict | None:
+    url = addresses[item.url_name]
     if not url:
         return None
     return {"label": item.label, "url": url, "url_name": item.url_name, "active": item.url_name == current}
@@ -184,13 +252,14 @@ def _link(item: NavItem, current: str | None) -> dict | None:
 def navigation_menu(user, current: str | None = None) -> list[dict]:
     """The navigation bar of a user: links ({label, url, url_name, active}) and
     dropdowns ({label, children, active}); `current` is the view name of the page shown."""
+    viewer, addresses = Viewer(user), _address_book()
     menu: list[dict] = []
     for entry in NAVIGATION:
         if isinstance(entry, NavGroup):
             links = [
                 link
                 for item in entry.items
-                if item.visible_to(user) and (link := _link(item, current)) is not None
+                if item.visible_to(viewer) and (link := _link(item, current, addresses)) is not None
             ]
             if len(links) == 1:
                 menu.append(links[0])
@@ -198,7 +267,7 @@ def navigation_menu(user, current: str | None = None) -> list[dict]:
                 menu.append(
                     {"label": entry.label, "children": links, "active": any(x["active"] for x in links)}
                 )
-        elif entry.visible_to(user) and (link := _link(entry, current)) is not None:
+        elif entry.visible_to(viewer) and (link := _link(entry, current, addresses)) is not None:
             menu.append(link)
     return menu
 
