@@ -299,19 +299,22 @@ def _apply_book(before: dict[BookKey, BookShare], after: dict[BookKey, BookShare
     for (manager, branch, tier), (n, aum, registered) in changes.items():
         if not (n or aum or registered):
             continue
-        rows = BookFigure.objects.filter(manager_id=manager, home_branch_id=branch, tier=tier)
-        updated = BookFigure.objects.filter(pk__in=rows.values("pk")[:1]).update(
-            customers=F("customers") + n, aum=F("aum") + aum, registered=F("registered") + registered
+        _add_to(
+            BookFigure,
+            {"manager_id": manager, "home_branch_id": branch, "tier": tier},
+            customers=n,
+            aum=aum,
+            registered=registered,
         )
-        if not updated:
-            BookFigure.objects.create(
-                manager_id=manager,
-                home_branch_id=branch,
-                tier=tier,
-                customers=n,
-                aum=aum,
-                registered=registered,
-            )
+
+
+def _add_to(model, keys: dict, **amounts) -> None:
+    """Adds `amounts` to the kept row of `model` with `keys` (the first, should there
+    be two), or makes that row."""
+    rows = model.objects.filter(**keys)
+    added = {field: F(field) + amount for field, amount in amounts.items()}
+    if not model.objects.filter(pk__in=rows.values("pk")[:1]).update(**added):
+        model.objects.create(**keys, **amounts)
 
 
 def _apply_month(month: datetime.date, before: Counter, after: Counter) -> None:
@@ -319,11 +322,7 @@ def _apply_month(month: datetime.date, before: Counter, after: Counter) -> None:
         change = after[(branch, tier)] - before[(branch, tier)]
         if not change:
             continue
-        updated = TierMonthFigure.objects.filter(month=month, home_branch_id=branch, tier=tier).update(
-            customers=F("customers") + change
-        )
-        if not updated:
-            TierMonthFigure.objects.create(month=month, home_branch_id=branch, tier=tier, customers=change)
+        _add_to(TierMonthFigure, {"month": month, "home_branch_id": branch, "tier": tier}, customers=change)
 
 
 def _apply_migration(month: datetime.date, before: Counter, after: Counter) -> None:
@@ -332,21 +331,14 @@ def _apply_migration(month: datetime.date, before: Counter, after: Counter) -> N
         if not change:
             continue
         month_from, branch, from_tier, to_tier = key
-        rows = TierMigrationFigure.objects.filter(
-            month_from=month_from, month_to=month, home_branch_id=branch, from_tier=from_tier, to_tier=to_tier
-        )
-        updated = TierMigrationFigure.objects.filter(pk__in=rows.values("pk")[:1]).update(
-            customers=F("customers") + change
-        )
-        if not updated:
-            TierMigrationFigure.objects.create(
-                month_from=month_from,
-                month_to=month,
-                home_branch_id=branch,
-                from_tier=from_tier,
-                to_tier=to_tier,
-                customers=change,
-            )
+        keys = {
+            "month_from": month_from,
+            "month_to": month,
+            "home_branch_id": branch,
+            "from_tier": from_tier,
+            "to_tier": to_tier,
+        }
+        _add_to(TierMigrationFigure, keys, customers=change)
 
 
 DayKey = tuple[datetime.date, int]  # day, home branch
@@ -379,22 +371,14 @@ def _apply_days(before: Counter, after: Counter) -> None:
         if not any(change):
             continue
         registered, liquidated, entered, dropped = change
-        rows = WonLostDayFigure.objects.filter(day=day, home_branch_id=branch)
-        updated = WonLostDayFigure.objects.filter(pk__in=rows.values("pk")[:1]).update(
-            registered=F("registered") + registered,
-            liquidated=F("liquidated") + liquidated,
-            entered=F("entered") + entered,
-            dropped=F("dropped") + dropped,
+        _add_to(
+            WonLostDayFigure,
+            {"day": day, "home_branch_id": branch},
+            registered=registered,
+            liquidated=liquidated,
+            entered=entered,
+            dropped=dropped,
         )
-        if not updated:
-            WonLostDayFigure.objects.create(
-                day=day,
-                home_branch_id=branch,
-                registered=registered,
-                liquidated=liquidated,
-                entered=entered,
-                dropped=dropped,
-            )
 
 
 @contextmanager
