@@ -6,7 +6,7 @@ own, a branch head their own and their team's, head office all."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.scope import ScopeKind, data_scope, visible_branches
+from core.labels import label, labels
 from customers.panels import PanelItem
 
-from ..choices import AlertKind, AlertPriority, AlertStatus
+from ..choices import AlertStatus
 from ..models import Alert
 from ..querysets import AlertQuerySet
 from ..reasons import alert_reason, reason_context
@@ -101,12 +102,6 @@ def alert_list(
     return rows.select_related(*RELATED).order_by("due_date", "priority", "id")
 
 
-def _choice_labels(choices) -> dict[Any, str]:
-    """A choice's value -> its label, in the active language (what a model's
-    `get_<field>_display` gives, without building the mapping for every call)."""
-    return {value: str(label) for value, label in choices.choices}
-
-
 def _url_of(name: str) -> Callable[[int], str]:
     """`pk -> reverse(name, args=[pk])` for a pattern taking one integer, reversing once:
     a page of rows then formats its links instead of resolving each."""
@@ -132,9 +127,10 @@ def alert_rows(user: User, alerts: list[Alert], day: datetime.date) -> list[Aler
     team: set[int] | None = None
     if scope.kind is ScopeKind.SUBTREE:
         team = set(visible_branches(user).values_list("pk", flat=True))
-    kinds = _choice_labels(AlertKind)
-    priorities = _choice_labels(AlertPriority)
-    statuses = _choice_labels(AlertStatus)
+    # each code's label, read once for the page (not `get_<field>_display` per row)
+    kinds = labels("care.choices.AlertKind")
+    priorities = labels("care.choices.AlertPriority")
+    statuses = labels("care.choices.AlertStatus")
     url = _url_of("care:alert_detail")
     rows = []
     for alert in alerts:
@@ -150,18 +146,18 @@ def alert_rows(user: User, alerts: list[Alert], day: datetime.date) -> list[Aler
                 status_label=_status_label(alert, day, statuses),
                 may_act=bool(acts) and alert.status in OPEN_STATES,
                 overdue=alert.status in OPEN_STATES and alert.due_date < day,
-                kind_label=kinds.get(alert.kind, alert.kind),
-                priority_label=priorities.get(alert.priority, str(alert.priority)),
+                kind_label=label(alert.kind, kinds),
+                priority_label=label(alert.priority, priorities),
                 url=url(alert.pk),
             )
         )
     return rows
 
 
-def _status_label(alert: Alert, day: datetime.date, statuses: dict[Any, str]) -> str:
+def _status_label(alert: Alert, day: datetime.date, statuses: Mapping[str, str]) -> str:
     if alert.status == AlertStatus.SNOOZED and alert.snoozed_until and alert.snoozed_until <= day:
-        return statuses[AlertStatus.OPEN]
-    return statuses.get(alert.status, alert.status)
+        return label(AlertStatus.OPEN, statuses)
+    return label(alert.status, statuses)
 
 
 def alerts_due(user: User, day: datetime.date, limit: int = 8) -> tuple[list[AlertRow], int]:

@@ -55,6 +55,14 @@ def _table_stats(table: str, *columns: str) -> tuple:
         return cursor.fetchone()
 
 
+def _rewrites(table: str, write) -> tuple[int, int]:
+    """The rows of `table` that `write()` updated, and how many of them heap-only."""
+    before = _table_stats(table, "n_tup_upd", "n_tup_hot_upd")
+    write()
+    after = _table_stats(table, "n_tup_upd", "n_tup_hot_upd")
+    return after[0] - before[0], after[1] - before[1]
+
+
 def _vacuums(table: str) -> int:
     return _table_stats(table, "vacuum_count")[0]
 
@@ -105,12 +113,9 @@ def test_a_nights_balances_rewrite_the_accounts_without_touching_their_indexes(n
         for i in range(3000)
     )
 
-    def updates() -> tuple:
-        return _table_stats("customers_account", "n_tup_upd", "n_tup_hot_upd")
-
-    before = updates()
-    Account.objects.update(balance="12345.67", cny_balance="12345.67")
-    done, heap_only = (after - was for after, was in zip(updates(), before, strict=True))
+    done, heap_only = _rewrites(
+        "customers_account", lambda: Account.objects.update(balance="12345.67", cny_balance="12345.67")
+    )
     # nearly all (a row that grew may not fit; without the room: none at all)
     assert done == 3000 and heap_only >= 2700
 
@@ -129,15 +134,11 @@ def test_a_night_that_moves_only_unindexed_figures_rewrites_customers_without_to
     Customer.objects.update(aum="1000.00")  # the night before (rows the table has room for again)
     customer_upkeep([])
 
-    def updates() -> tuple:
-        return _table_stats("customers_customer", "n_tup_upd", "n_tup_hot_upd")
-
-    before = updates()
-    Customer.objects.update(aum_date="2026-03-03", month_avg_aum="987.65", liabilities="12.00")
-    done, heap_only = (after - was for after, was in zip(updates(), before, strict=True))
+    done, heap_only = _rewrites(
+        "customers_customer",
+        lambda: Customer.objects.update(aum_date="2026-03-03", month_avg_aum="987.65", liabilities="12.00"),
+    )
     assert done == 2001 and heap_only >= 1800
     # the AUM itself is an indexed column: its rows get new index entries
-    before = updates()
-    Customer.objects.update(aum="2000.00")
-    done, heap_only = (after - was for after, was in zip(updates(), before, strict=True))
+    done, heap_only = _rewrites("customers_customer", lambda: Customer.objects.update(aum="2000.00"))
     assert done == 2001 and heap_only == 0
