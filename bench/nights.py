@@ -4,7 +4,7 @@ each night's times and the growing tables printed, so that a night whose cost gr
 with the history the portal keeps shows.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python bench/nights.py --customers 200000 --nights 30
+        .venv/bin/python bench/nights.py --customers 200000 --nights 30 --history-days 365
     # a quick check (a few minutes on 2 cores)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/nights.py --customers 5000 --nights 4
@@ -25,12 +25,29 @@ Monday's batch follows Friday's):
   first load of those customers, not a night like the rest: the flatness verdict
   compares night 1 with night N. After it the database is vacuumed and analysed
   (untimed), so that night 1 does not pay for the clean-up of that bulk load.
+- `--history-days D` (365 for the flatness verdict; default 0: none): after night 0,
+  before that clean-up, D calendar days of history before night 0's date are
+  written (untimed, set-based) into the tables the after-load steps read back over
+  windows of months (transaction summaries, daily and monthly AUM, the loan
+  statuses' change log: `write_history`), then night 0's after-load chain runs
+  again over them (untimed), so that the tiers, the marketing profile, the alerts
+  and the credit figures stand as at a bank with that history behind it. Without
+  it the bank starts with no history, and the steps reading windows of history
+  (the RFM's 365 days, the tier windows, the dormancy rule...) grow night after
+  night while their windows fill: by design, but then the verdict says nothing.
 - nights 1..N: what core banking sends on an ordinary day (docs/core-banking-
-  extract.md): every open account's balance, each moved a little from the day
-  before; the day's transactions and income; every loan and card account's status,
+  extract.md): every open account's balance; the day's transactions and income; every loan and card account's status,
   the ones past due further behind by the days since the last batch; the customers
   opened that day (one in 2,000, with their contacts and accounts); and the accounts
   closed that day (one in 4,000 customers' worth, deposits and investments).
+  Which balances differ from the day before (`--balances`): `ordinary` (the default),
+  those an ordinary day moves: current deposits and credit cards of the customers
+  with transactions that day (three in ten), the products valued at the day's prices
+  (wealth management, funds, third-party custody) every day, a loan on its monthly
+  repayment day; time deposits and insurance keep their balance. About half of the
+  customers' AUM moves in a night. `every`: every balance moves every night (a day
+  when interest is credited to every deposit: the worst case for the nightly write
+  of the customers' figures).
 
 `make_extract` writes whole snapshots and cannot give the next day of the same bank
 by itself: its customers' open and account dates are counted back from the business
@@ -70,8 +87,10 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,6 +104,11 @@ GROWING = ("customers_accountbalance", "customers_customerdailyaum")
 CREDIT = ("LOAN_MORTGAGE", "LOAN_CONSUMER", "LOAN_BUSINESS", "CREDIT_CARD")
 INFO = re.compile(r"^\S+ \S+ INFO ")
 CHANNELS = ("MOBILE", "MOBILE", "MOBILE", "ATM", "POS", "ONLINE", "COUNTER")
+TRANSACTING = 0.3  # the customers with transactions on a day
+BALANCES = ("ordinary", "every")
+PRICED_DAILY = ("WEALTH", "FUND", "CUSTODY")  # valued at the day's prices
+WITH_TRANSACTIONS = ("DEP_CUR", "CREDIT_CARD")  # move with the customer's transactions
+LOANS = ("LOAN_MORTGAGE", "LOAN_CONSUMER", "LOAN_BUSINESS")
 
 
 # --- the pure pieces (tests/test_nights_script.py) --------------------------------------
@@ -136,6 +160,30 @@ def growing_steps(
         if growth > floor and growth > tolerance * max(values[0], 1e-9):
             out.append((name, per_night, growth))
     return sorted(out, key=lambda item: -item[2])
+
+
+def repayment_day(account_no: str) -> int:
+    """The day of the month (1..28) a loan account is repaid on, fixed per account."""
+    return zlib.crc32(account_no.encode()) % 28 + 1
+
+
+def balance_moves(
+    balances: str, category: str, account_no: str, transacted: bool, before: datetime.date, day: datetime.date
+) -> bool:
+    """Whether an open account's balance on business date `day` differs from the one
+    on `before` (the batch before it), under the model `balances` (BALANCES)."""
+    if balances == "every":
+        return True
+    if category in PRICED_DAILY:
+        return True
+    if category in WITH_TRANSACTIONS:
+        return transacted
+    if category in LOANS:
+        due = repayment_day(account_no)
+        return any(
+            (before + datetime.timedelta(days=n)).day == due for n in range(1, (day - before).days + 1)
+        )
+    return False  # time deposits, insurance
 
 
 def money(cents: int) -> str:
@@ -237,7 +285,9 @@ def _rows(path: Path) -> list[list[str]]:
         return [line.rstrip("\n").split("|") for line in handle]
 
 
-def phase_generate(customers: int, nights: int, directory: str, seed: int, first: str) -> dict:
+def phase_generate(
+    customers: int, nights: int, directory: str, seed: int, first: str, balances: str = "ordinary"
+) -> dict:
     """Night 0 (make_extract's batch of the first date) and nights 1..`nights` derived
     from it (see the module docstring)."""
     _setup()
@@ -297,6 +347,7 @@ def phase_generate(customers: int, nights: int, directory: str, seed: int, first
     cents = {no: cents_of(row[1]) for no, row in balance.items() if owner[no][1] in bank}
     loans = {no: row for no, row in status.items() if owner[no][1] in bank}
     pending = [no for no in customer_rows if no not in bank]  # opened on later nights, in order
+    moving = [0, 0, 0, 0]  # balances moved, balances written, customers moved, customers active
     for night in range(1, nights + 1):
         day, before = dates[night], dates[night - 1]
         rng = random.Random(f"{seed}:{day.isoformat()}:nights")  # noqa: S311  (demo data)
@@ -327,13 +378,23 @@ def phase_generate(customers: int, nights: int, directory: str, seed: int, first
             owner[no] = account
             del cents[no]
             folder.write(ACCOUNT.name, account)
+        transacting = {no for no in active if rng.random() < TRANSACTING}
+        moving_customers: set[str] = set()
         for no, amount in cents.items():
-            moved = max(0, int(amount * math.exp(rng.gauss(0, 0.03))))
-            cents[no] = moved
+            account = owner[no]
+            if balance_moves(balances, account[3], no, account[1] in transacting, before, day):
+                cents[no] = moved = max(0, int(amount * math.exp(rng.gauss(0, 0.03))))
+                moving[0] += 1
+                moving_customers.add(account[1])
+            else:
+                moved = amount
             if owner[no][4] == "USD":
                 folder.write(BALANCE.name, [no, money(moved), "USD", money(moved * 71245 // 10000)])
             else:
                 folder.write(BALANCE.name, [no, money(moved), owner[no][4], money(moved)])
+        moving[1] += len(cents)
+        moving[2] += len(moving_customers)
+        moving[3] += len(active)
         gap = (day - before).days
         for no, row in loans.items():
             if owner[no][7] == "C":
@@ -345,7 +406,7 @@ def phase_generate(customers: int, nights: int, directory: str, seed: int, first
                 loans[no] = row = [no, str(behind), owed, str(risk)]
             folder.write(LOAN_STATUS.name, row)
         for no in active:
-            if rng.random() < 0.3:
+            if no in transacting:
                 for channel in sorted({rng.choice(CHANNELS) for _ in range(rng.randrange(1, 4))}):
                     folder.write(TXN_SUMMARY.name,
                                  [no, channel, str(rng.randrange(1, 12)), money(rng.randrange(100, 5_000_000))])  # fmt: skip
@@ -356,7 +417,13 @@ def phase_generate(customers: int, nights: int, directory: str, seed: int, first
         written[day.isoformat()] = folder.finish()
     (out / ".nights").write_text(str(nights))
     size = sum(f.stat().st_size for f in out.glob("*/*") if f.is_file())
-    return {"seconds": time.perf_counter() - started, "bytes": size, "rows": written}
+    return {
+        "seconds": time.perf_counter() - started,
+        "bytes": size,
+        "rows": written,
+        "balances_moved": moving[0] / max(1, moving[1]),
+        "customers_moved": moving[2] / max(1, moving[3]),
+    }
 
 
 # --- one night --------------------------------------------------------------------------
@@ -446,6 +513,269 @@ def phase_night(path: str) -> dict:
     }
 
 
+# --- the history before night 0 (--history-days) -----------------------------------------
+
+# What `--history-days` writes before night 0's business date, and why (the after-load
+# steps, crm_portal/tasks.py POST_LOAD_STEPS, and the history each reads back):
+#
+# - customers_transactionsummary: the marketing profile's RFM, 365 days
+#   (marketing/rfm.py:29, :63) and the last transaction ever (:44); the customer
+#   analysis's 180 days and last transaction (analysis/features.py:63, :154, :181);
+#   the dormancy rule's 180 days (care/rules.py:529, care/parameters.py:153).
+# - customers_customerdailyaum: the large-outflow rule's AUM `outflow_lookback_days`
+#   back (7, at most 92: care/rules.py:188, :516, care/parameters.py:138), and the AUM
+#   step's month so far (customers/aum.py:151). Written from the month of night 0
+#   less that lookback on, the month before night 0's with the default: the months
+#   before are read through their month figures only (below), and 200,000 customers
+#   x 250 days of them would be a third of the rows written for nothing.
+# - customers_customermonthlyaum (with customers_monthlyaumbuild): the tier windows,
+#   max(observation + window - 1, 2 x window) months (vip/evaluation.py:253, :302), the
+#   downgrade warnings (care/rules.py:545, :593), the profile's AUM 1, 3, 6 and 12
+#   months back (marketing/rfm.py:68), the analysis's (analysis/features.py:170).
+# - customers_loanstatus (a change log): the credit figures read all of it for the
+#   status spans and cohorts (credit/risk_figures.py:113, :126): the days of the
+#   delinquencies running at night 0 are written back to their first day.
+#
+# Not written: customers_accountbalance (500,000 accounts x 250 days at 200,000
+# customers): the steps read the night's balances (customers/aum.py:74), one balance
+# date per month end for the credit snapshots, which are computed once and kept
+# (credit/risk_figures.py:207, :240), and the balance at maturity of the deposits
+# closed in the last 90 days (analysis/features.py:189). customers_incomeentry: the
+# performance figures count income over a period's days (performance/engine.py:364)
+# but balances only from the first loaded batch (performance/engine.py:4), so income
+# before night 0 would be counted without its balances; their other history
+# (performance_customerresult, read by the analysis over 12 months,
+# analysis/scoring.py:224, :333) comes from loaded batches only. The other steps
+# read no history: vip_figures (the tiers' changes), marketing_sales and
+# opening_overdue (the night's accounts, open requests), data_quality, the
+# partitions and the customer table's upkeep.
+#
+# The history ends before the first day of night 0's month: the AUM step keeps the
+# month's sums through a date (MonthlyAumBuild) and adds each next date to them, so
+# days of night 0's month written afterwards would be missing from its month's
+# figures. With the default first date (Monday 2 March) that month has no business
+# day before night 0 anyway.
+
+HISTORY_CHANNELS = "ARRAY[" + ", ".join(f"'{c}'" for c in CHANNELS) + "]"
+HISTORY_SEED = 20260301
+
+
+def history_dates(night0: datetime.date, days: int) -> list[datetime.date]:
+    """The business dates (Monday to Friday) of the `days` calendar days before
+    `night0`, up to the last day before `night0`'s month, oldest first."""
+    end = night0.replace(day=1)
+    day = night0 - datetime.timedelta(days=days)
+    out = []
+    while day < end:
+        if day.weekday() < 5:
+            out.append(day)
+        day += datetime.timedelta(days=1)
+    return out
+
+
+def _uniform(key: str, stream: int) -> str:
+    """SQL: a number in [0, 1) drawn from `key` (a bigint expression), the same on
+    every run; `stream` gives independent draws of one key (double precision: the
+    arithmetic on it stays out of numeric's)."""
+    return f"((hashint8extended({key}, {HISTORY_SEED + stream}) & 16777215)::float8 / 16777216)"
+
+
+def _months(days: list[datetime.date]) -> list[list[datetime.date]]:
+    months: dict[datetime.date, list[datetime.date]] = {}
+    for day in days:
+        months.setdefault(day.replace(day=1), []).append(day)
+    return list(months.values())
+
+
+def _history_partitions(tables: Sequence[str], months: list[datetime.date]) -> list[str]:
+    """The month partitions of `tables` (customers.partitions) for `months`, made empty
+    and attached, where no partition holds the month yet."""
+    from django.db import connection
+
+    from customers import partitions
+
+    made = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [partitions.LOCK_KEY])
+        state = partitions._state(cursor)
+        for table in tables:
+            ranges, _oldest = state[table]
+            for month in months:
+                end = partitions.add_months(month, 1)
+                if not any(start < end and month < stop for start, stop in ranges):
+                    partitions._create(cursor, table, month)
+                    made.append(partitions.partition_name(table, month))
+    return made
+
+
+# Each customer's daily figures on the days given, from night 0's: its own trend (-30
+# to +30 per cent a year) back from night 0's, and a day's noise (1.5 per cent either
+# way); the same figures every time they are read (the daily rows written and the
+# month figures summed from them).
+DAILY_VALUES_SQL = """
+SELECT h.day AS business_date, n.customer_id, {moved}
+  FROM customers_customerdailyaum n
+  JOIN customers_customer c ON c.id = n.customer_id
+ CROSS JOIN unnest(%(days)s::date[]) AS h(day)
+ CROSS JOIN LATERAL (
+        SELECT ROUND(exp(-(0.6 * {trend} - 0.3) * (%(night0)s::date - h.day) / 365.0
+                         + 0.03 * ({noise} - 0.5))::numeric, 6) AS x
+       ) f
+ WHERE n.business_date = %(night0)s AND (c.open_date IS NULL OR c.open_date <= h.day)
+"""
+
+DAILY_HISTORY_SQL = """
+INSERT INTO customers_customerdailyaum (business_date, customer_id, {columns})
+{values} ORDER BY n.customer_id, h.day
+"""
+
+SUMMARY_HISTORY_SQL = """
+INSERT INTO customers_transactionsummary (business_date, customer_id, channel, txn_count, txn_amount)
+SELECT day, customer_id, channel, MIN(txn_count), MIN(txn_amount)
+  FROM (
+        -- as the nights: 30 per cent of the customers a day, 1 to 3 draws of a channel, 1 to 11
+        -- transactions of 1.00 to 49,999.99 in all on a channel
+        SELECT h.day, c.id AS customer_id,
+               ({channels})[1 + floor(7 * {channel})::int] AS channel,
+               1 + floor(11 * {count})::int AS txn_count,
+               (100 + floor(4999900 * {amount}))::numeric / 100 AS txn_amount
+          FROM customers_customer c
+         CROSS JOIN unnest(%(days)s::date[]) AS h(day)
+         CROSS JOIN generate_series(1, 3) AS k(draw)
+         WHERE c.merged_into_id IS NULL AND (c.open_date IS NULL OR c.open_date <= h.day)
+           AND {active} < 0.3 AND k.draw <= 1 + floor(3 * {draws})
+       ) s
+ GROUP BY customer_id, day, channel
+ ORDER BY customer_id, day
+"""
+
+MONTHLY_HISTORY_SQL = """
+INSERT INTO customers_customermonthlyaum
+       (customer_id, month, avg_aum, end_aum, avg_liabilities, days, aum_sum, liabilities_sum)
+SELECT customer_id, %(month)s, ROUND(SUM(aum) * 1.0 / %(elapsed)s, 2),
+       SUM(CASE WHEN business_date = %(last)s THEN aum ELSE 0 END),
+       ROUND(SUM(liabilities) * 1.0 / %(elapsed)s, 2), COUNT(*), ROUND(SUM(aum), 2), ROUND(SUM(liabilities), 2)
+  FROM ({values}) d
+ GROUP BY customer_id
+ ORDER BY customer_id
+"""
+
+LOAN_HISTORY_SQL = """
+INSERT INTO customers_loanstatus (account_id, business_date, overdue_days, overdue_amount, risk_class)
+SELECT s.account_id, h.day, x.behind,
+       ROUND(s.overdue_amount / ((s.overdue_days + 29) / 30) * ((x.behind + 29) / 30), 2),
+       LEAST(s.risk_class, CASE WHEN x.behind > 90 THEN 3 WHEN x.behind > 30 THEN 2
+                                WHEN s.overdue_days <= 30 THEN s.risk_class ELSE 1 END)
+  FROM customers_loanstatus s
+  JOIN customers_account a ON a.id = s.account_id
+ CROSS JOIN unnest(%(days)s::date[]) AS h(day)
+ CROSS JOIN LATERAL (SELECT s.overdue_days - (%(night0)s::date - h.day) AS behind) x
+ WHERE s.business_date = %(night0)s AND s.overdue_days > 0 AND x.behind > 0
+   AND (a.open_date IS NULL OR a.open_date <= h.day)
+ ORDER BY s.account_id, h.day
+"""
+
+
+def write_history(night0: datetime.date, days: int) -> dict:
+    """Write the history of the `days` calendar days before `night0` (the business
+    dates of `history_dates`) into the tables the after-load steps read back (see
+    above), from the customers, accounts and figures of night 0, set-based, in one
+    transaction; then analyse those tables. Night 0's rows and the customers' latest
+    figures are not touched. Refuses a database holding any history before night 0.
+    Returns the business dates' range, the partitions made and the rows per table."""
+    from django.db import connection, transaction
+
+    from care.parameters import current_parameters
+    from customers.aum import DAILY_SUMS
+    from customers.models import MonthlyAumBuild
+
+    dates = history_dates(night0, days)
+    rows: dict[str, int] = {}
+    made: list[str] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM customers_customerdailyaum WHERE business_date < %(d)s)"
+            " OR EXISTS (SELECT 1 FROM customers_transactionsummary WHERE business_date < %(d)s)"
+            " OR EXISTS (SELECT 1 FROM customers_customermonthlyaum WHERE month < %(m)s)",
+            {"d": night0, "m": night0.replace(day=1)},
+        )
+        if cursor.fetchone()[0]:
+            raise SystemExit(f"the database holds history before {night0} already")
+        if not dates:
+            return {"first": None, "last": None, "dates": 0, "partitions": made, "rows": rows}
+        # daily AUM from the month of the large-outflow rule's lookback on (older days
+        # are read only through their months' figures)
+        lookback = current_parameters().outflow_lookback_days
+        daily_from = (night0 - datetime.timedelta(days=lookback)).replace(day=1)
+        months = [month[0].replace(day=1) for month in _months(dates)]
+        made = _history_partitions(("customers_transactionsummary",), months)
+        made += _history_partitions(("customers_customerdailyaum",), [m for m in months if m >= daily_from])
+        customer_day = "(c.id * 100000 + (h.day - DATE '2000-01-01'))"
+
+        def values(columns: Sequence[str]) -> str:
+            return DAILY_VALUES_SQL.format(
+                moved=", ".join(f"ROUND(n.{column} * f.x, 2) AS {column}" for column in columns),
+                trend=_uniform("n.customer_id", 1),
+                noise=_uniform(customer_day, 2),
+            )
+
+        daily = DAILY_HISTORY_SQL.format(columns=", ".join(DAILY_SUMS), values=values(DAILY_SUMS))
+        monthly = MONTHLY_HISTORY_SQL.format(values=values(("aum", "liabilities")))
+        draw = f"({customer_day} * 4 + k.draw)"
+        summaries = SUMMARY_HISTORY_SQL.format(
+            channels=HISTORY_CHANNELS,
+            channel=_uniform(draw, 3),
+            count=_uniform(draw, 4),
+            amount=_uniform(draw, 5),
+            active=_uniform(customer_day, 6),
+            draws=_uniform(customer_day, 7),
+        )
+        for table in ("customerdailyaum", "transactionsummary", "customermonthlyaum", "loanstatus"):
+            rows[f"customers_{table}"] = 0
+        for month in _months(dates):
+            params: dict[str, Any] = {"days": month, "night0": night0}
+            first_day, last = month[0].replace(day=1), month[-1]
+            if first_day >= daily_from:
+                cursor.execute(daily, params)
+                rows["customers_customerdailyaum"] += cursor.rowcount
+            cursor.execute(summaries, params)
+            rows["customers_transactionsummary"] += cursor.rowcount
+            # the month's figures as the AUM step leaves them after its last day
+            # (customers/aum.py `_month_so_far`), marked built through that day
+            cursor.execute(monthly, {**params, "month": first_day, "last": last, "elapsed": last.day})
+            rows["customers_customermonthlyaum"] += cursor.rowcount
+            MonthlyAumBuild.objects.update_or_create(month=first_day, defaults={"through": last})
+        cursor.execute(LOAN_HISTORY_SQL, {"days": dates, "night0": night0})
+        rows["customers_loanstatus"] = cursor.rowcount
+    with connection.cursor() as cursor:
+        for table in rows:
+            cursor.execute(f"ANALYZE {table}")  # noqa: S608  (our constant names)
+    return {"first": dates[0], "last": dates[-1], "dates": len(dates), "partitions": made, "rows": rows}
+
+
+def phase_history(days: int, first: str) -> dict:
+    """`write_history` before night 0 (the only date loaded), then night 0's
+    after-load chain again over it, each timed (both untimed in the verdict)."""
+    _setup()
+    from crm_portal import tasks
+    from customers.ingest.loads import newest_loaded_date
+
+    night0 = business_dates(datetime.datetime.strptime(first, "%Y%m%d").date(), 1)[0]
+    if newest_loaded_date() != night0:
+        raise SystemExit(f"history is written after night 0 ({night0}) only; the newest loaded date is "
+                         f"{newest_loaded_date()}")  # fmt: skip
+    began = time.perf_counter()
+    written = write_history(night0, days)
+    written["seconds"] = time.perf_counter() - began
+    began = time.perf_counter()
+    outcome = tasks.run_post_load([night0])
+    written["chain_seconds"] = time.perf_counter() - began
+    failed = [name for name, status in outcome.items() if status != "ok"]
+    if failed:
+        raise SystemExit(f"night 0's after-load chain over the history: {', '.join(failed)} failed")
+    return written
+
+
 # --- the report -------------------------------------------------------------------------
 
 
@@ -465,9 +795,29 @@ def header(names: list[str]) -> str:
     return f"{'night':>5} {'date':>10} {'load s':>7} {'after s':>7} {steps} {tables} {'db MB':>8}"
 
 
+def print_history(history: dict, days: int, night0: datetime.date) -> None:
+    if not history["dates"]:
+        print_flush(f"   (untimed) history: no business date in the {days} days before {night0}'s month")
+        return
+    print_flush(
+        f"   (untimed) history of {days} days before night 0: {history['dates']} business dates "
+        f"{history['first']} .. {history['last']}, {len(history['partitions'])} partitions made, "
+        f"written in {history['seconds']:.1f} s; night 0's after-load chain again over it: "
+        f"{history['chain_seconds']:.1f} s"
+    )
+    for table, count in history["rows"].items():
+        print_flush(f"      {table:<32} {count:>14,} rows")
+
+
 def report(results: list[dict]) -> None:
     names = list(dict.fromkeys(n for r in results for n in r["steps"]))
+    history = next((r["history"] for r in results if r.get("history")), None)
     print("\n== Every night (seconds; rows of the growing tables after the night; database size)")
+    if history and history["dates"]:
+        print(f"(after night 0, untimed: {history['dates']} business dates of history, {history['first']} .. "
+              f"{history['last']}, written in {history['seconds']:.1f} s)")  # fmt: skip
+    else:
+        print("(no history before night 0: the steps reading windows of history grow while they fill)")
     print(header(names))
     for r in results:
         print_row(r, names)
@@ -524,15 +874,35 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20260301)
     parser.add_argument("--first", default=FIRST_DAY, help="night 0's business date, YYYYMMDD")
     parser.add_argument("--from-night", type=int, help="continue --db, which holds nights 0..K-1")
-    parser.add_argument("--phase", choices=["generate", "prepare", "night"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--balances",
+        choices=BALANCES,
+        default="ordinary",
+        help="which balances move from night to night: those of an ordinary day (about half of the "
+        "customers' AUM) or every one (default: ordinary)",
+    )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        metavar="D",
+        help="after night 0, write D calendar days of history before it (untimed) into the tables "
+        "the after-load steps read back; 365 for the flatness verdict (default 0: none)",
+    )
+    parser.add_argument(
+        "--phase", choices=["generate", "prepare", "night", "history"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase:
         result = {
-            "generate": lambda: phase_generate(args.customers, args.nights, args.dir, args.seed, args.first),
+            "generate": lambda: phase_generate(
+                args.customers, args.nights, args.dir, args.seed, args.first, args.balances
+            ),
             "prepare": phase_prepare,
             "night": lambda: phase_night(args.path),
+            "history": lambda: phase_history(args.history_days, args.first),
         }[args.phase]()
         print(RESULT + json.dumps(result, default=str), flush=True)
         return
@@ -542,11 +912,13 @@ def main() -> None:
         raise SystemExit("DATABASE_URL must name a PostgreSQL server (postgres://user@host:port/anydb)")
     if args.nights < 1 or args.customers < 1:
         raise SystemExit("--customers and --nights must be 1 or more")
+    if args.history_days < 0:
+        raise SystemExit("--history-days must be 0 or more")
     db = plain(args.db)
     started = time.perf_counter()
     first = datetime.datetime.strptime(args.first, "%Y%m%d").date()
     dates = business_dates(first, args.nights + 1)
-    directory = Path(args.dir) / f"nights-{args.customers}-{args.seed}-{dates[0]:%Y%m%d}"
+    directory = Path(args.dir) / f"nights-{args.customers}-{args.seed}-{dates[0]:%Y%m%d}-{args.balances}"
     marker = directory / ".nights"
     if marker.exists() and int(marker.read_text()) >= args.nights:
         print(f"== Reusing the batches in {directory}")
@@ -556,8 +928,12 @@ def main() -> None:
         )
         generated = run_phase(url, None, "--phase", "generate", "--customers", str(args.customers),
                               "--nights", str(args.nights), "--dir", str(directory), "--seed", str(args.seed),
-                              "--first", f"{dates[0]:%Y%m%d}")  # fmt: skip
-        print(f"   {generated['seconds']:.0f} s, {generated['bytes'] / 2**20:,.0f} MB")
+                              "--first", f"{dates[0]:%Y%m%d}", "--balances", args.balances)  # fmt: skip
+        print(
+            f"   {generated['seconds']:.0f} s, {generated['bytes'] / 2**20:,.0f} MB; balances '{args.balances}': "
+            f"{generated['balances_moved']:.0%} of the balances and the balances of "
+            f"{generated['customers_moved']:.0%} of the customers move in a night"
+        )
 
     saved = directory / f"nights-{db}.json"
     results: list[dict] = []
@@ -598,8 +974,23 @@ def main() -> None:
             names = list(result["steps"])
             print(header(names), flush=True)
         print_row(result, names)
+        if night == 0 and args.history_days:
+            result["history"] = history = run_phase(
+                url,
+                db,
+                "--phase",
+                "history",
+                "--history-days",
+                str(args.history_days),
+                "--first",
+                f"{day:%Y%m%d}",
+            )
+            saved.write_text(json.dumps(results, indent=1))
+            print_history(history, args.history_days, day)
         if night == 0:
             print_flush(f"   (untimed) VACUUM ANALYZE after night 0: {settle(url, db):.0f} s")
+    if start and args.history_days:
+        print("(--history-days is written after night 0: not again when continuing from a later night)")
     shutil.rmtree(inbox, ignore_errors=True)
     report(results)
     print(f"\nwhole benchmark: {(time.perf_counter() - started) / 60:.1f} min; {db} is left in place.")
