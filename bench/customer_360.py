@@ -33,12 +33,14 @@ portal's data path against the fair baseline: p50 and queries.
 
 If the page's URL does not resolve (yet), the "page" rows measure
 ``access_customer`` + ``customer_360`` + rendering ``customers/customer_detail.html``
-when the template exists. Prints p50 / p95 / max in ms and queries per page.
+when the template exists. Prints p50 / p95 / max in ms and queries per page;
+``--json PATH`` also writes these figures to PATH.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -324,6 +326,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, help="top the database up to this many customers first")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", help="also write the figures printed to this file (JSON)")
     args = parser.parse_args()
     setup()
 
@@ -357,6 +360,7 @@ def main() -> None:
         page = False
 
     rows = []
+    keys = []  # a short name per row, for --json
     if page:
         clients: dict[int, Client] = {}
 
@@ -385,6 +389,7 @@ def main() -> None:
         rows.append(measure("page /customers/<no>/ as demo_bm (head office)", samples, fetch(bm)))
         owned = [s for s in samples if s[1] in managers]
         rows.append(measure("page as the customer's client manager", owned, fetch_as_owner))
+        keys += ["page_head_office", "page_client_manager"]
     else:
         try:
             get_template("customers/customer_detail.html")
@@ -401,6 +406,7 @@ def main() -> None:
             rows.append(
                 measure("access_customer + customer_360 + template (no URL yet)", samples, render_page)
             )
+            keys.append("page_template")
 
     def selector(sample):
         customer = access_customer(bm, sample[0], for_change=False)
@@ -426,6 +432,7 @@ def main() -> None:
         fair,
         measure("naive baseline (lazy relations, no select_related)", samples, lambda s: naive_360(s[0])),
     ]
+    keys += ["portal", "fair", "naive"]
 
     print(
         f"\nCustomer 360 on {connection.vendor} ({connection.settings_dict['NAME']}), {total:,} customers, "
@@ -446,6 +453,16 @@ def main() -> None:
         "customers whose 360 data differs between the portal and the fair baseline: "
         + ", ".join(f"{n} as {role}" for role, n in differ.items())
     )
+    if args.json:
+        paths = dict(zip(keys, rows, strict=True))
+        out = {
+            "customers": total,
+            "samples": len(samples),
+            "seed": args.seed,
+            "paths": paths,
+            "differ": differ,
+        }
+        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
 
 
 def versus(ours: float, theirs: float) -> str:

@@ -25,6 +25,8 @@ DATABASE_URL names the server (its database is not touched). The script
    LOAN_STATUS.dat -- the nightly case: every account again, the few past due a day
    further behind -- where the change log stores only the changes.
 
+With `--json PATH` the figures printed are also written to PATH.
+
 Every phase runs in its own process (`--phase`), DJANGO_SETTINGS_MODULE
 crm_portal.settings.local, DATABASE_URL pointing at the phase's database.
 """
@@ -361,6 +363,7 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--skip-loan-status", action="store_true")
+    parser.add_argument("--json", help="also write the figures printed to this file (JSON)")
     parser.add_argument(
         "--phase",
         choices=["generate", "prepare", "baseline", "load", "next_day_statuses"],
@@ -453,6 +456,16 @@ def main() -> None:
     if loan_status:
         report_loan_status(full, without, nightly, next_day)
     print(f"\nwhole benchmark: {(time.perf_counter() - started) / 60:.1f} min; {db} is left in place.")
+    if args.json:
+        out: dict = {"customers": args.customers, "seed": args.seed, "db": db}
+        if not args.skip_baseline:
+            out["baseline"] = {"sample": args.sample, "import_export": baseline, "loader": ours}
+        if not args.skip_full:
+            rows = sum(f["rows"] for f in full["files"])
+            out["full"] = {**full, "rows": rows, "rows_per_s": rows / full["wall"]}
+        if loan_status:
+            out["loan_status"] = {"without": without, "nightly": nightly, "next_day": next_day}
+        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

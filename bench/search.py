@@ -26,6 +26,7 @@ system's cache). `--kinds "name, 2 chars;full pinyin"` runs some kinds only.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -192,6 +193,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--plans", action="store_true", help="print the query plans")
     parser.add_argument("--kinds", default="", help="kinds to run, separated by semicolons (default: all)")
+    parser.add_argument("--json", help="also write the figures printed to this file (JSON)")
     args = parser.parse_args()
     setup()
     from django.db import connection, transaction
@@ -269,6 +271,8 @@ def main() -> None:
             )
     worst = max(pct(t, 95) for t, _n, _f in fast.values())
     print(f"\nworst p95 with the search indexes: {worst:.2f} ms")
+    if args.json:
+        write_json(args.json, total, args, fast, slow, worst)
 
     if args.plans:
         print("\nPlans (the statements a first page runs, the first query of each kind and role):")
@@ -278,6 +282,41 @@ def main() -> None:
                 print(f"\n--- {role}, {kind}: {q!r} {filters or ''}")
                 for line in explain_page(users[role], q, filters):
                     print(line)
+
+
+def write_json(path: str, total: int, args, fast: dict, slow: dict, worst: float) -> None:
+    """The printed figures as JSON, with each search's time (ms) to pool them."""
+
+    def figures(times: list[float]) -> dict:
+        return {
+            "n": len(times),
+            "p50": pct(times, 50) if times else None,
+            "p95": pct(times, 95) if times else None,
+            "times": times,
+        }
+
+    results = []
+    for (role, kind), (times, nq, found) in fast.items():
+        base = slow.get((role, kind), ([], 0, 0))[0]
+        results.append(
+            {
+                "role": role,
+                "kind": kind,
+                "found": found,
+                "queries": nq,
+                **figures(times),
+                "baseline": figures(base),
+            }
+        )
+    out = {
+        "customers": total,
+        "samples": args.samples,
+        "baseline_samples": args.baseline_samples,
+        "seed": args.seed,
+        "results": results,
+        "worst_p95": worst,
+    }
+    Path(path).write_text(json.dumps(out, indent=1), encoding="utf-8")
 
 
 def explain_page(user, q: str, filters: dict) -> list[str]:

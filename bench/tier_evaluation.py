@@ -47,15 +47,17 @@ Before the runs the tables are VACUUM ANALYZEd (not timed): rolled-back runs of 
 bench leave dead rows that autovacuum would have cleared in production.
 
 Prints wall time, rows changed and the time of each step, the fair baseline's time
-and disagreements beside each run, and the per-customer loop's cost extrapolated.
-Settings: ``crm_portal.settings.local`` (the key file var/pii.keys the bench
-database's identifiers were encrypted with).
+and disagreements beside each run, and the per-customer loop's cost extrapolated
+(``--json PATH`` also writes these figures to PATH). Settings:
+``crm_portal.settings.local`` (the key file var/pii.keys the bench database's
+identifiers were encrypted with).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import sys
 import time
@@ -536,6 +538,7 @@ def main() -> None:
     )
     parser.add_argument("--page-samples", type=int, default=25, help="requests per page and way (--pages)")
     parser.add_argument("--manager", help="whose book (--pages; default: the demo manager with the largest)")
+    parser.add_argument("--json", help="also write the figures printed to this file (JSON; not with --pages)")
     args = parser.parse_args()
     setup()
     from django.core.management import call_command
@@ -589,6 +592,9 @@ def main() -> None:
     except Rollback:
         print("(everything rolled back)")
     report(info, base, runs)
+    if args.json:
+        out = {"info": info, "as_of": as_of, "baseline": base, "runs": runs}
+        Path(args.json).write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
 
 
 if __name__ == "__main__":
