@@ -218,7 +218,7 @@ class Customer(models.Model):
         # The nightly figures move the AUM of most customers, an indexed column: each
         # such row gets a new entry in every index of the table. So the table keeps no
         # index a query does not need, the sparse references are indexed where they
-        # are set only, and a fifth of each page stays free (migration 0022), so that a
+        # are set only, and half of each page stays free (migration 0022), so that a
         # row whose indexed columns did not change (its figures' date, its month
         # average, its liabilities) is rewritten on its page without touching them.
         indexes = [

@@ -128,6 +128,10 @@ TABLES: list[tuple[type[Model], tuple[str, ...], str, dict[str, str]]] = [
 LATEST_DAY_KEYS = frozenset({"txns"})
 
 
+# The tables whose ids later tables of a chunk refer to, and the name they refer by.
+REFERRED = {"households": "household", "customers": "customer"}
+
+
 class _Preparer:
     """Generates a chunk and turns it into stored columns (encryption, name search):
     pure Python, no database, so it runs in a worker thread while the previous chunk
@@ -143,7 +147,7 @@ class _Preparer:
         out = self.generator.chunk(start, n)
         made: dict[str, list] = {}
         for model, fields, key, _refs in TABLES:
-            rows = getattr(out, key) if key in ("households", "customers") else out.children[key]
+            rows = getattr(out, key) if key in REFERRED else out.children[key]
             if key in self.skip:
                 rows = []
             if rows and key not in self.layouts:
@@ -158,7 +162,8 @@ def _write_chunk(writer: Writer, preparer: _Preparer, made: dict[str, list], num
     for model, _fields, key, fks in TABLES:
         rows = made[key]
         if not rows:
-            refs.setdefault(key, [])
+            if key in REFERRED:  # a chunk without households: its customers refer to none
+                refs[REFERRED[key]] = []
             continue
         layout = preparer.layouts[key]
         subs = [(layout.attnames.index(f), refs[what]) for f, what in fks.items()]
@@ -171,11 +176,9 @@ def _write_chunk(writer: Writer, preparer: _Preparer, made: dict[str, list], num
                         row[pos] = table[row[pos]]
                 resolved.append(row)
             rows = resolved
-        pks = writer.insert(model, layout, rows, ids=key in ("households", "customers"))
-        if key == "households":
-            refs["household"] = pks
-        elif key == "customers":
-            refs["customer"] = pks
+        pks = writer.insert(model, layout, rows, ids=key in REFERRED)
+        if key in REFERRED:
+            refs[REFERRED[key]] = pks
 
 
 def seed_customers(

@@ -292,3 +292,16 @@ def test_the_history_backfill_and_the_load_agree_on_the_month_average(settings, 
     for pk, average in Customer.objects.filter(pk__in=chosen).values_list("pk", "month_avg_aum"):
         if pk not in bought:
             assert abs(average - chosen[pk]) <= Decimal("0.01"), pk
+
+
+@pytest.mark.django_db
+def test_topping_up_with_a_chunk_that_brings_no_household_seeds_its_customers(demo_users):
+    """A top-up of one customer makes no household: that customer is written
+    without one instead of the seed failing."""
+    from demo.seeding import seed_customers
+
+    assert seed_customers(count=40) == 40
+    households = apps.get_model("customers", "Household").objects.count()
+    assert seed_customers(count=41) == 1
+    assert apps.get_model("customers", "Customer").objects.count() == 41
+    assert apps.get_model("customers", "Household").objects.count() == households
