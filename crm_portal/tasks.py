@@ -33,7 +33,7 @@ def refresh_marketing_profile(dates: list[datetime.date]) -> None:
     from customers.ingest.runner import newest_loaded_date
     from marketing.rfm import profile_refresh
 
-    profile_refresh(max(newest_loaded_date() or max(dates), max(dates)))
+    profile_refresh(max(newest_loaded_date() or max(dates), max(dates)), loaded=dates)
 
 
 def record_sales(dates: list[datetime.date]) -> None:
