@@ -1,6 +1,7 @@
 """Headless Chromium (Debian's package) driven by Playwright's Python client."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,23 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("[data-testid=login-submit]")
     page.wait_for_selector("[data-testid=home-title]")
+
+
+def wait_until(page, expression: str, timeout: float = 15.0) -> None:
+    """Wait until the JavaScript `expression` is true in the page. Each check is an
+    evaluation through the browser's DevTools, which the page's Content-Security-Policy
+    allows; Playwright's `wait_for_function` with a string polls it with eval() inside
+    the page once its first check is false, which our policy (no 'unsafe-eval') refuses."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(f"() => Boolean({expression})"):
+                return
+        except Error as error:  # the page navigating meanwhile: check the next one
+            if "context was destroyed" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(100)

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.browser import log_in
+from tests.browser import log_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ def test_log_in_and_see_the_home_page_in_chinese_then_english(
     assert "欢迎" in page.inner_text("[data-testid=home-title]")
     # switch the language from the navigation bar
     page.select_option("[data-testid=language]", "en")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    wait_until(page, "document.documentElement.lang === 'en'")
     assert "Welcome" in page.inner_text("[data-testid=home-title]")
     # no script was blocked by the Content-Security-Policy on the way
     page.click("[data-testid=user-menu]")

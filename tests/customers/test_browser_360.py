@@ -1,6 +1,6 @@
 import pytest
 
-from tests.browser import log_in
+from tests.browser import log_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def test_search_open_the_360_view_and_reveal(
     assert "欧阳娜娜" in page.inner_text("[data-testid=customer-name]")
     assert customer.id_number not in page.content()
     # the AUM chart is drawn by Chart.js (no script blocked by the CSP)
-    page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('aum-chart'))")
+    wait_until(page, "window.Chart && Chart.getChart(document.getElementById('aum-chart'))")
     # reveal the ID number with a reason, from the one reveal dialog
     page.click("[data-testid=reveal-open]")
     page.wait_for_selector("[data-testid=reveal-dialog].show")
