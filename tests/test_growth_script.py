@@ -2,19 +2,13 @@
 exponent k of cost ~ size^k, its one-word reading, the table), the figures it keeps
 from each bench's JSON, its run over the sizes with the benches and the server faked
 (a failing bench recorded and the others measured, earlier figures reused, the disk
-check), and on PostgreSQL the tier bench measured at two tiny sizes end to end."""
+check)."""
 
-import io
 import json
 import math
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from bench import growth
 from bench.growth import (
@@ -399,96 +393,3 @@ def test_the_run_refuses_a_server_that_is_not_postgresql_and_a_prefix_it_would_n
     with pytest.raises(SystemExit, match="not a plain database name"):
         growth.main(["--sizes", "1000", "--db-prefix", "crm_bench-g", "--out", str(tmp_path / "g.json")])
     assert server.commands == []
-
-
-# --- on PostgreSQL: the tier bench at two tiny sizes -----------------------------------------
-
-
-def _server_url() -> str:
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/postgres"
-
-
-def _databases(url: str, like: str) -> list[str]:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [like])]
-
-
-def _leave_alone(conn, database: str) -> None:
-    """End the idle sessions other threads of earlier tests left on `database` (a
-    finished live server's, say): a database being copied must have none."""
-    conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE datname = %s AND pid <> pg_backend_pid() AND state = 'idle'",
-        [database],
-    )
-    for _ in range(50):
-        left = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [database])
-        if left.fetchone()[0] == 0:
-            return
-        time.sleep(0.1)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_the_tier_bench_measured_at_two_tiny_sizes_end_to_end(tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("the benches run on PostgreSQL")
-    import psycopg
-    from django.core.management import call_command
-
-    from demo.seeding import seed_customers
-
-    url = _server_url()
-    name = connection.settings_dict["NAME"]
-    prefix = f"{name}_g"
-    call_command("seed_demo", customers=0, stdout=io.StringIO())
-    try:
-        for size in (60, 300):  # seeded here, copied (the bench would migrate afresh for each)
-            seed_customers(count=size, stdout=io.StringIO())
-            connection.close()
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {prefix}{size} WITH (FORCE)")
-                _leave_alone(conn, name)
-                conn.execute(f"CREATE DATABASE {prefix}{size} TEMPLATE {name}")
-        out = tmp_path / "growth.json"
-        command = ["bench/growth.py", "--sizes", "60,300", "--benches", "tiers", "--reuse", "--drop"]
-        command += ["--db-prefix", prefix, "--force", "--out", str(out)]
-        done = subprocess.run(
-            [sys.executable, *command],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert f"== {prefix}60: reused (60 customers)" in done.stdout
-        assert f"== {prefix}300: reused (300 customers)" in done.stdout
-        assert "seed_customers" not in done.stdout
-        data = json.loads(out.read_text())
-        for size in ("60", "300"):
-            tiers = data["results"][size]["tiers"]
-            assert tiers["checks"] == {"tier disagreements": 0}
-            assert set(tiers["figures"]) == {
-                f"tiers {step}: {what}"
-                for step in ("first run", "same night again", "month end", "next night")
-                for what in ("evaluation s", "fair UPDATE s")
-            }
-            assert all(value > 0 for value in tiers["figures"].values())
-        rows = {r["figure"]: r for r in data["table"]}
-        first = rows["tiers first run: evaluation s"]
-        assert first["k"] == pytest.approx(
-            exponent((int(s), v) for s, v in first["values"].items()), abs=1e-12
-        )
-        assert first["reading"] == reading(first["k"])
-        assert first["ratios"]["300"] == pytest.approx(first["values"]["300"] / first["values"]["60"])
-        assert "tiers first run: evaluation s" in done.stdout
-        assert _databases(url, f"{prefix}%") == []  # --drop
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            for size in (60, 300):
-                conn.execute(f"DROP DATABASE IF EXISTS {prefix}{size} WITH (FORCE)")
