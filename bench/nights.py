@@ -347,7 +347,7 @@ def phase_generate(
     cents = {no: cents_of(row[1]) for no, row in balance.items() if owner[no][1] in bank}
     loans = {no: row for no, row in status.items() if owner[no][1] in bank}
     pending = [no for no in customer_rows if no not in bank]  # opened on later nights, in order
-    moving = [0, 0, 0, 0]  # balances moved, balances written, customers moved, customers active
+    moved_balances = written_balances = moved_customers = active_customers = 0
     for night in range(1, nights + 1):
         day, before = dates[night], dates[night - 1]
         rng = random.Random(f"{seed}:{day.isoformat()}:nights")  # noqa: S311  (demo data)
@@ -384,7 +384,7 @@ def phase_generate(
             account = owner[no]
             if balance_moves(balances, account[3], no, account[1] in transacting, before, day):
                 cents[no] = moved = max(0, int(amount * math.exp(rng.gauss(0, 0.03))))
-                moving[0] += 1
+                moved_balances += 1
                 moving_customers.add(account[1])
             else:
                 moved = amount
@@ -392,9 +392,9 @@ def phase_generate(
                 folder.write(BALANCE.name, [no, money(moved), "USD", money(moved * 71245 // 10000)])
             else:
                 folder.write(BALANCE.name, [no, money(moved), owner[no][4], money(moved)])
-        moving[1] += len(cents)
-        moving[2] += len(moving_customers)
-        moving[3] += len(active)
+        written_balances += len(cents)
+        moved_customers += len(moving_customers)
+        active_customers += len(active)
         gap = (day - before).days
         for no, row in loans.items():
             if owner[no][7] == "C":
@@ -421,8 +421,8 @@ def phase_generate(
         "seconds": time.perf_counter() - started,
         "bytes": size,
         "rows": written,
-        "balances_moved": moving[0] / max(1, moving[1]),
-        "customers_moved": moving[2] / max(1, moving[3]),
+        "balances_moved": moved_balances / max(1, written_balances),
+        "customers_moved": moved_customers / max(1, active_customers),
     }
 
 
@@ -587,27 +587,6 @@ def _months(days: list[datetime.date]) -> list[list[datetime.date]]:
     return list(months.values())
 
 
-def _history_partitions(tables: Sequence[str], months: list[datetime.date]) -> list[str]:
-    """The month partitions of `tables` (customers.partitions) for `months`, made empty
-    and attached, where no partition holds the month yet."""
-    from django.db import connection
-
-    from customers import partitions
-
-    made = []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [partitions.LOCK_KEY])
-        state = partitions._state(cursor)
-        for table in tables:
-            ranges, _oldest = state[table]
-            for month in months:
-                end = partitions.add_months(month, 1)
-                if not any(start < end and month < stop for start, stop in ranges):
-                    partitions._create(cursor, table, month)
-                    made.append(partitions.partition_name(table, month))
-    return made
-
-
 # Each customer's daily figures on the days given, from night 0's: its own trend (-30
 # to +30 per cent a year) back from night 0's, and a day's noise (1.5 per cent either
 # way); the same figures every time they are read (the daily rows written and the
@@ -688,6 +667,7 @@ def write_history(night0: datetime.date, days: int) -> dict:
     from care.parameters import current_parameters
     from customers.aum import DAILY_SUMS
     from customers.models import MonthlyAumBuild
+    from customers.partitions import ensure_months
 
     dates = history_dates(night0, days)
     rows: dict[str, int] = {}
@@ -708,8 +688,8 @@ def write_history(night0: datetime.date, days: int) -> dict:
         lookback = current_parameters().outflow_lookback_days
         daily_from = (night0 - datetime.timedelta(days=lookback)).replace(day=1)
         months = [month[0].replace(day=1) for month in _months(dates)]
-        made = _history_partitions(("customers_transactionsummary",), months)
-        made += _history_partitions(("customers_customerdailyaum",), [m for m in months if m >= daily_from])
+        made = ensure_months("customers_transactionsummary", months)
+        made += ensure_months("customers_customerdailyaum", [m for m in months if m >= daily_from])
         customer_day = "(c.id * 100000 + (h.day - DATE '2000-01-01'))"
 
         def values(columns: Sequence[str]) -> str:

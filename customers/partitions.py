@@ -7,6 +7,8 @@ the rows of a month without its own.
   it for its business date, the nightly steps after the load for the newest one):
   the business date's month and the next, every month between them and the oldest
   rows of a default partition, whose rows move into their month's new partition.
+- `ensure_months` makes a table's partitions for given months (history written
+  behind the oldest month a load has made).
 - `retire_partitions` drops the months older than the history kept
   (`DAILY_HISTORY_MONTHS`): a detached partition dropped whole instead of millions
   of rows deleted. The monthly aggregates (`CustomerMonthlyAum`...) are not history
@@ -123,12 +125,9 @@ def _missing(state, through: datetime.date) -> list[tuple[str, datetime.date]]:
         ranges, oldest = state[table]
         month = month_start(through) if oldest is None else min(month_start(oldest), month_start(through))
         while month <= last:
-            end = add_months(month, 1)
-            # a month overlapping any partition (one made by hand for a longer range
-            # too) has one already
-            if not any(start < end and month < stop for start, stop in ranges):
+            if not _held(ranges, month):
                 missing.append((table, month))
-            month = end
+            month = add_months(month, 1)
     return missing
 
 
@@ -144,13 +143,45 @@ def ensure_partitions(through: datetime.date) -> list[str]:
     with connection.cursor() as cursor:
         if not _missing(_state(cursor), through):
             return []
-        created = []
-        with transaction.atomic():
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-            for table, month in _missing(_state(cursor), through):  # read again under the lock
-                moved = _create(cursor, table, month)
-                created.append(partition_name(table, month))
-                logger.info("history partition %s made (%s rows moved from the default)", created[-1], moved)
+    return _make(lambda state: _missing(state, through))
+
+
+def ensure_months(table: str, months: list[datetime.date]) -> list[str]:
+    """Make `table`'s partitions for the months of `months` (any day of each) that no
+    partition holds yet, in the way `ensure_partitions` makes them (under its lock,
+    the default partition's rows of the month moved in); return their names. For
+    history written behind the oldest month a load has made, e.g. a bench's year of
+    history before its first night."""
+    if not _postgres():
+        return []
+    if table not in HISTORY_TABLES:
+        raise ValueError(f"{table} is not a daily history table")
+    wanted = sorted({month_start(month) for month in months})
+
+    def missing(state) -> list[tuple[str, datetime.date]]:
+        ranges, _oldest = state[table]
+        return [(table, month) for month in wanted if not _held(ranges, month)]
+
+    return _make(missing)
+
+
+def _held(ranges: list[tuple[datetime.date, datetime.date]], month: datetime.date) -> bool:
+    """Whether a partition holds any of `month` (one made by hand for a longer range
+    too)."""
+    end = add_months(month, 1)
+    return any(start < end and month < stop for start, stop in ranges)
+
+
+def _make(missing) -> list[str]:
+    """Make the partitions `missing(state)` names, the state read under the
+    transaction-level advisory lock (one maker at a time); return their names."""
+    created = []
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        for table, month in missing(_state(cursor)):
+            moved = _create(cursor, table, month)
+            created.append(partition_name(table, month))
+            logger.info("history partition %s made (%s rows moved from the default)", created[-1], moved)
     return created
 
 

@@ -28,6 +28,7 @@ from customers.partitions import (
     PartitionAction,
     add_months,
     default_name,
+    ensure_months,
     ensure_partitions,
     month_start,
     partition_name,
@@ -186,6 +187,23 @@ def test_a_missing_month_between_the_default_rows_and_the_date_is_made_too():
         partition_name(AUM, add_months(month_start(FAR), k)) for k in range(4)
     ]
     assert _count(partition_name(AUM, month_start(FAR))) == 3
+
+
+@pytest.mark.postgres
+@ON_POSTGRES
+def test_months_asked_for_are_made_for_one_table_only_where_none_holds_them():
+    far = month_start(FAR)
+    _aum(FAR, range(1, 4))  # waiting in the default partition
+    before, gap = add_months(far, -3), add_months(far, -1)
+    made = ensure_months(AUM, [FAR, before + datetime.timedelta(days=20), before])
+    # one partition a month, oldest first, any day of the month naming it
+    assert made == [partition_name(AUM, before), partition_name(AUM, far)]
+    assert _count(partition_name(AUM, far)) == 3 and _count(default_name(AUM)) == 0
+    assert not _exists(partition_name(AUM, gap))  # a month not asked for
+    assert not _exists(partition_name("customers_transactionsummary", far))  # another table
+    assert ensure_months(AUM, [before, FAR]) == []  # made already
+    with pytest.raises(ValueError, match="not a daily history table"):
+        ensure_months("customers_customer", [FAR])
 
 
 @pytest.mark.postgres
@@ -447,6 +465,7 @@ def test_on_sqlite_the_functions_do_nothing_and_the_tables_work(org):
     _aum(FAR, range(1, 4))
     _balances(FAR, range(1, 3))
     assert ensure_partitions(FAR) == []
+    assert ensure_months(AUM, [FAR]) == []
     assert retire_partitions(FAR, keep_months=1) == []
     assert partitions_report() == []
     assert CustomerDailyAum.objects.filter(business_date=FAR).count() == 3
