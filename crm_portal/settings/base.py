@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.sessions.SessionRenewalMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,11 +168,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.CharacterClassValidator"},
 ]
 
-# Sessions: 30 minutes idle, renewed on every request; server-side so that logout
-# and disabling a user end them.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions: 30 minutes idle; server-side so that logout and disabling a user end
+# them. Renewed by a request at most once a SESSION_RENEW_AFTER seconds
+# (accounts.sessions), not rewritten on every page.
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_AFTER = env.int("SESSION_RENEW_AFTER", default=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

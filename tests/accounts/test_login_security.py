@@ -4,12 +4,17 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.http import HttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import UserStatus
 from accounts.roles import Role
 from accounts.services import user_disable, user_request
+from accounts.sessions import SessionRenewalMiddleware, SessionStore
 from tests.conftest import PASSWORD
 
 
@@ -118,6 +123,50 @@ class TestSessionExpiry:
         client.get("/")
         renewed = Session.objects.get(session_key=client.session.session_key)
         assert renewed.expire_date > timezone.now() + timedelta(minutes=29)
+
+    def test_a_session_renewed_within_the_minute_is_not_rewritten_by_a_page(
+        self, client, login, make_user, django_assert_num_queries
+    ):
+        login(make_user(Role.CLIENT_MANAGER))
+        key = client.session.session_key
+        soon = timezone.now() + timedelta(minutes=29, seconds=30)  # renewed 30 s ago
+        Session.objects.filter(session_key=key).update(expire_date=soon)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/accounts/password/").status_code == 200
+        assert not [
+            q for q in queries.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]
+        ]
+        assert Session.objects.get(session_key=key).expire_date == soon
+
+    def test_a_session_older_than_the_renewal_interval_is_renewed_by_a_page(
+        self, client, login, make_user, settings
+    ):
+        settings.SESSION_RENEW_AFTER = 60
+        login(make_user(Role.CLIENT_MANAGER))
+        key = client.session.session_key
+        Session.objects.filter(session_key=key).update(
+            expire_date=timezone.now() + timedelta(minutes=28, seconds=59)
+        )
+        client.get("/accounts/password/")
+        assert Session.objects.get(session_key=key).expire_date > timezone.now() + timedelta(
+            minutes=29, seconds=50
+        )
+
+    def test_a_session_whose_data_changed_is_saved_however_recent(self, rf, settings):
+        def view(request):
+            request.session["chosen"] = "kept"
+            return HttpResponse("ok")
+
+        store = SessionStore()
+        store["first"] = 1
+        store.create()
+        recent = timezone.now() + timedelta(minutes=29, seconds=50)
+        Session.objects.filter(session_key=store.session_key).update(expire_date=recent)
+        request = rf.get("/")
+        request.COOKIES[settings.SESSION_COOKIE_NAME] = store.session_key
+        SessionMiddleware(SessionRenewalMiddleware(view))(request)
+        kept = SessionStore(store.session_key)
+        assert kept["chosen"] == "kept" and kept["first"] == 1
 
     def test_idle_session_expires(self, client, login, make_user):
         login(make_user(Role.CLIENT_MANAGER))

@@ -1,0 +1,61 @@
+"""Sessions kept in the database, renewed at most once a minute.
+
+A session lasts `SESSION_COOKIE_AGE` (30 minutes) after its last renewal. Django's
+`SESSION_SAVE_EVERY_REQUEST` renews it by rewriting its row on every request, a
+transaction and a write for each page. Here the session store remembers the expiry
+its row had when read, and `SessionRenewalMiddleware` marks the session for saving
+only when that expiry is more than `SESSION_RENEW_AFTER` seconds (60) short of a
+full age: a user idle for 30 minutes is still logged out, within that minute; a
+user who keeps working writes their session once a minute rather than on every
+page. A session whose data changed is saved as always.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.sessions.backends import db
+from django.utils import timezone
+
+RENEW_AFTER_DEFAULT = 60  # seconds
+
+
+class SessionStore(db.SessionStore):
+    """The database session store, with the expiry its row had when read (None when
+    nothing was read: a new session, or none)."""
+
+    stored_expiry: datetime.datetime | None = None
+
+    def _get_session_from_db(self):
+        row = super()._get_session_from_db()
+        self.stored_expiry = row.expire_date if row is not None else None
+        return row
+
+
+def renewal_due(session, now: datetime.datetime | None = None) -> bool:
+    """Whether a read session's row expires sooner than a full age less the renewal
+    interval: then saving it renews it."""
+    stored = getattr(session, "stored_expiry", None)
+    if stored is None:
+        return False
+    now = now or timezone.now()
+    renew_after = getattr(settings, "SESSION_RENEW_AFTER", RENEW_AFTER_DEFAULT)
+    age = datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE - renew_after)
+    return stored < now + age
+
+
+class SessionRenewalMiddleware:
+    """Placed just after Django's SessionMiddleware: on the way out, a session read in
+    this request whose renewal is due is marked modified, so that SessionMiddleware
+    saves it (and its new expiry)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.accessed and not session.modified and renewal_due(session):
+            session.modified = True
+        return response
