@@ -326,7 +326,7 @@ class TestPostedSearch:
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
         assert target.id_number not in response["Location"]
         strict = Client(enforce_csrf_checks=True)
-        strict.force_login(demo_users["demo_cm1"], backend="django.contrib.auth.backends.ModelBackend")
+        strict.force_login(demo_users["demo_cm1"], backend="accounts.backends.PortalModelBackend")
         assert strict.post(SEARCH, {"q": target.id_number}).status_code == 403
         page = strict.get(LIST).content.decode()
         assert 'name="csrfmiddlewaretoken"' in page
