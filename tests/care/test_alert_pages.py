@@ -141,15 +141,23 @@ class TestList:
                 figures={"tier": "gold", "standard_days": 30, "overdue_since": "2026-11-01"},
             )
         log_in(client, "demo_cm1", demo_password)
-        # session, user, permissions, roles, branch, grants, count, rows, level names
-        # (and the session's save): none per row
-        with django_assert_max_num_queries(13):
+        # session, user with branch, permissions, roles, grants, count, rows, the rows'
+        # customers and assignees, level names: none per row
+        with django_assert_max_num_queries(10) as queries:
             page = client.get("/care/alerts/", {"page": 2})
         assert len(page.context["rows"]) == 25
         assert "Items 26–50 of 60" in page.content.decode()
+        # the page's rows are read alone, their customers by primary key after: no
+        # customer joined to every alert the filters keep
+        rows = next(q["sql"] for q in queries.captured_queries if 'ORDER BY "care_alert"."due_date"' in q["sql"])
+        assert "JOIN" not in rows
         log_in(client, "demo_bh", demo_password)
-        with django_assert_max_num_queries(14):  # and the head's subtree
+        # and the head's subtree, and the team for the manager filter
+        with django_assert_max_num_queries(12) as queries:
             client.get("/care/alerts/", {"page": 3})
+        rows = next(q["sql"] for q in queries.captured_queries if 'ORDER BY "care_alert"."due_date"' in q["sql"])
+        # the subtree's branches as constants, not a subquery of the branch table
+        assert "JOIN" not in rows and "accounts_branch" not in rows
 
 
 class TestDetailAndActions:
