@@ -22,6 +22,8 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
 max_requests_jitter = 500
 # behind nginx on the same host: trust its X-Forwarded-* headers only
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# no JIT compilation of the pages' statements (crm_portal.settings.base)
+os.environ.setdefault("DATABASE_JIT", "off")
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

@@ -111,3 +111,35 @@ def test_a_threaded_server_gives_its_connections_back(runserver, make_user, clie
         time.sleep(0.2)
     assert count() == 0, "connections kept after their requests ended"
     count.conn.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("jit", ["off", None])
+def test_the_web_process_turns_off_postgresqls_jit_compilation(jit):
+    """deploy/gunicorn.conf.py sets DATABASE_JIT=off for the web process; the
+    settings then ask PostgreSQL for no JIT on its connections. Other processes (the
+    nightly workers) keep the server's setting."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's JIT")
+    config = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    assert 'os.environ.setdefault("DATABASE_JIT", "off")' in config
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_JIT"}
+    env.update(DATABASE_URL=_dsn(), DJANGO_SETTINGS_MODULE="crm_portal.settings.local")
+    if jit is not None:
+        env["DATABASE_JIT"] = jit
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        server = cursor.fetchone()[0]
+    expected = "off" if jit == "off" else server
+    code = "import django; django.setup(); from django.db import connection; c = connection.cursor(); c.execute('SHOW jit'); print(c.fetchone()[0])"
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.strip().splitlines()[-1] == expected

@@ -122,6 +122,12 @@ else:
     # process) CONN_MAX_AGE=60 keeps one connection per worker instead.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compilation pays off on long set-based statements (the nightly
+    # steps) and costs a page 100-300 ms whenever a plan's estimate passes
+    # jit_above_cost, however few rows it reads: the web process turns it off
+    # (deploy/gunicorn.conf.py sets DATABASE_JIT=off).
+    if not env.bool("DATABASE_JIT", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 # A read replica (docs/operations.md, "Read replica"): when set, the views marked
 # `core.replica.replica_reads` (reports, dashboards, exports, the customer search)
@@ -139,6 +145,8 @@ if DATABASE_REPLICA_URL:
         DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
             "DATABASE_REPLICA_CONNECT_TIMEOUT", default=2
         )
+        if not env.bool("DATABASE_JIT", default=True):
+            DATABASES["replica"]["OPTIONS"]["options"] = "-c jit=off"
     # tests make no second database: the alias reads the default's test database
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["crm_portal.routers.ReplicaRouter"]
