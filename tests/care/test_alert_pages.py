@@ -149,13 +149,17 @@ class TestList:
         assert "Items 26–50 of 60" in page.content.decode()
         # the page's rows are read alone, their customers by primary key after: no
         # customer joined to every alert the filters keep
-        rows = next(q["sql"] for q in queries.captured_queries if 'ORDER BY "care_alert"."due_date"' in q["sql"])
+        rows = next(
+            q["sql"] for q in queries.captured_queries if 'ORDER BY "care_alert"."due_date"' in q["sql"]
+        )
         assert "JOIN" not in rows
         log_in(client, "demo_bh", demo_password)
         # and the head's subtree, and the team for the manager filter
         with django_assert_max_num_queries(12) as queries:
             client.get("/care/alerts/", {"page": 3})
-        rows = next(q["sql"] for q in queries.captured_queries if 'ORDER BY "care_alert"."due_date"' in q["sql"])
+        rows = next(
+            q["sql"] for q in queries.captured_queries if 'ORDER BY "care_alert"."due_date"' in q["sql"]
+        )
         # the subtree's branches as constants, not a subquery of the branch table
         assert "JOIN" not in rows and "accounts_branch" not in rows
 
