@@ -20,7 +20,8 @@ from typing import Any
 from django.db.models import Case, Count, F, Min, Value, When, Window
 from django.db.models.functions import RowNumber
 
-from accounts.scope import ScopeKind, data_scope, visible_branches
+from accounts.scope import ScopeKind, data_scope
+from customers.querysets import ScopeRule
 
 from ..choices import AlertKind
 from ..models import Alert
@@ -92,7 +93,7 @@ def team_overdue(user, day: datetime.date, limit: int = SHOWN) -> tuple[list[Man
         return [], 0
     grouped = (
         Alert.objects.visible_to(user)
-        .filter(branch__in=visible_branches(user))
+        .filter(branch_id__in=ScopeRule.of(user).branch_ids)  # constants: care.querysets
         .awake(day)
         .filter(due_date__lt=day)
         .values("assignee_id", "assignee__display_name", "assignee__employee_no")
