@@ -118,9 +118,14 @@ def shown_columns(alerts: QuerySet) -> QuerySet:
     (its encrypted identity, search tokens...) and the whole user row cost the
     database and the page for nothing."""
     return alerts.prefetch_related(None).prefetch_related(
-        Prefetch("customer", queryset=Customer.objects.only("customer_no", "name")),
-        Prefetch("assignee", queryset=User.objects.only("display_name", "username")),
+        shown_customer(), Prefetch("assignee", queryset=User.objects.only("display_name", "username"))
     )
+
+
+def shown_customer() -> Prefetch:
+    """The alerts' customers as a list shows them (number and name), read for the
+    rows fetched."""
+    return Prefetch("customer", queryset=Customer.objects.only("customer_no", "name"))
 
 
 def alert_rows(user: User, alerts: list[Alert], day: datetime.date) -> list[AlertRow]:

@@ -37,16 +37,18 @@ def _day_alerts(user, day: datetime.date, limit: int) -> dict[bool, tuple[list[A
     cache = getattr(user, "_my_day_alerts", None)
     if cache is not None and cache[0] == (day, limit):
         return cache[1]
-    from .alerts import alert_rows
+    from .alerts import alert_rows, shown_customer
 
     contact = Case(When(kind=AlertKind.CONTACT_OVERDUE, then=Value(True)), default=Value(False))
     order = [F("priority").asc(), F("due_date").asc(), F("pk").asc()]
+    # the customers of the rows kept only, read after the window, not joined to
+    # every alert the window numbers
     found = list(
         Alert.objects.visible_to(user)
+        .prefetch_related(shown_customer())
         .filter(assignee=user)
         .awake(day)
         .filter(due_date__lte=day)
-        .select_related("customer")
         .annotate(
             is_contact=contact,
             position=Window(RowNumber(), partition_by=[contact], order_by=order),
