@@ -172,9 +172,14 @@ def morning_meeting(user, day: datetime.date, branch: Branch) -> Meeting:
         ):
             rows[row["manager_id"]].new_customers = row["count"]
         # today's maturities, alerts due today and overdue alerts: one grouped query
+        # over the head's alerts, the team's rows kept here. Not "assignee in the
+        # team" in the statement: beside the scope's "assignee = me or branch in the
+        # subtree" it makes PostgreSQL expect a few hundred rows of the tens of
+        # thousands a branch has, and check each one's customer by a probe of its
+        # own rather than one read of the subtree's customers (230 ms against 120
+        # for a branch of 13 outlets at 1,000,000 customers).
         for row in (
             Alert.objects.visible_to(user)
-            .filter(assignee_id__in=ids)
             .awake(day)
             .filter(due_date__lte=day)
             .values("assignee_id")
@@ -185,7 +190,9 @@ def morning_meeting(user, day: datetime.date, branch: Branch) -> Meeting:
             )
             .order_by()
         ):
-            found = rows[row["assignee_id"]]
+            found = rows.get(row["assignee_id"])
+            if found is None:  # the head's own, or someone's not in the team
+                continue
             found.alerts_today = row["today"]
             found.maturities_today = row["maturities"]
             found.overdue = row["overdue"]

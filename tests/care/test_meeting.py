@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.models import Branch
 from care.choices import AlertKind
 from care.selectors.meeting import morning_meeting
 from customers.choices import AccountCategory, InteractionKind
@@ -227,3 +228,24 @@ def test_selector_lists_every_manager_even_without_figures(team, demo_users):
     assert [r.manager.employee_no for r in meeting.rows] == ["E1101", "E1102"]
     assert meeting.totals["sales_amount"] == Decimal("65000")
     assert [r.manager.employee_no for r in meeting.lagging] == ["E1101", "E1102"]
+
+
+@pytest.mark.django_db
+def test_alerts_outside_the_meetings_team_count_for_no_one(team, demo_users, new_customer):  # noqa: F811
+    head = demo_users["demo_bh"]
+    today = timezone.localdate()
+    # the head's own alert, due today: in the head's scope, on no manager's row
+    make_alert(
+        assignee=head,
+        customer=new_customer(manager=demo_users["demo_cm1"]),
+        kind=AlertKind.BIRTHDAY,
+        event_key="head",
+        due_date=today,
+        figures={"birthday": today.isoformat(), "age": 40, "calendar": "solar"},
+    )
+    whole = morning_meeting(head, today, head.branch)
+    assert whole.totals["alerts_today"] == 2 and whole.totals["overdue"] == 1  # cm1's only
+    # a meeting of 11102: cm1's alerts (11101) are the head's to see, not this team's
+    narrowed = morning_meeting(head, today, Branch.objects.get(code="11102"))
+    assert [r.manager.employee_no for r in narrowed.rows] == ["E1102"]
+    assert narrowed.totals["alerts_today"] == 0 and narrowed.totals["overdue"] == 0
