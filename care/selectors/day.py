@@ -17,7 +17,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, F, Min, Value, When, Window
+from django.db.models import Case, Count, F, Min, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from accounts.scope import ScopeKind, data_scope
@@ -93,13 +93,19 @@ def team_overdue(user, day: datetime.date, limit: int = SHOWN) -> tuple[list[Man
     assignee (the most first), and their total; one grouped query."""
     if data_scope(user).kind is not ScopeKind.SUBTREE:
         return [], 0
+    # the subtree's alerts counted by a FILTER, not kept by a second WHERE on the
+    # branch: beside the scope's own "branch in the subtree" PostgreSQL would expect
+    # a few hundred rows of the tens of thousands a branch has and probe each one's
+    # customer alone (208 ms against 122 for a branch of 13 outlets at 1,000,000
+    # customers); the head's own alerts outside the subtree count for nothing
+    subtree = Q(branch_id__in=ScopeRule.of(user).branch_ids)
     grouped = (
         Alert.objects.visible_to(user)
-        .filter(branch_id__in=ScopeRule.of(user).branch_ids)  # constants: care.querysets
         .awake(day)
         .filter(due_date__lt=day)
         .values("assignee_id", "assignee__display_name", "assignee__employee_no")
-        .annotate(count=Count("pk"), oldest=Min("due_date"))
+        .annotate(count=Count("pk", filter=subtree), oldest=Min("due_date", filter=subtree))
+        .filter(count__gt=0)
         .order_by("-count", "assignee__employee_no")
     )
     rows = [

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.audit import Action
-from accounts.models import AuditEvent, HomeLayout
+from accounts.models import AuditEvent, Branch, HomeLayout
 from care.choices import AlertKind, AlertStatus, PlanKind
 from care.models import PlanItem
 from core import widgets
@@ -234,6 +234,17 @@ def test_branch_head_sees_the_teams_overdue_alerts_per_manager(
         kind=AlertKind.BIRTHDAY,
         event_key="sh",
         due_date=past,
+        figures={"birthday": past.isoformat(), "age": 40, "calendar": "solar"},
+    )
+    # the head's own overdue alert, about a customer of the subtree but filed under a
+    # branch outside it: the head may see it, it is not the team's
+    make_alert(
+        assignee=demo_users["demo_bh"],
+        customer=new_customer(manager=cm1),
+        kind=AlertKind.BIRTHDAY,
+        event_key="head",
+        due_date=past,
+        branch=Branch.objects.get(code="12101"),
         figures={"birthday": past.isoformat(), "age": 40, "calendar": "solar"},
     )
     client.post("/accounts/login/", {"username": "demo_bh", "password": demo_password})
