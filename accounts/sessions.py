@@ -33,16 +33,14 @@ class SessionStore(db.SessionStore):
         return row
 
 
-def renewal_due(session, now: datetime.datetime | None = None) -> bool:
+def renewal_due(session) -> bool:
     """Whether a read session's row expires sooner than a full age less the renewal
     interval: then saving it renews it."""
     stored = getattr(session, "stored_expiry", None)
     if stored is None:
         return False
-    now = now or timezone.now()
     renew_after = getattr(settings, "SESSION_RENEW_AFTER", RENEW_AFTER_DEFAULT)
-    age = datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE - renew_after)
-    return stored < now + age
+    return stored < timezone.now() + datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE - renew_after)
 
 
 class SessionRenewalMiddleware:

@@ -108,6 +108,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+# PostgreSQL's JIT compilation pays off on long set-based statements (the nightly
+# steps) and costs a page 100-300 ms whenever a plan's estimate passes
+# jit_above_cost, however few rows it reads: the web process turns it off for its
+# connections, the primary's and the replica's (deploy/gunicorn.conf.py sets
+# DATABASE_JIT=off).
+NO_JIT = not env.bool("DATABASE_JIT", default=True)
 # The name-search indexes carry extra columns on PostgreSQL (customers.models:
 # SEARCH_COVERED); the embedded SQLite default builds them without, by design.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -122,11 +128,7 @@ else:
     # process) CONN_MAX_AGE=60 keeps one connection per worker instead.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # PostgreSQL's JIT compilation pays off on long set-based statements (the nightly
-    # steps) and costs a page 100-300 ms whenever a plan's estimate passes
-    # jit_above_cost, however few rows it reads: the web process turns it off
-    # (deploy/gunicorn.conf.py sets DATABASE_JIT=off).
-    if not env.bool("DATABASE_JIT", default=True):
+    if NO_JIT:
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 # A read replica (docs/operations.md, "Read replica"): when set, the views marked
@@ -145,7 +147,7 @@ if DATABASE_REPLICA_URL:
         DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
             "DATABASE_REPLICA_CONNECT_TIMEOUT", default=2
         )
-        if not env.bool("DATABASE_JIT", default=True):
+        if NO_JIT:
             DATABASES["replica"]["OPTIONS"]["options"] = "-c jit=off"
     # tests make no second database: the alias reads the default's test database
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}

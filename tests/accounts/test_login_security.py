@@ -124,9 +124,7 @@ class TestSessionExpiry:
         renewed = Session.objects.get(session_key=client.session.session_key)
         assert renewed.expire_date > timezone.now() + timedelta(minutes=29)
 
-    def test_a_session_renewed_within_the_minute_is_not_rewritten_by_a_page(
-        self, client, login, make_user, django_assert_num_queries
-    ):
+    def test_a_session_renewed_within_the_minute_is_not_rewritten_by_a_page(self, client, login, make_user):
         login(make_user(Role.CLIENT_MANAGER))
         key = client.session.session_key
         soon = timezone.now() + timedelta(minutes=29, seconds=30)  # renewed 30 s ago
