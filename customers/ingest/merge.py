@@ -147,6 +147,13 @@ class Merger:
                 [name],
             )
             foreign_keys = cursor.fetchall()
+            if foreign_keys:
+                # The foreign keys are deferred: the rows an earlier file wrote in this
+                # transaction (new accounts, say) leave checks queued on the tables they
+                # refer to, and PostgreSQL refuses to alter a table with queued checks
+                # ("pending trigger events"), which dropping a key does on both of its
+                # tables. Run the queued checks now, as the commit would have.
+                connection.check_constraints()
             try:
                 with transaction.atomic():
                     cursor.execute(f"SET LOCAL lock_timeout = '{BULK_LOCK_TIMEOUT}'")
