@@ -10,7 +10,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from lunardate import LunarDate  # type: ignore[import-untyped]
 
@@ -266,6 +266,8 @@ def test_the_portable_figures_are_written_as_the_statements_write_them(world):
 
 
 def test_portable_escalation_matches_the_statement(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("the statement it is compared with is PostgreSQL's SQL (DISTINCT ON)")
     for day in DATES:
         _sql_run(day)
     Alert.objects.filter(pk__in=Alert.objects.order_by("pk").values("pk")[:3]).update(
