@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .access import read_access
 from .models import Branch, BranchQuerySet
 from .roles import HEAD_OFFICE_ROLES, Role
 
@@ -33,12 +34,9 @@ def user_roles(user) -> frozenset[str]:
     """The user's roles, read once per request object."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    cached = getattr(user, "_role_cache", None)
-    if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        cached = frozenset(names & set(Role.values))
-        user._role_cache = cached
-    return cached
+    if getattr(user, "_role_cache", None) is None:
+        read_access(user)  # the roles with the permissions, in one statement
+    return user._role_cache
 
 
 def has_role(user, *roles: str) -> bool:

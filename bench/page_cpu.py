@@ -181,14 +181,14 @@ def measure(client, path: str, requests: int, warmup: int) -> Figures:
     return sample(client, path, requests).figures()
 
 
-def profile(client, path: str, requests: int) -> None:
+def profile(client, path: str, requests: int, order: str = "cumulative") -> None:
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(requests):
         client.get(path)
     profiler.disable()
-    print(f"\ncProfile of {path} ({requests} requests), top 25 by cumulative time:")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    print(f"\ncProfile of {path} ({requests} requests), top 25 by {order} time:")
+    pstats.Stats(profiler).sort_stats(order).print_stats(25)
 
 
 def logged_in() -> dict:
@@ -215,7 +215,7 @@ def measure_pages(args) -> list[tuple[str, str, Figures]]:
             if name == args.profile and (wanted is None or username == wanted):
                 path = path or customer_path(username)
                 warm(clients[username], path, args.warmup)
-                profile(clients[username], path, args.requests)
+                profile(clients[username], path, args.requests, args.order)
                 return []
         raise SystemExit(f"no page {args.profile!r}: one of {sorted({p[0] for p in PAGES})}")
     found = []
@@ -307,6 +307,12 @@ def main() -> None:
     parser.add_argument("--profile", metavar="PAGE", help='e.g. "alerts", "customer 360", "meeting"')
     parser.add_argument(
         "--role", choices=("manager", "head"), help="with --profile: whose page (default: first)"
+    )
+    parser.add_argument(
+        "--order",
+        choices=("cumulative", "tottime"),
+        default="cumulative",
+        help="with --profile: by time in a function and what it calls, or in itself",
     )
     parser.add_argument("--baseline", metavar="DIR", help="a copy of the source tree before the change")
     parser.add_argument("--rounds", type=int, default=10, help="with --baseline: turns of each tree")

@@ -3,13 +3,17 @@ queries."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from accounts.backends import PortalModelBackend
-from accounts.models import User, UserStatus
+from accounts.models import Branch, User, UserStatus
 from accounts.roles import Role
+from accounts.scope import user_roles
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +27,50 @@ def test_the_signed_in_user_comes_with_their_branch_in_one_query(make_user, djan
     with django_assert_num_queries(1):
         found = PortalModelBackend().get_user(user.pk)
         assert found.branch.code == "11101"
+
+
+def test_the_signed_in_user_is_the_one_the_orm_reads(make_user, django_assert_num_queries):
+    """Every column as `select_related("branch")` gives it (dates and flags converted
+    as the ORM converts them, on SQLite too), and a user without a branch has none
+    without a further query."""
+    user = make_user(Role.BRANCH_HEAD, branch_code="11100")
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    expected = User.objects.select_related("branch").get(pk=user.pk)
+    found = PortalModelBackend().get_user(user.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+    assert isinstance(found.last_login, datetime.datetime)
+    assert found._state.db == expected._state.db and not found._state.adding
+    for field in Branch._meta.concrete_fields:
+        assert getattr(found.branch, field.attname) == getattr(expected.branch, field.attname), field.name
+    found.save(update_fields=["first_name"])  # a model instance like any other
+    nowhere = make_user(Role.CLIENT_MANAGER)
+    User.objects.filter(pk=nowhere.pk).update(branch=None)
+    with django_assert_num_queries(1):
+        assert PortalModelBackend().get_user(nowhere.pk).branch is None
+
+
+def test_roles_and_permissions_come_in_one_query_whichever_is_asked_first(
+    make_user, django_assert_num_queries
+):
+    user = make_user(Role.BRANCH_HEAD)
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="accounts", codename="view_auditevent")
+    )
+    expected = ModelBackend().get_all_permissions(_fresh(user))
+    roles_first, permissions_first = _fresh(user), _fresh(user)
+    with django_assert_num_queries(1):
+        assert user_roles(roles_first) == {Role.BRANCH_HEAD}
+        assert roles_first.get_all_permissions() == expected
+    with django_assert_num_queries(1):
+        assert permissions_first.get_all_permissions() == expected
+        assert user_roles(permissions_first) == {Role.BRANCH_HEAD}
+    # a superuser holds every permission without the caches: only the roles are kept
+    boss = _fresh(make_user(Role.CLIENT_MANAGER))
+    boss.is_superuser = True
+    assert user_roles(boss) == {Role.CLIENT_MANAGER}
+    assert not hasattr(boss, "_user_perm_cache")
+    assert len(boss.get_all_permissions()) == Permission.objects.count()
 
 
 def test_no_user_for_an_inactive_or_unknown_id(make_user):

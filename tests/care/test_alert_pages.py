@@ -141,9 +141,9 @@ class TestList:
                 figures={"tier": "gold", "standard_days": 30, "overdue_since": "2026-11-01"},
             )
         log_in(client, "demo_cm1", demo_password)
-        # session, user with branch, permissions, roles, grants, count, rows, the rows'
-        # customers and assignees, level names: none per row
-        with django_assert_max_num_queries(10) as queries:
+        # session, user with branch, permissions with roles, grants, count, rows, the
+        # rows' customers and assignees, level names: none per row
+        with django_assert_max_num_queries(9) as queries:
             page = client.get("/care/alerts/", {"page": 2})
         assert len(page.context["rows"]) == 25
         assert "Items 26–50 of 60" in page.content.decode()
@@ -155,7 +155,7 @@ class TestList:
         assert "JOIN" not in rows
         log_in(client, "demo_bh", demo_password)
         # and the head's subtree, and the team for the manager filter
-        with django_assert_max_num_queries(12) as queries:
+        with django_assert_max_num_queries(11) as queries:
             client.get("/care/alerts/", {"page": 3})
         rows = next(
             q["sql"] for q in queries.captured_queries if 'ORDER BY "care_alert"."due_date"' in q["sql"]
