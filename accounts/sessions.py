@@ -18,18 +18,39 @@ from django.conf import settings
 from django.contrib.sessions.backends import db
 from django.utils import timezone
 
+from core.compiled import CompiledRead
+
 RENEW_AFTER_DEFAULT = 60  # seconds
+
+
+COLUMNS = ("session_key", "session_data", "expire_date")
+
+
+def _unexpired(session_key: str, now: datetime.datetime):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.filter(session_key=session_key, expire_date__gt=now).values_list(*COLUMNS)
+
+
+# Django's read of the session (its key, not expired), compiled once per process
+_UNEXPIRED = CompiledRead("sessions.Session", _unexpired, kinds=(str, datetime.datetime))
 
 
 class SessionStore(db.SessionStore):
     """The database session store, with the expiry its row had when read (None when
-    nothing was read: a new session, or none)."""
+    nothing was read: a new session, or none), read by a statement compiled once per
+    process (`core.compiled`)."""
 
     stored_expiry: datetime.datetime | None = None
 
     def _get_session_from_db(self):
-        row = super()._get_session_from_db()
-        self.stored_expiry = row.expire_date if row is not None else None
+        rows = _UNEXPIRED.rows(self.session_key, timezone.now())
+        if not rows:
+            self._session_key = None  # as Django's store: a new key when saved
+            self.stored_expiry = None
+            return None
+        row = self.model.from_db(_UNEXPIRED.alias(), COLUMNS, rows[0])
+        self.stored_expiry = row.expire_date
         return row
 
 

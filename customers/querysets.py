@@ -18,6 +18,7 @@ A model holding a customer without `visible_to` is a test failure
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Branch
 from accounts.scope import ScopeKind, data_scope
+from core.compiled import CompiledRead
 
 
 def customer_scope(user, path: str = "") -> Q | None:
@@ -109,19 +111,32 @@ def _granted(user) -> list[int]:
     once per request (the user object lives as long)."""
     granted = getattr(user, "_granted_customer_cache", None)
     if granted is None:
-        shared = granted_customer_ids(user).values_list("content_object_id", flat=True)
-        granted = list(shared.union(assisted_customer_ids(user)))  # UNION: each id once
+        rows = _GRANTED.rows(user.pk, timezone.now(), timezone.localdate())
+        granted = [customer_id for (customer_id,) in rows]
         user._granted_customer_cache = granted
     return granted
 
 
-def assisted_customer_ids(user) -> models.QuerySet:
-    """Customers the user assists today: a secondary assignment (split credit) that
-    has started and not ended."""
+def _granted_statement(user_id: int, now: datetime.datetime, today: datetime.date) -> models.QuerySet:
+    shared = granted_customer_ids(user_id, now).values_list("content_object_id", flat=True)
+    return shared.union(assisted_customer_ids(user_id, today))  # UNION: each id once
+
+
+# read on every page of a client manager: compiled once per process
+_GRANTED = CompiledRead(
+    "customers.CustomerUserObjectPermission",
+    _granted_statement,
+    kinds=(int, datetime.datetime, datetime.date),
+)
+
+
+def assisted_customer_ids(user, today: datetime.date | None = None) -> models.QuerySet:
+    """Customers the user (or user id) assists today: a secondary assignment (split
+    credit) that has started and not ended."""
     from .choices import AssignmentRole
     from .models import CustomerAssignment
 
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     return (
         CustomerAssignment.objects.filter(manager=user, role=AssignmentRole.SECONDARY, start_date__lte=today)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
@@ -129,11 +144,12 @@ def assisted_customer_ids(user) -> models.QuerySet:
     )
 
 
-def granted_customer_ids(user) -> models.QuerySet:
-    """Customers shared with the user through an unexpired django-guardian grant."""
+def granted_customer_ids(user, now: datetime.datetime | None = None) -> models.QuerySet:
+    """Customers shared with the user (or user id) through an unexpired
+    django-guardian grant."""
     from .models import CustomerUserObjectPermission
 
-    now = timezone.now()
+    now = now or timezone.now()
     return (
         CustomerUserObjectPermission.objects.filter(
             user=user, permission__codename="view_customer", permission__content_type__app_label="customers"

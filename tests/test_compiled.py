@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import AuditEvent, Branch
 from core import compiled
@@ -51,3 +52,33 @@ def test_a_queryset_without_the_placeholder_is_refused(org):
     read = CompiledRead(Branch, lambda _value: Branch.objects.filter(code="11101").values_list("pk"))
     with pytest.raises(ValueError, match="placeholder"):
         read.rows(1)
+
+
+def test_placeholders_of_several_types_each_take_their_value(org):
+    """A string, a moment and a date, as the ORM passes each (SQLite: text)."""
+    early = AuditEvent.objects.create(
+        action="login",
+        target_type="user",
+        target_id="1",
+        occurred_at=timezone.now() - datetime.timedelta(days=3),
+    )
+    late = AuditEvent.objects.create(action="login", target_type="user", target_id="2")
+    AuditEvent.objects.create(action="logout", target_type="user", target_id="3")
+
+    def since(action: str, moment: datetime.datetime, day: datetime.date):
+        return (
+            AuditEvent.objects.filter(action=action, occurred_at__gte=moment, occurred_at__date__lte=day)
+            .order_by("pk")
+            .values_list("pk")
+        )
+
+    read = CompiledRead(AuditEvent, since, kinds=(str, datetime.datetime, datetime.date))
+    now, today = timezone.now(), timezone.localdate()
+    assert read.rows("login", now - datetime.timedelta(days=1), today) == [[late.pk]]
+    assert read.rows("login", now - datetime.timedelta(days=5), today) == [[early.pk], [late.pk]]
+    assert read.rows("login", now - datetime.timedelta(days=5), today - datetime.timedelta(days=2)) == [
+        [early.pk]
+    ]
+    assert read.rows("nothing", now - datetime.timedelta(days=5), today) == []
+    with pytest.raises(TypeError):
+        read.rows("login", now)

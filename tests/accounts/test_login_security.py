@@ -166,6 +166,23 @@ class TestSessionExpiry:
         kept = SessionStore(store.session_key)
         assert kept["chosen"] == "kept" and kept["first"] == 1
 
+    def test_the_store_reads_a_session_as_djangos_does(self, django_assert_num_queries):
+        store = SessionStore()
+        store["first"] = 1
+        store.create()
+        row = Session.objects.get(session_key=store.session_key)
+        read = SessionStore(store.session_key)
+        with django_assert_num_queries(1):
+            assert read["first"] == 1
+        assert read.stored_expiry == row.expire_date and read.session_key == store.session_key
+        # an expired or unknown key reads as an empty session, which gets a new key
+        Session.objects.filter(session_key=store.session_key).update(
+            expire_date=timezone.now() - timedelta(seconds=1)
+        )
+        for key in (store.session_key, "x" * 32):
+            gone = SessionStore(key)
+            assert gone.load() == {} and gone.stored_expiry is None and gone.session_key is None
+
     def test_idle_session_expires(self, client, login, make_user):
         login(make_user(Role.CLIENT_MANAGER))
         Session.objects.filter(session_key=client.session.session_key).update(
