@@ -44,14 +44,17 @@ class PortalModelBackend(ModelBackend):
         columns = _columns(model)
         user = model.from_db(alias, columns, rows[0][: len(columns)])
         field = model._meta.get_field("branch")
-        values = rows[0][len(columns) :]
-        branch = field.related_model.from_db(alias, _columns(field.related_model), values)
-        field.set_cached_value(user, branch if user.branch_id is not None else None)
+        branch = None
+        if user.branch_id is not None:
+            related = field.related_model
+            branch = related.from_db(alias, _columns(related), rows[0][len(columns) :])
+        field.set_cached_value(user, branch)
         return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         """ModelBackend's answer, with the user's own and their groups' permissions
-        read in one query instead of two (both of ModelBackend's caches filled)."""
+        read in the one query that reads the roles (both of ModelBackend's caches
+        filled, `accounts.access`)."""
         plain = user_obj.is_active and not user_obj.is_anonymous and obj is None and not user_obj.is_superuser
         if plain and not (hasattr(user_obj, "_user_perm_cache") and hasattr(user_obj, "_group_perm_cache")):
             read_access(user_obj)  # with the roles, in one statement
