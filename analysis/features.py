@@ -13,6 +13,11 @@ Portable SQL: the statement runs on PostgreSQL and SQLite 3.25+; the two date
 differences and the greatest of several values are written per database
 (`_DATE_SQL`).
 
+The transactions of the window (the 90 days up to the date and the 90 before) are
+counted from the summaries (`TX_COUNTED`), or, at night on PostgreSQL, carried from
+the analysis rows of the night before (`TX_CARRIED`, `carried_window`): the same
+counts from the few days that entered or left the window instead of its 180 days.
+
 Ratios are rounded to 4 decimals, the precision `CustomerAnalysis` keeps, so that
 training and scoring see the very figures the page shows; a ratio against a tiny
 base (a few yuan three months before) is capped at `RATIO_CAP` so that one
@@ -23,12 +28,17 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from core.months import month_back
 from customers.choices import AccountCategory, AccountStatus, AssignmentRole, InteractionKind
+from customers.models import BatchLoad, CustomerMerge, TransactionSummary
+
+from .models import TransactionWindow
 
 FEATURES = (
     "aum_change_3m",
@@ -79,7 +89,9 @@ COLUMNS_SQL = """
     txn_change NUMERIC(12, 4),
     complaints INTEGER NOT NULL,
     service_requests INTEGER NOT NULL,
-    manager_changed INTEGER NOT NULL
+    manager_changed INTEGER NOT NULL,
+    txn_recent INTEGER NOT NULL,
+    txn_before INTEGER NOT NULL
 """
 
 # What is spelled per database: days between two dates, a date less some days, the
@@ -119,7 +131,75 @@ def _date_sql(vendor: str, name: str) -> str:
     return _DATE_SQL.get(vendor, _DATE_SQL["sqlite"])[name]
 
 
-def _features_sql(table: str, vendor: str) -> str:
+# Per customer, the transactions of the window's two halves and the last
+# transaction (`customer_id, txn_recent, txn_before, last_txn, known`). Counted
+# from the window's summaries, only the customers with one in the window have a
+# row, and the last transaction of the others is looked up (`known` 0).
+TX_COUNTED = """
+        SELECT customer_id,
+               SUM(CASE WHEN business_date > %(recent_start)s THEN txn_count ELSE 0 END) AS txn_recent,
+               SUM(CASE WHEN business_date <= %(recent_start)s THEN txn_count ELSE 0 END) AS txn_before,
+               MAX(business_date) AS last_txn,
+               0 AS known
+          FROM customers_transactionsummary
+         WHERE business_date > %(before_start)s AND business_date <= %(as_of)s
+         GROUP BY customer_id
+"""
+
+# Carried from the analysis rows as of an earlier date P (PostgreSQL): their counts,
+# plus the days that entered the recent half, (P, as_of], moved from the recent
+# half to the one before, (P - 90, as_of - 90], and left the window,
+# (P - 180, as_of - 180]; the last transaction the later of the row's (as_of -
+# dormant_days, forgotten when older than the oldest summary kept, as the count
+# forgets it) and the new days'. Every analysed customer's last transaction is then
+# known; the customers without a row (new since P) count their own summaries.
+TX_CARRIED = """
+        SELECT s.customer_id,
+               s.txn_recent + COALESCE(d.txn_recent, 0) AS txn_recent,
+               s.txn_before + COALESCE(d.txn_before, 0) AS txn_before,
+               GREATEST(s.last_txn, d.last_txn) AS last_txn,
+               1 AS known
+          FROM (
+                SELECT customer_id, txn_recent, txn_before,
+                       CASE WHEN CAST(%(prev_as_of)s AS DATE) - dormant_days >= %(oldest)s
+                            THEN CAST(%(prev_as_of)s AS DATE) - dormant_days END AS last_txn
+                  FROM analysis_customeranalysis
+               ) s
+          LEFT JOIN (
+                SELECT customer_id, SUM(recent) AS txn_recent, SUM(before) AS txn_before,
+                       MAX(entered) AS last_txn
+                  FROM (
+                        SELECT customer_id, txn_count AS recent, 0 AS before, business_date AS entered
+                          FROM customers_transactionsummary
+                         WHERE business_date > %(prev_as_of)s AND business_date <= %(as_of)s
+                        UNION ALL
+                        SELECT customer_id, -txn_count, txn_count, NULL
+                          FROM customers_transactionsummary
+                         WHERE business_date > %(prev_recent_start)s AND business_date <= %(recent_start)s
+                        UNION ALL
+                        SELECT customer_id, 0, -txn_count, NULL
+                          FROM customers_transactionsummary
+                         WHERE business_date > %(prev_before_start)s AND business_date <= %(before_start)s
+                       ) days
+                 GROUP BY customer_id
+               ) d ON d.customer_id = s.customer_id
+        UNION ALL
+        SELECT c.id, COALESCE(h.txn_recent, 0), COALESCE(h.txn_before, 0), h.last_txn, 1
+          FROM customers_customer c
+         CROSS JOIN LATERAL (
+                SELECT SUM(CASE WHEN t.business_date > %(recent_start)s THEN t.txn_count END) AS txn_recent,
+                       SUM(CASE WHEN t.business_date > %(before_start)s
+                                 AND t.business_date <= %(recent_start)s THEN t.txn_count END) AS txn_before,
+                       MAX(t.business_date) AS last_txn
+                  FROM customers_transactionsummary t
+                 WHERE t.customer_id = c.id AND t.business_date <= %(as_of)s
+               ) h
+         WHERE c.merged_into_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM analysis_customeranalysis a WHERE a.customer_id = c.id)
+"""
+
+
+def _features_sql(table: str, vendor: str, tx: str = TX_COUNTED) -> str:
     dormant = _date_sql(vendor, "days_between").format(later="%(as_of)s", earlier="f.last_txn")
     renewal_from = _date_sql(vendor, "minus_days").format(date="a.maturity_date", days=RENEWAL_DAYS)
     maturing = ", ".join(f"'{category}'" for category in MATURING)
@@ -128,7 +208,7 @@ def _features_sql(table: str, vendor: str) -> str:
 INSERT INTO {table} (
     customer_id, aum, aum_3m, aum_6m, aum_12m,
     aum_change_3m, aum_change_6m, maturity_runoff, outflow, dormant_days, txn_change,
-    complaints, service_requests, manager_changed
+    complaints, service_requests, manager_changed, txn_recent, txn_before
 )
 SELECT f.customer_id,
        COALESCE(f.a0, 0), COALESCE(f.a3, 0), COALESCE(f.a6, 0), COALESCE(f.a12, 0),
@@ -140,19 +220,22 @@ SELECT f.customer_id,
        {_ratio("COALESCE(f.txn_recent, 0)", "f.txn_before")},
        COALESCE(f.complaints, 0),
        COALESCE(f.service_requests, 0),
-       COALESCE(f.manager_changed, 0)
+       COALESCE(f.manager_changed, 0),
+       COALESCE(f.txn_recent, 0), COALESCE(f.txn_before, 0)
   FROM (
         SELECT c.id AS customer_id,
                ma.a0, ma.a3, ma.a6, ma.a12, ma.e0, ma.e1, ma.e2, ma.e3,
                ro.runoff,
                tx.txn_recent, tx.txn_before,
-               -- the last transaction: in the last 180 days (already aggregated), else
-               -- looked up by index for the customers without one
+               -- the last transaction: from the window's (already aggregated), else
+               -- looked up by index for the customers without one, unless known
                COALESCE(
                    tx.last_txn,
-                   (SELECT MAX(t.business_date)
-                      FROM customers_transactionsummary t
-                     WHERE t.customer_id = c.id AND t.business_date <= %(as_of)s)
+                   CASE WHEN tx.known = 1 THEN NULL ELSE
+                       (SELECT MAX(t.business_date)
+                          FROM customers_transactionsummary t
+                         WHERE t.customer_id = c.id AND t.business_date <= %(as_of)s)
+                   END
                ) AS last_txn,
                ia.complaints, ia.service_requests,
                mg.changed AS manager_changed
@@ -171,17 +254,7 @@ SELECT f.customer_id,
                  WHERE month IN (%(m0)s, %(m1)s, %(m2)s, %(m3)s, %(m6)s, %(m12)s)
                  GROUP BY customer_id
                ) ma ON ma.customer_id = c.id
-          LEFT JOIN (
-                SELECT customer_id,
-                       SUM(CASE WHEN business_date > %(recent_start)s
-                                THEN txn_count ELSE 0 END) AS txn_recent,
-                       SUM(CASE WHEN business_date <= %(recent_start)s
-                                THEN txn_count ELSE 0 END) AS txn_before,
-                       MAX(business_date) AS last_txn
-                  FROM customers_transactionsummary
-                 WHERE business_date > %(before_start)s AND business_date <= %(as_of)s
-                 GROUP BY customer_id
-               ) tx ON tx.customer_id = c.id
+          LEFT JOIN ({tx}) tx ON tx.customer_id = c.id
           LEFT JOIN (
                 SELECT a.customer_id,
                        SUM(COALESCE((
@@ -276,16 +349,64 @@ def feature_params(as_of: datetime.date) -> dict:
     }
 
 
-def write_features(cursor, as_of: datetime.date, table: str = "analysis_features") -> None:
+@dataclass(frozen=True)
+class Carried:
+    """The analysis rows' transaction counts can be carried forward: they were
+    counted as of `as_of`, and the oldest summary kept is of `oldest`."""
+
+    as_of: datetime.date
+    oldest: datetime.date
+
+
+def carried_window(as_of: datetime.date) -> Carried | None:
+    """Whether tonight's transaction counts as of `as_of` can be derived from the
+    analysis rows' (`TX_CARRIED`) instead of counting the window's summaries again:
+    on PostgreSQL, when the rows were counted as of an earlier date P with today's
+    window, and nothing they were counted from changed since they were written: no
+    batch of a date up to P loaded after (or still loading), no customer merged
+    after (a merge folds one's summaries into the other's), and the days leaving
+    the window still kept (the history reaches back past P - 180 days). Else None:
+    count them again."""
+    if connection.vendor != "postgresql":
+        return None
+    window = TransactionWindow.objects.first()
+    if window is None or window.recent_days != RECENT_DAYS or not window.as_of < as_of:
+        return None
+    changed = BatchLoad.objects.filter(business_date__lte=window.as_of, started_at__isnull=False).filter(
+        Q(finished_at__isnull=True) | Q(finished_at__gte=window.written_at)
+    )
+    if changed.exists() or CustomerMerge.objects.filter(merged_at__gte=window.written_at).exists():
+        return None
+    oldest = TransactionSummary.objects.aggregate(oldest=Min("business_date"))["oldest"]
+    if oldest is None or oldest > window.as_of - datetime.timedelta(days=2 * RECENT_DAYS - 1):
+        return None
+    return Carried(as_of=window.as_of, oldest=oldest)
+
+
+def write_features(
+    cursor, as_of: datetime.date, table: str = "analysis_features", *, carried: Carried | None = None
+) -> None:
     """(Re)create the temporary table `table`: one row per customer (merged records
     left out) with their month-average AUM now and 3, 6 and 12 months before (0 when
-    none) and every feature of FEATURES as of `as_of`. The table lives as long as the
-    connection; a later call replaces it."""
+    none), every feature of FEATURES as of `as_of` and the transactions txn_change
+    compares. `carried` (from `carried_window`): the transactions are derived from
+    the analysis rows' instead of counted again, with the same result. The table
+    lives as long as the connection; a later call replaces it."""
     if not _TABLE.fullmatch(table):
         raise ValueError(f"not a table name: {table!r}")
+    params = feature_params(as_of)
+    tx = TX_COUNTED
+    if carried is not None:
+        tx = TX_CARRIED
+        params |= {
+            "prev_as_of": carried.as_of,
+            "oldest": carried.oldest,
+            "prev_recent_start": carried.as_of - datetime.timedelta(days=RECENT_DAYS),
+            "prev_before_start": carried.as_of - datetime.timedelta(days=2 * RECENT_DAYS),
+        }
     cursor.execute(f"DROP TABLE IF EXISTS {table}")
     cursor.execute(f"CREATE TEMPORARY TABLE {table} ({COLUMNS_SQL})")
-    cursor.execute(_features_sql(table, connection.vendor), feature_params(as_of))
+    cursor.execute(_features_sql(table, connection.vendor, tx), params)
     if connection.vendor == "postgresql":
         # Temporary tables are never analysed by autovacuum: the joins that read this
         # one plan with its real size.

@@ -86,6 +86,10 @@ class CustomerAnalysis(models.Model):
     txn_change = models.DecimalField(
         _("transactions against the 3 months before"), null=True, blank=True, **RATIO
     )
+    # the transactions txn_change compares (the last 90 days against the 90 before),
+    # carried to the next night (analysis.features); empty on rows written before them
+    txn_recent = models.PositiveIntegerField(_("transactions in the last 90 days"), null=True, blank=True)
+    txn_before = models.PositiveIntegerField(_("transactions in the 90 days before"), null=True, blank=True)
     complaints = models.PositiveSmallIntegerField(_("complaints in 12 months"), default=0)
     service_requests = models.PositiveSmallIntegerField(_("service requests in 12 months"), default=0)
     manager_changed = models.BooleanField(_("new manager in the last 90 days"), default=False)
@@ -155,6 +159,24 @@ class CustomerAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.as_of}"
+
+
+class TransactionWindow(models.Model):
+    """What the analysis rows' transaction counts (`txn_recent`, `txn_before`) were
+    counted as of: the business date, the days of each half of the window and when
+    the rows were written. One row, replaced with the analysis rows in the same
+    transaction; the next night derives tonight's counts from them when nothing
+    they were counted from changed since (`analysis.features.carried_window`)."""
+
+    as_of = models.DateField(_("counted as of"))
+    recent_days = models.PositiveSmallIntegerField(_("days in each half of the window"))
+    written_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("transaction window")
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.recent_days} days)"
 
 
 class CoHolding(models.Model):

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from core.months import month_back
 from customers.choices import AccountStatus
@@ -45,8 +46,16 @@ from performance.models import Period, ResultVersion
 from performance.selectors import shown_version
 
 from .choices import ChurnSource
-from .features import FEATURES, MODEL_INPUTS, RATIO_CAP, feature_params, write_features
-from .models import ChurnModel
+from .features import (
+    FEATURES,
+    MODEL_INPUTS,
+    RATIO_CAP,
+    RECENT_DAYS,
+    carried_window,
+    feature_params,
+    write_features,
+)
+from .models import ChurnModel, TransactionWindow
 
 logger = logging.getLogger(__name__)
 
@@ -254,6 +263,8 @@ PART_COLUMNS: list[tuple[str, str]] = [
     ("complaints", "INTEGER"),
     ("service_requests", "INTEGER"),
     ("manager_changed", "INTEGER"),
+    ("txn_recent", "INTEGER"),
+    ("txn_before", "INTEGER"),
     *[(f"w_{name}", "DOUBLE PRECISION") for name in FEATURES],
     ("w_total", "DOUBLE PRECISION"),
     ("liability", "NUMERIC(30, 10)"),
@@ -275,7 +286,7 @@ PART_COLUMNS: list[tuple[str, str]] = [
     ("next_products", "{json_type}"),
 ]
 
-FEATURE_COLUMNS = ["aum", "aum_3m", "aum_6m", "aum_12m", *FEATURES]
+FEATURE_COLUMNS = ["aum", "aum_3m", "aum_6m", "aum_12m", *FEATURES, "txn_recent", "txn_before"]
 
 
 def _parts_sql(vendor: str, churn: Churn, months: MonthsInForce) -> str:
@@ -369,7 +380,8 @@ INSERT INTO analysis_customeranalysis (
     customer_id, as_of, contribution, contribution_liability, contribution_asset,
     contribution_intermediary, tenure_months, product_depth, wallet_trend, rfm_score, loyalty,
     aum, aum_change_3m, aum_change_6m, maturity_runoff, outflow, dormant_days, txn_change,
-    complaints, service_requests, manager_changed, churn_probability, churn_source, model_id,
+    complaints, service_requests, manager_changed, txn_recent, txn_before,
+    churn_probability, churn_source, model_id,
     satisfaction, value_at_risk, aum_3m, aum_6m, aum_12m, {pushes},
     loyalty_tenure, loyalty_depth, loyalty_wallet, loyalty_rfm, rating_average, rating_count,
     satisfaction_base, satisfaction_complaints, satisfaction_requests,
@@ -381,7 +393,7 @@ SELECT t.customer_id, %(as_of)s, t.contribution,
        CAST(ROUND(t.l_tenure + t.l_depth + t.l_wallet + t.l_rfm) AS INTEGER),
        t.aum, t.aum_change_3m, t.aum_change_6m, t.maturity_runoff, t.outflow, t.dormant_days,
        t.txn_change, t.complaints, t.service_requests, t.manager_changed = 1,
-       t.probability, %(source)s, %(model)s,
+       t.txn_recent, t.txn_before, t.probability, %(source)s, %(model)s,
        CASE WHEN {satisfaction} < 0 THEN 0 WHEN {satisfaction} > 100 THEN 100
             ELSE CAST(ROUND({satisfaction}) AS INTEGER) END,
        CASE WHEN t.contribution > 0 THEN ROUND(t.probability * t.contribution, 2) ELSE 0 END,
@@ -410,8 +422,10 @@ def _drop(cursor) -> None:
 @transaction.atomic
 def score_customers(as_of: datetime.date) -> int:
     """Rebuild every customer's analysis row as of business date `as_of`; returns
-    the rows written."""
+    the rows written. The transactions the rows count are carried from last night's
+    rows when they can be (`features.carried_window`)."""
     vendor = connection.vendor
+    started = timezone.now()
     churn = churn_method()
     months = months_in_force(as_of)
     params = {
@@ -431,7 +445,9 @@ def score_customers(as_of: datetime.date) -> int:
             # compiling the long expressions (JIT) costs more than it saves here.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL jit = off")
-        write_features(cursor, as_of, table=FEATURE_TABLE)
+            # One run at a time: the next one carries what this one commits.
+            cursor.execute("LOCK TABLE analysis_customeranalysis IN SHARE ROW EXCLUSIVE MODE")
+        write_features(cursor, as_of, table=FEATURE_TABLE, carried=carried_window(as_of))
         cursor.execute(f"DROP TABLE IF EXISTS {SCORE_TABLE}")
         cursor.execute(f"CREATE TEMPORARY TABLE {SCORE_TABLE} ({columns})")
         cursor.execute(_parts_sql(vendor, churn, months), params)
@@ -441,4 +457,6 @@ def score_customers(as_of: datetime.date) -> int:
         cursor.execute(_analysis_sql(vendor, churn, months), params)
         written = cursor.rowcount
         _drop(cursor)
+    TransactionWindow.objects.all().delete()
+    TransactionWindow.objects.create(as_of=as_of, recent_days=RECENT_DAYS, written_at=started)
     return written
