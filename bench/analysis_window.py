@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.tier_evaluation import Rollback, setup  # noqa: E402
+
 COMPARED = (
     "txn_recent",
     "txn_before",
@@ -36,19 +39,6 @@ COMPARED = (
     "churn_probability",
     "value_at_risk",
 )
-
-
-class Rollback(Exception):
-    pass
-
-
-def setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_portal.settings.local")
-    os.environ.setdefault("DEBUG", "False")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def say(message: str) -> None:
