@@ -161,28 +161,110 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
 )
 
 
+# What each step reads that another step writes: a step starts once these have run
+# (succeeded or failed, as in the order above). A step not named here follows every
+# step before it. With POST_LOAD_WORKERS 2 the two strands after the tiers run side
+# by side, each on its own database connection: the customer's own figures (the
+# VIP figures, the marketing profile, the alerts, then the analysis) and what the
+# managers are credited with (the sales, the overdue openings, the performance
+# figures, which count the tier changes and the sales), then the credit-risk
+# figures and the data-quality scan beside the analysis. None writes a table
+# another strand writes.
+AFTER: dict[str, tuple[str, ...]] = {
+    "aum": (),
+    "vip_tiers": ("aum",),
+    "vip_figures": ("aum", "vip_tiers"),
+    "marketing_profile": ("aum", "vip_tiers"),
+    "marketing_sales": ("aum", "vip_tiers"),
+    "opening_overdue": ("marketing_sales",),
+    "alerts": ("aum", "vip_tiers", "vip_figures", "marketing_profile"),
+    "performance": ("aum", "vip_tiers", "marketing_sales", "opening_overdue"),
+    "analysis": ("performance", "alerts", "marketing_profile"),
+    "credit": ("aum", "performance"),
+    "data_quality": ("aum", "credit"),
+}
+
+
+def _after(position: int) -> set[str]:
+    """The steps the step at `position` of POST_LOAD_STEPS waits for."""
+    name = POST_LOAD_STEPS[position][0]
+    earlier = {n for n, _step in POST_LOAD_STEPS[:position]}
+    return set(AFTER[name]) & earlier if name in AFTER else earlier
+
+
+Step = Callable[[list[datetime.date]], object]
+
+
+def _run_step(name: str, step: Step, dates: list[datetime.date]) -> str:
+    """One step: "ok", or "failed" (logged); a lost database connection is raised
+    (the next steps would fail on it too: the caller retries the dates, the nightly
+    job, or leaves them owed)."""
+    from customers.ingest.runner import connection_lost
+
+    try:
+        step(dates)
+        return "ok"
+    except Exception as exc:
+        if connection_lost(exc):
+            raise
+        logger.exception("post-load step %s failed for %s", name, dates)
+        return "failed"
+
+
+def _run_step_apart(name: str, step: Step, dates: list[datetime.date]) -> str:
+    """A step on a thread of its own, on its own database connections, closed after."""
+    from django.db import connections
+
+    try:
+        return _run_step(name, step, dates)
+    finally:
+        connections.close_all()
+
+
+def _run_steps(dates: list[datetime.date], workers: int) -> dict[str, str]:
+    """Every step once its predecessors (`_after`) have run, at most `workers` at a
+    time, in POST_LOAD_STEPS order among those ready. A lost connection stops new
+    steps from starting, waits for the running ones and is raised."""
+    if workers <= 1:
+        return {name: _run_step(name, step, dates) for name, step in POST_LOAD_STEPS}
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    waiting = list(range(len(POST_LOAD_STEPS)))
+    running: dict[Future[str], str] = {}
+    outcome: dict[str, str] = {}
+    lost: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="post-load") as pool:
+        while running or (waiting and lost is None):
+            for position in list(waiting):
+                if lost is None and len(running) < workers and _after(position) <= set(outcome):
+                    waiting.remove(position)
+                    name, step = POST_LOAD_STEPS[position]
+                    running[pool.submit(_run_step_apart, name, step, dates)] = name
+            finished, _pending = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                try:
+                    outcome[name] = future.result()
+                except Exception as exc:  # a lost connection
+                    lost = lost or exc
+    if lost is not None:
+        raise lost
+    return {name: outcome[name] for name, _step in POST_LOAD_STEPS}
+
+
 def run_post_load(dates: Iterable[datetime.date]) -> dict[str, str]:
     """Run the post-load steps for the loaded dates, under the ingest lock (no load
     runs meanwhile), and mark the dates done when every step succeeded. Returns
-    each step's outcome."""
-    from customers.ingest.runner import after_load_mark_done, connection_lost, ingest_lock
+    each step's outcome. POST_LOAD_WORKERS steps run at once where `AFTER` allows."""
+    from django.conf import settings
+
+    from customers.ingest.runner import after_load_mark_done, ingest_lock
 
     dates = sorted(set(dates))
-    outcome: dict[str, str] = {}
     if not dates:
-        return outcome
+        return {}
     with ingest_lock(wait=True):
-        for name, step in POST_LOAD_STEPS:
-            try:
-                step(dates)
-                outcome[name] = "ok"
-            except Exception as exc:
-                if connection_lost(exc):
-                    # the next steps would fail on the dead connection too: the
-                    # caller retries the dates (the nightly job) or leaves them owed
-                    raise
-                logger.exception("post-load step %s failed for %s", name, dates)
-                outcome[name] = "failed"
+        outcome = _run_steps(dates, int(getattr(settings, "POST_LOAD_WORKERS", 1)))
         if all(result == "ok" for result in outcome.values()):
             after_load_mark_done(dates)
     return outcome

@@ -328,6 +328,12 @@ INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=3)
 # Processes for the Python part of a load (ID check, encryption, name search):
 # 0 = every CPU for big files, 1 = in the loading process.
 INGEST_PYTHON_WORKERS = env.int("INGEST_PYTHON_WORKERS", default=0)
+# Steps after a load run side by side where they can (crm_portal.tasks.AFTER), each
+# on a database connection of its own: 2 on PostgreSQL (the second core), 1 on
+# SQLite (one writer at a time).
+POST_LOAD_WORKERS = env.int(
+    "POST_LOAD_WORKERS", default=2 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 1
+)
 # Upload limits: the zip as sent, what it may expand to, and the expansion ratio.
 INGEST_UPLOAD_MAX_BYTES = env.int("INGEST_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 INGEST_UPLOAD_MAX_EXPANDED = env.int("INGEST_UPLOAD_MAX_EXPANDED", default=4 * 1024 * 1024 * 1024)

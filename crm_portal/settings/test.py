@@ -19,6 +19,9 @@ PII_BLIND_INDEX_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 INGEST_TEST_PAUSE_AT = env("INGEST_TEST_PAUSE_AT", default="")  # noqa: F405
 INGEST_TEST_PAUSE_SECONDS = env.float("INGEST_TEST_PAUSE_SECONDS", default=3600)  # noqa: F405
 INGEST_PYTHON_WORKERS = 1
+# The test's transaction is the test connection's own: steps on other connections
+# would not see its rows (tests/test_post_load_workers.py runs them side by side).
+POST_LOAD_WORKERS = 1
 
 # The test runner empties every table between transactional tests with one TRUNCATE,
 # which the audit trail's guard refuses unless the session allows it
