@@ -94,12 +94,21 @@ def history_partitions(dates: list[datetime.date]) -> None:
     retire_partitions(min(max(dates), timezone.localdate()))
 
 
-def customer_upkeep(dates: list[datetime.date]) -> None:
-    """Vacuum and analyse the customer table the steps above rewrote, so that
-    searches walk its indexes without visiting it (customers)."""
+def customer_vacuum(dates: list[datetime.date]) -> None:
+    """Vacuum and analyse the customer table the load, the AUM step and the tiers
+    rewrote, so that searches walk its indexes without visiting it (customers)."""
     from customers.upkeep import customer_table_upkeep
 
     customer_table_upkeep()
+
+
+def customer_upkeep(dates: list[datetime.date]) -> None:
+    """Vacuum and analyse every table the night left with many dead rows (the
+    accounts' latest balances, the month so far, the profiles, the analysis...)
+    (customers)."""
+    from customers.upkeep import rewritten_tables_upkeep
+
+    rewritten_tables_upkeep()
 
 
 # ---------------------------------------------------------------------------------
@@ -156,8 +165,9 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
     ("analysis", analyse_customers),  # after the performance figures (contribution) and the alerts
     ("credit", refresh_credit_risk_figures),  # after the balances (aum) and the loan statuses loaded
     ("data_quality", scan_data_quality),
+    ("customer_vacuum", customer_vacuum),  # after the steps that write customers (load, AUM, tiers)
     ("history_partitions", history_partitions),  # after every step that reads the history
-    ("customer_upkeep", customer_upkeep),  # last: after every step that writes customers
+    ("customer_upkeep", customer_upkeep),  # last: after every step that rewrites a table in bulk
 )
 
 
@@ -168,8 +178,8 @@ POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...]
 # VIP figures, the marketing profile, the alerts, then the analysis) and what the
 # managers are credited with (the sales, the overdue openings, the performance
 # figures, which count the tier changes and the sales), then the credit-risk
-# figures and the data-quality scan beside the analysis. None writes a table
-# another strand writes.
+# figures, the data-quality scan and the customer table's vacuum beside the
+# analysis. None writes a table another strand writes.
 AFTER: dict[str, tuple[str, ...]] = {
     "aum": (),
     "vip_tiers": ("aum",),
@@ -182,6 +192,7 @@ AFTER: dict[str, tuple[str, ...]] = {
     "analysis": ("performance", "alerts", "marketing_profile"),
     "credit": ("aum", "performance"),
     "data_quality": ("aum", "credit"),
+    "customer_vacuum": ("aum", "vip_tiers", "data_quality"),
 }
 
 

@@ -41,11 +41,21 @@ def customer_table_upkeep() -> str:
             cursor.execute(f"ANALYZE {table}")
             return "analyze"
         cursor.execute(f"VACUUM (ANALYZE) {table}")
-        for other in rewritten_tables(cursor):
-            if other != Customer._meta.db_table:
-                logger.info("upkeep: vacuuming %s", other)
-                cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(other)}")
     return "vacuum"
+
+
+def rewritten_tables_upkeep() -> list[str]:
+    """VACUUM (ANALYZE) every table the night left with dead rows past DEAD_SHARE
+    (`rewritten_tables`), the customer table too if it is one of them. Returns them;
+    none inside a transaction, where VACUUM cannot run, or off PostgreSQL."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return []
+    with connection.cursor() as cursor:
+        tables = rewritten_tables(cursor)
+        for table in tables:
+            logger.info("upkeep: vacuuming %s", table)
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
+    return tables
 
 
 def rewritten_tables(cursor) -> list[str]:

@@ -1,12 +1,14 @@
-"""After the night's writes the customer table is vacuumed, so that a broad search
-walks the AUM-ordered index without visiting the table (index-only)."""
+"""After the night's writes the customer table is vacuumed (the post-load step
+customer_vacuum, once the steps that write customers have run), so that a broad
+search walks the AUM-ordered index without visiting the table (index-only); the
+last step vacuums every other table the night rewrote in bulk (customer_upkeep)."""
 
 import pytest
 from django.db import connection, transaction
 
-from crm_portal.tasks import POST_LOAD_STEPS, customer_upkeep
+from crm_portal.tasks import AFTER, POST_LOAD_STEPS, customer_upkeep, customer_vacuum
 from customers.models import Customer
-from customers.upkeep import customer_table_upkeep
+from customers.upkeep import customer_table_upkeep, rewritten_tables_upkeep
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
 
@@ -34,17 +36,21 @@ def test_the_walk_skips_the_table_again_once_the_nights_writes_are_vacuumed(new_
     assert _heap_fetches() == 0
     Customer.objects.update(aum=123)  # the night rewrites the rows
     assert _heap_fetches() > 0
-    customer_upkeep([])
+    customer_vacuum([])
     assert _heap_fetches() == 0
 
 
 @pytest.mark.django_db
 def test_inside_a_transaction_it_analyses_only():
     assert customer_table_upkeep() == "analyze"
+    assert rewritten_tables_upkeep() == []  # VACUUM cannot run there
 
 
-def test_it_is_the_last_post_load_step():
+def test_the_customer_table_after_what_writes_it_and_the_rest_last():
     assert POST_LOAD_STEPS[-1] == ("customer_upkeep", customer_upkeep)
+    assert ("customer_vacuum", customer_vacuum) in POST_LOAD_STEPS
+    # the load (before every step), the AUM step and the tiers write customer rows
+    assert {"aum", "vip_tiers"} <= set(AFTER["customer_vacuum"])
 
 
 def _table_stats(table: str, *columns: str) -> tuple:
@@ -93,9 +99,11 @@ def test_every_table_the_night_rewrote_in_bulk_is_vacuumed_too(new_customer):
     assert "customers_account" in found and "customers_customer" not in found
     customer_upkeep([])
     assert _vacuums("customers_account") == accounts + 1
-    assert _vacuums("customers_customer") == customers + 1  # always vacuumed, as before
+    assert _vacuums("customers_customer") == customers  # one dead row: its own step vacuums it
     with connection.cursor() as cursor:
         assert "customers_account" not in rewritten_tables(cursor)
+    customer_vacuum([])
+    assert _vacuums("customers_customer") == customers + 1
 
 
 @pytest.mark.django_db(transaction=True)
