@@ -153,7 +153,10 @@ def refresh_credit_risk_figures(dates: list[datetime.date]) -> None:
     risk_figures_refresh(dates, as_of=max(newest_loaded_date() or max(dates), max(dates)))
 
 
-POST_LOAD_STEPS: tuple[tuple[str, Callable[[list[datetime.date]], object]], ...] = (
+# A post-load step: called with the business dates just loaded.
+Step = Callable[[list[datetime.date]], object]
+
+POST_LOAD_STEPS: tuple[tuple[str, Step], ...] = (
     ("aum", refresh_aum),
     ("vip_tiers", evaluate_vip_tiers),  # before marketing: segments read the tiers
     ("vip_figures", refresh_vip_figures),  # after the AUM and the tiers it counts
@@ -201,9 +204,6 @@ def _after(position: int) -> set[str]:
     name = POST_LOAD_STEPS[position][0]
     earlier = {n for n, _step in POST_LOAD_STEPS[:position]}
     return set(AFTER[name]) & earlier if name in AFTER else earlier
-
-
-Step = Callable[[list[datetime.date]], object]
 
 
 def _run_step(name: str, step: Step, dates: list[datetime.date]) -> str:
