@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Sum
+from django.db.models import Avg, Count, Min, Q, Sum
 from django.utils import timezone
 
 from accounts.audit import Action, audit
@@ -253,11 +253,24 @@ def _write_balances(days: list[datetime.date], business_date: datetime.date) -> 
     # maturity, or for one in three without a maturity, until a day of the window),
     # and their weight: the account's share of the customer's AUM (a closed account's
     # made up) times 90%..110% of daily noise.
+    # Which of those without a maturity is counted from the first of them open by the
+    # window's first day (the ids' starting point depends on the database's
+    # sequence), so that one at least is held on that day.
+    first_closed = (
+        Account.objects.filter(
+            Q(open_date__isnull=True) | Q(open_date__lte=days[0]),
+            status=AccountStatus.CLOSED,
+            maturity_date__isnull=True,
+            category__in=ASSET_CATEGORIES,
+        ).aggregate(first=Min("id"))["first"]
+        or 0
+    )
+    k = f"(a.id - {first_closed})"
     held = f"""(a.open_date IS NULL OR a.open_date <= t.d)
                AND (a.status <> '{AccountStatus.CLOSED}'
                     OR (a.maturity_date IS NOT NULL AND a.maturity_date > t.d)
-                    OR (a.maturity_date IS NULL AND a.id %% 3 = 0
-                        AND t.dn < {first_day} + (a.id * 7919) %% {span}))"""
+                    OR (a.maturity_date IS NULL AND {k} %% 3 = 0
+                        AND t.dn <= {first_day} + ({k} * 7919) %% {span}))"""
     weight = (
         f"(CASE WHEN a.status = '{AccountStatus.CLOSED}' THEN CAST(ROUND(c.aum * 25) AS BIGINT) + 1000000"
         " ELSE CAST(ROUND(a.cny_balance * 100) AS BIGINT) END)"

@@ -33,11 +33,12 @@ from customers.models import (
     LoanStatus,
 )
 from demo.business_day import PAST_DUE_STORIES
-from demo.loaded_days import SPLIT_REASON, STARTED_VIA, TRANSFER_REASON, window_days
+from demo.loaded_days import SPLIT_REASON, STARTED_VIA, TRANSFER_REASON, seed_loaded_days, window_days
 from demo.seeding import seed_customers
 from performance.choices import PeriodStatus, VersionStatus
 from performance.engine import AUM, DEPOSIT
 from performance.models import CustomerResult, ManagerResult, Period, Publication
+from tests.customers.factories import AccountFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 N = 200
@@ -370,3 +371,33 @@ def test_the_loaded_days_sit_in_their_months_partitions(seeded):
             first = partition_name(table, WEEKDAYS[0].replace(day=1))  # February, last month
             cursor.execute(f"SELECT COUNT(*) FROM {first} WHERE business_date = %s", [WEEKDAYS[0]])
             assert cursor.fetchone()[0] > 0, first
+
+
+# The first account ids to try: a fresh database's, and one where the demo used to hold
+# no closed account in the window (when it chose them by id; the choice repeated every
+# 3 * 37 ids, 37 being the window's length in days).
+PERIOD = 3 * 37
+
+
+@pytest.mark.parametrize("first_id", [1, 11, 50])
+def test_some_closed_accounts_hold_balances_in_the_window_whatever_the_first_account_id(
+    org, demo_users, first_id
+):
+    # given account ids that start at first_id (or the same modulo PERIOD, the sequence
+    # having moved on in earlier tests)
+    outlet = next(b for b in org.values() if b.parent_id is not None)
+    customer = CustomerFactory(home_branch=outlet)
+    probe = AccountFactory(customer=customer).id
+    AccountFactory.create_batch((first_id - probe - 1) % PERIOD, customer=customer)
+    customer.delete()
+    seed_customers(count=N, business_date=DAY, latest_day=False)
+    assert Account.objects.order_by("id").first().id % PERIOD == first_id % PERIOD
+
+    seed_loaded_days(business_date=DAY)
+
+    # a closed account without a maturity held a balance on the window's first day at least,
+    # and no closed account holds one on the business date
+    closed = Account.objects.filter(status=AccountStatus.CLOSED, category__in=ASSET_CATEGORIES)
+    held = AccountBalance.objects.filter(account__in=closed)
+    assert held.filter(account__maturity_date__isnull=True, business_date=WEEKDAYS[0]).exists()
+    assert not held.filter(business_date=DAY).exists()
