@@ -16,6 +16,10 @@ each page `--requests` times after `--warmup` warm-ups and prints per page:
 * wall p50 / p95 ms,
 * queries per request and the SQL wall ms per request (timed around every execute
   with `connection.execute_wrapper`),
+* DB CPU: the CPU ms per request of the PostgreSQL backend serving the requests
+  (parsing, planning, executing), read from /proc when the server runs on this
+  host: on a web host that also runs the database, the two CPU columns added are
+  what a page costs the machine,
 
 for the alerts list, the customer 360 page and the morning meeting beside home and
 the VIP book (pages of the same size for comparison, measured in the same run).
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import math
 import os
 import pstats
 import statistics
@@ -90,6 +95,7 @@ class Figures:  # per request
     p95: float
     queries: float
     sql_ms: float
+    db_cpu_ms: float  # the PostgreSQL backend's CPU, a mean (NaN: a server elsewhere)
     status: int
 
 
@@ -140,6 +146,7 @@ class Sample:
     walls: list[float]
     queries: int = 0
     sql_seconds: float = 0.0
+    db_cpu_seconds: float = math.nan
     status: int = 0
 
     def add(self, other: Sample) -> None:
@@ -147,6 +154,9 @@ class Sample:
         self.walls += other.walls
         self.queries += other.queries
         self.sql_seconds += other.sql_seconds
+        self.db_cpu_seconds = (0.0 if math.isnan(self.db_cpu_seconds) else self.db_cpu_seconds) + (
+            other.db_cpu_seconds
+        )
         self.status = other.status
 
     def figures(self) -> Figures:
@@ -157,8 +167,19 @@ class Sample:
             p95=percentile(walls, 0.95),
             queries=self.queries / len(self.cpus),
             sql_ms=self.sql_seconds * 1000 / len(self.cpus),
+            db_cpu_ms=self.db_cpu_seconds * 1000 / len(self.cpus),
             status=self.status,
         )
+
+
+def backend_cpu(pid: int) -> float:
+    """The CPU seconds a PostgreSQL backend has used (user and system), read from
+    /proc: NaN when the server runs on another host."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def sample(client, path: str, requests: int) -> Sample:
@@ -166,12 +187,18 @@ def sample(client, path: str, requests: int) -> Sample:
 
     found = Sample([], [])
     timer = SqlTimer()
+    # the test client keeps the connection from request to request: one backend
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    db_started = backend_cpu(pid)
     with connection.execute_wrapper(timer):
         for _ in range(requests):
             cpu_started, started = time.process_time(), time.perf_counter()
             answer = client.get(path)
             found.walls.append((time.perf_counter() - started) * 1000)
             found.cpus.append((time.process_time() - cpu_started) * 1000)
+    found.db_cpu_seconds = backend_cpu(pid) - db_started
     found.queries, found.sql_seconds, found.status = timer.count, timer.seconds, answer.status_code
     return found
 
@@ -239,12 +266,16 @@ def serve(args) -> None:
         print(json.dumps(sample(client, path, requests).__dict__), flush=True)
 
 
-HEADER = f"{'page':<14} {'user':<9} {'CPU ms':>7} {'p50 ms':>7} {'p95 ms':>7} {'queries':>8} {'SQL ms':>7}"
+HEADER = (
+    f"{'page':<14} {'user':<9} {'CPU ms':>7} {'p50 ms':>7} {'p95 ms':>7} {'queries':>8} {'SQL ms':>7}"
+    f" {'DB CPU':>7}"
+)
 
 
 def line(name: str, username: str, f: Figures) -> str:
     return (
         f"{name:<14} {username:<9} {f.cpu_ms:7.1f} {f.p50:7.1f} {f.p95:7.1f} {f.queries:8.1f} {f.sql_ms:7.1f}"
+        f" {f.db_cpu_ms:7.1f}"
     )
 
 
