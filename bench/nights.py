@@ -244,6 +244,17 @@ def settle(url: str, db: str) -> float:
     return time.perf_counter() - began
 
 
+# The server's settings a night's time depends on (deploy/postgresql/crm.conf).
+SERVER_SETTINGS = ("shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_compression")
+
+
+def server_settings(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(with_database(url, "postgres")) as conn:
+        return ", ".join(f"{name} {conn.execute(f'SHOW {name}').fetchone()[0]}" for name in SERVER_SETTINGS)
+
+
 def newest_loaded(url: str, db: str) -> datetime.date | None:
     import psycopg
 
@@ -917,6 +928,7 @@ def main() -> None:
             f"{generated['customers_moved']:.0%} of the customers move in a night"
         )
 
+    print(f"== PostgreSQL: {server_settings(url)}")
     saved = directory / f"nights-{db}.json"
     results: list[dict] = []
     start = args.from_night or 0
