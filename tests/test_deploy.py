@@ -1,8 +1,9 @@
 """The deployment files (deploy/, docs/operations.md) agree with the code: gunicorn's
 configuration loads the portal, the Celery worker units serve every queue and are
 given time to finish a task before systemd kills them, nginx takes the largest
-upload the portal accepts and serves the collected static files, and the example
-environment names every setting production requires."""
+upload the portal accepts and serves the collected static files, the example
+environment names every setting production requires, and PostgreSQL accepts the
+server settings file."""
 
 import configparser
 import os
@@ -11,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.db import connection
 
 from crm_portal.queues import QUEUE_NAMES, QUEUES
 
@@ -89,3 +92,42 @@ def test_the_example_environment_names_what_production_requires():
         "PII_KEY_FILE",
         "LOG_FORMAT",
     } <= names
+
+
+def _postgresql_settings() -> dict[str, str]:
+    found = {}
+    for line in (DEPLOY / "postgresql" / "crm.conf").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, value = (part.strip() for part in line.split("=", 1))
+            found[name] = value.strip("'")
+    return found
+
+
+UNITS = {"8kB": "memory", "kB": "memory", "MB": "memory", "ms": "time", "s": "time", "min": "time"}
+
+
+@pytest.mark.django_db
+def test_the_servers_settings_file_holds_settings_postgresql_accepts():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL server's settings")
+    wanted = _postgresql_settings()
+    # the checkpoints the night needs: far fewer than the default's, whole pages compressed
+    assert {"shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_compression"} <= set(wanted)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, vartype, unit, enumvals, context FROM pg_settings WHERE name = ANY(%s)",
+            [list(wanted)],
+        )
+        known = {row[0]: row[1:] for row in cursor.fetchall()}
+    assert set(wanted) <= set(known), set(wanted) - set(known)
+    for name, value in wanted.items():
+        vartype, unit, choices, context = known[name]
+        assert context in ("postmaster", "sighup", "superuser"), name  # not a user's to change
+        if vartype == "enum":
+            assert value in choices, (name, value, choices)  # lz4: a server built with it
+        else:
+            amount = re.fullmatch(r"(\d+)\s*(kB|MB|GB|TB|ms|s|min|h|d)?", value)
+            assert amount is not None, (name, value)
+            kind = "memory" if amount.group(2) in ("kB", "MB", "GB", "TB") else "time"
+            assert UNITS.get(unit) == kind, (name, value, unit)
