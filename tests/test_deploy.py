@@ -129,5 +129,6 @@ def test_the_servers_settings_file_holds_settings_postgresql_accepts():
         else:
             amount = re.fullmatch(r"(\d+)\s*(kB|MB|GB|TB|ms|s|min|h|d)?", value)
             assert amount is not None, (name, value)
-            kind = "memory" if amount.group(2) in ("kB", "MB", "GB", "TB") else "time"
-            assert UNITS.get(unit) == kind, (name, value, unit)
+            if amount.group(2) is not None:  # else a number in the setting's own unit
+                kind = "memory" if amount.group(2) in ("kB", "MB", "GB", "TB") else "time"
+                assert UNITS.get(unit) == kind, (name, value, unit)
