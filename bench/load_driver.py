@@ -62,6 +62,16 @@ PATHS = {
 }
 
 
+def search_paths(number: str, name: str) -> tuple[str, str]:
+    """The two searches the scenario makes for a customer: by their number, and by
+    the first two characters of their name."""
+    return f"/customers/?q={quote(number)}", f"/customers/?q={quote(name[: max(1, min(2, len(name)))])}"
+
+
+def customer_360_path(number: str) -> str:
+    return f"/customers/{quote(number)}/"
+
+
 @dataclass(frozen=True)
 class VirtualUser:
     username: str
@@ -313,11 +323,11 @@ class VirtualUserThread(threading.Thread):
         login page (the session is gone)."""
         if page == "search":
             number, name = self.rng.choice(self.user.customers)
-            term = number if self.rng.random() < 0.5 else name[: max(1, min(2, len(name)))]
-            path = f"/customers/?q={quote(term)}"
+            by_number, by_name = search_paths(number, name)
+            path = by_number if self.rng.random() < 0.5 else by_name
         elif page == "customer 360":
             number, _name = self.rng.choice(self.user.customers)
-            path = f"/customers/{quote(number)}/"
+            path = customer_360_path(number)
         else:
             path = PATHS[page]
         started = time.monotonic()

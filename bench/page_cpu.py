@@ -56,13 +56,20 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import admin, plain, with_database  # noqa: E402
-from bench.load_driver import HEAD_STEPS, LAZY, MANAGER_STEPS, PATHS, percentile  # noqa: E402
+from bench.load_driver import (  # noqa: E402
+    HEAD_STEPS,
+    LAZY,
+    MANAGER_STEPS,
+    PATHS,
+    customer_360_path,
+    percentile,
+    search_paths,
+)
 
 MANAGER = "demo_cm1"
 HEAD = "demo_bh"
@@ -124,19 +131,24 @@ class SqlTimer:
             self.count += 1
 
 
-def customer_path(username: str) -> str:
-    """A customer the user may see: the manager's own, or one of the head's branch."""
+def visible_customer(username: str) -> tuple[str, str]:
+    """The number and name of a customer the user may see: the manager's own, or one
+    of the head's branch."""
     from accounts.models import User
     from customers.models import Customer
 
     user = User.objects.select_related("branch").get(username=username)
     visible = Customer.objects.visible_to(user).filter(merged_into__isnull=True)
-    number = visible.order_by("pk").values_list("customer_no", flat=True)[
+    found = visible.order_by("pk").values_list("customer_no", "name")[
         len(username) * 7 : len(username) * 7 + 1
     ]
-    if not number:
+    if not found:
         raise SystemExit(f"{username} sees no customer: seed some (--customers)")
-    return f"/customers/{number[0]}/"
+    return found[0]
+
+
+def customer_path(username: str) -> str:
+    return customer_360_path(visible_customer(username)[0])
 
 
 def warm(client, path: str, warmup: int) -> None:
@@ -155,7 +167,7 @@ class Sample:
     walls: list[float]
     queries: int = 0
     sql_seconds: float = 0.0
-    db_cpu_seconds: float = math.nan
+    db_cpu_seconds: float = 0.0  # NaN: a server elsewhere
     status: int = 0
 
     def add(self, other: Sample) -> None:
@@ -163,9 +175,7 @@ class Sample:
         self.walls += other.walls
         self.queries += other.queries
         self.sql_seconds += other.sql_seconds
-        self.db_cpu_seconds = (0.0 if math.isnan(self.db_cpu_seconds) else self.db_cpu_seconds) + (
-            other.db_cpu_seconds
-        )
+        self.db_cpu_seconds += other.db_cpu_seconds
         self.status = other.status
 
     def figures(self) -> Figures:
@@ -264,14 +274,10 @@ def measure_pages(args) -> list[tuple[str, str, Figures]]:
 def mix_paths(username: str, page: str) -> list[str]:
     """The paths the load test asks for `page` (bench/load_driver.py): a search is by
     customer number or by the first two characters of a name, half and half."""
-    from customers.models import Customer
-
     if page == "customer 360":
         return [customer_path(username)]
     if page == "search":
-        number = customer_path(username).split("/")[2]
-        name = Customer.objects.get(customer_no=number).name
-        return [f"/customers/?q={quote(number)}", f"/customers/?q={quote(name[:2])}"]
+        return list(search_paths(*visible_customer(username)))
     return [PATHS[page]]
 
 
@@ -289,6 +295,7 @@ def measure_mix(args) -> None:
     print(f"the load test's pages, {args.requests} requests each after {args.warmup} warm-ups")
     print(f"{HEADER} {'weight':>7}")
     means = {}
+    unread = False
     for role, username, steps in (("manager", args.manager, MANAGER_STEPS), ("head", args.head, HEAD_STEPS)):
         client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans", HTTP_HOST="localhost")
         client.force_login(User.objects.get(username=username))
@@ -302,12 +309,14 @@ def measure_mix(args) -> None:
                     (f"{page} (lazy)", lazy) for lazy in LAZY.findall(body)
                 ]:
                     f = measure(client, target.replace("&amp;", "&"), args.requests, args.warmup)
-                    db = 0.0 if math.isnan(f.db_cpu_ms) else f.db_cpu_ms
-                    cpu += share * (f.cpu_ms + db)
+                    unread = unread or math.isnan(f.db_cpu_ms)
+                    cpu += share * (f.cpu_ms + (0.0 if math.isnan(f.db_cpu_ms) else f.db_cpu_ms))
                     requests += share
                     print(f"{line(name, username, f)} {share:7.2f}", flush=True)
         means[role] = cpu / requests
     mean = (1 - args.head_share) * means["manager"] + args.head_share * means["head"]
+    if unread:
+        print("the database's CPU was not read (a server on another host): the process's alone below")
     print(
         f"CPU per request, process and database: managers {means['manager']:.1f} ms, heads "
         f"{means['head']:.1f} ms; the mix ({args.head_share:.0%} heads) {mean:.1f} ms: at most "
