@@ -3,16 +3,21 @@ customer and account rows, recomputed from one business date's balances.
 
 Set-based: a handful of INSERT ... SELECT ... ON CONFLICT and UPDATE ... FROM
 statements, whatever the number of customers (the same SQL runs on PostgreSQL and
-on SQLite 3.33+). Running it twice for the same date gives the same result."""
+on SQLite 3.33+). Running it twice for the same date gives the same result. On
+PostgreSQL the night's run splits its writes over several connections
+(`aum_refresh`)."""
 
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 from django.db import connection, transaction
 
+from core.parallel import bulk_writers, id_ranges, side_by_side
+
 from .choices import ASSET_CATEGORIES, LIABILITY_CATEGORIES, AccountCategory
-from .models import MonthlyAumBuild
+from .models import Customer, MonthlyAumBuild
 
 # The categories with a column of their own in CustomerDailyAum (the performance
 # figures price each of them with its own FTP spread).
@@ -61,12 +66,48 @@ def write_daily_figures(business_date: datetime.date) -> int:
         return cur.rowcount
 
 
-@transaction.atomic
 def aum_refresh(business_date: datetime.date) -> dict[str, int]:
-    month_start = business_date.replace(day=1)
-    counts: dict[str, int] = {}
+    """The accounts' latest balances, the day's and the month's figures per customer,
+    then the latest figures on the customer rows, for `business_date`. Returns the
+    rows written by each part.
+
+    On PostgreSQL outside a transaction the work is split over BULK_WRITERS
+    connections (core.parallel): the accounts' balances beside the day's and the
+    month's figures, then the customer rows by ranges of ids (each moved AUM is an
+    entry in every index of the customer table: the night's largest write). Each
+    part commits on its own; running the refresh again for the same date gives the
+    same result, so a failed part leaves the night's steps owed and the next run
+    puts it right. Elsewhere, or inside a transaction, all in one transaction."""
+    writers = bulk_writers()
+    if writers == 1:
+        with transaction.atomic():
+            return _aum_refresh(business_date, 1)
+    return _aum_refresh(business_date, writers)
+
+
+def _aum_refresh(business_date: datetime.date, writers: int) -> dict[str, int]:
+    accounts, (daily, monthly) = side_by_side(
+        lambda: _latest_balances(business_date),
+        lambda: (write_daily_figures(business_date), _month_so_far(business_date)),
+    )
+    parts = side_by_side(
+        *(
+            partial(_customer_figures, business_date, first, last)
+            for first, last in id_ranges(Customer._meta.db_table, writers)
+        )
+    )
+    return {
+        "accounts": accounts,
+        "daily_aum": daily,
+        "monthly_aum": monthly,
+        "customers": sum(changed for changed, _emptied in parts),
+        "emptied": sum(emptied for _changed, emptied in parts),
+    }
+
+
+def _latest_balances(business_date: datetime.date) -> int:
+    """The latest balance on each account with one that day."""
     with connection.cursor() as cursor:
-        # 1. the latest balance on each account
         cursor.execute(
             """
             UPDATE customers_account SET balance = b.balance, cny_balance = b.cny_balance,
@@ -76,13 +117,15 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
             """,
             [business_date],
         )
-        counts["accounts"] = cursor.rowcount
-        # 2. AUM, liabilities and the priced categories per customer for the day
-        counts["daily_aum"] = write_daily_figures(business_date)
-        # 3. the month so far: average over calendar days elapsed (a day without
-        # balances counts as zero), month-end = the latest day
-        counts["monthly_aum"] = _month_so_far(cursor, business_date)
-        # 4. the latest figures on the customer row, written only where they change
+        return cursor.rowcount
+
+
+def _customer_figures(business_date: datetime.date, first: int, last: int) -> tuple[int, int]:
+    """The latest figures on the rows of the customers with ids `first`..`last`,
+    written only where they change; those with no balance left that day hold
+    nothing. Returns (rows changed, rows emptied)."""
+    month_start = business_date.replace(day=1)
+    with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE customers_customer
@@ -92,31 +135,32 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
               JOIN customers_customermonthlyaum m
                 ON m.customer_id = d.customer_id AND m.month = %s
              WHERE d.customer_id = customers_customer.id AND d.business_date = %s
+               AND d.customer_id BETWEEN %s AND %s AND m.customer_id BETWEEN %s AND %s
+               AND customers_customer.id BETWEEN %s AND %s
                AND (customers_customer.aum <> d.aum OR customers_customer.liabilities <> d.liabilities
                     OR customers_customer.month_avg_aum <> m.avg_aum
                     OR customers_customer.aum_date IS NULL OR customers_customer.aum_date <> d.business_date)
             """,
-            [month_start, business_date],
+            [month_start, business_date, first, last, first, last, first, last],
         )
-        counts["customers"] = cursor.rowcount
-        # 5. customers with no balance left that day hold nothing
+        changed = cursor.rowcount
         cursor.execute(
             """
             UPDATE customers_customer SET aum = 0, liabilities = 0, aum_date = %s,
                    month_avg_aum = COALESCE((SELECT m.avg_aum FROM customers_customermonthlyaum m
                                               WHERE m.customer_id = customers_customer.id
                                                 AND m.month = %s), 0)
-             WHERE (aum <> 0 OR liabilities <> 0) AND (aum_date IS NULL OR aum_date < %s)
+             WHERE id BETWEEN %s AND %s
+               AND (aum <> 0 OR liabilities <> 0) AND (aum_date IS NULL OR aum_date < %s)
                AND NOT EXISTS (SELECT 1 FROM customers_customerdailyaum d
                                 WHERE d.customer_id = customers_customer.id AND d.business_date = %s)
             """,
-            [business_date, month_start, business_date, business_date],
+            [business_date, month_start, first, last, business_date, business_date],
         )
-        counts["emptied"] = cursor.rowcount
-    return counts
+        return changed, cursor.rowcount
 
 
-def _month_so_far(cursor, business_date: datetime.date) -> int:
+def _month_so_far(business_date: datetime.date) -> int:
     """Each customer's month so far as of `business_date`: the sums of the month's
     daily AUM and liabilities, their averages over the calendar days elapsed, the
     day's AUM as the month end and the days with balances. The next date of the
@@ -128,45 +172,46 @@ def _month_so_far(cursor, business_date: datetime.date) -> int:
     build = MonthlyAumBuild.objects.filter(month=month_start).first()
     adding = build is not None and build.through < business_date
     since = build.through if build is not None and adding else month_start - datetime.timedelta(days=1)
-    if not adding:
-        # summed again: as of this date, a customer without a day of the month so far
-        # has no row (a row left from a later date would be added to again)
-        cursor.execute("DELETE FROM customers_customermonthlyaum WHERE month = %s", [month_start])
-    # the month's rows so far (when adding) and the new days' rows, in customer order
-    # (both read by index), summed per customer
-    kept = (
-        "SELECT customer_id, aum_sum AS a, liabilities_sum AS l, days AS n, 0 AS e "
-        "FROM customers_customermonthlyaum WHERE month = %s UNION ALL "
-        if adding
-        else ""
-    )
-    cursor.execute(
-        f"""
-        INSERT INTO customers_customermonthlyaum
-               (customer_id, month, avg_aum, end_aum, avg_liabilities, days, aum_sum, liabilities_sum)
-        SELECT customer_id, %s, ROUND(SUM(a) * 1.0 / %s, 2), SUM(e), ROUND(SUM(l) * 1.0 / %s, 2),
-               SUM(n), ROUND(SUM(a), 2), ROUND(SUM(l), 2)
-          FROM ({kept}SELECT d.customer_id, d.aum AS a, d.liabilities AS l, 1 AS n,
-                       CASE WHEN d.business_date = %s THEN d.aum ELSE 0 END AS e
-                  FROM customers_customerdailyaum d
-                 WHERE d.business_date > %s AND d.business_date <= %s
-                 ORDER BY 1) AS days
-         GROUP BY customer_id
-        ON CONFLICT (customer_id, month) DO UPDATE
-           SET avg_aum = excluded.avg_aum, end_aum = excluded.end_aum,
-               avg_liabilities = excluded.avg_liabilities, days = excluded.days,
-               aum_sum = excluded.aum_sum, liabilities_sum = excluded.liabilities_sum
-        """,
-        [
-            month_start,
-            business_date.day,
-            business_date.day,
-            *([month_start] if adding else []),
-            business_date,
-            since,
-            business_date,
-        ],
-    )
-    written = cursor.rowcount
+    with connection.cursor() as cursor:
+        if not adding:
+            # summed again: as of this date, a customer without a day of the month so far
+            # has no row (a row left from a later date would be added to again)
+            cursor.execute("DELETE FROM customers_customermonthlyaum WHERE month = %s", [month_start])
+        # the month's rows so far (when adding) and the new days' rows, in customer order
+        # (both read by index), summed per customer
+        kept = (
+            "SELECT customer_id, aum_sum AS a, liabilities_sum AS l, days AS n, 0 AS e "
+            "FROM customers_customermonthlyaum WHERE month = %s UNION ALL "
+            if adding
+            else ""
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO customers_customermonthlyaum
+                   (customer_id, month, avg_aum, end_aum, avg_liabilities, days, aum_sum, liabilities_sum)
+            SELECT customer_id, %s, ROUND(SUM(a) * 1.0 / %s, 2), SUM(e), ROUND(SUM(l) * 1.0 / %s, 2),
+                   SUM(n), ROUND(SUM(a), 2), ROUND(SUM(l), 2)
+              FROM ({kept}SELECT d.customer_id, d.aum AS a, d.liabilities AS l, 1 AS n,
+                           CASE WHEN d.business_date = %s THEN d.aum ELSE 0 END AS e
+                      FROM customers_customerdailyaum d
+                     WHERE d.business_date > %s AND d.business_date <= %s
+                     ORDER BY 1) AS days
+             GROUP BY customer_id
+            ON CONFLICT (customer_id, month) DO UPDATE
+               SET avg_aum = excluded.avg_aum, end_aum = excluded.end_aum,
+                   avg_liabilities = excluded.avg_liabilities, days = excluded.days,
+                   aum_sum = excluded.aum_sum, liabilities_sum = excluded.liabilities_sum
+            """,
+            [
+                month_start,
+                business_date.day,
+                business_date.day,
+                *([month_start] if adding else []),
+                business_date,
+                since,
+                business_date,
+            ],
+        )
+        written = cursor.rowcount
     MonthlyAumBuild.objects.update_or_create(month=month_start, defaults={"through": business_date})
     return written
