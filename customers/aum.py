@@ -10,6 +10,7 @@ PostgreSQL the night's run splits its writes over several connections
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from functools import partial
 
 from django.db import connection, transaction
@@ -86,26 +87,25 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
 
 
 def _aum_refresh(business_date: datetime.date, writers: int) -> dict[str, int]:
-    accounts, (daily, monthly) = side_by_side(
-        lambda: _latest_balances(business_date),
-        lambda: (write_daily_figures(business_date), _month_so_far(business_date)),
-    )
-    parts = side_by_side(
-        *(
-            partial(_customer_figures, business_date, first, last)
-            for first, last in id_ranges(Customer._meta.db_table, writers)
-        )
-    )
-    return {
-        "accounts": accounts,
-        "daily_aum": daily,
-        "monthly_aum": monthly,
-        "customers": sum(changed for changed, _emptied in parts),
-        "emptied": sum(emptied for _changed, emptied in parts),
-    }
+    counts: Counter[str] = Counter()
+    for part in side_by_side(
+        partial(_latest_balances, business_date), partial(_day_and_month, business_date)
+    ):
+        counts.update(part)
+    ranges = id_ranges(Customer._meta.db_table, writers)
+    for part in side_by_side(
+        *(partial(_customer_figures, business_date, first, last) for first, last in ranges)
+    ):
+        counts.update(part)
+    return {name: counts[name] for name in ("accounts", "daily_aum", "monthly_aum", "customers", "emptied")}
 
 
-def _latest_balances(business_date: datetime.date) -> int:
+def _day_and_month(business_date: datetime.date) -> dict[str, int]:
+    """Each customer's figures of the day, then of the month so far."""
+    return {"daily_aum": write_daily_figures(business_date), "monthly_aum": _month_so_far(business_date)}
+
+
+def _latest_balances(business_date: datetime.date) -> dict[str, int]:
     """The latest balance on each account with one that day."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -117,13 +117,13 @@ def _latest_balances(business_date: datetime.date) -> int:
             """,
             [business_date],
         )
-        return cursor.rowcount
+        return {"accounts": cursor.rowcount}
 
 
-def _customer_figures(business_date: datetime.date, first: int, last: int) -> tuple[int, int]:
+def _customer_figures(business_date: datetime.date, first: int, last: int) -> dict[str, int]:
     """The latest figures on the rows of the customers with ids `first`..`last`,
     written only where they change; those with no balance left that day hold
-    nothing. Returns (rows changed, rows emptied)."""
+    nothing. Returns the rows changed ("customers") and emptied."""
     month_start = business_date.replace(day=1)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -157,7 +157,7 @@ def _customer_figures(business_date: datetime.date, first: int, last: int) -> tu
             """,
             [business_date, month_start, first, last, business_date, business_date],
         )
-        return changed, cursor.rowcount
+        return {"customers": changed, "emptied": cursor.rowcount}
 
 
 def _month_so_far(business_date: datetime.date) -> int:
