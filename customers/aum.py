@@ -72,13 +72,13 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
     then the latest figures on the customer rows, for `business_date`. Returns the
     rows written by each part.
 
-    On PostgreSQL outside a transaction the work is split over BULK_WRITERS
-    connections (core.parallel): the accounts' balances beside the day's and the
-    month's figures, then the customer rows by ranges of ids (each moved AUM is an
-    entry in every index of the customer table: the night's largest write). Each
-    part commits on its own; running the refresh again for the same date gives the
-    same result, so a failed part leaves the night's steps owed and the next run
-    puts it right. Elsewhere, or inside a transaction, all in one transaction."""
+    On PostgreSQL outside a transaction the customer rows, the night's largest
+    write (each moved AUM is an entry in every index of the customer table), are
+    split by ranges of ids over BULK_WRITERS connections (core.parallel), after
+    the accounts, the day and the month are committed. Each part commits on its
+    own; running the refresh again for the same date gives the same result, so a
+    failed part leaves the night's steps owed and the next run puts it right.
+    Elsewhere, or inside a transaction, all in one transaction."""
     writers = bulk_writers()
     if writers == 1:
         with transaction.atomic():
@@ -87,22 +87,20 @@ def aum_refresh(business_date: datetime.date) -> dict[str, int]:
 
 
 def _aum_refresh(business_date: datetime.date, writers: int) -> dict[str, int]:
+    # The accounts, the day and the month first, in one transaction: side by side
+    # they slowed each other (the day's figures read the account rows being
+    # rewritten) and the pair took as long as one after the other.
     counts: Counter[str] = Counter()
-    for part in side_by_side(
-        partial(_latest_balances, business_date), partial(_day_and_month, business_date)
-    ):
-        counts.update(part)
+    with transaction.atomic():
+        counts.update(_latest_balances(business_date))
+        counts["daily_aum"] = write_daily_figures(business_date)
+        counts["monthly_aum"] = _month_so_far(business_date)
     ranges = id_ranges(Customer._meta.db_table, writers)
     for part in side_by_side(
         *(partial(_customer_figures, business_date, first, last) for first, last in ranges)
     ):
         counts.update(part)
     return {name: counts[name] for name in ("accounts", "daily_aum", "monthly_aum", "customers", "emptied")}
-
-
-def _day_and_month(business_date: datetime.date) -> dict[str, int]:
-    """Each customer's figures of the day, then of the month so far."""
-    return {"daily_aum": write_daily_figures(business_date), "monthly_aum": _month_so_far(business_date)}
 
 
 def _latest_balances(business_date: datetime.date) -> dict[str, int]:
