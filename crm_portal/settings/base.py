@@ -334,11 +334,9 @@ INGEST_PYTHON_WORKERS = env.int("INGEST_PYTHON_WORKERS", default=0)
 POST_LOAD_WORKERS = env.int(
     "POST_LOAD_WORKERS", default=2 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 1
 )
-# Connections a night's bulk write may use at once (core.parallel: the customers'
-# figures by ranges of ids): 2 on PostgreSQL (the second core), 1 on SQLite.
-BULK_WRITERS = env.int(
-    "BULK_WRITERS", default=2 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 1
-)
+# Connections a night's bulk write may use at once on PostgreSQL (core.parallel: the
+# customers' figures by ranges of ids; the second core). SQLite writes with one.
+BULK_WRITERS = env.int("BULK_WRITERS", default=2)
 # Upload limits: the zip as sent, what it may expand to, and the expansion ratio.
 INGEST_UPLOAD_MAX_BYTES = env.int("INGEST_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 INGEST_UPLOAD_MAX_EXPANDED = env.int("INGEST_UPLOAD_MAX_EXPANDED", default=4 * 1024 * 1024 * 1024)

@@ -1,7 +1,8 @@
 """The night's AUM refresh split over two connections (customers.aum, core.parallel):
 the customer rows by two ranges of ids, each on a thread of its own, give every
 customer the figures one transaction gives, those whose balances stopped included;
-and a second run of the same date changes nothing."""
+a second run of the same date changes nothing; and a part that fails leaves the
+night owed, the next run putting every customer right."""
 
 from __future__ import annotations
 
@@ -86,3 +87,36 @@ def test_the_customer_rows_by_two_ranges_on_two_connections(settings, monkeypatc
         list(Customer.objects.order_by("pk").values_list("aum", "liabilities", "month_avg_aum", "aum_date"))
         == before
     )
+
+
+def test_a_part_that_fails_leaves_the_night_owed_and_the_next_run_puts_it_right(
+    settings, monkeypatch, new_customer, add_account
+):
+    settings.BULK_WRITERS = 2
+    customers = [new_customer() for _ in range(4)]
+    for n, customer in enumerate(customers):
+        add_account(customer, category="DEP_CUR", cny_balance=str(1000 * (n + 1)), business_date=DAY1)
+    written = aum._customer_figures
+    high = max(c.pk for c in customers)
+
+    def interrupted(business_date, first, last):
+        if last >= high:  # the range of the last customers: its connection is lost
+            raise RuntimeError("connection lost mid-part")
+        return written(business_date, first, last)
+
+    monkeypatch.setattr(aum, "_customer_figures", interrupted)
+    with pytest.raises(RuntimeError, match="connection lost mid-part"):
+        aum.aum_refresh(DAY1)
+    # the other range committed; the interrupted one holds nothing of the night
+    figures = dict(Customer.objects.values_list("pk", "aum"))
+    assert figures[high] == 0 and any(figures[c.pk] > 0 for c in customers if c.pk != high)
+
+    monkeypatch.setattr(aum, "_customer_figures", written)
+    aum.aum_refresh(DAY1)  # the night run again
+    for n, customer in enumerate(customers):
+        customer.refresh_from_db()
+        assert (customer.aum, customer.month_avg_aum, customer.aum_date) == (
+            Decimal(1000 * (n + 1)),
+            Decimal(1000 * (n + 1)) / 2,  # 2 calendar days of the month elapsed, one with a balance
+            DAY1,
+        )
