@@ -48,6 +48,9 @@ def alerts(demo_users, new_customer, org):  # noqa: F811
         "cm2 about their customer": make_alert(assignee=cm2, customer=colleague),
         "cm3 about no customer": team(cm3, "12101"),
         "no one's, about no customer, at 11102": team(None, "11102"),
+        # the head's own about no customer, filed outside their subtree (a head who
+        # moved): theirs wherever it is filed
+        "bh about no customer, at 12101": team(bh, "12101"),
     }
 
 
@@ -77,6 +80,7 @@ def test_a_branch_head_sees_the_subtree_s_alerts_about_customers_of_the_subtree(
         "cm2 about cm1's customer",
         "cm2 about their customer",
         "no one's, about no customer, at 11102",
+        "bh about no customer, at 12101",
     }
 
 

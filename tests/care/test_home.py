@@ -236,16 +236,16 @@ def test_branch_head_sees_the_teams_overdue_alerts_per_manager(
         due_date=past,
         figures={"birthday": past.isoformat(), "age": 40, "calendar": "solar"},
     )
-    # the head's own overdue alert, about a customer of the subtree but filed under a
-    # branch outside it: the head may see it, it is not the team's
+    # the head's own overdue alert about no customer, filed under a branch outside the
+    # subtree: the head may see it, it is not the team's (an alert about a customer is
+    # at the customer's branch: tests/care/test_alert_branch.py)
     make_alert(
         assignee=demo_users["demo_bh"],
-        customer=new_customer(manager=cm1),
-        kind=AlertKind.BIRTHDAY,
+        kind=AlertKind.TEAM_OVERDUE,
         event_key="head",
         due_date=past,
         branch=Branch.objects.get(code="12101"),
-        figures={"birthday": past.isoformat(), "age": 40, "calendar": "solar"},
+        figures={"manager": "E1201", "count": 2},
     )
     client.post("/accounts/login/", {"username": "demo_bh", "password": demo_password})
     response = client.get("/")
