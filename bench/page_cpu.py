@@ -447,6 +447,7 @@ def main() -> None:
         sys.path.insert(0, tree)
         os.chdir(tree)  # Celery's loader puts the working directory first on the path
     os.environ["DATABASE_URL"] = with_database(url, database)
+    os.environ.setdefault("DATABASE_JIT", "off")  # as the web process (deploy/gunicorn.conf.py)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_portal.settings.local")
     os.environ["DEBUG"] = "False"
     import django
