@@ -24,7 +24,7 @@ from rest_framework import serializers
 from accounts.models import Branch, User
 from accounts.roles import Role
 from accounts.scope import visible_branches
-from core.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin, QuickSelect
 from core.labels import labels
 
 from .choices import AccountCategory, CustomerStatus
@@ -102,7 +102,7 @@ class CustomerFilterForm(BootstrapFormMixin, forms.Form):
         empty = {"branch": _("All branches"), "tier": _("All tiers"), "manager": _("All managers")}
         for name in self.CODE_FIELDS:
             field = cast(CodeField, self.fields[name])
-            field.widget = forms.Select(attrs={"class": "form-select"})
+            field.widget = QuickSelect(attrs={"class": "form-select"})
             # read on first use (rendering or checking), once per form
             field.choices = partial(self._choices_with_empty, name, empty[name])
 
