@@ -24,8 +24,9 @@
    seconds after that are the steady state measured. `--url` runs against a server
    already running instead. `--ceiling` steps the users up (`--steps`) at 0.5-2 s of
    think time, `--step-duration` each, until p95 crosses 300 ms.
-   Prints per page requests, errors, p50/p95/p99; the throughput; the server's
-   settings; the CPUs; and a verdict against the goals: 100 users at 3-10 s of think
+   Prints per page requests, errors, p50/p95/p99; the throughput; the CPU a
+   request cost the web workers, PostgreSQL, the driver and the machine in the
+   steady state (read from /proc); the server's settings; the CPUs; and a verdict against the goals: 100 users at 3-10 s of think
    time with p95 <= 300 ms on every page and no error; a ceiling >= 80 requests/s.
    Exit status 1 when the verdict is FAIL.
 """
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load_driver import Browser, RunResult, VirtualUser, format_result, run_load  # noqa: E402
+from bench.load_driver import Browser, RunResult, VirtualUser, format_cpu, format_result, run_load  # noqa: E402
 from bench.load_reshape import DEFAULT_REBUILD, HEAD_USERNAME, MANAGER_USERNAME  # noqa: E402
 
 GOAL_USERS = 100
@@ -176,9 +177,9 @@ def server_environment(database_url: str, *, workers: int, port: int, static_roo
 @contextmanager
 def gunicorn(
     database_url: str, *, workers: int, threads: int, log_path: Path, static_root: Path
-) -> Iterator[tuple[str, dict[str, str]]]:
-    """gunicorn on a free local port with deploy/gunicorn.conf.py; yields its URL and
-    the settings used, stops it at the end."""
+) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """gunicorn on a free local port with deploy/gunicorn.conf.py; yields its URL, its
+    master's process id and the settings used, stops it at the end."""
     port = free_port()
     env = server_environment(database_url, workers=workers, port=port, static_root=static_root)
     metrics_dir = Path(tempfile.mkdtemp(prefix="crm-load-metrics-"))
@@ -212,6 +213,7 @@ def gunicorn(
         print(f"gunicorn ready at {base_url} in {time.perf_counter() - started:.1f} s (log: {log_path})")
         yield (
             base_url,
+            proc.pid,
             {
                 "config": "deploy/gunicorn.conf.py",
                 "workers": str(workers),
@@ -234,12 +236,13 @@ def gunicorn(
 
 
 @contextmanager
-def server(args, database_url: str) -> Iterator[tuple[str, dict[str, str], bool]]:
+def server(args, database_url: str) -> Iterator[tuple[str, dict[str, str], bool, int | None]]:
     """The server to load: --url as given, else a gunicorn started here. Yields the
-    URL, its settings as known, and whether requests say they came over HTTPS (as
-    the bank's load balancer does in front of the production settings)."""
+    URL, its settings as known, whether requests say they came over HTTPS (as the
+    bank's load balancer does in front of the production settings), and gunicorn's
+    process id when it runs here."""
     if args.url:
-        yield args.url, {"server": f"already running at {args.url}"}, args.forwarded_https
+        yield args.url, {"server": f"already running at {args.url}"}, args.forwarded_https, None
         return
     log_path = Path(args.server_log or tempfile.gettempdir()) / f"crm-load-gunicorn-{os.getpid()}.log"
     if args.server_log and not Path(args.server_log).is_dir():
@@ -250,8 +253,61 @@ def server(args, database_url: str) -> Iterator[tuple[str, dict[str, str], bool]
         threads=args.threads,
         log_path=log_path,
         static_root=Path(args.static_root),
-    ) as (base_url, settings):
-        yield base_url, settings, True
+    ) as (base_url, pid, settings):
+        yield base_url, settings, True, pid
+
+
+# --- where the CPU goes ---------------------------------------------------------------
+
+
+def _process_cpu() -> list[tuple[int, int, str, float]]:
+    """(pid, parent pid, command, CPU seconds) of every process of this host."""
+    tick = os.sysconf("SC_CLK_TCK")
+    rows = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        command = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        rows.append((int(entry.name), int(fields[1]), command, (int(fields[11]) + int(fields[12])) / tick))
+    return rows
+
+
+def cpu_reader(server_pid: int | None):
+    """CPU seconds so far by part: gunicorn and its workers ("web", when it runs
+    here), every PostgreSQL process of the host ("database"), this process and its
+    virtual users' threads ("driver"), and the whole machine's busy seconds with its
+    cores. A process that ends between two readings takes its share with it (a
+    worker gunicorn restarts after its `max_requests`); the machine's figure keeps
+    it."""
+    import resource
+
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def read() -> dict[str, float]:
+        rows = _process_cpu()
+        parts: dict[str, float] = {}
+        if server_pid is not None:
+            family = {server_pid}
+            for pid, parent, _command, _seconds in rows:  # the workers are its children
+                if parent == server_pid:
+                    family.add(pid)
+            parts["web"] = sum(seconds for pid, _parent, _command, seconds in rows if pid in family)
+        parts["database"] = sum(seconds for _pid, _parent, command, seconds in rows if command == "postgres")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        parts["driver"] = usage.ru_utime + usage.ru_stime
+        first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(v) for v in first]
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle and waiting for I/O
+        parts["machine"] = (sum(ticks[:8]) - idle) / tick
+        parts["cores"] = float(os.cpu_count() or 1)
+        return parts
+
+    return read
 
 
 # --- the verdicts ---------------------------------------------------------------------
@@ -390,7 +446,8 @@ def main() -> None:
     )
     results: dict[str, object] = {}
     passed = True
-    with server(args, database_url) as (base_url, server_settings, forwarded_https):
+    with server(args, database_url) as (base_url, server_settings, forwarded_https, server_pid):
+        cpu = cpu_reader(server_pid)
         print_header(server_settings)
         if not args.ceiling:
             think = args.think or GOAL_THINK
@@ -408,6 +465,7 @@ def main() -> None:
                 ramp=ramp,
                 forwarded_https=forwarded_https,
                 seed=args.seed,
+                cpu=cpu,
             )
             print("\n".join(format_result(result)))
             passed, verdict = steady_verdict(result)
@@ -434,6 +492,7 @@ def main() -> None:
                     forwarded_https=forwarded_https,
                     seed=args.seed + n,
                     log=lambda _text: None,
+                    cpu=cpu,
                 )
                 o = result.overall
                 worst = max(result.pages.items(), key=lambda item: item[1].p95, default=None)
@@ -444,6 +503,8 @@ def main() -> None:
                     f"p99 {o.p99:5.0f} ms, errors {o.errors}, logins p95 {login.p95 if login else 0:.0f} ms; "
                     + (f"slowest page {worst[0]} p95 {worst[1].p95:.0f} ms" if worst else "no page answered")
                 )
+                if result.cpu_ms:
+                    print(f"         {format_cpu(result)}")
                 if o.p95 > GOAL_P95_MS or o.errors > 0.01 * max(1, o.requests):
                     break
                 ceiling = result.throughput

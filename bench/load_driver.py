@@ -120,6 +120,10 @@ class RunResult:
     overall: PageFigures
     throughput: float  # page requests a second in the steady state
     warmup_requests: int = 0
+    # CPU ms per page request of the steady state, by part (web, database, driver,
+    # machine), and the machine's cores busy in it (%), when `run_load` could read them
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    busy_percent: float = 0.0
 
     @property
     def page_errors(self) -> int:
@@ -384,11 +388,15 @@ def run_load(
     login_attempts: int = 3,
     seed: int = 1,
     log: Callable[[str], object] = print,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> RunResult:
     """`users` start one after the other over `ramp` seconds and log in; the steady
     state is the `duration` seconds from the end of the ramp or, when later, from the
     moment every user is through their login (the password hasher's work is over),
-    and only the pages asked for in it are counted (logins, at any time, apart)."""
+    and only the pages asked for in it are counted (logins, at any time, apart).
+    `cpu` reads CPU seconds by part (and "cores", "machine" for the whole machine's
+    busy seconds): read at both ends of the steady state, it gives the CPU a request
+    costs each part."""
     if not users:
         raise ValueError("no virtual user to run")
     recorder = Recorder(len(users))
@@ -420,6 +428,7 @@ def run_load(
         recorder.all_through_login.wait(0.2)
     steady_from = time.monotonic()
     steady_to = steady_from + duration
+    cpu_from = cpu() if cpu else {}
     log(
         f"  {steady_from - began:5.0f} s: steady state from here ({recorder.through_login} users through login)"
     )
@@ -430,6 +439,7 @@ def run_load(
         if time.monotonic() >= next_note:
             next_note += 10
             log(f"  {time.monotonic() - began:5.0f} s: {recorder.count():,} requests")
+    cpu_to = cpu() if cpu else {}
     stop.set()
     for thread in threads:
         thread.join(timeout + 5)
@@ -454,7 +464,25 @@ def run_load(
         overall=Recorder.figures(steady),
         throughput=len(steady) / duration if duration else 0.0,
         warmup_requests=len(warmup),
+        **cpu_split(cpu_from, cpu_to, requests=len(steady), seconds=duration),
     )
+
+
+def cpu_split(before: dict[str, float], after: dict[str, float], *, requests: int, seconds: float) -> dict:
+    """CPU ms a request by part between two readings, and the machine's cores busy (%)."""
+    if not before or not after or not requests:
+        return {}
+    parts = {k: 1000 * (after[k] - before[k]) / requests for k in before if k != "cores" and k in after}
+    busy = 100 * (after.get("machine", 0) - before.get("machine", 0)) / (seconds * before.get("cores", 1))
+    return {"cpu_ms": parts, "busy_percent": busy}
+
+
+def format_cpu(result: RunResult) -> str:
+    """ "CPU a request: web 20.1 ms, database 6.2, ..." or "" when not read."""
+    if not result.cpu_ms:
+        return ""
+    parts = ", ".join(f"{name} {ms:.1f}" for name, ms in result.cpu_ms.items())
+    return f"CPU ms a request: {parts} (cores {result.busy_percent:.0f}% busy)"
 
 
 def format_result(result: RunResult) -> list[str]:
@@ -472,6 +500,8 @@ def format_result(result: RunResult) -> list[str]:
         f"({result.users} users, think {result.think[0]:g}-{result.think[1]:g} s; "
         f"{result.warmup_requests:,} requests during the ramp and logins not counted)"
     )
+    if result.cpu_ms:
+        lines.append(format_cpu(result))
     lines.append("logins (apart from the steady state):")
     for name, f in result.logins.items():
         lines.append(f"  {name:22} {f.requests:>9,} {f.errors:>7,} {f.p50:>8.0f} {f.p95:>8.0f} {f.p99:>8.0f}")

@@ -12,7 +12,7 @@ from django.db.models import Max, Min
 
 from accounts.models import Branch, BranchLevel, User
 from accounts.roles import Role
-from bench.load import pick_users, steady_verdict
+from bench.load import cpu_reader, pick_users, steady_verdict
 from bench.load_driver import HEAD_STEPS, MANAGER_STEPS, format_result, run_load
 from bench.load_reshape import MANAGER_USERNAME, consistency, rebuild, reshape, summary
 from customers.models import Customer, CustomerAssignment
@@ -100,6 +100,7 @@ def test_virtual_users_use_every_page_of_their_role_and_a_wrong_password_shows(o
         duration=4,
         ramp=0,
         log=lambda _text: None,
+        cpu=cpu_reader(None),
     )
     pages = {page for page, _weight in (*MANAGER_STEPS, *HEAD_STEPS)}
     assert pages <= set(result.pages), format_result(result)
@@ -112,6 +113,12 @@ def test_virtual_users_use_every_page_of_their_role_and_a_wrong_password_shows(o
     assert result.throughput > 0
     report = "\n".join(format_result(result))
     assert "customer 360" in report and "logins (apart from the steady state):" in report
+    # where the CPU went in the steady state: this process (here the server's thread
+    # too) spent some on every request, and the machine at least as much
+    assert set(result.cpu_ms) == {"database", "driver", "machine"}
+    assert result.cpu_ms["driver"] > 0 and result.cpu_ms["machine"] > 0 and result.cpu_ms["database"] >= 0
+    assert 0 < result.busy_percent <= 100.5
+    assert "CPU ms a request: database" in report
 
     # the same users with a wrong password: login errors, no page, a failed verdict
     wrong = run_load(
