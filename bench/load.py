@@ -260,8 +260,9 @@ def server(args, database_url: str) -> Iterator[tuple[str, dict[str, str], bool,
 # --- where the CPU goes ---------------------------------------------------------------
 
 
-def _process_cpu() -> list[tuple[int, int, str, float]]:
-    """(pid, parent pid, command, CPU seconds) of every process of this host."""
+def _process_cpu() -> list[tuple[int, int, str, float, float]]:
+    """(pid, parent pid, command, CPU seconds, CPU seconds of its ended children) of
+    every process of this host."""
     tick = os.sysconf("SC_CLK_TCK")
     rows = []
     for entry in Path("/proc").iterdir():
@@ -273,17 +274,19 @@ def _process_cpu() -> list[tuple[int, int, str, float]]:
             continue
         command = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        rows.append((int(entry.name), int(fields[1]), command, (int(fields[11]) + int(fields[12])) / tick))
+        own = (int(fields[11]) + int(fields[12])) / tick
+        children = (int(fields[13]) + int(fields[14])) / tick
+        rows.append((int(entry.name), int(fields[1]), command, own, children))
     return rows
 
 
 def cpu_reader(server_pid: int | None):
     """CPU seconds so far by part: gunicorn and its workers ("web", when it runs
-    here), every PostgreSQL process of the host ("database"), this process and its
-    virtual users' threads ("driver"), and the whole machine's busy seconds with its
-    cores. A process that ends between two readings takes its share with it (a
-    worker gunicorn restarts after its `max_requests`); the machine's figure keeps
-    it."""
+    here), PostgreSQL's processes ("database"), this process and its virtual users'
+    threads ("driver"), and the whole machine's busy seconds with its cores. A
+    process that has ended counts in its parent's children's time: a backend
+    PostgreSQL closed (a connection past `CONN_MAX_AGE`) in the postmaster's, a worker
+    gunicorn restarted in its master's."""
     import resource
 
     tick = os.sysconf("SC_CLK_TCK")
@@ -292,12 +295,17 @@ def cpu_reader(server_pid: int | None):
         rows = _process_cpu()
         parts: dict[str, float] = {}
         if server_pid is not None:
-            family = {server_pid}
-            for pid, parent, _command, _seconds in rows:  # the workers are its children
-                if parent == server_pid:
-                    family.add(pid)
-            parts["web"] = sum(seconds for pid, _parent, _command, seconds in rows if pid in family)
-        parts["database"] = sum(seconds for _pid, _parent, command, seconds in rows if command == "postgres")
+            parts["web"] = sum(
+                own + (children if pid == server_pid else 0.0)
+                for pid, parent, _command, own, children in rows
+                if server_pid in (pid, parent)  # the master and its workers
+            )
+        postgres = {pid for pid, _parent, command, _own, _children in rows if command == "postgres"}
+        parts["database"] = sum(
+            own + (children if parent not in postgres else 0.0)  # the postmaster's ended backends
+            for pid, parent, _command, own, children in rows
+            if pid in postgres
+        )
         usage = resource.getrusage(resource.RUSAGE_SELF)
         parts["driver"] = usage.ru_utime + usage.ru_stime
         first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
