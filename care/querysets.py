@@ -42,8 +42,8 @@ class AlertQuerySet(CustomerHeldQuerySet):
         if rule.kind is not ScopeKind.SUBTREE:
             return customerless | Q(Exists(visible))
         # the subtree's branch ids as constants (read once per request), not a
-        # subquery: "branch = ANY(ids) OR assignee = me" is then two index scans
-        # rather than a filter on every alert of the bank
+        # subquery: "branch = ANY(ids)" is then an index scan rather than a filter
+        # on every alert of the bank
         of_subtree = Q(branch_id__in=rule.branch_ids)
         if self._branch_is_the_customer_s():
             # The alert's branch in the subtree is its customer in the subtree: read

@@ -15,7 +15,8 @@ UNLABELLED = "---------"
 class QuickSelect(forms.Select):
     """Django's select, its options written here rather than by two template
     includes each: the same HTML, for a select of a thousand options (a branch head
-    over a whole branch filters by any of its managers) in 2 ms instead of 110."""
+    over a whole branch filters by any of its managers) in a third of the time
+    (1,131 options in groups: 12.6 ms against 39.3, measured side by side)."""
 
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
