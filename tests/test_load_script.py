@@ -14,7 +14,7 @@ from accounts.models import Branch, BranchLevel, User
 from accounts.roles import Role
 from bench.load import cpu_reader, pick_users, steady_verdict
 from bench.load_driver import HEAD_STEPS, MANAGER_STEPS, format_result, run_load
-from bench.load_reshape import MANAGER_USERNAME, consistency, rebuild, reshape, summary
+from bench.load_reshape import MANAGER_USERNAME, consistency, rebuild, reshape, summary, vacuum_filled
 from customers.models import Customer, CustomerAssignment
 from demo.seeding import seed_customers
 
@@ -137,3 +137,23 @@ def test_virtual_users_use_every_page_of_their_role_and_a_wrong_password_shows(o
     assert wrong.overall.requests == 0
     passed, verdict = steady_verdict(wrong)
     assert not passed and "login errors" in verdict and verdict.startswith("VERDICT FAIL")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tables_the_seed_filled_are_vacuumed_once(org, demo_users):
+    seed_customers(count=CUSTOMERS, stdout=io.StringIO())
+    filled = vacuum_filled()
+    assert filled, "the seed filled no table past the threshold"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) AND last_vacuum IS NOT NULL",
+            [filled],
+        )
+        assert sorted(name for (name,) in cursor.fetchall()) == sorted(filled)
+    # nothing inserted since: nothing to vacuum again
+    assert vacuum_filled() == []
+
+
+@pytest.mark.django_db
+def test_no_vacuum_inside_a_transaction(org):
+    assert vacuum_filled() == []
