@@ -60,8 +60,12 @@ def test_a_customer_who_moves_takes_their_alerts_to_the_new_branch_s_heads(
     assert team.pk in seen_by(haidian) and team.pk not in seen_by(pudong)  # about no customer: stays
     # the manager of record still sees their alert, wherever the customer now banks
     assert out_alert.pk in seen_by(cm1)
+    # the head's own alert about no customer and filed at no branch: theirs alone
+    unfiled = make_alert(assignee=haidian, kind=AlertKind.TEAM_OVERDUE, event_key="unfiled", figures={})
+    Alert.objects.filter(pk=unfiled.pk).update(branch=None)
+    assert unfiled.pk in seen_by(haidian) and unfiled.pk not in seen_by(pudong)
     # head office sees every one
-    assert {out_alert.pk, in_alert.pk, team.pk} <= seen_by(demo_users["demo_bm"])
+    assert {out_alert.pk, in_alert.pk, team.pk, unfiled.pk} <= seen_by(demo_users["demo_bm"])
 
 
 @postgres_only
